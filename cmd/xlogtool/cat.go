@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/internal/progress"
+	"github.com/xlogtool/xlogtool/render"
+)
+
+// rowFilterFlags are the row-selection flags shared by cat, filter, stats and play.
+type rowFilterFlags struct {
+	from, to   uint64
+	timestamp  string
+	spaces     []uint
+	replicas   []uint
+	types      []string
+	showSystem bool
+	recursive  bool
+	force      bool
+}
+
+func (f *rowFilterFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.Uint64Var(&f.from, "from", 0, "show rows with LSN >= this (inclusive)")
+	fl.Uint64Var(&f.to, "to", math.MaxUint64, "show rows with LSN < this (exclusive, as in tt)")
+	fl.StringVar(&f.timestamp, "timestamp", "", "show rows written before this time (exclusive): Unix seconds or RFC 3339")
+	fl.UintSliceVar(&f.spaces, "space", nil, "show rows of this space id only (repeatable)")
+	fl.UintSliceVar(&f.replicas, "replica", nil, "show rows of this replica id only (repeatable; 0 = local rows)")
+	fl.StringSliceVar(&f.types, "type", nil, "show rows of these types only, e.g. PROMOTE,CONFIRM (repeatable)")
+	fl.BoolVar(&f.showSystem, "show-system", false, "show rows of system spaces (ids below 512)")
+	fl.BoolVarP(&f.recursive, "recursive", "r", false, "read directories recursively")
+	fl.BoolVar(&f.force, "force", false, "skip damaged blocks and go on (like force_recovery)")
+}
+
+func (f *rowFilterFlags) filter() (*format.Filter, error) {
+	flt := format.Filter{From: f.from, Before: math.NaN(), ShowSystem: f.showSystem}
+	if f.to != math.MaxUint64 {
+		flt.To = f.to
+		if f.to == 0 {
+			flt.To, flt.From = 1, 1 // nothing below 0: an empty range
+		}
+	}
+	if f.timestamp != "" {
+		ts, err := format.ParseTimestamp(f.timestamp)
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		flt.Before = ts
+	}
+	for _, s := range f.spaces {
+		flt.Spaces = append(flt.Spaces, uint32(s))
+	}
+	for _, r := range f.replicas {
+		flt.Replicas = append(flt.Replicas, uint32(r))
+	}
+	types, err := format.ParseTypes(f.types)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	flt.Types = types
+	return &flt, nil
+}
+
+func (f *rowFilterFlags) files(args []string) ([]format.FileRef, error) {
+	files, err := format.Collect(args, f.recursive)
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	return files, nil
+}
+
+func totalSize(files []format.FileRef) int64 {
+	var n int64
+	for _, f := range files {
+		if st, err := os.Stat(f.Path); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
+// reportIssue prints a warning or skipped damage to stderr.
+func reportIssue(e *format.Error) {
+	level := "error"
+	if e.IsWarning() {
+		level = "warning"
+	}
+	msg := e.Error()
+	if e.Skipped > 0 && !e.IsWarning() {
+		msg += fmt.Sprintf(" (skipped %d bytes)", e.Skipped)
+	}
+	fmt.Fprintf(os.Stderr, "%s: %s\n", level, msg)
+}
+
+// finishScan turns the result of a scan into the command's exit status.
+func finishScan(res format.ScanResult) error {
+	for _, err := range res.Errors {
+		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+	}
+	if res.Damaged > 0 || len(res.Errors) > 0 {
+		return errDamage
+	}
+	return nil
+}
+
+func newCatCmd() *cobra.Command {
+	var ff rowFilterFlags
+	var outFormat string
+	var showPos bool
+	cmd := &cobra.Command{
+		Use:   "cat FILE|DIR...",
+		Short: "Print the rows of .xlog/.snap/.vylog files",
+		Long: `Print the rows of Tarantool log files as YAML documents, JSON lines or Lua
+statements. Directories contribute their .snap, .xlog and .vylog files in
+vclock-signature order.
+
+Bounds: --from is inclusive, --to and --timestamp are exclusive (as in tt cat).
+Rows of system spaces (ids below 512) are hidden unless --show-system or --space
+selects them; rows without a space (NOP, RAFT, PROMOTE, CONFIRM, ...) are shown.
+
+Exit status: 0 when every file was read, 1 when damage was found (with --force
+after skipping it), 2 on usage or I/O errors.`,
+		Example: `  xlogtool cat 00000000000000000000.xlog
+  xlogtool cat --format json --show-system data/
+  xlogtool cat --type PROMOTE,CONFIRM,ROLLBACK --show-pos wal_dir/
+  xlogtool cat --timestamp 2024-11-14T14:02:36Z --replica 1 --space 512 x.xlog`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmtv, err := render.ParseFormat(outFormat)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			flt, err := ff.filter()
+			if err != nil {
+				return err
+			}
+			files, err := ff.files(args)
+			if err != nil {
+				return err
+			}
+			out := bufio.NewWriterSize(os.Stdout, 256<<10)
+			defer out.Flush()
+			pr := render.NewPrinter(out, render.Options{Format: fmtv, ShowPos: showPos})
+			bar := progress.New(os.Stderr, progress.IsTerminal(os.Stderr) && !progress.IsTerminal(os.Stdout),
+				"cat", totalSize(files))
+			defer bar.Done()
+			var doneBytes int64
+			var rows int
+			res, err := format.ScanFiles(files, format.ScanOptions{
+				Force:   ff.force,
+				Filter:  flt,
+				OnIssue: reportIssue,
+				OnFileEnd: func(ref format.FileRef, r *format.Reader) error {
+					doneBytes += r.Offset()
+					return pr.EndFile()
+				},
+			}, func(ref format.FileRef, r *format.Row) error {
+				rows++
+				if rows&0xfff == 0 {
+					bar.Set(doneBytes + r.Pos.Block)
+				}
+				return pr.Row(ref.Path, r)
+			})
+			if err != nil {
+				return err
+			}
+			if err := out.Flush(); err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			return finishScan(res)
+		},
+	}
+	ff.register(cmd)
+	cmd.Flags().StringVar(&outFormat, "format", "yaml", "output format: yaml, json or lua")
+	cmd.Flags().BoolVar(&showPos, "show-pos", false, "show each row's file, block offset, row index and byte offset")
+	return cmd
+}

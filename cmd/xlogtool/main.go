@@ -1,0 +1,77 @@
+// Command xlogtool reads, checks and replays Tarantool write-ahead logs and
+// snapshots.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitDamage = 1
+	exitUsage  = 2
+)
+
+// exitError carries an exit code out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+// damageFound makes the command exit with code 1 after it has printed its
+// output; the message has been reported already.
+var errDamage = &exitError{code: exitDamage, err: errors.New("damage found")}
+
+func usageError(format string, a ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "xlogtool",
+		Short:         "Read, check and replay Tarantool write-ahead logs and snapshots",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &exitError{code: exitUsage, err: err}
+	})
+	root.AddCommand(newCatCmd())
+	for _, add := range extraCommands {
+		root.AddCommand(add())
+	}
+	return root
+}
+
+// extraCommands lists the constructors of the other commands; each command
+// file registers itself in an init function.
+var extraCommands []func() *cobra.Command
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee != errDamage {
+			fmt.Fprintln(os.Stderr, "xlogtool:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "xlogtool:", err)
+	return exitUsage
+}

@@ -1,0 +1,306 @@
+package format
+
+import (
+	"fmt"
+)
+
+// Body keys of DML and synchronous-replication rows.
+const (
+	KeySpaceID   = 0x10
+	KeyIndexID   = 0x11
+	KeyIndexBase = 0x15
+	KeyKey       = 0x20
+	KeyTuple     = 0x21
+	KeyVClock    = 0x26
+	KeyOps       = 0x28
+	KeyTupleMeta = 0x2a
+	KeyOldTuple  = 0x2c
+	KeyNewTuple  = 0x2d
+	KeyArrow     = 0x36
+	KeyBeginKey  = 0x37
+	KeyEndKey    = 0x38
+	KeyTerm      = 0x53
+	// Synchro bodies reuse the header codes for the queue owner and LSN.
+	KeySynchroReplicaID = 0x02
+	KeySynchroLSN       = 0x03
+)
+
+// RAFT body keys.
+const (
+	RaftKeyTerm         = 0
+	RaftKeyVote         = 1
+	RaftKeyState        = 2
+	RaftKeyVClock       = 3
+	RaftKeyLeaderID     = 4
+	RaftKeyIsLeaderSeen = 5
+)
+
+// DML is the body of a data row. MessagePack values are returned as raw
+// slices into the row (nil when absent).
+type DML struct {
+	SpaceID   uint32
+	HasSpace  bool
+	IndexID   uint32
+	IndexBase uint32
+	Key       []byte // UPDATE, DELETE
+	Tuple     []byte // INSERT, REPLACE, UPSERT; UPDATE: the operations
+	Ops       []byte // UPSERT operations
+	OldTuple  []byte
+	NewTuple  []byte
+	BeginKey  []byte
+	EndKey    []byte
+	Arrow     []byte
+}
+
+// Operations returns the update operations: key 0x21 for UPDATE, 0x28 for UPSERT.
+func (d *DML) Operations(t RowType) []byte {
+	if t == TypeUpdate {
+		return d.Tuple
+	}
+	return d.Ops
+}
+
+// bodyMap iterates over the integer-keyed entries of a body map; values are
+// given as raw slices. Entries with non-integer keys are skipped.
+func bodyMap(body []byte, fn func(key uint64, c *MPCursor) error) error {
+	if body == nil {
+		return nil
+	}
+	c := MPCursor{b: body}
+	n, err := c.MapLen()
+	if err != nil {
+		return fmt.Errorf("body is not a map: %w", err)
+	}
+	for i := 0; i < n; i++ {
+		if k := c.Kind(); k != MPUint {
+			if err := c.Skip(); err != nil {
+				return err
+			}
+			if err := c.Skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		key, _ := c.Uint()
+		start := c.p
+		if err := fn(key, &c); err != nil {
+			return fmt.Errorf("body key 0x%02x: %w", key, err)
+		}
+		if c.p == start {
+			if err := c.Skip(); err != nil {
+				return fmt.Errorf("body key 0x%02x: %w", key, err)
+			}
+		}
+	}
+	return nil
+}
+
+func rawValue(c *MPCursor) ([]byte, error) {
+	start := c.p
+	if err := c.Skip(); err != nil {
+		return nil, err
+	}
+	return c.b[start:c.p:c.p], nil
+}
+
+// DML decodes the body of a data row.
+func (r *Row) DML() (DML, error) {
+	var d DML
+	err := bodyMap(r.Body, func(key uint64, c *MPCursor) error {
+		var err error
+		var v uint64
+		switch key {
+		case KeySpaceID:
+			v, err = c.Uint()
+			d.SpaceID, d.HasSpace = uint32(v), true
+		case KeyIndexID:
+			v, err = c.Uint()
+			d.IndexID = uint32(v)
+		case KeyIndexBase:
+			v, err = c.Uint()
+			d.IndexBase = uint32(v)
+		case KeyKey:
+			d.Key, err = rawValue(c)
+		case KeyTuple:
+			d.Tuple, err = rawValue(c)
+		case KeyOps:
+			d.Ops, err = rawValue(c)
+		case KeyOldTuple:
+			d.OldTuple, err = rawValue(c)
+		case KeyNewTuple:
+			d.NewTuple, err = rawValue(c)
+		case KeyBeginKey:
+			d.BeginKey, err = rawValue(c)
+		case KeyEndKey:
+			d.EndKey, err = rawValue(c)
+		case KeyArrow:
+			d.Arrow, err = rawValue(c)
+		}
+		return err
+	})
+	return d, err
+}
+
+// SpaceID returns the space id of a data row without decoding the rest of
+// its body.
+func (r *Row) SpaceID() (uint32, bool) {
+	var id uint32
+	var ok bool
+	_ = bodyMap(r.Body, func(key uint64, c *MPCursor) error {
+		if key == KeySpaceID && c.Kind() == MPUint {
+			v, err := c.Uint()
+			id, ok = uint32(v), err == nil
+		}
+		return nil
+	})
+	return id, ok
+}
+
+// Synchro is the body of a PROMOTE, DEMOTE, CONFIRM or ROLLBACK row.
+type Synchro struct {
+	// ReplicaID is the queue owner: the one whose transactions a CONFIRM or
+	// ROLLBACK resolves, the previous owner for PROMOTE and DEMOTE.
+	ReplicaID uint32
+	LSN       uint64
+	Term      uint64
+	HasTerm   bool
+	// VClock is the confirmed vclock (snapshots and JOIN_META only).
+	VClock    VClock
+	HasVClock bool
+}
+
+// Synchro decodes the body of a synchronous-replication row.
+func (r *Row) Synchro() (Synchro, error) {
+	var s Synchro
+	err := bodyMap(r.Body, func(key uint64, c *MPCursor) error {
+		var err error
+		var v uint64
+		switch key {
+		case KeySynchroReplicaID:
+			v, err = c.Uint()
+			s.ReplicaID = uint32(v)
+		case KeySynchroLSN:
+			s.LSN, err = c.Uint()
+		case KeyTerm:
+			s.Term, err = c.Uint()
+			s.HasTerm = true
+		case KeyVClock:
+			s.VClock, err = decodeVClock(c)
+			s.HasVClock = true
+		}
+		return err
+	})
+	return s, err
+}
+
+// Raft is the body of a RAFT row.
+type Raft struct {
+	Term         uint64
+	Vote         uint32
+	State        uint32
+	VClock       VClock
+	HasVClock    bool
+	LeaderID     uint32
+	IsLeaderSeen bool
+}
+
+// Raft decodes the body of a RAFT row.
+func (r *Row) Raft() (Raft, error) {
+	var f Raft
+	err := bodyMap(r.Body, func(key uint64, c *MPCursor) error {
+		var err error
+		var v uint64
+		switch key {
+		case RaftKeyTerm:
+			f.Term, err = c.Uint()
+		case RaftKeyVote:
+			v, err = c.Uint()
+			f.Vote = uint32(v)
+		case RaftKeyState:
+			v, err = c.Uint()
+			f.State = uint32(v)
+		case RaftKeyVClock:
+			f.VClock, err = decodeVClock(c)
+			f.HasVClock = true
+		case RaftKeyLeaderID:
+			v, err = c.Uint()
+			f.LeaderID = uint32(v)
+		case RaftKeyIsLeaderSeen:
+			if c.Kind() != MPBool {
+				return errMPType
+			}
+			f.IsLeaderSeen = c.b[c.p] == 0xc3
+			c.p++
+		}
+		return err
+	})
+	return f, err
+}
+
+func decodeVClock(c *MPCursor) (VClock, error) {
+	var v VClock
+	n, err := c.MapLen()
+	if err != nil {
+		return v, err
+	}
+	for i := 0; i < n; i++ {
+		id, err := c.Uint()
+		if err != nil {
+			return v, err
+		}
+		lsn, err := c.Uint()
+		if err != nil {
+			return v, err
+		}
+		if id >= VClockMax {
+			return v, fmt.Errorf("vclock replica id %d out of range", id)
+		}
+		v.Set(uint32(id), lsn)
+	}
+	return v, nil
+}
+
+// AppendVClock encodes v as a MessagePack map {id: lsn}.
+func AppendVClock(b []byte, v VClock) []byte {
+	b = appendMapLen(b, v.Len())
+	v.Each(func(id uint32, lsn uint64) {
+		b = appendUint(appendUint(b, uint64(id)), lsn)
+	})
+	return b
+}
+
+// AppendSynchroBody encodes a PROMOTE/DEMOTE/CONFIRM/ROLLBACK body.
+func AppendSynchroBody(b []byte, s *Synchro) []byte {
+	n := 2
+	if s.HasTerm {
+		n++
+	}
+	if s.HasVClock {
+		n++
+	}
+	b = appendMapLen(b, n)
+	b = appendUint(append(b, KeySynchroReplicaID), uint64(s.ReplicaID))
+	b = appendUint(append(b, KeySynchroLSN), s.LSN)
+	if s.HasTerm {
+		b = appendUint(append(b, KeyTerm), s.Term)
+	}
+	if s.HasVClock {
+		b = AppendVClock(append(b, KeyVClock), s.VClock)
+	}
+	return b
+}
+
+// AppendRaftBody encodes the persistent part of a RAFT body: the term and,
+// when non-zero, the vote.
+func AppendRaftBody(b []byte, f *Raft) []byte {
+	n := 1
+	if f.Vote != 0 {
+		n++
+	}
+	b = appendMapLen(b, n)
+	b = appendUint(append(b, RaftKeyTerm), f.Term)
+	if f.Vote != 0 {
+		b = appendUint(append(b, RaftKeyVote), uint64(f.Vote))
+	}
+	return b
+}

@@ -1,0 +1,162 @@
+package format_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/internal/testfix"
+)
+
+func TestVClockText(t *testing.T) {
+	for _, tc := range []struct{ in, out string }{
+		{"{}", "{}"},
+		{"{0: 4, 1: 32}", "{0: 4, 1: 32}"},
+		{" { 1 :10 ,2: 5 } ", "{1: 10, 2: 5}"},
+		{`{"1": 10, "2": 5}`, "{1: 10, 2: 5}"},
+		{"{31: 9223372036854775807}", "{31: 9223372036854775807}"},
+	} {
+		v, err := format.ParseVClock(tc.in)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		if v.String() != tc.out {
+			t.Errorf("%q: got %s, want %s", tc.in, v, tc.out)
+		}
+	}
+	for _, bad := range []string{"", "{", "{1}", "{1: }", "{32: 1}", "{1: 1, 1: 2}", "{1: 1} x", "{1: 9223372036854775808}", "{-1: 2}"} {
+		if _, err := format.ParseVClock(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+func TestVClockOrder(t *testing.T) {
+	p := func(s string) format.VClock {
+		v, err := format.ParseVClock(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	cases := []struct {
+		a, b string
+		want format.Order
+	}{
+		{"{1: 5}", "{1: 5}", format.Equal},
+		{"{1: 5}", "{1: 5, 2: 0}", format.Equal},
+		{"{1: 4}", "{1: 5}", format.Before},
+		{"{1: 6, 2: 1}", "{1: 5}", format.After},
+		{"{1: 6}", "{1: 5, 2: 1}", format.Concurrent},
+	}
+	for _, c := range cases {
+		if got := p(c.a).Compare(p(c.b)); got != c.want {
+			t.Errorf("%s vs %s: %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+	a, b := p("{0: 4, 1: 32, 2: 7}"), p("{1: 30, 2: 9, 3: 1}")
+	if s := a.Signature(); s != 43 {
+		t.Errorf("signature %d", s)
+	}
+	d := a.Diff(b)
+	want := "[{0 4 0 4} {1 32 30 2} {2 7 9 -2} {3 0 1 -1}]"
+	if got := fmt.Sprint(d); got != want {
+		t.Errorf("diff %s, want %s", got, want)
+	}
+	if m := a.Max(b).String(); m != "{0: 4, 1: 32, 2: 9, 3: 1}" {
+		t.Errorf("max %s", m)
+	}
+	j, _ := a.MarshalJSON()
+	var back format.VClock
+	if err := back.UnmarshalJSON(j); err != nil || !back.Equal(a) {
+		t.Errorf("json round trip %s -> %v %v", j, back, err)
+	}
+}
+
+func TestMetaParse(t *testing.T) {
+	m, err := format.ParseMeta([]byte("XLOG\n0.13\nVersion: 2.6.0-0-g47aa4e01e\nInstance: 8244848b-532e-4988-b27a-e4326c6ccb1c\nVClock: {0: 4, 1: 32}\nPrevVClock: {}\nX-Custom: yes\n\nBIN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.FileType != "XLOG" || m.Version != "0.13" || m.Tarantool != "2.6.0-0-g47aa4e01e" ||
+		m.Instance != "8244848b-532e-4988-b27a-e4326c6ccb1c" || m.VClock.String() != "{0: 4, 1: 32}" ||
+		!m.HasPrevVClock || !m.PrevVClock.IsEmpty() || m.Size != int64(len("XLOG\n0.13\nVersion: 2.6.0-0-g47aa4e01e\nInstance: 8244848b-532e-4988-b27a-e4326c6ccb1c\nVClock: {0: 4, 1: 32}\nPrevVClock: {}\nX-Custom: yes\n\n")) {
+		t.Fatalf("%+v", m)
+	}
+	if v, ok := m.Get("X-Custom"); !ok || v != "yes" {
+		t.Fatalf("unknown key lost: %+v", m.Lines)
+	}
+	again, err := format.ParseMeta(m.Encode())
+	if err != nil || again.VClock != m.VClock || again.Instance != m.Instance {
+		t.Fatalf("encode round trip: %v %+v", err, again)
+	}
+	if format.FileName("XLOG", m.VClock) != "00000000000000000036.xlog" {
+		t.Fatal(format.FileName("XLOG", m.VClock))
+	}
+	for _, bad := range []string{
+		"XLOG\n0.07\n\n", "XLOG\n0.13\nInstance: short\n\n", "XLOG\n0.13\nno colon\n\n",
+		"XLOG\n0.13\nVClock: {1: x}\n\n", "TOOLONGTYPE\n0.13\n\n",
+	} {
+		if _, err := format.ParseMeta([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// Files of both format versions and both block kinds decode, and every row
+// carries its block offset.
+func TestReadFixtures(t *testing.T) {
+	dir := testfix.Dir(t)
+	var zstdSeen, v12Seen bool
+	for _, rel := range testfix.Files(t) {
+		if strings.Contains(rel, ".bad.") {
+			continue
+		}
+		r, err := format.Open(filepath.Join(dir, rel), format.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", rel, err)
+		}
+		n := 0
+		for {
+			row, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", rel, err)
+			}
+			if row.Pos.Block < r.Meta().Size {
+				t.Fatalf("%s: row %d block offset %d inside the header", rel, n, row.Pos.Block)
+			}
+			n++
+		}
+		oracle, _ := testfix.Oracle(t, rel)
+		if n != len(oracle) {
+			t.Errorf("%s: %d rows, oracle %d", rel, n, len(oracle))
+		}
+		st := r.Stats()
+		zstdSeen = zstdSeen || st.ZBlocks > 0
+		v12Seen = v12Seen || r.Meta().Version == format.Version12
+		if err := format.CheckName(filepath.Join(dir, rel), r.Meta()); err != nil {
+			t.Errorf("%s: %v", rel, err)
+		}
+		r.Close()
+	}
+	if !zstdSeen || !v12Seen {
+		t.Errorf("fixtures cover zstd=%v v0.12=%v", zstdSeen, v12Seen)
+	}
+}
+
+func readFixture(t *testing.T, rel string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testfix.Dir(t), rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

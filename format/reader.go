@@ -1,0 +1,514 @@
+package format
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// Block framing constants.
+const (
+	FixHeaderSize = 19
+	// MaxBlockLen is the largest payload length Tarantool accepts.
+	MaxBlockLen = 1 << 31
+	// CompressThreshold: a block is compressed when its rows plus the fixed
+	// header reach this many bytes.
+	CompressThreshold = 2048
+	// AutocommitThreshold: snapshot writers cut a block at this size.
+	AutocommitThreshold = 128 * 1024
+)
+
+// Block markers, compared as raw bytes.
+var (
+	MagicPlain = [4]byte{0xd5, 0xba, 0x0b, 0xab}
+	MagicZstd  = [4]byte{0xd5, 0xba, 0x0b, 0xba}
+	MagicEOF   = [4]byte{0xd5, 0x10, 0xad, 0xed}
+)
+
+// End tells how the data of a file ended.
+type End int
+
+// End states.
+const (
+	EndNone    End = iota // not reached yet
+	EndClean              // the EOF marker was found
+	EndNoEOF              // data ended at a block boundary without the EOF marker
+	EndTorn               // data ended inside a block (a torn tail)
+	EndCorrupt            // reading stopped at damage
+)
+
+func (e End) String() string {
+	return [...]string{"", "clean", "no-eof", "torn", "corrupt"}[e]
+}
+
+// Options configure a Reader.
+type Options struct {
+	// Name is the file name used in messages.
+	Name string
+	// Force skips damaged blocks: the reader records the problem, looks for
+	// the next block marker and goes on, as Tarantool's force_recovery does.
+	// Without it, reading stops at the first damage.
+	Force bool
+	// OnIssue, if set, is called for every problem as it is found.
+	OnIssue func(*Error)
+}
+
+// BlockInfo describes the current block.
+type BlockInfo struct {
+	Offset     int64 // file offset of the fixed header
+	Len        int   // payload length as stored
+	RawLen     int   // payload length after decompression
+	Compressed bool
+	CRC        uint32
+}
+
+// Stats counts what a reader has seen so far.
+type Stats struct {
+	Blocks     int
+	ZBlocks    int
+	Rows       int64
+	BlockBytes int64 // stored bytes of all blocks, fixed headers included
+	RawBytes   int64 // row bytes after decompression
+}
+
+const (
+	minBuf = 64 << 10
+	maxRow = MaxBlockLen
+)
+
+// Reader reads the rows of one log file from an io.Reader, streaming: memory
+// is bounded by the largest block, and no allocation is driven by a length
+// field that the data does not back.
+type Reader struct {
+	opts Options
+	src  io.Reader
+	file *os.File
+
+	buf    []byte
+	r, w   int
+	base   int64 // file offset of buf[0]
+	srcEOF bool
+	srcErr error
+
+	meta *Meta
+
+	zdec *zstd.Decoder
+	zbuf []byte
+
+	payload  []byte
+	ppos     int
+	block    BlockInfo
+	blockLen int // bytes of the current block in buf (fixed header + payload)
+	rowIdx   int
+	row      Row
+
+	done    bool
+	err     error
+	end     End
+	goodEnd int64
+	issues  []*Error
+	stats   Stats
+}
+
+// Open opens a file for reading.
+func Open(path string, opts Options) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Name == "" {
+		opts.Name = path
+	}
+	r, err := NewReader(f, opts)
+	if r != nil {
+		r.file = f
+	} else {
+		f.Close()
+	}
+	return r, err
+}
+
+// NewReader reads the text header from src and returns a reader positioned
+// at the first block. When the header is damaged it returns an *Error and,
+// where the file type and version could be read, a reader whose Meta is set
+// and whose Next returns that error.
+func NewReader(src io.Reader, opts Options) (*Reader, error) {
+	r := &Reader{opts: opts, src: src, buf: make([]byte, minBuf)}
+	n := 0
+	for {
+		r.fill(n + 1)
+		m, err := ParseMeta(r.buf[r.r:r.w])
+		if err == errMetaIncomplete {
+			if r.srcEOF || r.w-r.r >= MetaMaxLen {
+				if r.srcErr != nil {
+					return nil, r.errorf(KindIO, 0, r.srcErr, "read: %v", r.srcErr)
+				}
+				return nil, r.errorf(KindBadMeta, 0, nil, "unexpected end of file in the text header")
+			}
+			n = r.w - r.r
+			continue
+		}
+		if err != nil {
+			e := r.errorf(KindBadMeta, 0, err, "bad text header: %v", err)
+			if m != nil {
+				r.meta = m
+				r.err, r.end, r.done = e, EndCorrupt, true
+				return r, e
+			}
+			return nil, e
+		}
+		r.meta = m
+		r.r += int(m.Size)
+		r.goodEnd = m.Size
+		if !m.KnownFileType() {
+			r.note(r.errorf(KindUnknownType, 0, nil, "unknown file type %q", m.FileType))
+		}
+		return r, nil
+	}
+}
+
+// Meta returns the file's text header.
+func (r *Reader) Meta() *Meta { return r.meta }
+
+// End tells how the data ended; EndNone until Next has returned io.EOF or an error.
+func (r *Reader) End() End { return r.end }
+
+// GoodEnd is the file offset just after the last block read successfully
+// (or after the header when there is none).
+func (r *Reader) GoodEnd() int64 { return r.goodEnd }
+
+// Issues lists the warnings found so far, and with Force the damage that was
+// skipped.
+func (r *Reader) Issues() []*Error { return r.issues }
+
+// Stats returns counters of what was read so far.
+func (r *Reader) Stats() Stats { return r.stats }
+
+// Block describes the block of the row returned last.
+func (r *Reader) Block() BlockInfo { return r.block }
+
+// Offset returns the current file offset of the reader.
+func (r *Reader) Offset() int64 { return r.base + int64(r.r) }
+
+// Close releases the reader and closes the file it opened.
+func (r *Reader) Close() error {
+	if r.zdec != nil {
+		r.zdec.Close()
+		r.zdec = nil
+	}
+	if r.file != nil {
+		err := r.file.Close()
+		r.file = nil
+		return err
+	}
+	return nil
+}
+
+// Next returns the next row. The row and its byte slices are valid until
+// the next call. At the end it returns io.EOF; at damage (without Force) an
+// *Error, after every row before the damage has been returned.
+func (r *Reader) Next() (*Row, error) {
+	for {
+		if r.ppos < len(r.payload) {
+			n, err := decodeRow(r.payload[r.ppos:], &r.row)
+			if err != nil {
+				e := r.errorf(KindBadRow, r.block.Offset, err,
+					"can't parse row %d of the block: %v", r.rowIdx, err)
+				e.Skipped = int64(len(r.payload) - r.ppos)
+				r.payload = nil
+				if !r.opts.Force {
+					r.stop(e)
+					return nil, e
+				}
+				r.note(e)
+				continue
+			}
+			r.row.Pos = Position{Block: r.block.Offset, Index: r.rowIdx, Offset: r.ppos, Compressed: r.block.Compressed}
+			r.ppos += n
+			r.rowIdx++
+			r.stats.Rows++
+			return &r.row, nil
+		}
+		if r.done {
+			if r.err != nil {
+				return nil, r.err
+			}
+			return nil, io.EOF
+		}
+		r.nextBlock()
+	}
+}
+
+func (r *Reader) stop(e *Error) {
+	r.err, r.done, r.end = e, true, EndCorrupt
+	if r.opts.OnIssue != nil {
+		r.opts.OnIssue(e)
+	}
+}
+
+func (r *Reader) note(e *Error) {
+	r.issues = append(r.issues, e)
+	if r.opts.OnIssue != nil {
+		r.opts.OnIssue(e)
+	}
+}
+
+func (r *Reader) finish(end End) {
+	r.done, r.end = true, end
+}
+
+func (r *Reader) errorf(kind Kind, off int64, err error, f string, a ...any) *Error {
+	return &Error{File: r.opts.Name, Offset: off, Kind: kind, Msg: fmt.Sprintf(f, a...), Err: err}
+}
+
+// fill makes at least n bytes available in buf[r:w] unless the source ends.
+func (r *Reader) fill(n int) bool {
+	for r.w-r.r < n && !r.srcEOF {
+		if r.w == len(r.buf) {
+			if r.r > 0 {
+				copy(r.buf, r.buf[r.r:r.w])
+				r.w -= r.r
+				r.base += int64(r.r)
+				r.r = 0
+			}
+			if r.w == len(r.buf) {
+				nb := make([]byte, 2*len(r.buf))
+				copy(nb, r.buf[:r.w])
+				r.buf = nb
+			}
+		}
+		m, err := r.src.Read(r.buf[r.w:])
+		r.w += m
+		if err != nil {
+			r.srcEOF = true
+			if err != io.EOF {
+				r.srcErr = err
+			}
+		}
+	}
+	return r.w-r.r >= n
+}
+
+// nextBlock consumes the current block and loads the next one, or records
+// how the data ended.
+func (r *Reader) nextBlock() {
+	r.r += r.blockLen
+	r.blockLen = 0
+	r.payload, r.ppos, r.rowIdx = nil, 0, 0
+	for !r.done {
+		if r.loadBlock() {
+			return
+		}
+	}
+}
+
+// loadBlock tries to load the block at r.r. It returns true when a block was
+// loaded, false when the reader finished or resynchronised (call again).
+func (r *Reader) loadBlock() bool {
+	off := r.Offset()
+	r.fill(FixHeaderSize)
+	avail := r.w - r.r
+	if r.srcErr != nil && avail < FixHeaderSize {
+		r.stop(r.errorf(KindIO, off, r.srcErr, "read: %v", r.srcErr))
+		return false
+	}
+	if avail < 4 {
+		if avail == 0 {
+			r.note(r.errorf(KindMissingEOF, off, nil, "no EOF marker: the file was not closed cleanly"))
+			r.finish(EndNoEOF)
+		} else {
+			r.note(r.errorf(KindTornTail, off, nil, "torn tail: %d bytes of an incomplete block", avail))
+			r.finish(EndTorn)
+		}
+		return false
+	}
+	head := r.buf[r.r:r.w]
+	if [4]byte(head[:4]) == MagicEOF {
+		r.fill(5)
+		if r.w-r.r > 4 {
+			e := r.errorf(KindAfterEOF, off+4, nil, "data after the EOF marker")
+			if !r.opts.Force {
+				r.stop(e)
+				return false
+			}
+			// Go on with whatever blocks follow, as Tarantool's log reader
+			// does (a file reopened for appending may keep its old marker).
+			r.r += 4
+			found := r.resync()
+			e.Skipped = r.Offset() - (off + 4)
+			r.note(e)
+			if !found {
+				r.finish(EndCorrupt)
+			}
+			return false
+		}
+		r.r += 4
+		r.goodEnd = off + 4
+		r.finish(EndClean)
+		return false
+	}
+	if avail < FixHeaderSize {
+		r.note(r.errorf(KindTornTail, off, nil, "torn tail: %d bytes of an incomplete block header", avail))
+		r.finish(EndTorn)
+		return false
+	}
+	info, plen, kind, err := decodeFixHeader(head[:FixHeaderSize])
+	if err != nil {
+		return r.damaged(r.errorf(kind, off, err, "%v", err))
+	}
+	info.Offset = off
+	if !r.fill(FixHeaderSize + plen) {
+		if r.srcErr != nil {
+			r.stop(r.errorf(KindIO, off, r.srcErr, "read: %v", r.srcErr))
+			return false
+		}
+		r.note(r.errorf(KindTornTail, off, nil,
+			"torn tail: block of %d bytes has only %d", plen, r.w-r.r-FixHeaderSize))
+		r.finish(EndTorn)
+		return false
+	}
+	data := r.buf[r.r+FixHeaderSize : r.r+FixHeaderSize+plen]
+	if got := Checksum(data); got != info.CRC {
+		return r.damaged(r.errorf(KindChecksum, off, nil,
+			"block checksum mismatch: stored 0x%08x, computed 0x%08x", info.CRC, got))
+	}
+	if info.Compressed {
+		if r.zdec == nil {
+			d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(MaxBlockLen))
+			if err != nil {
+				r.stop(r.errorf(KindDecompress, off, err, "zstd: %v", err))
+				return false
+			}
+			r.zdec = d
+		}
+		out, err := r.zdec.DecodeAll(data, r.zbuf[:0])
+		if err != nil {
+			return r.damaged(r.errorf(KindDecompress, off, err, "can't decompress block: %v", err))
+		}
+		r.zbuf = out
+		data = out
+		r.stats.ZBlocks++
+	}
+	info.RawLen = len(data)
+	r.block = info
+	r.blockLen = FixHeaderSize + plen
+	r.payload = data
+	r.goodEnd = off + int64(r.blockLen)
+	r.stats.Blocks++
+	r.stats.BlockBytes += int64(r.blockLen)
+	r.stats.RawBytes += int64(len(data))
+	return true
+}
+
+// damaged handles a broken block at r.r: stop, or with Force look for the
+// next block marker.
+func (r *Reader) damaged(e *Error) bool {
+	if !r.opts.Force {
+		r.stop(e)
+		return false
+	}
+	start := r.Offset()
+	r.r++
+	found := r.resync()
+	e.Skipped = r.Offset() - start
+	r.note(e)
+	if !found {
+		r.finish(EndCorrupt)
+	}
+	return false
+}
+
+// resync advances r.r to the next plain or zstd block marker.
+func (r *Reader) resync() bool {
+	prefix := MagicPlain[:3]
+	for {
+		win := r.buf[r.r:r.w]
+		for i := 0; ; {
+			j := bytes.Index(win[i:], prefix)
+			if j < 0 {
+				break
+			}
+			i += j
+			if i+4 > len(win) {
+				break
+			}
+			if b := win[i+3]; b == MagicPlain[3] || b == MagicZstd[3] {
+				r.r += i
+				return true
+			}
+			i++
+		}
+		if r.srcEOF {
+			r.r = r.w
+			return false
+		}
+		keep := 3
+		if len(win) < keep {
+			keep = len(win)
+		}
+		r.r = r.w - keep
+		r.fill(keep + minBuf)
+	}
+}
+
+// decodeFixHeader parses the 19-byte block header.
+func decodeFixHeader(h []byte) (BlockInfo, int, Kind, error) {
+	var info BlockInfo
+	switch [4]byte(h[:4]) {
+	case MagicPlain:
+	case MagicZstd:
+		info.Compressed = true
+	default:
+		return info, 0, KindBadMagic, fmt.Errorf("invalid block magic 0x%08x", uint32(h[0])<<24|uint32(h[1])<<16|uint32(h[2])<<8|uint32(h[3]))
+	}
+	c := MPCursor{b: h, p: 4}
+	plen, err := c.Uint()
+	if err != nil {
+		return info, 0, KindBadFixHeader, fmt.Errorf("broken block header length: %v", err)
+	}
+	if plen > MaxBlockLen {
+		return info, 0, KindBadFixHeader, fmt.Errorf("block length %d is too large", plen)
+	}
+	if _, err := c.Uint(); err != nil {
+		return info, 0, KindBadFixHeader, fmt.Errorf("broken block header previous crc: %v", err)
+	}
+	crc, err := c.Uint()
+	if err != nil || crc > math.MaxUint32 {
+		return info, 0, KindBadFixHeader, fmt.Errorf("broken block header crc32c")
+	}
+	if err := c.Skip(); err != nil || c.p != FixHeaderSize {
+		return info, 0, KindBadFixHeader, fmt.Errorf("broken block header padding")
+	}
+	info.Len = int(plen)
+	info.CRC = uint32(crc)
+	return info, int(plen), 0, nil
+}
+
+// ReadAll reads every row of a file and returns clones of them; meant for
+// tests and small files.
+func ReadAll(path string, opts Options) (*Meta, []*Row, error) {
+	r, err := Open(path, opts)
+	if err != nil {
+		if r == nil {
+			return nil, nil, err
+		}
+		return r.Meta(), nil, err
+	}
+	defer r.Close()
+	var rows []*Row
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return r.Meta(), rows, nil
+		}
+		if err != nil {
+			return r.Meta(), rows, err
+		}
+		rows = append(rows, row.Clone())
+	}
+}

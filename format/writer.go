@@ -1,0 +1,216 @@
+package format
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// WriterOptions configure a Writer.
+type WriterOptions struct {
+	// NoCompress writes every block plain.
+	NoCompress bool
+	// BlockSize is the payload size at which a block is written when no
+	// transaction is open (default AutocommitThreshold, as Tarantool's
+	// snapshot writer).
+	BlockSize int
+	// NoSync skips fsync on Close (tests, scratch files).
+	NoSync bool
+}
+
+// Writer writes a log file in Tarantool's format: the text header, rows
+// packed into blocks (zstd-compressed from Tarantool's threshold on) with
+// their CRC32C, and the EOF marker on Close. A transaction (Begin..Commit)
+// is never split across blocks.
+type Writer struct {
+	opts    WriterOptions
+	w       io.Writer
+	file    *os.File
+	tmpPath string
+	path    string
+
+	rows  []byte
+	fix   []byte
+	zbuf  []byte
+	zenc  *zstd.Encoder
+	inTx  bool
+	err   error
+	off   int64
+	nrows int64
+}
+
+// NewWriter writes the header m to w and returns a writer for its rows.
+func NewWriter(w io.Writer, m *Meta, opts WriterOptions) (*Writer, error) {
+	if opts.BlockSize <= 0 {
+		opts.BlockSize = AutocommitThreshold
+	}
+	wr := &Writer{opts: opts, w: w}
+	hdr := m.Encode()
+	if _, err := w.Write(hdr); err != nil {
+		return nil, err
+	}
+	wr.off = int64(len(hdr))
+	return wr, nil
+}
+
+// Create creates dir/NAME.inprogress, where NAME is the file name Tarantool
+// derives from the header's file type and vclock, and writes the header.
+// Close renames it to NAME. An existing file of that name is an error.
+func Create(dir string, m *Meta, opts WriterOptions) (*Writer, error) {
+	name := FileName(m.FileType, m.VClock)
+	path := filepath.Join(dir, name)
+	if _, err := os.Lstat(path); err == nil {
+		return nil, fmt.Errorf("%s already exists", path)
+	}
+	tmp := path + ".inprogress"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	w, err := NewWriter(f, m, opts)
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, err
+	}
+	w.file, w.tmpPath, w.path = f, tmp, path
+	return w, nil
+}
+
+// Path returns the final path of a file made by Create.
+func (w *Writer) Path() string { return w.path }
+
+// Rows returns the number of rows written.
+func (w *Writer) Rows() int64 { return w.nrows }
+
+// Write appends one row. Outside a transaction the pending rows are written
+// as a block once they reach the block size.
+func (w *Writer) Write(h *Header, body []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	w.rows = AppendHeader(w.rows, h)
+	w.rows = append(w.rows, body...)
+	w.nrows++
+	if !w.inTx && len(w.rows) >= w.opts.BlockSize {
+		return w.Flush()
+	}
+	return nil
+}
+
+// WriteRow appends a row read from another file (its header fields and body).
+func (w *Writer) WriteRow(r *Row) error { return w.Write(&r.Header, r.Body) }
+
+// Begin starts a transaction: its rows go into one block.
+func (w *Writer) Begin() { w.inTx = true }
+
+// Commit ends the transaction begun last.
+func (w *Writer) Commit() error {
+	w.inTx = false
+	if len(w.rows) >= w.opts.BlockSize {
+		return w.Flush()
+	}
+	return nil
+}
+
+// Flush writes the pending rows as one block.
+func (w *Writer) Flush() error {
+	if w.err != nil || len(w.rows) == 0 {
+		return w.err
+	}
+	payload := w.rows
+	magic := MagicPlain
+	if !w.opts.NoCompress && len(payload)+FixHeaderSize >= CompressThreshold {
+		if w.zenc == nil {
+			enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
+				zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1))
+			if err != nil {
+				w.err = err
+				return err
+			}
+			w.zenc = enc
+		}
+		w.zbuf = w.zenc.EncodeAll(payload, w.zbuf[:0])
+		payload, magic = w.zbuf, MagicZstd
+	}
+	w.fix = appendFixHeader(w.fix[:0], magic, payload)
+	if err := w.write(w.fix); err != nil {
+		return err
+	}
+	if err := w.write(payload); err != nil {
+		return err
+	}
+	w.rows = w.rows[:0]
+	return nil
+}
+
+func (w *Writer) write(b []byte) error {
+	n, err := w.w.Write(b)
+	w.off += int64(n)
+	if err != nil {
+		w.err = err
+	}
+	return err
+}
+
+// appendFixHeader encodes the 19-byte block header: marker, payload length,
+// a zero previous-crc, the crc and a string filling the rest.
+func appendFixHeader(b []byte, magic [4]byte, payload []byte) []byte {
+	start := len(b)
+	b = append(b, magic[:]...)
+	b = appendUint(b, uint64(len(payload)))
+	b = append(b, 0)
+	b = appendUint(b, uint64(Checksum(payload)))
+	pad := FixHeaderSize - (len(b) - start)
+	b = append(b, 0xa0|byte(pad-1))
+	for i := 1; i < pad; i++ {
+		b = append(b, 0)
+	}
+	return b
+}
+
+// Close flushes the rows, writes the EOF marker and, for a file made by
+// Create, syncs it and renames it to its final name.
+func (w *Writer) Close() error {
+	err := w.Flush()
+	if err == nil {
+		err = w.write(MagicEOF[:])
+	}
+	if w.zenc != nil {
+		w.zenc.Close()
+		w.zenc = nil
+	}
+	if w.file == nil {
+		return err
+	}
+	if err == nil && !w.opts.NoSync {
+		err = w.file.Sync()
+	}
+	if cerr := w.file.Close(); err == nil {
+		err = cerr
+	}
+	w.file = nil
+	if err != nil {
+		os.Remove(w.tmpPath)
+		return err
+	}
+	return os.Rename(w.tmpPath, w.path)
+}
+
+// Abort discards a file made by Create.
+func (w *Writer) Abort() error {
+	if w.zenc != nil {
+		w.zenc.Close()
+		w.zenc = nil
+	}
+	if w.file == nil {
+		return nil
+	}
+	err := w.file.Close()
+	w.file = nil
+	return errors.Join(err, os.Remove(w.tmpPath))
+}

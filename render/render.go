@@ -1,0 +1,221 @@
+// Package render prints log rows as JSON lines, YAML documents or Lua
+// statements, the three output formats of `tt cat`, with the key names of
+// Tarantool's own log reader and names for the rows and keys it leaves as
+// numbers (RAFT, PROMOTE, DEMOTE, CONFIRM, ROLLBACK and their bodies).
+package render
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/xlogtool/xlogtool/format"
+)
+
+// Format is an output format.
+type Format int
+
+// Output formats.
+const (
+	JSON Format = iota
+	YAML
+	Lua
+)
+
+// ParseFormat parses "json", "yaml" or "lua".
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "json":
+		return JSON, nil
+	case "yaml", "yml":
+		return YAML, nil
+	case "lua":
+		return Lua, nil
+	}
+	return 0, fmt.Errorf("unknown format %q (want yaml, json or lua)", s)
+}
+
+// Options configure a Printer.
+type Options struct {
+	Format Format
+	// ShowPos adds each row's file, block offset, index and byte offset.
+	ShowPos bool
+}
+
+// Printer writes rows to w. It keeps one reusable buffer, so printing a row
+// does not allocate.
+type Printer struct {
+	w       io.Writer
+	opts    Options
+	buf     []byte
+	inFile  int // rows printed for the current file
+	printed bool
+}
+
+// NewPrinter returns a printer writing to w (which should be buffered).
+func NewPrinter(w io.Writer, opts Options) *Printer {
+	return &Printer{w: w, opts: opts, buf: make([]byte, 0, 64<<10)}
+}
+
+// Row prints one row of file.
+func (p *Printer) Row(file string, r *format.Row) error {
+	var err error
+	b := p.buf[:0]
+	switch p.opts.Format {
+	case JSON:
+		b, err = p.appendJSON(b, file, r)
+	case YAML:
+		b, err = p.appendYAML(b, file, r)
+	case Lua:
+		b, err = p.appendLua(b, file, r)
+	}
+	p.buf = b[:0]
+	if err != nil {
+		return fmt.Errorf("%s: offset %d: can't print row: %w", file, r.Pos.FileOffset(), err)
+	}
+	p.inFile++
+	p.printed = true
+	_, err = p.w.Write(b)
+	return err
+}
+
+// EndFile finishes the output of one file (YAML closes its stream of
+// documents the way tt does).
+func (p *Printer) EndFile() error {
+	n := p.inFile
+	p.inFile = 0
+	if p.opts.Format == YAML && n > 0 {
+		_, err := io.WriteString(p.w, "...\n\n")
+		return err
+	}
+	return nil
+}
+
+// headerField is one printed header entry.
+type headerField struct {
+	name string
+	kind byte // 'u' uint, 'f' float, 'b' bool, 's' string
+	u    uint64
+	f    float64
+	s    string
+}
+
+// headerFields lists the header entries as Tarantool's reader prints them:
+// zero values omitted, tsn only for rows of multi-row transactions, commit
+// on their last row; plus the synchronous-replication flags.
+func headerFields(dst []headerField, h *format.Header) []headerField {
+	if h.LSN != 0 {
+		dst = append(dst, headerField{name: "lsn", kind: 'u', u: h.LSN})
+	}
+	if h.ReplicaID != 0 {
+		dst = append(dst, headerField{name: "replica_id", kind: 'u', u: uint64(h.ReplicaID)})
+	}
+	if h.GroupID != 0 {
+		dst = append(dst, headerField{name: "group_id", kind: 'u', u: uint64(h.GroupID)})
+	}
+	if name := h.Type.Name(); name != "" {
+		dst = append(dst, headerField{name: "type", kind: 's', s: name})
+	} else {
+		dst = append(dst, headerField{name: "type", kind: 'u', u: uint64(h.Type)})
+	}
+	if h.Timestamp != 0 {
+		dst = append(dst, headerField{name: "timestamp", kind: 'f', f: h.Timestamp})
+	}
+	if h.Sync != 0 {
+		dst = append(dst, headerField{name: "sync", kind: 'u', u: h.Sync})
+	}
+	if h.TSN != h.LSN || !h.Commit {
+		dst = append(dst, headerField{name: "tsn", kind: 'u', u: h.TSN})
+	}
+	if h.Commit && h.TSN != h.LSN {
+		dst = append(dst, headerField{name: "commit", kind: 'b'})
+	}
+	if h.WaitSync() {
+		dst = append(dst, headerField{name: "wait_sync", kind: 'b'})
+	}
+	if h.WaitAck() {
+		dst = append(dst, headerField{name: "wait_ack", kind: 'b'})
+	}
+	if h.StreamID != 0 {
+		dst = append(dst, headerField{name: "stream_id", kind: 'u', u: h.StreamID})
+	}
+	return dst
+}
+
+func (p *Printer) appendJSON(b []byte, file string, r *format.Row) ([]byte, error) {
+	var fields [12]headerField
+	b = append(b, `{"HEADER":{`...)
+	for i, f := range headerFields(fields[:0], &r.Header) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, f.name...)
+		b = append(b, `":`...)
+		switch f.kind {
+		case 'u':
+			b = strconv.AppendUint(b, f.u, 10)
+		case 'f':
+			b = appendFloat(b, f.f, -1)
+		case 'b':
+			b = append(b, "true"...)
+		case 's':
+			b = appendJSONString(b, []byte(f.s))
+		}
+	}
+	b = append(b, '}')
+	if r.Body != nil {
+		b = append(b, `,"BODY":`...)
+		var err error
+		if b, err = appendJSONBody(b, r); err != nil {
+			return b, err
+		}
+	}
+	if p.opts.ShowPos {
+		b = append(b, `,"POS":{"file":`...)
+		b = appendJSONString(b, []byte(file))
+		b = append(b, `,"block":`...)
+		b = strconv.AppendInt(b, r.Pos.Block, 10)
+		b = append(b, `,"row":`...)
+		b = strconv.AppendInt(b, int64(r.Pos.Index), 10)
+		b = append(b, `,"offset":`...)
+		b = strconv.AppendInt(b, r.Pos.FileOffset(), 10)
+		b = append(b, '}')
+	}
+	return append(b, "}\n"...), nil
+}
+
+// appendJSONBody prints a body map with named keys.
+func appendJSONBody(b []byte, r *format.Row) ([]byte, error) {
+	c := format.NewMPCursor(r.Body)
+	if c.Kind() != format.MPMap {
+		return appendJSONValue(b, c, 0)
+	}
+	n, err := c.MapLen()
+	if err != nil {
+		return b, err
+	}
+	b = append(b, '{')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if c.Kind() == format.MPUint {
+			k, _ := c.Uint()
+			b = append(b, '"')
+			if name := format.BodyKeyName(r.Type, k); name != "" {
+				b = append(b, name...)
+			} else {
+				b = strconv.AppendUint(b, k, 10)
+			}
+			b = append(b, '"')
+		} else if b, err = appendJSONKey(b, c, 1); err != nil {
+			return b, err
+		}
+		b = append(b, ':')
+		if b, err = appendJSONValue(b, c, 1); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
+}
