@@ -102,7 +102,9 @@ type headerField struct {
 
 // headerFields lists the header entries as Tarantool's reader prints them:
 // zero values omitted, tsn only for rows of multi-row transactions, commit
-// on their last row; plus the synchronous-replication flags.
+// on their last row. The synchronous-replication flags, which that reader
+// does not print, go into a FLAGS entry of their own (see appendFlags), so
+// HEADER stays field for field what Tarantool prints.
 func headerFields(dst []headerField, h *format.Header) []headerField {
 	if h.LSN != 0 {
 		dst = append(dst, headerField{name: "lsn", kind: 'u', u: h.LSN})
@@ -129,12 +131,6 @@ func headerFields(dst []headerField, h *format.Header) []headerField {
 	}
 	if h.Commit && h.TSN != h.LSN {
 		dst = append(dst, headerField{name: "commit", kind: 'b'})
-	}
-	if h.WaitSync() {
-		dst = append(dst, headerField{name: "wait_sync", kind: 'b'})
-	}
-	if h.WaitAck() {
-		dst = append(dst, headerField{name: "wait_ack", kind: 'b'})
 	}
 	if h.StreamID != 0 {
 		dst = append(dst, headerField{name: "stream_id", kind: 'u', u: h.StreamID})
@@ -170,6 +166,19 @@ func (p *Printer) appendJSON(b []byte, file string, r *format.Row) ([]byte, erro
 		if b, err = appendJSONBody(b, r); err != nil {
 			return b, err
 		}
+	}
+	if h := &r.Header; h.WaitSync() || h.WaitAck() {
+		b = append(b, `,"FLAGS":{`...)
+		if h.WaitSync() {
+			b = append(b, `"wait_sync":true`...)
+		}
+		if h.WaitAck() {
+			if h.WaitSync() {
+				b = append(b, ',')
+			}
+			b = append(b, `"wait_ack":true`...)
+		}
+		b = append(b, '}')
 	}
 	if p.opts.ShowPos {
 		b = append(b, `,"POS":{"file":`...)

@@ -65,6 +65,15 @@ func (p *Printer) appendYAML(b []byte, file string, r *format.Row) ([]byte, erro
 			b = append(b, '\n')
 		}
 	}
+	if h := &r.Header; h.WaitSync() || h.WaitAck() {
+		b = append(b, "FLAGS:\n"...)
+		if h.WaitSync() {
+			b = append(b, "  wait_sync: true\n"...)
+		}
+		if h.WaitAck() {
+			b = append(b, "  wait_ack: true\n"...)
+		}
+	}
 	if p.opts.ShowPos {
 		b = append(b, "POS:\n  file: "...)
 		b = appendYAMLString(b, []byte(file), false)

@@ -1,0 +1,101 @@
+package iproto
+
+import (
+	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Response is one response of the server. The body is kept as the raw
+// MessagePack bytes and decoded on demand.
+type Response struct {
+	Type          uint32 // 0 for OK, TypeErrorFlag|code for an error
+	Sync          uint64
+	SchemaVersion uint64
+	Body          []byte // raw body; empty when the response has none
+}
+
+// Code returns the error code of an error response, 0 for success.
+func (r *Response) Code() uint32 {
+	if r.Type&TypeErrorFlag == 0 {
+		return 0
+	}
+	return r.Type &^ TypeErrorFlag
+}
+
+// Err returns the server error (*Error) of an error response, else nil.
+func (r *Response) Err() error {
+	if r.Type&TypeErrorFlag == 0 {
+		return nil
+	}
+	return decodeError(r.Code(), r.Body)
+}
+
+// Field returns the raw MessagePack value stored under key in the body map.
+func (r *Response) Field(key uint64) (msgpack.RawMessage, bool, error) {
+	if len(r.Body) == 0 {
+		return nil, false, nil
+	}
+	rd := &mpReader{b: r.Body}
+	n, err := rd.mapLen()
+	if err != nil {
+		return nil, false, fmt.Errorf("iproto: response body: %w", err)
+	}
+	for range n {
+		start := rd.pos
+		k, kerr := rd.uint()
+		if kerr != nil { // not an integer key: pass over it
+			rd.pos = start
+			if err := rd.skip(); err != nil {
+				return nil, false, fmt.Errorf("iproto: response body key: %w", err)
+			}
+		}
+		start = rd.pos
+		if err := rd.skip(); err != nil {
+			return nil, false, fmt.Errorf("iproto: response body value: %w", err)
+		}
+		if kerr == nil && k == key {
+			return msgpack.RawMessage(r.Body[start:rd.pos]), true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// Data decodes the DATA array (body key 0x30) into generic values: tuples
+// and call results as []any, integers as int64 (uint64 above MaxInt64),
+// maps as map[string]any or map[any]any, extensions as Ext. A response
+// without DATA yields nil.
+func (r *Response) Data() ([]any, error) {
+	raw, ok, err := r.Field(KeyData)
+	if err != nil || !ok {
+		return nil, err
+	}
+	v, err := decodeValue(raw)
+	if err != nil {
+		return nil, fmt.Errorf("iproto: response data: %w", err)
+	}
+	if v == nil {
+		return nil, nil
+	}
+	data, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("iproto: response data is %T, want an array", v)
+	}
+	return data, nil
+}
+
+// DecodeData decodes the DATA array (body key 0x30) into v with the
+// MessagePack decoder (v is a pointer, e.g. to a slice of structs).
+func (r *Response) DecodeData(v any) error {
+	raw, ok, err := r.Field(KeyData)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("iproto: response has no data")
+	}
+	if err := msgpack.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("iproto: response data: %w", err)
+	}
+	return nil
+}
