@@ -1,0 +1,268 @@
+package replay
+
+import "sort"
+
+// A B-tree keeping items ordered by a comparison function, with
+// O(log n) lookup, insertion and removal. Items equal under the
+// comparison replace each other.
+
+const (
+	btreeMaxItems = 63 // must be odd
+	btreeMinItems = btreeMaxItems / 2
+)
+
+type btree[T any] struct {
+	cmp    func(a, b T) int
+	root   *bnode[T]
+	length int
+}
+
+type bnode[T any] struct {
+	items    []T
+	children []*bnode[T] // nil for leaves
+}
+
+func newBtree[T any](cmp func(a, b T) int) *btree[T] {
+	return &btree[T]{cmp: cmp}
+}
+
+func (t *btree[T]) Len() int { return t.length }
+
+// find returns the position of the first item with probe(item) >= 0 and
+// whether that item matches (probe == 0). probe(item) compares the item
+// with the searched key.
+func (n *bnode[T]) find(probe func(T) int) (int, bool) {
+	i := sort.Search(len(n.items), func(i int) bool { return probe(n.items[i]) >= 0 })
+	return i, i < len(n.items) && probe(n.items[i]) == 0
+}
+
+// get returns an item matching probe.
+func (t *btree[T]) get(probe func(T) int) (T, bool) {
+	n := t.root
+	for n != nil {
+		i, found := n.find(probe)
+		if found {
+			return n.items[i], true
+		}
+		if n.children == nil {
+			break
+		}
+		n = n.children[i]
+	}
+	var zero T
+	return zero, false
+}
+
+// set inserts item, replacing and returning an equal one if present.
+func (t *btree[T]) set(item T) (T, bool) {
+	var zero T
+	if t.root == nil {
+		t.root = &bnode[T]{items: []T{item}}
+		t.length = 1
+		return zero, false
+	}
+	if len(t.root.items) >= btreeMaxItems {
+		sep, right := t.root.split()
+		t.root = &bnode[T]{items: []T{sep}, children: []*bnode[T]{t.root, right}}
+	}
+	old, replaced := t.insert(t.root, item)
+	if !replaced {
+		t.length++
+	}
+	return old, replaced
+}
+
+func (n *bnode[T]) split() (T, *bnode[T]) {
+	mid := btreeMaxItems / 2
+	sep := n.items[mid]
+	right := &bnode[T]{items: append([]T(nil), n.items[mid+1:]...)}
+	var zero T
+	for i := mid; i < len(n.items); i++ {
+		n.items[i] = zero
+	}
+	n.items = n.items[:mid]
+	if n.children != nil {
+		right.children = append([]*bnode[T](nil), n.children[mid+1:]...)
+		for i := mid + 1; i < len(n.children); i++ {
+			n.children[i] = nil
+		}
+		n.children = n.children[:mid+1]
+	}
+	return sep, right
+}
+
+func (t *btree[T]) insert(n *bnode[T], item T) (T, bool) {
+	probe := func(x T) int { return t.cmp(x, item) }
+	for {
+		i, found := n.find(probe)
+		if found {
+			old := n.items[i]
+			n.items[i] = item
+			return old, true
+		}
+		if n.children == nil {
+			n.items = insertAt(n.items, i, item)
+			var zero T
+			return zero, false
+		}
+		if len(n.children[i].items) >= btreeMaxItems {
+			sep, right := n.children[i].split()
+			n.items = insertAt(n.items, i, sep)
+			n.children = insertAt(n.children, i+1, right)
+			switch c := t.cmp(item, sep); {
+			case c == 0:
+				old := n.items[i]
+				n.items[i] = item
+				return old, true
+			case c > 0:
+				i++
+			}
+		}
+		n = n.children[i]
+	}
+}
+
+func insertAt[E any](s []E, i int, e E) []E {
+	var zero E
+	s = append(s, zero)
+	copy(s[i+1:], s[i:])
+	s[i] = e
+	return s
+}
+
+func removeAt[E any](s []E, i int) ([]E, E) {
+	e := s[i]
+	copy(s[i:], s[i+1:])
+	var zero E
+	s[len(s)-1] = zero
+	return s[:len(s)-1], e
+}
+
+// delete removes the item matching probe.
+func (t *btree[T]) delete(probe func(T) int) (T, bool) {
+	var zero T
+	if t.root == nil {
+		return zero, false
+	}
+	out, ok := t.remove(t.root, probe, false)
+	if len(t.root.items) == 0 {
+		if t.root.children != nil {
+			t.root = t.root.children[0]
+		} else {
+			t.root = nil
+		}
+	}
+	if ok {
+		t.length--
+	}
+	return out, ok
+}
+
+// remove deletes the item matching probe (or the maximum when max is set)
+// from the subtree of n, which has more than the minimum of items unless
+// it is the root.
+func (t *btree[T]) remove(n *bnode[T], probe func(T) int, max bool) (T, bool) {
+	var zero T
+	for {
+		var i int
+		var found bool
+		if max {
+			i = len(n.items)
+			if n.children == nil {
+				i--
+				found = true
+			}
+		} else {
+			i, found = n.find(probe)
+		}
+		if n.children == nil {
+			if !found {
+				return zero, false
+			}
+			var out T
+			n.items, out = removeAt(n.items, i)
+			return out, true
+		}
+		if len(n.children[i].items) <= btreeMinItems {
+			n.grow(i)
+			continue
+		}
+		if found {
+			out := n.items[i]
+			n.items[i], _ = t.remove(n.children[i], nil, true)
+			return out, true
+		}
+		n = n.children[i]
+	}
+}
+
+// grow makes child i hold more than the minimum of items, by taking an
+// item from a sibling or by merging with one.
+func (n *bnode[T]) grow(i int) {
+	if i > 0 && len(n.children[i-1].items) > btreeMinItems {
+		c, left := n.children[i], n.children[i-1]
+		var stolen T
+		left.items, stolen = removeAt(left.items, len(left.items)-1)
+		c.items = insertAt(c.items, 0, n.items[i-1])
+		n.items[i-1] = stolen
+		if left.children != nil {
+			var ch *bnode[T]
+			left.children, ch = removeAt(left.children, len(left.children)-1)
+			c.children = insertAt(c.children, 0, ch)
+		}
+		return
+	}
+	if i < len(n.items) && len(n.children[i+1].items) > btreeMinItems {
+		c, right := n.children[i], n.children[i+1]
+		var stolen T
+		right.items, stolen = removeAt(right.items, 0)
+		c.items = append(c.items, n.items[i])
+		n.items[i] = stolen
+		if right.children != nil {
+			var ch *bnode[T]
+			right.children, ch = removeAt(right.children, 0)
+			c.children = append(c.children, ch)
+		}
+		return
+	}
+	if i >= len(n.items) {
+		i--
+	}
+	c := n.children[i]
+	var sep T
+	n.items, sep = removeAt(n.items, i)
+	var right *bnode[T]
+	n.children, right = removeAt(n.children, i+1)
+	c.items = append(append(c.items, sep), right.items...)
+	if c.children != nil {
+		c.children = append(c.children, right.children...)
+	}
+}
+
+// ascend calls fn for every item in order until fn returns false.
+func (t *btree[T]) ascend(fn func(T) bool) {
+	if t.root != nil {
+		t.root.ascend(fn)
+	}
+}
+
+func (n *bnode[T]) ascend(fn func(T) bool) bool {
+	for i, it := range n.items {
+		if n.children != nil && !n.children[i].ascend(fn) {
+			return false
+		}
+		if !fn(it) {
+			return false
+		}
+	}
+	if n.children != nil {
+		return n.children[len(n.children)-1].ascend(fn)
+	}
+	return true
+}
+
+// clear removes all items.
+func (t *btree[T]) clear() {
+	t.root = nil
+	t.length = 0
+}

@@ -1,0 +1,181 @@
+package replay
+
+import (
+	"math/rand"
+	"sort"
+	"testing"
+)
+
+func intCmp(a, b int) int { return cmpInt(a, b) }
+
+// checkTree verifies the B-tree invariants: node sizes, sorted items,
+// separators bounding their subtrees, leaves at one depth.
+func checkTree(t *testing.T, tr *btree[int]) {
+	t.Helper()
+	if tr.root == nil {
+		if tr.Len() != 0 {
+			t.Fatalf("empty tree with length %d", tr.Len())
+		}
+		return
+	}
+	leafDepth := -1
+	count := 0
+	var walk func(n *bnode[int], depth int, lo, hi *int)
+	walk = func(n *bnode[int], depth int, lo, hi *int) {
+		if n != tr.root && (len(n.items) < btreeMinItems || len(n.items) > btreeMaxItems) {
+			t.Fatalf("node with %d items", len(n.items))
+		}
+		for i, it := range n.items {
+			if i > 0 && n.items[i-1] >= it {
+				t.Fatalf("unsorted node %v", n.items)
+			}
+			if (lo != nil && it <= *lo) || (hi != nil && it >= *hi) {
+				t.Fatalf("item %d outside its bounds", it)
+			}
+		}
+		count += len(n.items)
+		if n.children == nil {
+			if leafDepth == -1 {
+				leafDepth = depth
+			} else if leafDepth != depth {
+				t.Fatalf("leaves at depths %d and %d", leafDepth, depth)
+			}
+			return
+		}
+		if len(n.children) != len(n.items)+1 {
+			t.Fatalf("%d children for %d items", len(n.children), len(n.items))
+		}
+		for i, c := range n.children {
+			l, h := lo, hi
+			if i > 0 {
+				l = &n.items[i-1]
+			}
+			if i < len(n.items) {
+				h = &n.items[i]
+			}
+			walk(c, depth+1, l, h)
+		}
+	}
+	walk(tr.root, 0, nil, nil)
+	if count != tr.Len() {
+		t.Fatalf("%d items, length %d", count, tr.Len())
+	}
+}
+
+func TestBtreeRandom(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	tr := newBtree(intCmp)
+	ref := map[int]bool{}
+	for i := 0; i < 200000; i++ {
+		k := rng.Intn(5000)
+		probe := func(x int) int { return intCmp(x, k) }
+		switch rng.Intn(3) {
+		case 0, 1:
+			_, replaced := tr.set(k)
+			if replaced != ref[k] {
+				t.Fatalf("set %d: replaced %v", k, replaced)
+			}
+			ref[k] = true
+		case 2:
+			old, ok := tr.delete(probe)
+			if ok != ref[k] || (ok && old != k) {
+				t.Fatalf("delete %d: %d %v", k, old, ok)
+			}
+			delete(ref, k)
+		}
+		if got, ok := tr.get(probe); ok != ref[k] || (ok && got != k) {
+			t.Fatalf("get %d: %d %v", k, got, ok)
+		}
+		if i%10000 == 0 {
+			checkTree(t, tr)
+		}
+	}
+	checkTree(t, tr)
+	var want []int
+	for k := range ref {
+		want = append(want, k)
+	}
+	sort.Ints(want)
+	var got []int
+	tr.ascend(func(x int) bool { got = append(got, x); return true })
+	if len(got) != len(want) {
+		t.Fatalf("ascend: %d items, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("ascend[%d] = %d, want %d", i, got[i], want[i])
+		}
+	}
+	// Early stop.
+	n := 0
+	tr.ascend(func(int) bool { n++; return n < 10 })
+	if n != 10 {
+		t.Fatalf("ascend did not stop: %d", n)
+	}
+	// Drain in random order.
+	rng.Shuffle(len(want), func(i, j int) { want[i], want[j] = want[j], want[i] })
+	for _, k := range want {
+		if _, ok := tr.delete(func(x int) int { return intCmp(x, k) }); !ok {
+			t.Fatalf("drain: %d missing", k)
+		}
+	}
+	checkTree(t, tr)
+	if tr.Len() != 0 || tr.root != nil {
+		t.Fatal("tree not empty")
+	}
+}
+
+func TestBtreeSequential(t *testing.T) {
+	tr := newBtree(intCmp)
+	for i := 0; i < 10000; i++ {
+		tr.set(i)
+	}
+	for i := 9999; i >= 0; i -= 2 {
+		k := i
+		tr.delete(func(x int) int { return intCmp(x, k) })
+	}
+	checkTree(t, tr)
+	if tr.Len() != 5000 {
+		t.Fatalf("len %d", tr.Len())
+	}
+}
+
+func BenchmarkReplaceUnsignedKey(b *testing.B) {
+	st := NewState()
+	if err := st.Apply(insert(SpaceSpace, spaceRow(700, "b")...)); err != nil {
+		b.Fatal(err)
+	}
+	if err := st.Apply(insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...)); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := st.Apply(replace(700, uint64(rng.Intn(1<<20)), "payload", uint64(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	st := NewState()
+	if err := st.Apply(insert(SpaceSpace, spaceRow(700, "b")...)); err != nil {
+		b.Fatal(err)
+	}
+	if err := st.Apply(insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...)); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 1000; i++ {
+		if err := st.Apply(insert(700, uint64(i), "payload", uint64(0))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := st.Apply(update(700, []any{uint64(i % 1000)}, op("+", 3, 1), op("=", 2, "x"))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package replay
+
+import "fmt"
+
+// RequestType is the IPROTO request type of a log row.
+type RequestType uint32
+
+// Request types understood by the engine.
+const (
+	TypeInsert  RequestType = 2
+	TypeReplace RequestType = 3
+	TypeUpdate  RequestType = 4
+	TypeDelete  RequestType = 5
+	TypeUpsert  RequestType = 9
+	TypeNop     RequestType = 12
+)
+
+func (t RequestType) String() string {
+	switch t {
+	case TypeInsert:
+		return "INSERT"
+	case TypeReplace:
+		return "REPLACE"
+	case TypeUpdate:
+		return "UPDATE"
+	case TypeDelete:
+		return "DELETE"
+	case TypeUpsert:
+		return "UPSERT"
+	case TypeNop:
+		return "NOP"
+	}
+	return fmt.Sprintf("TYPE_%d", uint32(t))
+}
+
+// Request is a decoded DML row (spec section 3.7). Values may be in any
+// form Normalize accepts.
+type Request struct {
+	Type      RequestType
+	SpaceID   uint32 // body key 0x10
+	IndexID   uint32 // body key 0x11; UPDATE and DELETE
+	IndexBase uint32 // body key 0x15; UPDATE and UPSERT (0 or 1)
+	Key       []any  // body key 0x20; UPDATE and DELETE
+	Tuple     []any  // body key 0x21; INSERT, REPLACE and UPSERT
+	Ops       []any  // UPDATE: body key 0x21; UPSERT: body key 0x28
+
+	// canonical is set when the values are known to be canonical (see
+	// RawRequest.Decode), so Apply does not normalise them again.
+	canonical bool
+}
+
+// RawRequest is a DML body with its MessagePack values not decoded, as a
+// row reader finds them: the raw values of body keys 0x20 (Key), 0x21
+// (Tuple, which holds the operations of an UPDATE) and 0x28 (Ops), nil
+// when absent.
+type RawRequest struct {
+	Type      RequestType
+	SpaceID   uint32
+	IndexID   uint32
+	IndexBase uint32
+	Key       []byte
+	Tuple     []byte
+	Ops       []byte
+}
+
+// Decode decodes the values of a raw request. The result shares nothing
+// with the raw slices. Malformed MessagePack, or a key, tuple or operation
+// list that is not an array, is reported as an *ApplyError with code
+// ER_INVALID_MSGPACK.
+func (r RawRequest) Decode() (Request, error) {
+	req := Request{Type: r.Type, SpaceID: r.SpaceID, IndexID: r.IndexID, IndexBase: r.IndexBase, canonical: true}
+	decode := func(name string, b []byte) ([]any, error) {
+		if b == nil {
+			return nil, nil
+		}
+		v, err := DecodeMsgpack(b)
+		if err != nil {
+			return nil, &ApplyError{Code: ErrInvalidMsgpack, Message: "Invalid MsgPack - " + name + ": " + err.Error(),
+				Type: r.Type, SpaceID: r.SpaceID}
+		}
+		a, ok := v.([]any)
+		if !ok {
+			return nil, &ApplyError{Code: ErrInvalidMsgpack, Message: "Invalid MsgPack - " + name + " is not an array",
+				Type: r.Type, SpaceID: r.SpaceID}
+		}
+		return a, nil
+	}
+	var err error
+	if req.Key, err = decode("key", r.Key); err != nil {
+		return Request{}, err
+	}
+	tuple, err := decode("tuple", r.Tuple)
+	if err != nil {
+		return Request{}, err
+	}
+	if r.Type == TypeUpdate {
+		req.Ops = tuple
+	} else {
+		req.Tuple = tuple
+		if req.Ops, err = decode("operations", r.Ops); err != nil {
+			return Request{}, err
+		}
+	}
+	return req, nil
+}

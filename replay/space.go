@@ -1,0 +1,420 @@
+package replay
+
+import (
+	"sort"
+)
+
+// Space is a space of the replayed database: its definition (a row of
+// _space) and its contents, kept in primary-key order.
+type Space struct {
+	ID         uint32
+	Owner      uint32
+	Name       string
+	Engine     string
+	FieldCount uint32 // exact field count, 0 if not enforced
+	IsLocal    bool   // group_id = 1 (replica-local)
+	Temporary  bool
+	IsSync     bool
+	IsView     bool
+	Format     []Field
+	// Defined is false while the space is only known from the built-in
+	// list of system spaces, before its own _space row was applied.
+	Defined bool
+
+	indexes []*Index // sorted by id
+	format  *tupleFormat
+	env     *schemaEnv
+}
+
+// Len returns the number of tuples.
+func (sp *Space) Len() int {
+	if pk := sp.primary(); pk != nil {
+		return pk.tree.Len()
+	}
+	return 0
+}
+
+// Ascend calls fn for each tuple in primary-key order until fn returns
+// false. The tuples are shared with the state and must not be modified.
+func (sp *Space) Ascend(fn func(tuple []any) bool) {
+	if pk := sp.primary(); pk != nil {
+		pk.tree.ascend(fn)
+	}
+}
+
+// Tuples returns all tuples in primary-key order.
+func (sp *Space) Tuples() [][]any {
+	out := make([][]any, 0, sp.Len())
+	sp.Ascend(func(t []any) bool {
+		out = append(out, t)
+		return true
+	})
+	return out
+}
+
+// Indexes returns the index definitions, ordered by id. The returned
+// values must not be modified.
+func (sp *Space) Indexes() []*Index {
+	return append([]*Index(nil), sp.indexes...)
+}
+
+// Index returns the index with the given id, or nil.
+func (sp *Space) Index(id uint32) *Index {
+	for _, ix := range sp.indexes {
+		if ix.ID == id {
+			return ix
+		}
+	}
+	return nil
+}
+
+// Get returns the tuple with the given primary key, or nil.
+func (sp *Space) Get(key []any) []any {
+	pk := sp.primary()
+	if pk == nil {
+		return nil
+	}
+	nk, err := Normalize([]any(key))
+	if err != nil {
+		return nil
+	}
+	t, ok := sp.lookup(pk, nk.([]any))
+	if !ok {
+		return nil
+	}
+	return t
+}
+
+func (sp *Space) primary() *Index {
+	if len(sp.indexes) > 0 && sp.indexes[0].ID == 0 {
+		return sp.indexes[0]
+	}
+	return nil
+}
+
+func (sp *Space) displayName() string {
+	if sp.Name != "" {
+		return sp.Name
+	}
+	return "#" + itoa(sp.ID)
+}
+
+func itoa(v uint32) string {
+	var b [10]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	return string(b[i:])
+}
+
+func (sp *Space) lookup(ix *Index, key []any) ([]any, bool) {
+	return ix.tree.get(func(t []any) int { return ix.kd.compareKey(t, key) })
+}
+
+// collResolver maps a collation id to the comparison used for it.
+type collResolver func(id uint32) collKind
+
+// compile prepares the runtime key definition of an index.
+func (ix *Index) compile(coll collResolver, rules TypeRules) *ApplyError {
+	kd := &keyDef{parts: make([]keyPartRT, len(ix.Parts)), rules: rules}
+	for i, p := range ix.Parts {
+		rt := keyPartRT{field: int(p.Field), typ: p.Type, nullable: p.IsNullable, desc: p.Desc}
+		if p.Collation != 0 && coll != nil {
+			rt.coll = coll(p.Collation)
+		}
+		if p.Path != "" {
+			toks, errPos := lexPath(p.Path)
+			if errPos != 0 || len(toks) == 0 {
+				return errorf(ErrWrongIndexOptions, "Wrong index options (field %d): invalid path", i+1)
+			}
+			for _, t := range toks {
+				if t.kind == tokAny {
+					rt.multikey = true
+				}
+			}
+			rt.path = toks
+		}
+		kd.parts[i] = rt
+	}
+	ix.kd = kd
+	return nil
+}
+
+// newTree creates the ordered container of an index given the primary key
+// definition (secondary indexes are ordered by their key, then by the
+// primary key).
+func (ix *Index) newTree(pk *keyDef) *btree[[]any] {
+	if ix.ID == 0 || pk == nil {
+		kd := ix.kd
+		return newBtree(func(a, b []any) int { return kd.compare(a, b) })
+	}
+	kd := ix.kd
+	return newBtree(func(a, b []any) int {
+		if c := kd.compare(a, b); c != 0 {
+			return c
+		}
+		return pk.compare(a, b)
+	})
+}
+
+// shouldMaintain tells whether the engine keeps the contents of an index:
+// the primary key and unique secondary tree/hash indexes over plain or
+// JSON-path fields.
+func (ix *Index) shouldMaintain() bool {
+	if ix.ID == 0 {
+		return true
+	}
+	return ix.Unique && !ix.Functional && !ix.isMultikey() && (ix.Type == "tree" || ix.Type == "hash")
+}
+
+// change is a prepared modification of one space.
+type change struct {
+	old, new []any
+}
+
+// checkUnique verifies that tuple t, replacing old (may be nil), does not
+// collide with another tuple in a unique secondary index.
+func (sp *Space) checkUnique(t, old []any) *ApplyError {
+	pk := sp.primary()
+	for _, ix := range sp.indexes {
+		if ix.ID == 0 || !ix.maintained() || !ix.Unique {
+			continue
+		}
+		if ix.kd.hasNull(t) {
+			continue // NULL is never equal to NULL in a unique index
+		}
+		d, found := ix.tree.get(func(x []any) int { return ix.kd.compare(x, t) })
+		if found && (old == nil || pk.kd.compare(d, old) != 0) {
+			return errorf(ErrTupleFound, "Duplicate key exists in unique index '%s' in space '%s'", ix.Name, sp.displayName())
+		}
+	}
+	return nil
+}
+
+// commit applies a prepared change to every maintained index.
+func (sp *Space) commit(ch change) {
+	for _, ix := range sp.indexes {
+		if !ix.maintained() {
+			continue
+		}
+		if ix.ID == 0 {
+			if ch.old != nil && (ch.new == nil || ix.kd.compare(ch.old, ch.new) != 0) {
+				old := ch.old
+				ix.tree.delete(func(x []any) int { return ix.kd.compare(x, old) })
+			}
+			if ch.new != nil {
+				ix.tree.set(ch.new)
+			}
+			continue
+		}
+		if ch.old != nil {
+			old := ch.old
+			cmp := ix.tree.cmp
+			ix.tree.delete(func(x []any) int { return cmp(x, old) })
+		}
+		if ch.new != nil {
+			ix.tree.set(ch.new)
+		}
+	}
+}
+
+func (sp *Space) noIndex(id uint32) *ApplyError {
+	return errorf(ErrNoSuchIndexID, "No index #%d is defined in space '%s'", id, sp.displayName())
+}
+
+func (sp *Space) tupleFound(ix *Index) *ApplyError {
+	return errorf(ErrTupleFound, "Duplicate key exists in unique index '%s' in space '%s'", ix.Name, sp.displayName())
+}
+
+// prepareReplace handles INSERT and REPLACE.
+func (sp *Space) prepareReplace(t []any, insert bool) (change, *ApplyError) {
+	if err := sp.format.validate(t); err != nil {
+		return change{}, err
+	}
+	pk := sp.primary()
+	if pk == nil {
+		return change{}, sp.noIndex(0)
+	}
+	old, found := pk.tree.get(func(x []any) int { return pk.kd.compare(x, t) })
+	if found && insert {
+		return change{}, sp.tupleFound(pk)
+	}
+	if !found {
+		old = nil
+	}
+	if err := sp.checkUnique(t, old); err != nil {
+		return change{}, err
+	}
+	return change{old: old, new: t}, nil
+}
+
+// findUnique resolves the index of an UPDATE or DELETE.
+func (sp *Space) findUnique(id uint32) (*Index, *ApplyError) {
+	ix := sp.Index(id)
+	if ix == nil {
+		return nil, sp.noIndex(id)
+	}
+	if !ix.Unique {
+		return nil, errorf(ErrMoreThanOneTuple, "Get() doesn't support partial keys and non-unique indexes")
+	}
+	if !ix.maintained() {
+		return nil, errorf(ErrIllegalParams, "Illegal parameters, lookups by index '%s' of space '%s' are not supported by the replay engine",
+			ix.Name, sp.displayName())
+	}
+	return ix, nil
+}
+
+func (sp *Space) prepareDelete(indexID uint32, key []any) (change, *ApplyError) {
+	ix, err := sp.findUnique(indexID)
+	if err != nil {
+		return change{}, err
+	}
+	if err := ix.kd.validateKey(key); err != nil {
+		return change{}, err
+	}
+	old, found := sp.lookup(ix, key)
+	if !found {
+		return change{}, nil
+	}
+	return change{old: old}, nil
+}
+
+// checkNewPrimary verifies that the result of an UPDATE keeps the
+// primary key of the old tuple.
+func (sp *Space) checkNewPrimary(old, t []any) *ApplyError {
+	pk := sp.primary()
+	if pk.kd.compare(old, t) == 0 {
+		return nil
+	}
+	if _, found := pk.tree.get(func(x []any) int { return pk.kd.compare(x, t) }); found {
+		return sp.tupleFound(pk)
+	}
+	return errorf(ErrCantUpdatePrimaryKey, "Attempt to modify a tuple field which is part of index '%s' in space '%s'",
+		pk.Name, sp.displayName())
+}
+
+func (sp *Space) fieldNames() fieldLookup {
+	return func(name string) (int, bool) { return sp.format.fieldNo(name) }
+}
+
+func (sp *Space) prepareUpdate(req *Request, key, ops []any) (change, *ApplyError) {
+	ix, err := sp.findUnique(req.IndexID)
+	if err != nil {
+		return change{}, err
+	}
+	if err := ix.kd.validateKey(key); err != nil {
+		return change{}, err
+	}
+	old, found := sp.lookup(ix, key)
+	if !found {
+		return change{}, nil
+	}
+	decoded, err := decodeOps(ops, int64(req.IndexBase), sp.fieldNames())
+	if err != nil {
+		return change{}, err
+	}
+	u := newUpdater(old)
+	for i := range decoded {
+		if err := u.apply(&decoded[i]); err != nil {
+			return change{}, err
+		}
+	}
+	t := u.result(sp.format.isDouble)
+	if err := sp.format.validate(t); err != nil {
+		return change{}, err
+	}
+	if err := sp.checkNewPrimary(old, t); err != nil {
+		return change{}, err
+	}
+	if err := sp.checkUnique(t, old); err != nil {
+		return change{}, err
+	}
+	return change{old: old, new: t}, nil
+}
+
+func (sp *Space) prepareUpsert(req *Request, t, ops []any) (change, *ApplyError) {
+	if err := sp.format.validate(t); err != nil {
+		return change{}, err
+	}
+	pk := sp.primary()
+	if pk == nil {
+		return change{}, sp.noIndex(0)
+	}
+	decoded, err := decodeOps(ops, int64(req.IndexBase), sp.fieldNames())
+	if err != nil {
+		return change{}, err
+	}
+	old, found := pk.tree.get(func(x []any) int { return pk.kd.compare(x, t) })
+	if !found {
+		if err := sp.checkUnique(t, nil); err != nil {
+			return change{}, err
+		}
+		return change{new: t}, nil
+	}
+	u := newUpdater(old)
+	for i := range decoded {
+		// Tarantool skips (and logs) operations that fail on the tuple.
+		_ = u.apply(&decoded[i])
+	}
+	nt := u.result(sp.format.isDouble)
+	if err := sp.format.validate(nt); err != nil {
+		return change{}, err
+	}
+	if pk.kd.compare(old, nt) != 0 {
+		var keyMask uint64
+		for _, p := range pk.kd.parts {
+			keyMask |= fieldBit(p.field)
+		}
+		if keyMask&columnMask(decoded, len(old)) != 0 {
+			// Tarantool logs ER_CANT_UPDATE_PRIMARY_KEY and does
+			// nothing.
+			return change{}, nil
+		}
+		// Tarantool misses the change of the key when the operations
+		// address it only through negative field numbers it resolves
+		// against a stale field count: the tuple moves to its new key.
+		if _, dup := pk.tree.get(func(x []any) int { return pk.kd.compare(x, nt) }); dup {
+			return change{}, sp.tupleFound(pk)
+		}
+	}
+	if err := sp.checkUnique(nt, old); err != nil {
+		return change{}, err
+	}
+	return change{old: old, new: nt}, nil
+}
+
+// rebuild returns a new set of indexes (sorted by id) with the maintained
+// ones filled from tuples, checking uniqueness.
+func (sp *Space) rebuild(indexes []*Index, tuples [][]any) ([]*Index, *ApplyError) {
+	sort.Slice(indexes, func(i, j int) bool { return indexes[i].ID < indexes[j].ID })
+	var pkDef *keyDef
+	if len(indexes) > 0 && indexes[0].ID == 0 {
+		pkDef = indexes[0].kd
+	}
+	out := make([]*Index, len(indexes))
+	for i, ix := range indexes {
+		c := *ix
+		c.tree = nil
+		if pkDef != nil && c.shouldMaintain() {
+			c.tree = c.newTree(pkDef)
+			for _, t := range tuples {
+				if c.Unique && !(c.ID != 0 && c.kd.hasNull(t)) {
+					probe := t
+					kd := c.kd
+					if _, dup := c.tree.get(func(x []any) int { return kd.compare(x, probe) }); dup {
+						return nil, sp.tupleFound(&c)
+					}
+				}
+				c.tree.set(t)
+			}
+		}
+		out[i] = &c
+	}
+	return out, nil
+}

@@ -1,0 +1,539 @@
+package replay
+
+import (
+	"errors"
+	"sort"
+	"strings"
+)
+
+// State is the replayed content of a database: spaces with their
+// definitions and tuples. It is not safe for concurrent use.
+type State struct {
+	spaces map[uint32]*Space
+	// pending holds rows of system spaces whose primary key is not known
+	// yet, in arrival order; they are applied once it is defined.
+	pending  map[uint32][]Request
+	deferred []*ApplyError
+	opts     Options
+	env      *schemaEnv
+}
+
+// Options tune a State.
+type Options struct {
+	// TypeRules selects the field type compatibility rules used to
+	// validate tuples and keys. The default accepts data of every
+	// Tarantool version; older rules make the engine as strict as the
+	// version that wrote the logs.
+	TypeRules TypeRules
+}
+
+// NewState returns an empty state. System spaces are created on demand:
+// their primary keys are built in, so a snapshot can be applied from its
+// first row (_schema rows precede the _space and _index rows that define
+// _schema).
+func NewState() *State {
+	return NewStateWithOptions(Options{})
+}
+
+// NewStateWithOptions returns an empty state with the given options.
+func NewStateWithOptions(o Options) *State {
+	return &State{
+		spaces:  make(map[uint32]*Space),
+		pending: make(map[uint32][]Request),
+		opts:    o,
+		env:     &schemaEnv{rules: o.TypeRules},
+	}
+}
+
+// Spaces returns all spaces ordered by id.
+func (s *State) Spaces() []*Space {
+	out := make([]*Space, 0, len(s.spaces))
+	for _, sp := range s.spaces {
+		out = append(out, sp)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Space returns the space with the given id, or nil.
+func (s *State) Space(id uint32) *Space { return s.spaces[id] }
+
+// SpaceByName returns the space with the given name, or nil.
+func (s *State) SpaceByName(name string) *Space {
+	for _, sp := range s.spaces {
+		if sp.Name == name {
+			return sp
+		}
+	}
+	return nil
+}
+
+// Get returns the tuple with the given primary key in a space, or nil.
+func (s *State) Get(spaceID uint32, key []any) []any {
+	sp := s.spaces[spaceID]
+	if sp == nil {
+		return nil
+	}
+	return sp.Get(key)
+}
+
+// PendingRows returns the number of buffered rows of system spaces that
+// still have no primary key definition.
+func (s *State) PendingRows() int {
+	n := 0
+	for _, rows := range s.pending {
+		n += len(rows)
+	}
+	return n
+}
+
+// DeferredErrors returns the errors of buffered rows that failed when
+// they were finally applied.
+func (s *State) DeferredErrors() []*ApplyError {
+	return append([]*ApplyError(nil), s.deferred...)
+}
+
+// Apply executes one request. A request Tarantool would reject leaves the
+// state unchanged and is reported as an *ApplyError; other errors
+// (values of unsupported Go types) are reported as *ApplyError with code
+// ER_INVALID_MSGPACK too. NOP requests are accepted and ignored.
+func (s *State) Apply(req Request) error {
+	err := s.apply(req)
+	if err == nil {
+		return nil
+	}
+	err.Type = req.Type
+	err.SpaceID = req.SpaceID
+	return err
+}
+
+func (s *State) apply(req Request) *ApplyError {
+	switch req.Type {
+	case TypeNop:
+		return nil
+	case TypeInsert, TypeReplace, TypeUpdate, TypeDelete, TypeUpsert:
+	default:
+		return errorf(ErrUnknownRequestType, "Unknown request type %d", uint32(req.Type))
+	}
+	sp := s.spaces[req.SpaceID]
+	if sp == nil {
+		switch b := findBootstrap(req.SpaceID); {
+		case b != nil:
+			sp = s.bootstrapSpace(b)
+		case IsSystemSpace(req.SpaceID):
+			return s.buffer(req)
+		default:
+			return errorf(ErrNoSuchSpace, "Space '%d' does not exist", req.SpaceID)
+		}
+	}
+	if !storesData(sp.Engine) {
+		return nil
+	}
+	if sp.primary() == nil && IsSystemSpace(sp.ID) {
+		// A system space defined before its primary key: keep the row
+		// until the key is known.
+		return s.buffer(req)
+	}
+	ch, err := s.prepare(sp, &req)
+	if err != nil {
+		return err
+	}
+	if ch.old == nil && ch.new == nil {
+		return nil
+	}
+	sp.commit(ch)
+	if sp.ID == SpaceSchema {
+		s.trackVersion(ch.new)
+	}
+	var effect func()
+	switch sp.ID {
+	case SpaceSpace:
+		effect, err = s.ddlSpace(ch)
+	case SpaceIndex:
+		effect, err = s.ddlIndex(ch)
+	case SpaceTruncate:
+		effect, err = s.ddlTruncate(req.Type, ch)
+	}
+	if err != nil {
+		// The schema change is rejected: undo the row.
+		sp.commit(change{old: ch.new, new: ch.old})
+		return err
+	}
+	if effect != nil {
+		effect()
+	}
+	return nil
+}
+
+// buffer keeps a row of a system space without a primary key yet. Its
+// values are copied: the caller may reuse its slices.
+func (s *State) buffer(req Request) *ApplyError {
+	for _, v := range []*[]any{&req.Key, &req.Tuple, &req.Ops} {
+		n, err := normTuple(*v, false)
+		if err != nil {
+			return err
+		}
+		*v = n
+	}
+	req.canonical = true
+	s.pending[req.SpaceID] = append(s.pending[req.SpaceID], req)
+	return nil
+}
+
+func invalidValue(err error) *ApplyError {
+	return errorf(ErrInvalidMsgpack, "Invalid MsgPack - %v", err)
+}
+
+func normTuple(v []any, canonical bool) ([]any, *ApplyError) {
+	if v == nil || canonical {
+		return v, nil
+	}
+	n, err := Normalize(v)
+	if err != nil {
+		return nil, invalidValue(err)
+	}
+	return n.([]any), nil
+}
+
+func (s *State) prepare(sp *Space, req *Request) (change, *ApplyError) {
+	switch req.Type {
+	case TypeInsert, TypeReplace:
+		if req.Tuple == nil {
+			return change{}, errorf(ErrMissingRequestField, "Missing mandatory field 'TUPLE' in request")
+		}
+		t, err := normTuple(req.Tuple, req.canonical)
+		if err != nil {
+			return change{}, err
+		}
+		return sp.prepareReplace(t, req.Type == TypeInsert)
+	case TypeDelete:
+		if req.Key == nil {
+			return change{}, errorf(ErrMissingRequestField, "Missing mandatory field 'KEY' in request")
+		}
+		key, err := normTuple(req.Key, req.canonical)
+		if err != nil {
+			return change{}, err
+		}
+		return sp.prepareDelete(req.IndexID, key)
+	case TypeUpdate:
+		if req.Key == nil {
+			return change{}, errorf(ErrMissingRequestField, "Missing mandatory field 'KEY' in request")
+		}
+		key, err := normTuple(req.Key, req.canonical)
+		if err != nil {
+			return change{}, err
+		}
+		ops, err := normTuple(req.Ops, req.canonical)
+		if err != nil {
+			return change{}, err
+		}
+		if ops == nil {
+			ops = []any{}
+		}
+		return sp.prepareUpdate(req, key, ops)
+	}
+	if req.Tuple == nil {
+		return change{}, errorf(ErrMissingRequestField, "Missing mandatory field 'TUPLE' in request")
+	}
+	t, err := normTuple(req.Tuple, req.canonical)
+	if err != nil {
+		return change{}, err
+	}
+	ops, err := normTuple(req.Ops, req.canonical)
+	if err != nil {
+		return change{}, err
+	}
+	if ops == nil {
+		ops = []any{}
+	}
+	return sp.prepareUpsert(req, t, ops)
+}
+
+// bootstrapSpace creates a system space known only from the built-in
+// list, with its primary key.
+func (s *State) bootstrapSpace(b *bootstrapSpace) *Space {
+	sp := &Space{ID: b.id, Name: b.name, Engine: "memtx", env: s.env}
+	pk := &Index{SpaceID: b.id, ID: 0, Name: "primary", Type: "tree", Unique: true, Parts: b.parts}
+	_ = pk.compile(s.collation, s.opts.TypeRules)
+	sp.indexes, _ = sp.rebuild([]*Index{pk}, nil)
+	sp.format = newTupleFormat(sp, sp.indexes)
+	s.spaces[b.id] = sp
+	return sp
+}
+
+// collation resolves a collation id through the _collation space.
+func (s *State) collation(id uint32) collKind {
+	if c := s.spaces[SpaceCollation]; c != nil {
+		if t := c.Get([]any{uint64(id)}); t != nil && len(t) > 3 {
+			typ, _ := t[3].(string)
+			if strings.EqualFold(typ, "BINARY") {
+				return collBinary
+			}
+			if len(t) > 5 {
+				if opts, ok := t[5].(Map); ok {
+					if st, ok := opts.Get("strength"); ok {
+						switch st {
+						case "primary", "secondary":
+							return collUnicodeCI
+						}
+					}
+				}
+			}
+			return collUnicode
+		}
+	}
+	switch id {
+	case 1:
+		return collUnicode
+	case 2:
+		return collUnicodeCI
+	}
+	return collBinary
+}
+
+// ddlSpace handles a change of _space: create, alter or drop a space.
+func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
+	row := ch.new
+	if ch.old != nil {
+		row = ch.old
+	}
+	id, ok := asUint32(firstField(row))
+	if !ok {
+		return nil, errorf(ErrFieldType, "_space row: space id is not an unsigned integer")
+	}
+	sp := s.spaces[id]
+	if ch.new == nil {
+		if sp == nil {
+			return nil, nil
+		}
+		if len(sp.indexes) > 0 {
+			return nil, errorf(ErrDropSpace, "Can't drop space '%s': the space has indexes", sp.displayName())
+		}
+		return func() {
+			delete(s.spaces, id)
+			delete(s.pending, id)
+		}, nil
+	}
+	def, err := parseSpaceRow(ch.new)
+	if err != nil {
+		code := ErrAlterSpace
+		if sp == nil {
+			code = ErrCreateSpace
+		}
+		err.Code = code
+		return nil, err
+	}
+	if def.id != id {
+		return nil, errorf(ErrAlterSpace, "Can't modify space '%d': space id can not be changed", id)
+	}
+	if sp == nil {
+		return func() {
+			n := &Space{env: s.env}
+			if b := findBootstrap(id); b != nil {
+				// A system space gets its built-in primary key until
+				// its own _index rows arrive.
+				n = s.bootstrapSpace(b)
+			}
+			n.setDef(def)
+			n.format = newTupleFormat(n, n.indexes)
+			s.spaces[id] = n
+			s.flushPending(n)
+		}, nil
+	}
+	if sp.Defined && !strings.EqualFold(sp.Engine, def.engine) {
+		return nil, errorf(ErrAlterSpace, "Can't modify space '%s': can not change space engine", sp.displayName())
+	}
+	// Alter: existing tuples must satisfy the new format.
+	probe := &Space{env: sp.env}
+	probe.setDef(def)
+	f := newTupleFormat(probe, sp.indexes)
+	var verr *ApplyError
+	sp.Ascend(func(t []any) bool {
+		verr = f.validate(t)
+		return verr == nil
+	})
+	if verr != nil {
+		return nil, verr
+	}
+	return func() {
+		sp.setDef(def)
+		sp.format = f
+		s.flushPending(sp)
+	}, nil
+}
+
+func firstField(t []any) any {
+	if len(t) == 0 {
+		return nil
+	}
+	return t[0]
+}
+
+func (sp *Space) setDef(d *spaceDef) {
+	sp.ID, sp.Owner, sp.Name, sp.Engine = d.id, d.owner, d.name, d.engine
+	sp.FieldCount = d.fieldCount
+	sp.IsLocal, sp.Temporary, sp.IsSync, sp.IsView = d.isLocal, d.temporary, d.isSync, d.isView
+	sp.Format = d.format
+	sp.Defined = true
+}
+
+// ddlIndex handles a change of _index: create, alter or drop an index.
+func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
+	row := ch.new
+	if ch.old != nil {
+		row = ch.old
+	}
+	if len(row) < 2 {
+		return nil, errorf(ErrWrongIndexRecord, "Wrong record in _index space: too few fields")
+	}
+	sid, ok1 := asUint32(row[0])
+	iid, ok2 := asUint32(row[1])
+	if !ok1 || !ok2 {
+		return nil, errorf(ErrWrongIndexRecord, "Wrong record in _index space: space and index ids must be unsigned")
+	}
+	sp := s.spaces[sid]
+	if sp == nil {
+		return nil, errorf(ErrNoSuchSpace, "Space '%d' does not exist", sid)
+	}
+	existing := sp.Index(iid)
+	tuples := sp.Tuples()
+	var indexes []*Index
+	for _, ix := range sp.indexes {
+		if ix.ID != iid {
+			indexes = append(indexes, ix)
+		}
+	}
+	if ch.new == nil {
+		if existing == nil {
+			return nil, nil
+		}
+		if iid == 0 {
+			if len(indexes) > 0 {
+				return nil, errorf(ErrDropPrimaryKey, "Can't drop primary key in space '%s' while secondary keys exist", sp.displayName())
+			}
+			tuples = nil
+		}
+	} else {
+		ix, err := parseIndexRow(ch.new, sp.Format)
+		if err != nil {
+			return nil, err
+		}
+		if ix.SpaceID != sid || ix.ID != iid {
+			return nil, errorf(ErrModifyIndex, "Can't create or modify index '%s' in space '%s': ids can not be changed", ix.Name, sp.displayName())
+		}
+		if err := ix.compile(s.collation, s.opts.TypeRules); err != nil {
+			return nil, err
+		}
+		if iid != 0 && sp.primary() == nil {
+			return nil, errorf(ErrAlterSpace, "Can't modify space '%s': can not add a secondary key before primary", sp.displayName())
+		}
+		indexes = append(indexes, ix)
+	}
+	rebuilt, err := sp.rebuild(indexes, tuples)
+	if err != nil {
+		return nil, err
+	}
+	f := newTupleFormat(sp, rebuilt)
+	for _, t := range tuples {
+		if err := f.validate(t); err != nil {
+			return nil, err
+		}
+	}
+	return func() {
+		sp.indexes = rebuilt
+		sp.format = f
+		s.flushPending(sp)
+	}, nil
+}
+
+// ddlTruncate handles a change of _truncate: any request but INSERT that
+// stores a row {space_id, count} empties the space (an INSERT is the
+// creation of the row together with the space, or a snapshot row).
+func (s *State) ddlTruncate(typ RequestType, ch change) (func(), *ApplyError) {
+	if ch.new == nil || typ == TypeInsert {
+		return nil, nil
+	}
+	id, ok := asUint32(firstField(ch.new))
+	if !ok {
+		return nil, errorf(ErrFieldType, "_truncate row: space id is not an unsigned integer")
+	}
+	sp := s.spaces[id]
+	if sp == nil {
+		return nil, errorf(ErrNoSuchSpace, "Space '%d' does not exist", id)
+	}
+	if IsSystemSpace(id) {
+		return nil, errorf(ErrTruncateSystemSpace, "Can't truncate a system space, space '%s'", sp.displayName())
+	}
+	return func() {
+		for _, ix := range sp.indexes {
+			if ix.tree != nil {
+				ix.tree.clear()
+			}
+		}
+	}, nil
+}
+
+// flushPending applies buffered rows of a system space once its primary
+// key is known.
+func (s *State) flushPending(sp *Space) {
+	rows := s.pending[sp.ID]
+	if len(rows) == 0 {
+		return
+	}
+	if !storesData(sp.Engine) {
+		delete(s.pending, sp.ID)
+		return
+	}
+	if sp.primary() == nil {
+		return
+	}
+	delete(s.pending, sp.ID)
+	for _, r := range rows {
+		if err := s.Apply(r); err != nil {
+			var ae *ApplyError
+			if errors.As(err, &ae) {
+				s.deferred = append(s.deferred, ae)
+			}
+		}
+	}
+}
+
+// trackVersion follows the data dictionary version stored in _schema as
+// {'version', major, minor[, patch]}.
+func (s *State) trackVersion(t []any) {
+	if len(t) < 3 {
+		return
+	}
+	if k, _ := t[0].(string); k != "version" {
+		return
+	}
+	var v uint32
+	for i, shift := range []uint{16, 8, 0} {
+		if i+1 >= len(t) {
+			break
+		}
+		n, ok := t[i+1].(uint64)
+		if !ok || n > 255 {
+			return
+		}
+		v |= uint32(n) << shift
+	}
+	s.env.ddVersion = v
+}
+
+// SchemaVersion returns the data dictionary version found in _schema as
+// major, minor and patch numbers (zeros while unknown).
+func (s *State) SchemaVersion() (major, minor, patch int) {
+	v := s.env.ddVersion
+	return int(v >> 16), int(v >> 8 & 0xff), int(v & 0xff)
+}
+
+// storesData reports whether spaces of an engine keep tuples: blackhole,
+// sysview and service spaces do not.
+func storesData(engine string) bool {
+	switch engine {
+	case "blackhole", "sysview", "service":
+		return false
+	}
+	return true
+}
