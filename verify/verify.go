@@ -1,0 +1,264 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/xlogtool/xlogtool/format"
+)
+
+// Source is one instance's data directory (WAL and snapshot files).
+type Source struct {
+	Name string
+	Dir  string
+}
+
+// ParseSource reads a command-line argument DIR or NAME=DIR. Without a
+// name the instance is named after the directory.
+func ParseSource(arg string) (Source, error) {
+	name, dir, ok := strings.Cut(arg, "=")
+	if !ok {
+		dir = arg
+		name = filepath.Base(filepath.Clean(arg))
+	}
+	if dir == "" {
+		return Source{}, fmt.Errorf("%q: empty directory", arg)
+	}
+	if name == "" {
+		return Source{}, fmt.Errorf("%q: empty instance name", arg)
+	}
+	return Source{Name: name, Dir: dir}, nil
+}
+
+// Options configure Run.
+type Options struct {
+	// Parallel is how many instances are read at once; 0 means all.
+	Parallel int
+	// MaxPerKind caps the findings kept per instance, kind and severity
+	// (the rest are counted); 0 means 50.
+	MaxPerKind int
+}
+
+// SyncCounts counts transactions by what became of them.
+type SyncCounts struct {
+	Confirmed  int64 `json:"confirmed"`   // synchronous, confirmed
+	RolledBack int64 `json:"rolled_back"` // synchronous, rolled back
+	Pending    int64 `json:"pending"`     // synchronous, unresolved at the end
+	// Asynchronous transactions that waited behind synchronous ones.
+	QueuedConfirmed  int64 `json:"queued_async_confirmed"`
+	QueuedRolledBack int64 `json:"queued_async_rolled_back"`
+	QueuedPending    int64 `json:"queued_async_pending"`
+	// Async counts asynchronous transactions that did not wait.
+	Async int64 `json:"async"`
+}
+
+// QueueState is the synchronous queue at the end of the log.
+type QueueState struct {
+	Owner      uint32        `json:"owner"`
+	OwnerKnown bool          `json:"owner_known"`
+	Term       uint64        `json:"term"`
+	TermKnown  bool          `json:"term_known"`
+	Confirmed  format.VClock `json:"confirmed_vclock"`
+}
+
+// RaftState is the persisted Raft state at the end of the log.
+type RaftState struct {
+	Term  uint64 `json:"term"`
+	Vote  uint32 `json:"vote"`
+	Known bool   `json:"known"`
+}
+
+// InstanceSummary describes one instance's logs.
+type InstanceSummary struct {
+	Name           string         `json:"name"`
+	Dir            string         `json:"dir"`
+	UUID           string         `json:"instance_uuid"`
+	ReplicaID      uint32         `json:"replica_id"` // 0 when not found in _cluster
+	Versions       []string       `json:"versions"`
+	Files          int            `json:"files"`
+	Snapshots      int            `json:"snapshots"`
+	Xlogs          int            `json:"xlogs"`
+	Bytes          int64          `json:"bytes"`
+	Rows           int64          `json:"rows"`
+	Transactions   int64          `json:"transactions"`
+	FirstVClock    format.VClock  `json:"first_vclock"`
+	VClock         format.VClock  `json:"vclock"`
+	SnapshotVClock *format.VClock `json:"snapshot_vclock,omitempty"`
+	FirstTime      float64        `json:"first_time,omitempty"`
+	LastTime       float64        `json:"last_time,omitempty"`
+	Sync           SyncCounts     `json:"sync"`
+	Queue          QueueState     `json:"queue"`
+	Raft           RaftState      `json:"raft"`
+	Timeline       []Event        `json:"timeline"`
+	// TimelineDropped counts events left out of the middle of Timeline.
+	TimelineDropped int `json:"timeline_dropped,omitempty"`
+	// Suppressed counts findings beyond the per-kind limit.
+	Suppressed       map[string]int `json:"suppressed,omitempty"`
+	SuppressedErrors int            `json:"-"`
+}
+
+// ComponentRow is one replica component of the vclock table.
+type ComponentRow struct {
+	ReplicaID uint32            `json:"replica_id"`
+	Max       uint64            `json:"max"`
+	Ahead     []string          `json:"ahead"`            // instances at Max
+	LSN       map[string]uint64 `json:"lsn"`              // per instance
+	Behind    map[string]uint64 `json:"behind,omitempty"` // how far below Max
+	Origin    string            `json:"origin,omitempty"` // the instance with this replica id
+}
+
+// Counts sums up the findings.
+type Counts struct {
+	Errors   int            `json:"errors"`
+	Warnings int            `json:"warnings"`
+	ByKind   map[string]int `json:"by_kind"`
+}
+
+// Report is the result of Run.
+type Report struct {
+	Instances []*InstanceSummary       `json:"instances"`
+	VClocks   map[string]format.VClock `json:"vclocks"`
+	Table     []ComponentRow           `json:"vclock_table"`
+	Findings  []*Finding               `json:"findings"`
+	Counts    Counts                   `json:"counts"`
+	Splits    []SplitPoint             `json:"splits,omitempty"`
+}
+
+// SplitPoint marks where histories diverge, for the timeline.
+type SplitPoint struct {
+	Instance  string  `json:"instance"`
+	Time      float64 `json:"time,omitempty"`
+	ReplicaID uint32  `json:"replica_id"`
+	LSN       uint64  `json:"lsn"`
+	Text      string  `json:"text"`
+}
+
+// HasErrors reports whether any error finding was made.
+func (r *Report) HasErrors() bool { return r.Counts.Errors > 0 }
+
+// Run reads every instance's directory (in parallel, one pass each),
+// checks each log on its own and then compares the instances.
+func Run(ctx context.Context, srcs []Source, opts Options) (*Report, error) {
+	if len(srcs) == 0 {
+		return nil, fmt.Errorf("no instance directories given")
+	}
+	seen := map[string]bool{}
+	for _, s := range srcs {
+		if seen[s.Name] {
+			return nil, fmt.Errorf("instance name %q given twice (name them NAME=DIR)", s.Name)
+		}
+		seen[s.Name] = true
+	}
+	if opts.MaxPerKind <= 0 {
+		opts.MaxPerKind = 50
+	}
+	par := opts.Parallel
+	if par <= 0 || par > len(srcs) {
+		par = len(srcs)
+	}
+	seed := maphash.MakeSeed()
+	insts := make([]*instance, len(srcs))
+	errs := make([]error, len(srcs))
+	sem := make(chan struct{}, par)
+	var wg sync.WaitGroup
+	for i, src := range srcs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			insts[i], errs[i] = scanInstance(ctx, src, seed, scanLimits{perKind: opts.MaxPerKind})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("instance %s: %w", srcs[i].Name, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rep := &Report{VClocks: map[string]format.VClock{}}
+	for _, in := range insts {
+		rep.Instances = append(rep.Instances, &in.sum)
+		rep.VClocks[in.sum.Name] = in.vclock
+		rep.Findings = append(rep.Findings, in.findings...)
+	}
+	rep.Table = vclockTable(insts)
+	if len(insts) > 1 {
+		c := &comparer{ctx: ctx, insts: insts, seed: seed, rep: rep}
+		c.run()
+	}
+	if rep.Findings == nil {
+		rep.Findings = []*Finding{}
+	}
+	if rep.Table == nil {
+		rep.Table = []ComponentRow{}
+	}
+	sortFindings(rep.Findings)
+	rep.count(insts)
+	return rep, nil
+}
+
+func (r *Report) count(insts []*instance) {
+	r.Counts = Counts{ByKind: map[string]int{}}
+	for _, f := range r.Findings {
+		r.Counts.ByKind[string(f.Kind)]++
+		if f.Severity == Error {
+			r.Counts.Errors++
+		} else {
+			r.Counts.Warnings++
+		}
+	}
+	for _, in := range insts {
+		r.Counts.Errors += in.sum.SuppressedErrors
+		for k, n := range in.sum.Suppressed {
+			r.Counts.ByKind[k] += n
+		}
+	}
+}
+
+// vclockTable lists every replica component (local component 0 left out)
+// with each instance's LSN and how far it is behind the furthest one.
+func vclockTable(insts []*instance) []ComponentRow {
+	var mask format.VClock
+	for _, in := range insts {
+		in.vclock.Each(func(id uint32, lsn uint64) {
+			if id != 0 {
+				mask.Set(id, 0)
+			}
+		})
+	}
+	var rows []ComponentRow
+	for _, id := range mask.IDs() {
+		row := ComponentRow{ReplicaID: id, LSN: map[string]uint64{}, Behind: map[string]uint64{}}
+		for _, in := range insts {
+			v := in.vclock.Get(id)
+			row.LSN[in.sum.Name] = v
+			row.Max = max(row.Max, v)
+			if in.ownID == id {
+				row.Origin = in.sum.Name
+			}
+		}
+		for _, in := range insts {
+			v := in.vclock.Get(id)
+			if v == row.Max {
+				row.Ahead = append(row.Ahead, in.sum.Name)
+			} else {
+				row.Behind[in.sum.Name] = row.Max - v
+			}
+		}
+		if len(row.Behind) == 0 {
+			row.Behind = nil
+		}
+		sort.Strings(row.Ahead)
+		rows = append(rows, row)
+	}
+	return rows
+}
