@@ -160,3 +160,38 @@ func readFixture(t *testing.T, rel string) []byte {
 	}
 	return b
 }
+
+// Extension values of every length encoding decode to their type and data.
+func TestMPExt(t *testing.T) {
+	for _, n := range []int{1, 2, 4, 8, 16, 5, 300, 70000} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i)
+		}
+		var b []byte
+		switch {
+		case n == 1 || n == 2 || n == 4 || n == 8 || n == 16:
+			b = append(b, map[int]byte{1: 0xd4, 2: 0xd5, 4: 0xd6, 8: 0xd7, 16: 0xd8}[n])
+		case n < 256:
+			b = append(b, 0xc7, byte(n))
+		case n < 65536:
+			b = append(b, 0xc8, byte(n>>8), byte(n))
+		default:
+			b = append(b, 0xc9, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+		}
+		b = append(b, 7)
+		b = append(b, data...)
+		b = append(b, 0x01) // a value after the extension
+		c := format.NewMPCursor(b)
+		typ, got, err := c.Ext()
+		if err != nil || typ != 7 || len(got) != n || got[n-1] != byte(n-1) {
+			t.Fatalf("len %d: type %d, %d bytes, %v", n, typ, len(got), err)
+		}
+		if v, err := c.Uint(); err != nil || v != 1 {
+			t.Fatalf("len %d: cursor misplaced after the extension: %v %v", n, v, err)
+		}
+		if l, err := format.MPSkip(b); err != nil || l != len(b)-1 {
+			t.Fatalf("len %d: skip %d, %v", n, l, err)
+		}
+	}
+}

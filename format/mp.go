@@ -342,9 +342,8 @@ func (c *MPCursor) Ext() (int8, []byte, error) {
 		if !c.need(1 + n) {
 			return 0, nil, errShort
 		}
-		c.p++
-		l = int(c.be(n))
-		c.p--
+		q := MPCursor{b: c.b, p: c.p + 1}
+		l = int(q.be(n))
 		hdr = 1 + n
 	default:
 		return 0, nil, errMPType

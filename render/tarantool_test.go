@@ -55,6 +55,8 @@ for i = 1, 50 do async:replace{'big' .. i, i, string.rep('z', 100)} end
 box.commit()
 async:replace{'bin', 1, '\x00\xff\x01 ok'}
 async:replace{'neg', 1, -5, -9007199254740993LL, 18446744073709551615ULL, 0.1, true, box.NULL}
+async:replace{'ext', 1, require('decimal').new('123.456'), require('decimal').new('-0.000001'),
+    require('decimal').new('12345678901234567890123456789012345678'), require('uuid').fromstr('8244848b-532e-4988-b27a-e4326c6ccb1c')}
 box.snapshot()
 sync:delete{2}
 `
