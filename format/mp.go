@@ -39,7 +39,17 @@ const (
 )
 
 // MPKindOf returns the kind of the value starting with byte c.
-func MPKindOf(c byte) MPKind {
+func MPKindOf(c byte) MPKind { return mpKinds[c] }
+
+// mpKinds maps every first byte to its kind.
+var mpKinds = func() (t [256]MPKind) {
+	for i := range t {
+		t[i] = mpKindOf(byte(i))
+	}
+	return t
+}()
+
+func mpKindOf(c byte) MPKind {
 	switch {
 	case c <= msgpcode.PosFixedNumHigh:
 		return MPUint
@@ -443,6 +453,45 @@ func (c *MPCursor) itemSize() (hdr, payload, children int, err error) {
 func (c *MPCursor) Skip() error {
 	pending := 1
 	for pending > 0 {
+		// Fast paths for what rows are mostly made of; they end as the
+		// generic walk below does, errors included.
+		if c.p < len(c.b) {
+			n, children := 0, 0
+			switch t := c.b[c.p]; {
+			case t <= msgpcode.PosFixedNumHigh || t >= msgpcode.NegFixedNumLow:
+				n = 1
+			case t >= msgpcode.FixedStrLow && t <= msgpcode.FixedStrHigh:
+				n = 1 + int(t&0x1f)
+			case t >= msgpcode.FixedMapLow && t <= msgpcode.FixedMapHigh:
+				n, children = 1, 2*int(t&0x0f)
+			case t >= msgpcode.FixedArrayLow && t <= msgpcode.FixedArrayHigh:
+				n, children = 1, int(t&0x0f)
+			case t == msgpcode.Double || t == msgpcode.Uint64 || t == msgpcode.Int64:
+				n = 9
+			case t == msgpcode.Uint8 || t == msgpcode.Int8:
+				n = 2
+			case t == msgpcode.Uint16 || t == msgpcode.Int16:
+				n = 3
+			case t == msgpcode.Uint32 || t == msgpcode.Int32:
+				n = 5
+			case t == msgpcode.Str8:
+				if len(c.b)-c.p < 2 {
+					return errShort
+				}
+				n = 2 + int(c.b[c.p+1])
+			}
+			if n > 0 {
+				if len(c.b)-c.p < n {
+					return errShort
+				}
+				c.p += n
+				pending += children - 1
+				if pending > len(c.b)-c.p+1 {
+					return errShort
+				}
+				continue
+			}
+		}
 		hdr, payload, children, err := c.itemSize()
 		if err != nil {
 			return err

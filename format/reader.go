@@ -7,6 +7,10 @@ import (
 	"io"
 	"math"
 	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -77,13 +81,27 @@ type Stats struct {
 }
 
 const (
-	minBuf = 64 << 10
+	minBuf = 256 << 10
 	maxRow = MaxBlockLen
+	// maxAhead bounds the blocks checked and decompressed ahead, and
+	// maxAheadBytes their stored bytes (so that a few huge transactions do
+	// not multiply the memory used); they are handed to a goroutine
+	// aheadBatch at a time.
+	maxAhead      = 8
+	maxAheadBytes = 1 << 20
+	aheadBatch    = 4
 )
 
 // Reader reads the rows of one log file from an io.Reader, streaming: memory
-// is bounded by the largest block, and no allocation is driven by a length
-// field that the data does not back.
+// is bounded by the largest block (times the blocks read ahead), and no
+// allocation is driven by a length field that the data does not back.
+//
+// While the rows of a block are used, goroutines check and decompress the
+// zstd blocks that follow it in the buffer (up to maxAhead of them, when
+// GOMAXPROCS > 1), so that reading a file keeps more than one CPU busy; the
+// reader does a block's work itself when it gets there first. What they find
+// is used only when the reader reaches those blocks, in order, and the
+// buffer is not changed while they run.
 type Reader struct {
 	opts Options
 	src  io.Reader
@@ -99,6 +117,14 @@ type Reader struct {
 
 	zdec *zstd.Decoder
 	zbuf []byte
+
+	depth   int           // blocks to work on ahead
+	ahead   []*aheadBlock // in file order
+	waiting int           // blocks at the end of ahead not handed to a goroutine yet
+	spare   [][]byte      // decompression buffers not in use
+	scanned int64         // file offset up to which blocks were looked at ahead
+	// aheadUsed counts the blocks whose work was done ahead (or found so).
+	aheadUsed int
 
 	payload  []byte
 	ppos     int
@@ -138,7 +164,7 @@ func Open(path string, opts Options) (*Reader, error) {
 // where the file type and version could be read, a reader whose Meta is set
 // and whose Next returns that error.
 func NewReader(src io.Reader, opts Options) (*Reader, error) {
-	r := &Reader{opts: opts, src: src, buf: make([]byte, minBuf)}
+	r := &Reader{opts: opts, src: src, buf: make([]byte, minBuf), depth: aheadDepth()}
 	n := 0
 	for {
 		r.fill(n + 1)
@@ -197,6 +223,7 @@ func (r *Reader) Offset() int64 { return r.base + int64(r.r) }
 
 // Close releases the reader and closes the file it opened.
 func (r *Reader) Close() error {
+	r.waitAhead()
 	if r.zdec != nil {
 		r.zdec.Close()
 		r.zdec = nil
@@ -269,6 +296,7 @@ func (r *Reader) errorf(kind Kind, off int64, err error, f string, a ...any) *Er
 // fill makes at least n bytes available in buf[r:w] unless the source ends.
 func (r *Reader) fill(n int) bool {
 	for r.w-r.r < n && !r.srcEOF {
+		r.waitAhead() // the buffer may move
 		if r.w == len(r.buf) {
 			if r.r > 0 {
 				copy(r.buf, r.buf[r.r:r.w])
@@ -373,24 +401,38 @@ func (r *Reader) loadBlock() bool {
 		return false
 	}
 	data := r.buf[r.r+FixHeaderSize : r.r+FixHeaderSize+plen]
-	if got := Checksum(data); got != info.CRC {
+	pre := r.takeAhead(off, plen)
+	var got uint32
+	if pre != nil {
+		got = pre.crc
+	} else {
+		got = Checksum(data)
+	}
+	if got != info.CRC {
+		r.recycle(pre)
 		return r.damaged(r.errorf(KindChecksum, off, nil,
 			"block checksum mismatch: stored 0x%08x, computed 0x%08x", info.CRC, got))
 	}
 	if info.Compressed {
-		if r.zdec == nil {
-			d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(MaxBlockLen))
-			if err != nil {
+		var out []byte
+		var err error
+		if pre != nil {
+			// Decompressed ahead: its buffer becomes the current one, and
+			// the current one a spare.
+			out, err = pre.out, pre.err
+			pre.out = r.zbuf
+			r.recycle(pre)
+		} else {
+			if err = r.initDecoder(); err != nil {
 				r.stop(r.errorf(KindDecompress, off, err, "zstd: %v", err))
 				return false
 			}
-			r.zdec = d
+			out, err = r.zdec.DecodeAll(data, r.zbuf[:0])
 		}
-		out, err := r.zdec.DecodeAll(data, r.zbuf[:0])
+		r.zbuf = out
 		if err != nil {
 			return r.damaged(r.errorf(KindDecompress, off, err, "can't decompress block: %v", err))
 		}
-		r.zbuf = out
 		data = out
 		r.stats.ZBlocks++
 	}
@@ -402,7 +444,188 @@ func (r *Reader) loadBlock() bool {
 	r.stats.Blocks++
 	r.stats.BlockBytes += int64(r.blockLen)
 	r.stats.RawBytes += int64(len(data))
+	r.startAhead()
 	return true
+}
+
+// aheadDepth is the number of blocks to work on ahead: none with a single
+// CPU, where it would only cost.
+func aheadDepth() int {
+	if runtime.GOMAXPROCS(0) < 2 {
+		return 0
+	}
+	return maxAhead
+}
+
+func (r *Reader) initDecoder() error {
+	if r.zdec != nil {
+		return nil
+	}
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(min(runtime.GOMAXPROCS(0), maxAhead)+1), zstd.WithDecoderMaxMemory(MaxBlockLen))
+	if err == nil {
+		r.zdec = d
+	}
+	return err
+}
+
+// aheadBlock is a zstd block to check and decompress ahead. Whoever moves
+// its state from aheadPending to aheadTaken does the work: a goroutine
+// started for it, or the reader itself when it reaches the block first.
+type aheadBlock struct {
+	off   int64  // file offset of the fixed header
+	plen  int    // payload length
+	data  []byte // the payload, in the reader's buffer
+	want  uint32 // the stored checksum
+	state atomic.Int32
+	done  sync.WaitGroup // done when a goroutine has done the work
+	crc   uint32
+	out   []byte // decompressed payload, when crc is the stored checksum
+	err   error  // decompression error
+}
+
+const (
+	aheadPending   = iota
+	aheadTaken     // a goroutine or the reader works on it
+	aheadDone      // the work is done
+	aheadCancelled // nobody will work on it
+)
+
+// work checks and decompresses the block.
+func (a *aheadBlock) work(d *zstd.Decoder) {
+	a.crc = Checksum(a.data)
+	if a.crc == a.want {
+		a.out, a.err = d.DecodeAll(a.data, a.out[:0])
+	}
+}
+
+// runAhead does the work of the blocks the reader has not taken.
+func runAhead(d *zstd.Decoder, blocks []*aheadBlock) {
+	for _, a := range blocks {
+		if a.state.CompareAndSwap(aheadPending, aheadTaken) {
+			a.work(d)
+			a.state.Store(aheadDone)
+			a.done.Done()
+		}
+	}
+}
+
+// startAhead queues the zstd blocks that follow the current block and are
+// whole in the buffer, and starts a goroutine on them when enough have
+// gathered (or nothing else is under way).
+func (r *Reader) startAhead() {
+	if r.depth <= 0 || r.zdec == nil && r.initDecoder() != nil {
+		return
+	}
+	p := r.r + r.blockLen
+	if s := int(r.scanned - r.base); s > p {
+		p = s
+	}
+	queued := 0 // stored bytes of the blocks ahead
+	for _, a := range r.ahead {
+		queued += a.plen
+	}
+	for len(r.ahead) < r.depth && r.w-p >= FixHeaderSize {
+		h := r.buf[p : p+FixHeaderSize]
+		if m := [4]byte(h[:4]); m != MagicPlain && m != MagicZstd {
+			break
+		}
+		info, plen, _, err := decodeFixHeader(h)
+		if err != nil || r.w-p-FixHeaderSize < plen || info.Compressed && queued+plen > maxAheadBytes {
+			break
+		}
+		if info.Compressed {
+			queued += plen
+			a := &aheadBlock{off: r.base + int64(p), plen: plen, want: info.CRC,
+				data: r.buf[p+FixHeaderSize : p+FixHeaderSize+plen]}
+			if n := len(r.spare); n > 0 {
+				a.out, r.spare = r.spare[n-1], r.spare[:n-1]
+			}
+			a.done.Add(1)
+			r.ahead = append(r.ahead, a)
+			r.waiting++
+		}
+		p += FixHeaderSize + plen
+		r.scanned = r.base + int64(p)
+	}
+	if r.waiting >= aheadBatch || r.waiting > 0 && r.waiting == len(r.ahead) {
+		go runAhead(r.zdec, slices.Clone(r.ahead[len(r.ahead)-r.waiting:]))
+		r.waiting = 0
+	}
+}
+
+// finish makes sure the block's work is done, by doing it when no
+// goroutine has taken it, else by waiting for the goroutine.
+func (a *aheadBlock) finish(d *zstd.Decoder) {
+	if a.state.CompareAndSwap(aheadPending, aheadTaken) {
+		a.work(d)
+		a.state.Store(aheadDone)
+		return
+	}
+	for i := 0; a.state.Load() != aheadDone; i++ {
+		if i == 100 {
+			a.done.Wait()
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+// takeAhead returns the block at off, worked on, or nil when it is not
+// among the blocks ahead; blocks before off (passed over after damage) are
+// dropped.
+func (r *Reader) takeAhead(off int64, plen int) *aheadBlock {
+	for len(r.ahead) > 0 {
+		a := r.ahead[0]
+		if a.off > off {
+			return nil
+		}
+		copy(r.ahead, r.ahead[1:])
+		r.ahead = r.ahead[:len(r.ahead)-1]
+		r.waiting = min(r.waiting, len(r.ahead))
+		if a.off == off && a.plen == plen {
+			a.finish(r.zdec)
+			r.aheadUsed++
+			return a
+		}
+		r.cancel(a)
+		r.recycle(a)
+	}
+	return nil
+}
+
+// cancel makes sure no goroutine works on the block: it cancels it, or
+// waits for the goroutine that took it. It reports whether it cancelled it.
+func (r *Reader) cancel(a *aheadBlock) bool {
+	if a.state.CompareAndSwap(aheadPending, aheadCancelled) {
+		return true
+	}
+	a.done.Wait()
+	return false
+}
+
+// recycle keeps a block's buffer for reuse.
+func (r *Reader) recycle(a *aheadBlock) {
+	if a != nil && a.out != nil && len(r.spare) <= r.depth {
+		r.spare = append(r.spare, a.out[:0])
+	}
+}
+
+// waitAhead stops the work ahead, so that no goroutine reads the buffer:
+// it waits for the blocks under way and keeps them, and gives up the rest
+// (to be looked at again once the buffer has moved).
+func (r *Reader) waitAhead() {
+	for i, a := range r.ahead {
+		if r.cancel(a) {
+			r.recycle(a)
+			for _, b := range r.ahead[i+1:] {
+				r.cancel(b)
+				r.recycle(b)
+			}
+			r.ahead, r.scanned = r.ahead[:i], a.off
+			r.waiting = min(r.waiting, len(r.ahead))
+			return
+		}
+	}
 }
 
 // damaged handles a broken block at r.r: stop, or with Force look for the

@@ -72,10 +72,25 @@ var typeByName = func() map[string]RowType {
 
 // Name returns the type's name (INSERT, RAFT, CONFIRM, ...) or "" when the
 // type has none.
-func (t RowType) Name() string { return typeNames[t] }
+func (t RowType) Name() string {
+	if t < RowType(len(typeNameList)) {
+		return typeNameList[t]
+	}
+	return typeNames[t]
+}
+
+// typeNameList is typeNames as an array, for the lookup done on every row.
+var typeNameList = func() (l [128]string) {
+	for t, n := range typeNames {
+		if t < RowType(len(l)) {
+			l[t] = n
+		}
+	}
+	return l
+}()
 
 func (t RowType) String() string {
-	if n := typeNames[t]; n != "" {
+	if n := t.Name(); n != "" {
 		return n
 	}
 	return strconv.FormatUint(uint64(t), 10)

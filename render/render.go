@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/xlogtool/xlogtool/format"
 )
@@ -48,13 +49,18 @@ type Printer struct {
 	w       io.Writer
 	opts    Options
 	buf     []byte
+	fields  []headerField
 	inFile  int // rows printed for the current file
 	printed bool
+	// The JSON text of the last timestamp printed: the rows of a
+	// transaction share theirs.
+	ts     float64
+	tsJSON []byte
 }
 
 // NewPrinter returns a printer writing to w (which should be buffered).
 func NewPrinter(w io.Writer, opts Options) *Printer {
-	return &Printer{w: w, opts: opts, buf: make([]byte, 0, 64<<10)}
+	return &Printer{w: w, opts: opts, buf: make([]byte, 0, 64<<10), fields: make([]headerField, 0, 12)}
 }
 
 // Row prints one row of file.
@@ -139,9 +145,10 @@ func headerFields(dst []headerField, h *format.Header) []headerField {
 }
 
 func (p *Printer) appendJSON(b []byte, file string, r *format.Row) ([]byte, error) {
-	var fields [12]headerField
+	p.fields = headerFields(p.fields[:0], &r.Header)
 	b = append(b, `{"HEADER":{`...)
-	for i, f := range headerFields(fields[:0], &r.Header) {
+	for i := range p.fields {
+		f := &p.fields[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -152,7 +159,10 @@ func (p *Printer) appendJSON(b []byte, file string, r *format.Row) ([]byte, erro
 		case 'u':
 			b = strconv.AppendUint(b, f.u, 10)
 		case 'f':
-			b = appendFloat(b, f.f, -1)
+			if f.f != p.ts || p.tsJSON == nil {
+				p.ts, p.tsJSON = f.f, appendFloat(p.tsJSON[:0], f.f, -1)
+			}
+			b = append(b, p.tsJSON...)
 		case 'b':
 			b = append(b, "true"...)
 		case 's':
@@ -212,7 +222,7 @@ func appendJSONBody(b []byte, r *format.Row) ([]byte, error) {
 		if c.Kind() == format.MPUint {
 			k, _ := c.Uint()
 			b = append(b, '"')
-			if name := format.BodyKeyName(r.Type, k); name != "" {
+			if name := bodyKeyName(r.Type, k); name != "" {
 				b = append(b, name...)
 			} else {
 				b = strconv.AppendUint(b, k, 10)
@@ -227,4 +237,24 @@ func appendJSONBody(b []byte, r *format.Row) ([]byte, error) {
 		}
 	}
 	return append(b, '}'), nil
+}
+
+// keyNames is format.BodyKeyName of the types and keys rows mostly have,
+// as a table: printing looks a name up for every body key.
+var keyNames = sync.OnceValue(func() *[64][64]string {
+	var t [64][64]string
+	for typ := range t {
+		for k := range t[typ] {
+			t[typ][k] = format.BodyKeyName(format.RowType(typ), uint64(k))
+		}
+	}
+	return &t
+})
+
+// bodyKeyName is format.BodyKeyName, through the table where it can.
+func bodyKeyName(t format.RowType, k uint64) string {
+	if t < 64 && k < 64 {
+		return keyNames()[t][k]
+	}
+	return format.BodyKeyName(t, k)
 }

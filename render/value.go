@@ -33,6 +33,13 @@ func appendJSONString(b []byte, s []byte) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Pass over eight plain ASCII bytes at a time.
+		for i+8 <= len(s) && !needsEscape8(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -72,6 +79,16 @@ func appendJSONString(b []byte, s []byte) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// needsEscape8 reports whether any of the eight bytes of w (a byte string
+// read little-endian) is not plain ASCII to copy into a JSON string as it
+// is: a control character, '"', '\\' or a byte of a multibyte character.
+// It may err towards true, never towards false.
+func needsEscape8(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	return (w-ones*0x20)&^w&highs|hasZero(w^(ones*'"'))|hasZero(w^(ones*'\\'))|w&highs != 0
+}
 
 func appendFloat(b []byte, f float64, prec int) []byte {
 	switch {
@@ -275,6 +292,27 @@ func appendJSONValue(b []byte, c *format.MPCursor, depth int) ([]byte, error) {
 			}
 		}
 		return append(b, '}'), nil
+	}
+	// The common scalars directly, the rest through readScalar.
+	switch c.Kind() {
+	case format.MPUint:
+		u, err := c.Uint()
+		return strconv.AppendUint(b, u, 10), err
+	case format.MPStr, format.MPBin:
+		s, err := c.Bytes()
+		if err != nil {
+			return b, err
+		}
+		return appendJSONString(b, s), nil
+	case format.MPFloat64, format.MPFloat32:
+		f, err := c.Float()
+		if err != nil {
+			return b, err
+		}
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return append(b, "null"...), nil
+		}
+		return appendFloat(b, f, -1), nil
 	}
 	v, err := readScalar(c)
 	if err != nil {

@@ -12,9 +12,10 @@ import (
 // block-style HEADER and BODY maps, flow-style values, numbers with Lua's
 // 14 significant digits.
 func (p *Printer) appendYAML(b []byte, file string, r *format.Row) ([]byte, error) {
-	var fields [12]headerField
+	p.fields = headerFields(p.fields[:0], &r.Header)
 	b = append(b, "---\nHEADER:\n"...)
-	for _, f := range headerFields(fields[:0], &r.Header) {
+	for i := range p.fields {
+		f := &p.fields[i]
 		b = append(b, "  "...)
 		b = append(b, f.name...)
 		b = append(b, ": "...)
@@ -46,7 +47,11 @@ func (p *Printer) appendYAML(b []byte, file string, r *format.Row) ([]byte, erro
 				b = append(b, "  "...)
 				if c.Kind() == format.MPUint {
 					k, _ := c.Uint()
-					b = append(b, format.BodyKeyLabel(r.Type, k)...)
+					if name := bodyKeyName(r.Type, k); name != "" {
+						b = append(b, name...)
+					} else {
+						b = strconv.AppendUint(b, k, 10)
+					}
 				} else if b, err = appendYAMLValue(b, c, 1, true); err != nil {
 					return b, err
 				}

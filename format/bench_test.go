@@ -1,0 +1,148 @@
+package format_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/xlogtool/xlogtool/bench"
+	"github.com/xlogtool/xlogtool/format"
+)
+
+// benchRows is the size of the synthetic WAL the benchmarks read.
+const benchRows = 200_000
+
+var (
+	benchOnce sync.Once
+	benchData []byte
+)
+
+// benchLog returns the file the read benchmarks use: $XLOGTOOL_BENCH_XLOG
+// (e.g. the WAL bench/genxlog.lua makes Tarantool write), else a synthetic
+// WAL of the same shape.
+func benchLog(b *testing.B) []byte {
+	b.Helper()
+	benchOnce.Do(func() {
+		if p := os.Getenv("XLOGTOOL_BENCH_XLOG"); p != "" {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				panic(err)
+			}
+			benchData = data
+			return
+		}
+		benchData = bench.Synthetic(benchRows, 100)
+	})
+	return benchData
+}
+
+// readRows runs fn on b.N rows, reading the file again from the start
+// whenever it ends, so that ns/op, B/op and allocs/op are per row.
+func readRows(b *testing.B, fn func(*format.Row)) {
+	data := benchLog(b)
+	b.SetBytes(0)
+	b.ReportAllocs()
+	var r *format.Reader
+	open := func() {
+		var err error
+		r, err = format.NewReader(bytes.NewReader(data), format.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	open()
+	cpu := bench.CPUTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			r.Close()
+			open()
+			row, err = r.Next()
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		fn(row)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(bench.CPUTime()-cpu)/float64(b.N), "cpu-ns/row")
+	r.Close()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkRead is the full decode: every block's CRC32C checked and zstd
+// payload decompressed, every row header decoded.
+func BenchmarkRead(b *testing.B) {
+	readRows(b, func(*format.Row) {})
+}
+
+// BenchmarkReadDML also decodes every body (space id, tuple, key ...).
+func BenchmarkReadDML(b *testing.B) {
+	var spaces uint64
+	readRows(b, func(r *format.Row) {
+		if d, err := r.DML(); err == nil {
+			spaces += uint64(d.SpaceID)
+		}
+	})
+}
+
+// BenchmarkReadSpaceID finds each row's space id, as cat's default filter does.
+func BenchmarkReadSpaceID(b *testing.B) {
+	var spaces uint64
+	readRows(b, func(r *format.Row) {
+		id, _ := r.SpaceID()
+		spaces += uint64(id)
+	})
+}
+
+// BenchmarkReadFile measures whole files from disk through Open, as the
+// commands read them; ns/op is per file.
+func BenchmarkReadFile(b *testing.B) {
+	path := os.Getenv("XLOGTOOL_BENCH_XLOG")
+	if path == "" {
+		path = b.TempDir() + "/00000000000000000000.xlog"
+		if err := os.WriteFile(path, benchLog(b), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	var rows int64
+	cpu := bench.CPUTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := format.Open(path, format.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			_, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows++
+		}
+		r.Close()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(bench.CPUTime()-cpu)/float64(rows), "cpu-ns/row")
+	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkChecksum is the CRC32C alone, per byte.
+func BenchmarkChecksum(b *testing.B) {
+	buf := make([]byte, 64<<10)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	b.SetBytes(int64(len(buf)))
+	for i := 0; i < b.N; i++ {
+		format.Checksum(buf)
+	}
+}

@@ -1,0 +1,275 @@
+package format
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// CopyOptions configure CopyFile.
+type CopyOptions struct {
+	// Filter selects the rows copied; nil copies every row.
+	Filter *Filter
+	// Force skips damaged blocks of the input and goes on.
+	Force bool
+	// OnIssue is called for every problem found in the input.
+	OnIssue func(*Error)
+	// NoSync skips the fsync of the output file.
+	NoSync bool
+	// Progress, if set, is called now and then with the input offset reached.
+	Progress func(offset int64)
+}
+
+// CopyResult tells what CopyFile did.
+type CopyResult struct {
+	Input    string
+	Output   string // path of the file written; empty when none was
+	FileType string // of the input (and output): XLOG, SNAP, ...
+	// RowsRead counts the input rows, RowsKept those written.
+	RowsRead, RowsKept int64
+	// SystemDropped counts rows left out only because they belong to system
+	// spaces (the filter hides them unless ShowSystem).
+	SystemDropped int64
+	// Transactions counts the transactions written; Rederived those of them
+	// whose rows got a new TSN or COMMIT flag because some of their rows
+	// were left out.
+	Transactions, Rederived int64
+	// Incomplete counts the transactions written without their last row:
+	// the input ended (or stopped at damage) inside them, or another
+	// transaction began first. They are written as they were, uncommitted.
+	Incomplete int64
+	// End tells how the input ended; Damaged whether damage was found in it.
+	End     End
+	Damaged bool
+	// Err is the damage that stopped reading the input, or kept it from
+	// being read at all.
+	Err error
+}
+
+// txRow is a row of the transaction being copied; its body is in the
+// copier's arena.
+type txRow struct {
+	h          Header
+	hasBody    bool
+	start, end int // the body in the arena
+	keep       bool
+}
+
+// copier copies the rows of one file.
+type copier struct {
+	w     *Writer
+	res   *CopyResult
+	open  bool // a transaction is being collected
+	tsn   uint64
+	rows  []txRow
+	kept  []*txRow
+	arena []byte
+}
+
+// CopyFile copies the rows of the file at path that opts.Filter selects
+// into a new file in outDir with the same header (file type, format version,
+// instance, VClock, PrevVClock and any other header line), so with the same
+// name when the input is named after its signature. An existing file is
+// never overwritten.
+//
+// Transactions stay whole: the kept rows of a transaction go into one
+// block. When the filter drops some rows of a multi-row transaction, the
+// kept rows get a new TSN (the LSN of the first kept global row, else of the
+// first kept row) and the COMMIT flag (with the transaction's WAIT_SYNC and
+// WAIT_ACK flags) moves to the last kept row; a single kept row becomes a
+// plain single-row transaction.
+//
+// Problems in the input are reported in the result; the returned error is
+// about opening the input or writing the output. When the input stops at
+// damage the output holds the rows before it and is closed normally.
+func CopyFile(path, outDir string, opts CopyOptions) (*CopyResult, error) {
+	res := &CopyResult{Input: path}
+	r, err := Open(path, Options{Name: path, Force: opts.Force, OnIssue: func(e *Error) {
+		if !e.IsWarning() {
+			res.Damaged = true
+		}
+		if opts.OnIssue != nil {
+			opts.OnIssue(e)
+		}
+	}})
+	if r == nil {
+		if e, ok := AsError(err); ok && e.Kind != KindIO {
+			res.Damaged, res.Err, res.End = true, err, EndCorrupt
+			return res, nil
+		}
+		return res, err
+	}
+	defer r.Close()
+	if err != nil {
+		res.Damaged, res.Err, res.End = true, err, EndCorrupt
+		return res, nil
+	}
+	m := *r.Meta()
+	res.FileType = m.FileType
+	wopts := WriterOptions{NoSync: opts.NoSync}
+	if m.Version == Version12 {
+		// Readers of format 0.12 expect one row per block, uncompressed.
+		wopts.NoCompress, wopts.BlockSize = true, 1
+	}
+	w, err := Create(outDir, &m, wopts)
+	if err != nil {
+		return res, err
+	}
+	c := &copier{w: w, res: res}
+	flt := opts.Filter
+	var sysOnly *Filter
+	if flt != nil && !flt.ShowSystem && len(flt.Spaces) == 0 {
+		f := *flt
+		f.ShowSystem = true
+		sysOnly = &f
+	}
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if e, ok := AsError(err); !ok || e.Kind == KindIO {
+				w.Abort()
+				return res, err
+			}
+			res.Err = err
+			break
+		}
+		res.RowsRead++
+		if opts.Progress != nil && res.RowsRead&0xfff == 0 {
+			opts.Progress(r.Offset())
+		}
+		keep := flt == nil || flt.Match(row)
+		if !keep && sysOnly != nil && sysOnly.Match(row) {
+			res.SystemDropped++
+		}
+		if err := c.row(row, keep); err != nil {
+			w.Abort()
+			return res, err
+		}
+	}
+	if err := c.flushTx(false); err != nil {
+		w.Abort()
+		return res, err
+	}
+	res.End = r.End()
+	if err := w.Close(); err != nil {
+		return res, fmt.Errorf("%s: %w", w.Path(), err)
+	}
+	res.Output = w.Path()
+	return res, nil
+}
+
+// row takes the next input row.
+func (c *copier) row(r *Row, keep bool) error {
+	if c.open && (!r.HasTSN || r.TSN != c.tsn) {
+		// The open transaction never got its last row.
+		if err := c.flushTx(false); err != nil {
+			return err
+		}
+	}
+	if !r.HasTSN {
+		// A single-row transaction: no need to hold it.
+		if !keep {
+			return nil
+		}
+		c.res.Transactions++
+		return c.write(&r.Header, r.Body)
+	}
+	if !c.open {
+		c.open, c.tsn = true, r.TSN
+		c.rows, c.arena = c.rows[:0], c.arena[:0]
+	}
+	start := len(c.arena)
+	c.arena = append(c.arena, r.Body...)
+	c.rows = append(c.rows, txRow{h: r.Header, hasBody: r.Body != nil, start: start, end: len(c.arena), keep: keep})
+	if r.Commit {
+		return c.flushTx(true)
+	}
+	return nil
+}
+
+// flushTx writes the kept rows of the transaction collected; complete tells
+// whether its last row was seen.
+func (c *copier) flushTx(complete bool) error {
+	if !c.open {
+		return nil
+	}
+	c.open = false
+	rows := c.rows
+	kept := c.kept[:0]
+	for i := range rows {
+		if rows[i].keep {
+			kept = append(kept, &rows[i])
+		}
+	}
+	c.kept = kept
+	if len(kept) == 0 {
+		return nil
+	}
+	c.res.Transactions++
+	if !complete {
+		c.res.Incomplete++
+	}
+	if len(kept) != len(rows) {
+		c.res.Rederived++
+		rederive(kept, complete, rows[len(rows)-1].h.Flags)
+	}
+	if len(kept) > 1 {
+		c.w.Begin()
+	}
+	for _, tr := range kept {
+		var body []byte
+		if tr.hasBody {
+			body = c.arena[tr.start:tr.end:tr.end]
+		}
+		if err := c.write(&tr.h, body); err != nil {
+			return err
+		}
+	}
+	if len(kept) > 1 {
+		return c.w.Commit()
+	}
+	return nil
+}
+
+// rederive makes the kept rows of a transaction a transaction of their own:
+// TSN = LSN of the first kept global row (else of the first kept row), the
+// COMMIT flag and the synchronous-replication flags of the original last
+// row (lastFlags) on the last kept row when the transaction is complete.
+func rederive(kept []*txRow, complete bool, lastFlags uint64) {
+	tsn := kept[0].h.LSN
+	for _, tr := range kept {
+		if tr.h.GroupID != GroupLocal {
+			tsn = tr.h.LSN
+			break
+		}
+	}
+	if len(kept) == 1 {
+		tsn = kept[0].h.LSN
+	}
+	for i, tr := range kept {
+		h := &tr.h
+		h.Flags &^= FlagCommit | FlagWaitSync | FlagWaitAck
+		h.TSN, h.HasTSN, h.Commit = tsn, true, false
+		if complete && i == len(kept)-1 {
+			h.Commit = true
+			h.Flags |= lastFlags & (FlagWaitSync | FlagWaitAck)
+		}
+	}
+}
+
+// write appends one row to the output. A row other than NOP without a body
+// ends its block, as it did in the input: a row after it in the same block
+// would be read as its body.
+func (c *copier) write(h *Header, body []byte) error {
+	c.res.RowsKept++
+	if err := c.w.Write(h, body); err != nil {
+		return err
+	}
+	if body == nil && h.Type != TypeNop {
+		return c.w.Flush()
+	}
+	return nil
+}

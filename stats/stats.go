@@ -1,0 +1,376 @@
+// Package stats counts the rows of log files the way pg_waldump --stats
+// sums up a PostgreSQL WAL: rows and bytes by row type, by space and by
+// replica id, transactions and their sizes, synchronous transactions and
+// the CONFIRM/ROLLBACK rows that resolve them.
+//
+// Bytes are those of the rows as stored in the block payload after
+// decompression: header plus body.
+package stats
+
+import (
+	"math"
+
+	"github.com/xlogtool/xlogtool/format"
+)
+
+// Counter counts rows and their bytes.
+type Counter struct {
+	Rows  int64 `json:"rows"`
+	Bytes int64 `json:"bytes"`
+}
+
+func (c *Counter) add(n int64) {
+	c.Rows++
+	c.Bytes += n
+}
+
+// TxStats sums up transactions.
+type TxStats struct {
+	Count int64 `json:"count"`
+	// Rows and Bytes are those of the transactions' selected rows.
+	Rows    int64 `json:"rows"`
+	Bytes   int64 `json:"bytes"`
+	MinRows int64 `json:"min_rows"`
+	MaxRows int64 `json:"max_rows"`
+	// MultiRow counts the transactions of more than one (selected) row.
+	MultiRow int64 `json:"multi_row"`
+	// Incomplete counts transactions whose last row was not found: the file
+	// ended (or stopped at damage) inside them, or the next transaction
+	// began before they were committed.
+	Incomplete int64 `json:"incomplete"`
+}
+
+func (t *TxStats) add(rows, bytes int64) {
+	if t.Count == 0 || rows < t.MinRows {
+		t.MinRows = rows
+	}
+	if rows > t.MaxRows {
+		t.MaxRows = rows
+	}
+	if rows > 1 {
+		t.MultiRow++
+	}
+	t.Count++
+	t.Rows += rows
+	t.Bytes += bytes
+}
+
+// AvgRows is the mean number of rows per transaction.
+func (t *TxStats) AvgRows() float64 {
+	if t.Count == 0 {
+		return 0
+	}
+	return float64(t.Rows) / float64(t.Count)
+}
+
+// AvgBytes is the mean size of a transaction in bytes.
+func (t *TxStats) AvgBytes() float64 {
+	if t.Count == 0 {
+		return 0
+	}
+	return float64(t.Bytes) / float64(t.Count)
+}
+
+// replicaCounter counts the rows of one replica id.
+type replicaCounter struct {
+	Counter
+	seen            bool
+	firstLSN, lsnHi uint64
+}
+
+const (
+	typeSlots    = 128 // row types counted in an array; others in a map
+	replicaSlots = format.VClockMax
+)
+
+// Collector counts rows fed to it file by file.
+type Collector struct {
+	flt      format.Filter // the filter without its space part
+	spaceFlt bool          // the space part applies
+	spaces   []uint32
+	system   bool // rows of system spaces pass
+
+	files                int
+	blocks, zblocks      int
+	blockBytes, rawBytes int64
+	rowsRead             int64
+	total                Counter
+	firstTS, lastTS      float64
+
+	types      [typeSlots]Counter
+	typesOther map[format.RowType]*Counter
+
+	spaceCount map[uint32]*Counter
+	lastSpace  uint32
+	lastCount  *Counter
+	names      map[uint32]string
+
+	replicas      [replicaSlots]replicaCounter
+	replicasOther map[uint32]*replicaCounter
+
+	wal      bool // the current file is a WAL: count transactions
+	tx       txState
+	txs      TxStats
+	syncTxs  TxStats
+	waitSync int64
+}
+
+// txState is the transaction being read.
+type txState struct {
+	open  bool
+	tsn   uint64
+	rows  int64 // selected rows
+	bytes int64
+}
+
+// New returns a collector counting the rows flt selects (all rows when nil).
+func New(flt *format.Filter) *Collector {
+	c := &Collector{
+		typesOther:    map[format.RowType]*Counter{},
+		spaceCount:    map[uint32]*Counter{},
+		names:         map[uint32]string{},
+		replicasOther: map[uint32]*replicaCounter{},
+		system:        true,
+	}
+	if flt == nil {
+		n := format.NewFilter()
+		flt = &n
+	}
+	c.flt = *flt
+	if len(flt.Spaces) > 0 || !flt.ShowSystem {
+		// Rows are matched on their space here, with the space id found
+		// once for counting, and on everything else by Filter.Match.
+		c.spaceFlt, c.spaces, c.system = true, flt.Spaces, flt.ShowSystem
+		c.flt.Spaces, c.flt.ShowSystem = nil, true
+	}
+	return c
+}
+
+// BeginFile starts the rows of a file with header m.
+func (c *Collector) BeginFile(m *format.Meta) {
+	c.files++
+	c.wal = m != nil && m.FileType == format.TypeXLOG
+	c.tx = txState{}
+}
+
+// EndFile ends the rows of a file read by r (nil when it could not be
+// opened): a transaction still open is incomplete, and the file's blocks
+// are counted.
+func (c *Collector) EndFile(r *format.Reader) {
+	if c.tx.open {
+		c.closeTx(nil)
+	}
+	if r != nil {
+		st := r.Stats()
+		c.blocks += st.Blocks
+		c.zblocks += st.ZBlocks
+		c.blockBytes += st.BlockBytes
+		c.rawBytes += st.RawBytes
+	}
+}
+
+// Row counts one row; every row of a file must be given, selected or not,
+// so that transactions are seen whole.
+func (c *Collector) Row(r *format.Row) {
+	c.rowsRead++
+	sid, hasSpace := spaceID(r.Body)
+	if hasSpace && sid == spaceSpaceID && (r.Type == format.TypeInsert || r.Type == format.TypeReplace) {
+		c.learnName(r.Body)
+	}
+	size := int64(len(r.RawHeader) + len(r.Body))
+	sel := c.match(r, sid, hasSpace)
+	if c.wal {
+		if c.tx.open && (!r.HasTSN || r.TSN != c.tx.tsn) {
+			c.closeTx(nil)
+		}
+		if !c.tx.open {
+			c.tx = txState{open: true, tsn: r.TSN}
+		}
+		if sel {
+			c.tx.rows++
+			c.tx.bytes += size
+		}
+		if r.Commit {
+			c.closeTx(r)
+		}
+	}
+	if !sel {
+		return
+	}
+	c.total.add(size)
+	if ts := r.Timestamp; ts != 0 {
+		if c.firstTS == 0 || ts < c.firstTS {
+			c.firstTS = ts
+		}
+		if ts > c.lastTS {
+			c.lastTS = ts
+		}
+	}
+	if r.Type < typeSlots {
+		c.types[r.Type].add(size)
+	} else {
+		ct := c.typesOther[r.Type]
+		if ct == nil {
+			ct = &Counter{}
+			c.typesOther[r.Type] = ct
+		}
+		ct.add(size)
+	}
+	if hasSpace {
+		if c.lastCount == nil || sid != c.lastSpace {
+			ct := c.spaceCount[sid]
+			if ct == nil {
+				ct = &Counter{}
+				c.spaceCount[sid] = ct
+			}
+			c.lastSpace, c.lastCount = sid, ct
+		}
+		c.lastCount.add(size)
+	}
+	var rc *replicaCounter
+	if r.ReplicaID < replicaSlots {
+		rc = &c.replicas[r.ReplicaID]
+	} else if rc = c.replicasOther[r.ReplicaID]; rc == nil {
+		rc = &replicaCounter{}
+		c.replicasOther[r.ReplicaID] = rc
+	}
+	rc.add(size)
+	if c.wal {
+		if !rc.seen {
+			rc.seen, rc.firstLSN = true, r.LSN
+		}
+		rc.lsnHi = max(rc.lsnHi, r.LSN)
+	}
+}
+
+// match applies the filter: its space part (the rule of Filter.Match) with
+// the space id found already, the rest through Filter.Match.
+func (c *Collector) match(r *format.Row, sid uint32, has bool) bool {
+	if c.spaceFlt {
+		if len(c.spaces) > 0 {
+			if !has || !contains(c.spaces, sid) {
+				return false
+			}
+		} else if !c.system && has && sid < format.SystemSpaceMax {
+			return false
+		}
+	}
+	return c.flt.Match(r)
+}
+
+func contains(list []uint32, v uint32) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// closeTx ends the open transaction; last is its committing row, nil when
+// it is incomplete.
+func (c *Collector) closeTx(last *format.Row) {
+	tx := c.tx
+	c.tx = txState{}
+	if tx.rows == 0 {
+		return
+	}
+	c.txs.add(tx.rows, tx.bytes)
+	if last == nil {
+		c.txs.Incomplete++
+		return
+	}
+	if last.WaitAck() {
+		c.syncTxs.add(tx.rows, tx.bytes)
+	}
+	if last.WaitSync() {
+		c.waitSync++
+	}
+}
+
+// spaceSpaceID is _space, whose rows name the spaces.
+const spaceSpaceID = 280
+
+// spaceID finds key 0x10 (space id) in a row body; it is the first key of
+// every DML body Tarantool writes, so this rarely looks further.
+func spaceID(body []byte) (uint32, bool) {
+	if len(body) == 0 {
+		return 0, false
+	}
+	// Fast path: a fixmap whose first entry is 0x10 with a small or uint32 value.
+	if b0 := body[0]; b0 >= 0x81 && b0 <= 0x8f && len(body) >= 3 && body[1] == format.KeySpaceID {
+		switch v := body[2]; {
+		case v < 0x80:
+			return uint32(v), true
+		case v == 0xcd && len(body) >= 5:
+			return uint32(body[3])<<8 | uint32(body[4]), true
+		case v == 0xce && len(body) >= 7:
+			return uint32(body[3])<<24 | uint32(body[4])<<16 | uint32(body[5])<<8 | uint32(body[6]), true
+		case v == 0xcc && len(body) >= 4:
+			return uint32(body[3]), true
+		}
+	}
+	c := format.NewMPCursor(body)
+	n, err := c.MapLen()
+	if err != nil {
+		return 0, false
+	}
+	var id uint32
+	var found bool
+	for i := 0; i < n; i++ {
+		if c.Kind() != format.MPUint {
+			if c.Skip() != nil || c.Skip() != nil {
+				return id, found
+			}
+			continue
+		}
+		k, _ := c.Uint()
+		if k == format.KeySpaceID && c.Kind() == format.MPUint {
+			v, err := c.Uint()
+			if err != nil {
+				return id, found
+			}
+			id, found = uint32(v), true
+			continue
+		}
+		if c.Skip() != nil {
+			return id, found
+		}
+	}
+	return id, found
+}
+
+// learnName records the name of a space from a row of _space: the tuple's
+// field 1 is the id, field 3 the name.
+func (c *Collector) learnName(body []byte) {
+	cur := format.NewMPCursor(body)
+	n, err := cur.MapLen()
+	if err != nil {
+		return
+	}
+	for i := 0; i < n; i++ {
+		if cur.Kind() != format.MPUint {
+			return
+		}
+		k, _ := cur.Uint()
+		if k != format.KeyTuple {
+			if cur.Skip() != nil {
+				return
+			}
+			continue
+		}
+		if l, err := cur.ArrayLen(); err != nil || l < 3 {
+			return
+		}
+		id, err := cur.Uint()
+		if err != nil || id > math.MaxUint32 || cur.Skip() != nil {
+			return
+		}
+		name, err := cur.Bytes()
+		if err != nil {
+			return
+		}
+		c.names[uint32(id)] = string(name)
+		return
+	}
+}

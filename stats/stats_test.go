@@ -1,0 +1,117 @@
+package stats
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/internal/testfix"
+)
+
+// spaceID agrees with Row.SpaceID on every row of every fixture.
+func TestSpaceID(t *testing.T) {
+	dir := testfix.Dir(t)
+	n := 0
+	for _, rel := range testfix.Files(t) {
+		r, err := format.Open(filepath.Join(dir, rel), format.Options{Force: true})
+		if err != nil {
+			continue
+		}
+		for {
+			row, err := r.Next()
+			if errors.Is(err, io.EOF) || err != nil {
+				break
+			}
+			wid, wok := row.SpaceID()
+			id, ok := spaceID(row.Body)
+			if id != wid || ok != wok {
+				t.Fatalf("%s: row %+v: spaceID %d %v, Row.SpaceID %d %v", rel, row.Pos, id, ok, wid, wok)
+			}
+			n++
+		}
+		r.Close()
+	}
+	for _, body := range [][]byte{
+		{0x82, 0x21, 0x90, 0x10, 0xcd, 0x02, 0x00}, // space id not first
+		{0x81, 0x10, 0xa1, 'x'},                    // not an integer
+		{0x81, 0x10},                               // cut short
+		{0x91, 0x10},                               // not a map
+		{0x81, 0xa1, 'k', 0x01},                    // a string key
+		{0x81, 0x10, 0xce, 0, 1, 0, 0},
+	} {
+		row := format.Row{Body: body}
+		wid, wok := row.SpaceID()
+		if id, ok := spaceID(body); id != wid || ok != wok {
+			t.Errorf("% x: spaceID %d %v, Row.SpaceID %d %v", body, id, ok, wid, wok)
+		}
+	}
+	if n < 10000 {
+		t.Fatalf("only %d rows", n)
+	}
+}
+
+// Synchronous transactions are those whose last row has WAIT_ACK, also
+// when that row is not selected; a file ending inside a transaction leaves
+// it incomplete.
+func TestTransactions(t *testing.T) {
+	var buf bytes.Buffer
+	m := &format.Meta{FileType: format.TypeXLOG, Version: format.Version13, HasVClock: true}
+	w, err := format.NewWriter(&buf, m, format.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := func(space byte) []byte { return []byte{0x82, 0x10, 0xcd, 0x02, space, 0x21, 0x91, 0x01} }
+	write := func(lsn, tsn uint64, commit bool, flags uint64, space byte) {
+		h := format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: tsn, Commit: commit, Flags: flags}
+		if err := w.Write(&h, body(space)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync := uint64(format.FlagWaitSync | format.FlagWaitAck)
+	write(1, 1, false, 0, 0)
+	write(2, 1, false, 0, 0)
+	write(3, 1, true, sync, 1) // space 513
+	write(4, 4, true, sync, 0)
+	write(5, 5, true, format.FlagWaitSync, 0)
+	write(6, 6, false, 0, 0)
+	if err := w.Flush(); err != nil { // no EOF marker: the file ends in a transaction
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "00000000000000000000.xlog")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files := []format.FileRef{{Path: path}}
+
+	rep, res, err := Scan(files, Options{})
+	if err != nil || res.Warnings != 1 || res.Damaged != 0 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	tx := rep.Transactions
+	if tx.Count != 4 || tx.Rows != 6 || tx.MinRows != 1 || tx.MaxRows != 3 || tx.MultiRow != 1 || tx.Incomplete != 1 {
+		t.Errorf("transactions %+v", tx)
+	}
+	if s := rep.SyncTransactions; s.Count != 2 || s.Rows != 4 || rep.WaitSync != 3 {
+		t.Errorf("sync %+v, wait_sync %d", s, rep.WaitSync)
+	}
+	if len(rep.Replicas) != 1 || rep.Replicas[0].FirstLSN != 1 || rep.Replicas[0].LastLSN != 6 {
+		t.Errorf("replicas %+v", rep.Replicas)
+	}
+
+	flt := format.NewFilter()
+	flt.Spaces = []uint32{512}
+	rep, _, _ = Scan(files, Options{Filter: &flt})
+	if tx := rep.Transactions; tx.Count != 4 || tx.Rows != 5 || tx.MaxRows != 2 {
+		t.Errorf("space 512: transactions %+v", tx)
+	}
+	if s := rep.SyncTransactions; s.Count != 2 || s.Rows != 3 {
+		t.Errorf("space 512: sync %+v", s)
+	}
+	if len(rep.Spaces) != 1 || rep.Spaces[0].Rows != 5 || rep.Rows != 5 || rep.RowsRead != 6 {
+		t.Errorf("space 512: %+v", rep)
+	}
+}
