@@ -28,6 +28,7 @@ const (
 	CodeProtocol                   uint32 = 104
 	CodeWrongSchemaVersion         uint32 = 109
 	CodeLoading                    uint32 = 116
+	CodeTransactionYield           uint32 = 154
 	CodeUncommittedForeignSyncTxns uint32 = 214
 	CodeSyncMasterMismatch         uint32 = 215
 	CodeSyncQuorumTimeout          uint32 = 216

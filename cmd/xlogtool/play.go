@@ -1,0 +1,314 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/internal/progress"
+	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/play"
+	"github.com/xlogtool/xlogtool/render"
+)
+
+func init() { extraCommands = append(extraCommands, newPlayCmd) }
+
+// Environment variables with the credentials for play.
+const (
+	envUser     = "XLOGTOOL_USERNAME"
+	envPassword = "XLOGTOOL_PASSWORD"
+)
+
+// playCredentials picks the user and password: from the URI, else the
+// flags, else the environment.
+func playCredentials(t play.Target, user, password string, userSet, passwordSet bool) (string, string, error) {
+	if t.HasUser && userSet {
+		return "", "", usageError("the user is given both in the URI and with --user")
+	}
+	if t.HasPassword && passwordSet {
+		return "", "", usageError("the password is given both in the URI and with --password")
+	}
+	switch {
+	case t.HasUser:
+		user = t.User
+	case !userSet:
+		user = os.Getenv(envUser)
+	}
+	switch {
+	case t.HasPassword:
+		password = t.Password
+	case !passwordSet:
+		password = os.Getenv(envPassword)
+	}
+	if user == "" && password != "" {
+		return "", "", usageError("a password is given but no user (--user, user@ in the URI or $%s)", envUser)
+	}
+	return user, password, nil
+}
+
+func newPlayCmd() *cobra.Command {
+	var ff rowFilterFlags
+	var user, password, statePath, outFormat string
+	var dryRun, noStreams bool
+	var window int
+	var syncSpaces []uint
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "play URI FILE|DIR...",
+		Short: "Apply the rows of .xlog/.snap files to a live Tarantool",
+		Long: `Apply the data rows (INSERT, REPLACE, UPDATE, DELETE, UPSERT) of Tarantool log
+and snapshot files to a running Tarantool over IPROTO, like tt play, with the
+same filters as cat. Directories contribute their files in vclock-signature
+order. Rows of system spaces (ids below 512) are not played unless
+--show-system or --space selects them, as in tt play: create the spaces on the
+target first.
+
+Unlike tt play:
+  - only committed transactions are applied: those the synchronous queue
+    rolled back, and those still waiting for a quorum where the logs end, are
+    skipped; for logs written before Tarantool 2.6.3, synchronous spaces are
+    learnt from the _space rows in the files (--sync-space names others);
+  - NOP, RAFT, PROMOTE, DEMOTE, CONFIRM and ROLLBACK rows are never sent;
+  - a multi-row transaction is applied atomically in an IPROTO stream
+    (BEGIN, rows, COMMIT) on Tarantool 2.10+; older servers have no streams,
+    so it is applied row by row there and is left half-applied if one of
+    its rows is rejected (a note says so when it happens);
+  - requests are pipelined (--window of them await their answer at once);
+  - the first rejected request stops the play, naming the file, offset and
+    LSN and the server's error; with --state FILE, the position reached is
+    saved and a second run with the same FILE applies nothing twice.
+
+URI: host:port, port, user:password@host:port, tcp://..., or the path of a
+Unix socket (/path, ./path, unix/:/path). The user and password may also come
+from --user/--password or $XLOGTOOL_USERNAME/$XLOGTOOL_PASSWORD.
+
+Exit status: 0 when everything selected was applied, 1 when a request was
+rejected or left unanswered, or a file is damaged (the rows before the damage
+are applied), 2 on usage errors and when the server cannot be reached.`,
+		Example: `  xlogtool play localhost:3301 /var/lib/tarantool/i1/
+  xlogtool play --state play.state admin:secret@10.0.0.5:3301 00000000000000000042.xlog
+  xlogtool play --dry-run --format json --space 512 localhost:3301 wal_dir/
+  XLOGTOOL_USERNAME=admin XLOGTOOL_PASSWORD=secret xlogtool play /run/tarantool/i1.sock wal_dir/`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, err := play.ParseURI(args[0])
+			if err != nil {
+				return usageError("%v", err)
+			}
+			fl := cmd.Flags()
+			user, password, err := playCredentials(target, user, password,
+				fl.Changed("user") || fl.Changed("username"), fl.Changed("password"))
+			if err != nil {
+				return err
+			}
+			flt, err := ff.filter()
+			if err != nil {
+				return err
+			}
+			files, err := ff.files(args[1:])
+			if err != nil {
+				return err
+			}
+			fmtv, err := render.ParseFormat(outFormat)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			if window < 1 {
+				return usageError("--window must be at least 1")
+			}
+			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			go func() { <-ctx.Done(); stop() }() // a second signal kills
+
+			opts := play.Options{
+				Filter: flt, Force: ff.force, Window: window, NoStreams: noStreams,
+				DryRun: dryRun, StatePath: statePath, Timeout: timeout,
+			}
+			for _, id := range syncSpaces {
+				opts.SyncSpaces = append(opts.SyncSpaces, uint32(id))
+			}
+			var conn *iproto.Conn
+			if !dryRun {
+				conn, err = iproto.Dial(ctx, target.Addr, iproto.Options{User: user, Password: password, Timeout: timeout})
+				if err != nil {
+					return &exitError{code: exitUsage, err: fmt.Errorf("cannot connect to %s: %w", target, err)}
+				}
+				defer conn.Close()
+			}
+
+			bar := progress.New(stderr, isTerminal(stderr) && !(dryRun && isTerminal(stdout)), "play", totalSize(files))
+			defer bar.Done()
+			opts.OnProgress = bar.Set
+			opts.OnIssue = func(e *format.Error) { bar.Done(); reportIssue(e) }
+			opts.OnNotice = func(msg string) { bar.Done(); fmt.Fprintln(stderr, "note:", msg) }
+			// A dry run prints the rows as cat --show-pos does.
+			out := bufio.NewWriterSize(stdout, 256<<10)
+			pr := render.NewPrinter(out, render.Options{Format: fmtv, ShowPos: true})
+			last := ""
+			opts.Print = func(file string, r *format.Row) error {
+				if file != last && last != "" {
+					if err := pr.EndFile(); err != nil {
+						return err
+					}
+				}
+				last = file
+				return pr.Row(file, r)
+			}
+
+			p, err := play.New(conn, opts)
+			if err != nil {
+				return &exitError{code: exitUsage, err: err}
+			}
+			sum, err := p.Play(ctx, files)
+			bar.Done()
+			summaryOut := stdout
+			if dryRun {
+				summaryOut = stderr
+				if last != "" {
+					pr.EndFile()
+				}
+				if ferr := out.Flush(); ferr != nil && err == nil {
+					err = ferr
+				}
+			}
+			if err == nil || playStopped(err) {
+				printPlaySummary(summaryOut, &sum, conn, statePath)
+			}
+			return playExit(err, &sum, statePath)
+		},
+	}
+	ff.register(cmd)
+	fl := cmd.Flags()
+	for _, name := range []string{"from", "to", "timestamp", "space", "replica", "type", "show-system"} {
+		if f := fl.Lookup(name); f != nil {
+			f.Usage = strings.Replace(f.Usage, "show rows", "play rows", 1)
+		}
+	}
+	fl.StringVarP(&user, "user", "u", "", "user to authenticate as (default: from the URI or $"+envUser+", else guest)")
+	fl.StringVar(&user, "username", "", "same as --user")
+	fl.MarkHidden("username")
+	fl.StringVarP(&password, "password", "p", "", "password (default: from the URI or $"+envPassword+")")
+	fl.StringVar(&statePath, "state", "", "keep the position reached in this file and resume from it (default: none)")
+	fl.BoolVar(&dryRun, "dry-run", false, "print the rows that would be sent (as cat --show-pos does) and send nothing")
+	fl.StringVar(&outFormat, "format", "yaml", "--dry-run output format: yaml, json or lua")
+	fl.IntVar(&window, "window", play.DefaultWindow, "requests awaiting their answer at once (1: one at a time)")
+	fl.BoolVar(&noStreams, "no-streams", false, "apply multi-row transactions row by row even on servers with streams")
+	fl.UintSliceVar(&syncSpaces, "sync-space", nil, "treat this space id as synchronous (repeatable; for logs before 2.6.3)")
+	fl.DurationVar(&timeout, "timeout", time.Minute, "bound on connecting and on the wait for each answer")
+	return cmd
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && progress.IsTerminal(f)
+}
+
+// printPlaySummary tells what was applied and skipped.
+func printPlaySummary(w io.Writer, s *play.Summary, conn *iproto.Conn, statePath string) {
+	how := ""
+	switch {
+	case s.TxMultiRow == 0 || s.DryRun:
+	case s.Atomic:
+		how = ", each atomically in a stream"
+	default:
+		how = ", row by row"
+	}
+	verb := "applied"
+	if s.DryRun {
+		verb = "would apply"
+		fmt.Fprint(w, "dry run, nothing sent: ")
+	} else if conn != nil {
+		fmt.Fprintf(w, "played into %s (Tarantool %s): ", conn.RemoteAddr(), conn.Version())
+	}
+	fmt.Fprintf(w, "%d files, %d rows read in %s\n", s.Files, s.RowsRead, s.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "%s: %d transactions, %d rows (%d multi-row transactions%s)\n",
+		verb, s.TxApplied, s.RowsApplied, s.TxMultiRow, how)
+	var skipped []string
+	add := func(n int64, what string) {
+		if n > 0 {
+			skipped = append(skipped, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(s.TxRolledBack, "transactions rolled back by the synchronous queue")
+	add(s.TxPending, "transactions still waiting for a quorum where the logs end")
+	add(s.TxIncomplete, "transactions without their last row")
+	add(s.TxAlreadyApplied, "transactions applied by an earlier run")
+	if s.RowsFiltered > 0 {
+		skipped = append(skipped, fmt.Sprintf("%d rows left out by the filter (system spaces unless --show-system)", s.RowsFiltered))
+	}
+	add(s.TxFiltered, "transactions with no row to play")
+	if len(skipped) > 0 {
+		fmt.Fprintf(w, "skipped: %s\n", strings.Join(skipped, ", "))
+	}
+	if len(s.NotSent) > 0 {
+		types := make([]format.RowType, 0, len(s.NotSent))
+		for t := range s.NotSent {
+			types = append(types, t)
+		}
+		sort.Slice(types, func(i, j int) bool { return types[i] < types[j] })
+		parts := make([]string, len(types))
+		for i, t := range types {
+			parts[i] = fmt.Sprintf("%d %s", s.NotSent[t], t)
+		}
+		fmt.Fprintf(w, "not sent: %s\n", strings.Join(parts, ", "))
+	}
+	if !s.DryRun {
+		fmt.Fprintf(w, "position: %s", s.Resume)
+		if statePath != "" {
+			fmt.Fprintf(w, " (saved in %s)", statePath)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// playStopped reports whether err stopped a play under way: a request
+// failed, a file is damaged, or the user interrupted it.
+func playStopped(err error) bool {
+	var re *play.RequestError
+	var rd *play.ReadError
+	return errors.As(err, &re) || errors.As(err, &rd) || errors.Is(err, context.Canceled)
+}
+
+// playExit turns the outcome of a play into the exit status and message.
+func playExit(err error, s *play.Summary, statePath string) error {
+	switch {
+	case err == nil:
+		return nil
+	case !playStopped(err):
+		return &exitError{code: exitUsage, err: err}
+	case errors.Is(err, context.Canceled):
+		err = errors.New("interrupted")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "play stopped: %v\n", err)
+	fmt.Fprintf(&b, "  applied before stopping: %d transactions, %d rows; position %s\n",
+		s.TxApplied, s.RowsApplied, s.Resume)
+	if s.TxAfterFailure > 0 {
+		fmt.Fprintf(&b, "  %d of those transactions were already sent when the server rejected the request, and come after it\n",
+			s.TxAfterFailure)
+	}
+	if s.TxPartial > 0 {
+		fmt.Fprintf(&b, "  transactions left half-applied (applied row by row): %d; the state file lists their rows applied\n", s.TxPartial)
+	}
+	if s.Unanswered > 0 {
+		fmt.Fprintf(&b, "  %d requests got no answer: whether they were applied is unknown\n", s.Unanswered)
+	}
+	if statePath != "" {
+		fmt.Fprintf(&b, "  the position is saved in %s: run the same command again to resume", statePath)
+	} else {
+		b.WriteString("  no --state file: running again would apply again what was applied")
+	}
+	return &exitError{code: exitDamage, err: errors.New(b.String())}
+}
