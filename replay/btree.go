@@ -1,7 +1,5 @@
 package replay
 
-import "sort"
-
 // A B-tree keeping items ordered by a comparison function, with
 // O(log n) lookup, insertion and removal. Items equal under the
 // comparison replace each other.
@@ -15,6 +13,18 @@ type btree[T any] struct {
 	cmp    func(a, b T) int
 	root   *bnode[T]
 	length int
+	// miss is the path of the last get that found nothing, while the
+	// tree has not changed since (hasMiss): insertHinted uses it so that
+	// a lookup followed by the insertion of what it looked for searches
+	// once.
+	miss    []bstep[T]
+	hasMiss bool
+}
+
+// bstep is a node on a search path and the position taken in it.
+type bstep[T any] struct {
+	n *bnode[T]
+	i int
 }
 
 type bnode[T any] struct {
@@ -32,19 +42,58 @@ func (t *btree[T]) Len() int { return t.length }
 // whether that item matches (probe == 0). probe(item) compares the item
 // with the searched key.
 func (n *bnode[T]) find(probe func(T) int) (int, bool) {
-	i := sort.Search(len(n.items), func(i int) bool { return probe(n.items[i]) >= 0 })
-	return i, i < len(n.items) && probe(n.items[i]) == 0
+	// Items are distinct under the comparison: an exact match is the
+	// only one and ends the search.
+	lo, hi := 0, len(n.items)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		switch c := probe(n.items[h]); {
+		case c < 0:
+			lo = h + 1
+		case c > 0:
+			hi = h
+		default:
+			return h, true
+		}
+	}
+	return lo, false
+}
+
+// max returns the greatest item.
+func (t *btree[T]) max() (T, bool) {
+	n := t.root
+	if n == nil || t.length == 0 {
+		var zero T
+		return zero, false
+	}
+	for n.children != nil {
+		n = n.children[len(n.children)-1]
+	}
+	if len(n.items) == 0 {
+		var zero T
+		return zero, false
+	}
+	return n.items[len(n.items)-1], true
 }
 
 // get returns an item matching probe.
 func (t *btree[T]) get(probe func(T) int) (T, bool) {
+	// Keys above the greatest item (appends in key order, as in a
+	// snapshot) are answered from the right edge.
+	if m, ok := t.max(); ok && probe(m) < 0 {
+		var zero T
+		return zero, false
+	}
 	n := t.root
+	t.miss, t.hasMiss = t.miss[:0], false
 	for n != nil {
 		i, found := n.find(probe)
 		if found {
 			return n.items[i], true
 		}
+		t.miss = append(t.miss, bstep[T]{n, i})
 		if n.children == nil {
+			t.hasMiss = true
 			break
 		}
 		n = n.children[i]
@@ -53,12 +102,84 @@ func (t *btree[T]) get(probe func(T) int) (T, bool) {
 	return zero, false
 }
 
+// insertHinted inserts item where the last get found nothing, when that
+// is where item belongs, and reports whether it did. The position is
+// checked against the nearest items on both sides.
+func (t *btree[T]) insertHinted(item T) bool {
+	if !t.hasMiss {
+		return false
+	}
+	t.hasMiss = false
+	path := t.miss
+	left, right := false, false
+	for k := len(path) - 1; k >= 0 && !(left && right); k-- {
+		n, i := path[k].n, path[k].i
+		if !left && i > 0 {
+			if t.cmp(n.items[i-1], item) >= 0 {
+				return false
+			}
+			left = true
+		}
+		if !right && i < len(n.items) {
+			if t.cmp(item, n.items[i]) >= 0 {
+				return false
+			}
+			right = true
+		}
+	}
+	leaf := path[len(path)-1]
+	leaf.n.items = insertAt(leaf.n.items, leaf.i, item)
+	t.length++
+	// Split the nodes that overflow, from the leaf up.
+	for k := len(path) - 1; k >= 0; k-- {
+		n := path[k].n
+		if len(n.items) <= btreeMaxItems {
+			break
+		}
+		sep, r := n.splitHalf()
+		if k == 0 {
+			t.root = &bnode[T]{items: []T{sep}, children: []*bnode[T]{n, r}}
+			break
+		}
+		p := path[k-1]
+		p.n.items = insertAt(p.n.items, p.i, sep)
+		p.n.children = insertAt(p.n.children, p.i+1, r)
+	}
+	return true
+}
+
+// splitHalf splits a node with one item too many in two halves around
+// its middle item.
+func (n *bnode[T]) splitHalf() (T, *bnode[T]) {
+	var zero T
+	mid := len(n.items) / 2
+	sep := n.items[mid]
+	right := &bnode[T]{items: append(make([]T, 0, btreeMaxItems), n.items[mid+1:]...)}
+	for i := mid; i < len(n.items); i++ {
+		n.items[i] = zero
+	}
+	n.items = n.items[:mid]
+	if n.children != nil {
+		right.children = append(make([]*bnode[T], 0, btreeMaxItems+1), n.children[mid+1:]...)
+		for i := mid + 1; i < len(n.children); i++ {
+			n.children[i] = nil
+		}
+		n.children = n.children[:mid+1]
+	}
+	return sep, right
+}
+
 // set inserts item, replacing and returning an equal one if present.
 func (t *btree[T]) set(item T) (T, bool) {
+	t.hasMiss = false
 	var zero T
 	if t.root == nil {
 		t.root = &bnode[T]{items: []T{item}}
 		t.length = 1
+		return zero, false
+	}
+	if m, ok := t.max(); ok && t.cmp(m, item) < 0 {
+		t.appendMax(item)
 		return zero, false
 	}
 	if len(t.root.items) >= btreeMaxItems {
@@ -70,6 +191,51 @@ func (t *btree[T]) set(item T) (T, bool) {
 		t.length++
 	}
 	return old, replaced
+}
+
+// appendMax adds an item greater than every item of the tree along the
+// right edge. Full nodes there are split keeping all but their last item
+// on the left, so that a tree built in key order has full nodes.
+func (t *btree[T]) appendMax(item T) {
+	t.hasMiss = false
+	if len(t.root.items) >= btreeMaxItems {
+		sep, right := t.root.splitLast()
+		t.root = &bnode[T]{items: []T{sep}, children: []*bnode[T]{t.root, right}}
+	}
+	n := t.root
+	for n.children != nil {
+		last := len(n.children) - 1
+		c := n.children[last]
+		if len(c.items) >= btreeMaxItems {
+			sep, right := c.splitLast()
+			n.items = append(n.items, sep)
+			n.children = append(n.children, right)
+			c = right
+		}
+		n = c
+	}
+	n.items = append(n.items, item)
+	t.length++
+}
+
+// splitLast splits a full node into itself without its last item (and
+// last child), the separator (that item) and a new node holding only
+// the last child. The new node has fewer items than the minimum until
+// appends fill it; removal copes with that (grow).
+func (n *bnode[T]) splitLast() (T, *bnode[T]) {
+	var zero T
+	last := len(n.items) - 1
+	sep := n.items[last]
+	n.items[last] = zero
+	n.items = n.items[:last]
+	right := &bnode[T]{items: make([]T, 0, btreeMaxItems)}
+	if n.children != nil {
+		right.children = make([]*bnode[T], 1, btreeMaxItems+1)
+		right.children[0] = n.children[last+1]
+		n.children[last+1] = nil
+		n.children = n.children[:last+1]
+	}
+	return sep, right
 }
 
 func (n *bnode[T]) split() (T, *bnode[T]) {
@@ -140,6 +306,7 @@ func removeAt[E any](s []E, i int) ([]E, E) {
 
 // delete removes the item matching probe.
 func (t *btree[T]) delete(probe func(T) int) (T, bool) {
+	t.hasMiss = false
 	var zero T
 	if t.root == nil {
 		return zero, false
@@ -263,6 +430,7 @@ func (n *bnode[T]) ascend(fn func(T) bool) bool {
 
 // clear removes all items.
 func (t *btree[T]) clear() {
+	t.hasMiss = false
 	t.root = nil
 	t.length = 0
 }

@@ -22,8 +22,13 @@ func checkTree(t *testing.T, tr *btree[int]) {
 	count := 0
 	var walk func(n *bnode[int], depth int, lo, hi *int)
 	walk = func(n *bnode[int], depth int, lo, hi *int) {
-		if n != tr.root && (len(n.items) < btreeMinItems || len(n.items) > btreeMaxItems) {
+		// Appends in key order leave nodes of the right edge (hi ==
+		// nil) with fewer items until later appends fill them.
+		if n != tr.root && (len(n.items) < btreeMinItems && hi != nil || len(n.items) > btreeMaxItems) {
 			t.Fatalf("node with %d items", len(n.items))
+		}
+		if n.children != nil && len(n.children) == 0 || n.children == nil && len(n.items) == 0 && n != tr.root {
+			t.Fatalf("empty node")
 		}
 		for i, it := range n.items {
 			if i > 0 && n.items[i-1] >= it {
@@ -178,4 +183,143 @@ func BenchmarkUpdate(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestBtreeAppend fills a tree in key order (the right-edge fast path),
+// then mixes appends, inserts below the maximum and removals.
+func TestBtreeAppend(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	tr := newBtree(intCmp)
+	ref := map[int]bool{}
+	next := 0
+	for i := 0; i < 100000; i++ {
+		tr.set(next)
+		ref[next] = true
+		next += 2
+	}
+	checkTree(t, tr)
+	// Full nodes: a tree built in order needs about n/63 leaves.
+	leaves := 0
+	var count func(n *bnode[int])
+	count = func(n *bnode[int]) {
+		if n.children == nil {
+			leaves++
+			return
+		}
+		for _, c := range n.children {
+			count(c)
+		}
+	}
+	count(tr.root)
+	if leaves > 100000/(btreeMaxItems-1)+2 {
+		t.Errorf("%d leaves for 100000 items appended in order", leaves)
+	}
+	for i := 0; i < 300000; i++ {
+		var k int
+		switch rng.Intn(4) {
+		case 0:
+			k = next
+			next += 1 + rng.Intn(3)
+			tr.set(k)
+			ref[k] = true
+		case 1:
+			k = rng.Intn(next + 1)
+			tr.set(k)
+			ref[k] = true
+		default:
+			k = rng.Intn(next + 1)
+			_, ok := tr.delete(func(x int) int { return intCmp(x, k) })
+			if ok != ref[k] {
+				t.Fatalf("delete %d: %v", k, ok)
+			}
+			delete(ref, k)
+		}
+		if i%20000 == 0 {
+			checkTree(t, tr)
+		}
+	}
+	checkTree(t, tr)
+	if tr.Len() != len(ref) {
+		t.Fatalf("len %d, want %d", tr.Len(), len(ref))
+	}
+	prev := -1
+	tr.ascend(func(x int) bool {
+		if x <= prev || !ref[x] {
+			t.Fatalf("ascend: %d after %d", x, prev)
+		}
+		prev = x
+		return true
+	})
+	for k := range ref {
+		if _, ok := tr.delete(func(x int) int { return intCmp(x, k) }); !ok {
+			t.Fatalf("drain: %d missing", k)
+		}
+	}
+	checkTree(t, tr)
+	if tr.Len() != 0 || tr.root != nil {
+		t.Fatal("tree not empty")
+	}
+}
+
+// TestBtreeHinted inserts items where a failed lookup ended, mixed with
+// hints that no longer fit (another item, a changed tree).
+func TestBtreeHinted(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	tr := newBtree(intCmp)
+	ref := map[int]bool{}
+	hinted := 0
+	for i := 0; i < 300000; i++ {
+		k := rng.Intn(100000)
+		_, found := tr.get(func(x int) int { return intCmp(x, k) })
+		if found != ref[k] {
+			t.Fatalf("get %d: %v", k, found)
+		}
+		switch rng.Intn(10) {
+		case 0:
+			// The hint of another key: refused unless it fits.
+			j := rng.Intn(100000)
+			if !ref[j] {
+				if tr.insertHinted(j) {
+					hinted++
+				} else {
+					tr.set(j)
+				}
+				ref[j] = true
+			}
+		case 1:
+			tr.delete(func(x int) int { return intCmp(x, k) })
+			delete(ref, k)
+			if tr.insertHinted(k + 1) {
+				t.Fatal("hint used after a change")
+			}
+		default:
+			if !found {
+				// Refused only for keys above the maximum, which get
+				// answers without a search.
+				if tr.insertHinted(k) {
+					hinted++
+				} else if m, _ := tr.max(); k < m {
+					t.Fatalf("hint for %d refused", k)
+				} else {
+					tr.set(k)
+				}
+				ref[k] = true
+			}
+		}
+		if i%30000 == 0 {
+			checkTree(t, tr)
+		}
+	}
+	checkTree(t, tr)
+	if tr.Len() != len(ref) || hinted == 0 {
+		t.Fatalf("len %d, want %d (%d hinted)", tr.Len(), len(ref), hinted)
+	}
+	prev := -1
+	tr.ascend(func(x int) bool {
+		if x <= prev || !ref[x] {
+			t.Fatalf("ascend: %d after %d", x, prev)
+		}
+		prev = x
+		return true
+	})
 }

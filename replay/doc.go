@@ -125,4 +125,16 @@
 // only through negative field numbers Tarantool resolves against a stale
 // field count, in which case the tuple moves to its new key as it does in
 // Tarantool.
+//
+// # Recovery
+//
+// Recover reads files: it picks a snapshot, replays the xlogs after it
+// as Tarantool's recovery does (LSN rules, transactions, the synchronous
+// queue through synchro.Resolver, a point in time to stop at) and
+// returns the State with the vclock reached, the fate of the
+// transactions and the findings (see docs/replay.md). While a snapshot
+// loads, secondary keys are built once all rows are in
+// (DeferSecondaryKeys, BuildSecondaryKeys), and INSERT and REPLACE
+// requests restore the sequences bound to their space, as Tarantool's
+// recovery does. State.WriteSnapshot writes a state back as a snapshot.
 package replay

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"strconv"
+	"strings"
 )
 
 // keyPartRT is a key part ready for comparisons.
@@ -19,6 +20,9 @@ type keyPartRT struct {
 type keyDef struct {
 	parts []keyPartRT
 	rules TypeRules
+	// plain: no part has a path or a descending order, so compare can
+	// take values straight from the fields (see comparePlain).
+	plain bool
 }
 
 // value returns the value of part i in tuple t (nil if absent).
@@ -47,6 +51,29 @@ func (kd *keyDef) value(t []any, i int) any {
 	return v
 }
 
+// comparePlain compares two values of an ascending part: unsigned
+// integers and strings under the binary collation directly (every field
+// type orders those the same way), the rest as compareField does.
+func comparePlain(x, y any, p *keyPartRT) int {
+	switch a := x.(type) {
+	case uint64:
+		if b, ok := y.(uint64); ok {
+			switch {
+			case a < b:
+				return -1
+			case a > b:
+				return 1
+			}
+			return 0
+		}
+	case string:
+		if b, ok := y.(string); ok && p.coll == collBinary {
+			return strings.Compare(a, b)
+		}
+	}
+	return compareField(x, y, p.typ, p.coll)
+}
+
 func (kd *keyDef) comparePart(i int, a, b any) int {
 	p := &kd.parts[i]
 	c := compareField(a, b, p.typ, p.coll)
@@ -58,6 +85,22 @@ func (kd *keyDef) comparePart(i int, a, b any) int {
 
 // compare orders two tuples by the key.
 func (kd *keyDef) compare(a, b []any) int {
+	if kd.plain {
+		for i := range kd.parts {
+			p := &kd.parts[i]
+			var x, y any
+			if p.field < len(a) {
+				x = a[p.field]
+			}
+			if p.field < len(b) {
+				y = b[p.field]
+			}
+			if c := comparePlain(x, y, p); c != 0 {
+				return c
+			}
+		}
+		return 0
+	}
 	for i := range kd.parts {
 		if c := kd.comparePart(i, kd.value(a, i), kd.value(b, i)); c != 0 {
 			return c
@@ -72,6 +115,17 @@ func (kd *keyDef) compareKey(t []any, key []any) int {
 	for i := range key {
 		if i >= len(kd.parts) {
 			break
+		}
+		if kd.plain {
+			p := &kd.parts[i]
+			var x any
+			if p.field < len(t) {
+				x = t[p.field]
+			}
+			if c := comparePlain(x, key[i], p); c != 0 {
+				return c
+			}
+			continue
 		}
 		if c := kd.comparePart(i, kd.value(t, i), key[i]); c != 0 {
 			return c

@@ -160,7 +160,40 @@ func (r *mpReader) str(n int) (any, error) {
 	return string(b), nil
 }
 
+// decodeArray decodes b, which must hold exactly one MsgPack value, and
+// returns its elements when it is an array (ok false otherwise), without
+// boxing the slice itself.
+func decodeArray(b []byte) (elems []any, ok bool, err error) {
+	r := &mpReader{buf: b}
+	var n uint64
+	switch {
+	case len(b) == 0:
+		return nil, false, errTruncated
+	case b[0] >= 0x90 && b[0] <= 0x9f:
+		n, r.pos = uint64(b[0]&0x0f), 1
+	case b[0] == 0xdc || b[0] == 0xdd:
+		r.pos = 1
+		if n, err = r.uintN(2 << (b[0] - 0xdc)); err != nil {
+			return nil, true, err
+		}
+	default:
+		return nil, false, nil
+	}
+	a, err := r.elements(int(min(n, math.MaxInt32)), 0)
+	if err != nil {
+		return nil, true, err
+	}
+	if r.pos != len(b) {
+		return nil, true, fmt.Errorf("msgpack: %d trailing bytes", len(b)-r.pos)
+	}
+	return a, true, nil
+}
+
 func (r *mpReader) array(n, depth int) (any, error) {
+	return r.elements(n, depth)
+}
+
+func (r *mpReader) elements(n, depth int) ([]any, error) {
 	if n > len(r.buf)-r.pos {
 		return nil, errTruncated
 	}

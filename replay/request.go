@@ -73,12 +73,15 @@ func (r RawRequest) Decode() (Request, error) {
 		if b == nil {
 			return nil, nil
 		}
-		v, err := DecodeMsgpack(b)
+		a, ok, err := decodeArray(b)
+		if err == nil && !ok {
+			// Not an array: report malformed MsgPack first.
+			_, err = DecodeMsgpack(b)
+		}
 		if err != nil {
 			return nil, &ApplyError{Code: ErrInvalidMsgpack, Message: "Invalid MsgPack - " + name + ": " + err.Error(),
 				Type: r.Type, SpaceID: r.SpaceID}
 		}
-		a, ok := v.([]any)
 		if !ok {
 			return nil, &ApplyError{Code: ErrInvalidMsgpack, Message: "Invalid MsgPack - " + name + " is not an array",
 				Type: r.Type, SpaceID: r.SpaceID}

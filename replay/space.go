@@ -24,6 +24,9 @@ type Space struct {
 	indexes []*Index // sorted by id
 	format  *tupleFormat
 	env     *schemaEnv
+	// keysDeferred: the secondary indexes are stale until buildKeys
+	// (see DeferSecondaryKeys).
+	keysDeferred bool
 }
 
 // Len returns the number of tuples.
@@ -142,6 +145,12 @@ func (ix *Index) compile(coll collResolver, rules TypeRules) *ApplyError {
 		}
 		kd.parts[i] = rt
 	}
+	kd.plain = true
+	for _, p := range kd.parts {
+		if p.path != nil || p.desc {
+			kd.plain = false
+		}
+	}
 	ix.kd = kd
 	return nil
 }
@@ -181,6 +190,9 @@ type change struct {
 // checkUnique verifies that tuple t, replacing old (may be nil), does not
 // collide with another tuple in a unique secondary index.
 func (sp *Space) checkUnique(t, old []any) *ApplyError {
+	if sp.keysDeferred {
+		return nil
+	}
 	pk := sp.primary()
 	for _, ix := range sp.indexes {
 		if ix.ID == 0 || !ix.maintained() || !ix.Unique {
@@ -208,9 +220,12 @@ func (sp *Space) commit(ch change) {
 				old := ch.old
 				ix.tree.delete(func(x []any) int { return ix.kd.compare(x, old) })
 			}
-			if ch.new != nil {
+			if ch.new != nil && !ix.tree.insertHinted(ch.new) {
 				ix.tree.set(ch.new)
 			}
+			continue
+		}
+		if sp.keysDeferred {
 			continue
 		}
 		if ch.old != nil {
@@ -218,7 +233,7 @@ func (sp *Space) commit(ch change) {
 			cmp := ix.tree.cmp
 			ix.tree.delete(func(x []any) int { return cmp(x, old) })
 		}
-		if ch.new != nil {
+		if ch.new != nil && !ix.tree.insertHinted(ch.new) {
 			ix.tree.set(ch.new)
 		}
 	}

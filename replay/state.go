@@ -16,6 +16,11 @@ type State struct {
 	deferred []*ApplyError
 	opts     Options
 	env      *schemaEnv
+	// seqCache caches the rows of _space_sequence by space id (see
+	// followSequence).
+	seqCache map[uint32]seqBinding
+	// deferKeys: see DeferSecondaryKeys.
+	deferKeys bool
 }
 
 // Options tune a State.
@@ -134,6 +139,9 @@ func (s *State) apply(req Request) *ApplyError {
 		// until the key is known.
 		return s.buffer(req)
 	}
+	if s.deferKeys || sp.keysDeferred {
+		s.deferKeysFor(sp, req.Type)
+	}
 	ch, err := s.prepare(sp, &req)
 	if err != nil {
 		return err
@@ -142,8 +150,11 @@ func (s *State) apply(req Request) *ApplyError {
 		return nil
 	}
 	sp.commit(ch)
-	if sp.ID == SpaceSchema {
+	switch sp.ID {
+	case SpaceSchema:
 		s.trackVersion(ch.new)
+	case SpaceSpaceSequence, SpaceSequence:
+		s.seqCache = nil
 	}
 	var effect func()
 	switch sp.ID {
@@ -161,6 +172,9 @@ func (s *State) apply(req Request) *ApplyError {
 	}
 	if effect != nil {
 		effect()
+	}
+	if (req.Type == TypeInsert || req.Type == TypeReplace) && ch.new != nil {
+		s.followSequence(sp, ch.new)
 	}
 	return nil
 }
@@ -441,6 +455,7 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 	}
 	return func() {
 		sp.indexes = rebuilt
+		sp.keysDeferred = false
 		sp.format = f
 		s.flushPending(sp)
 	}, nil

@@ -1,0 +1,380 @@
+package replay
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/xlogtool/xlogtool/format"
+)
+
+// SnapshotOptions configure WriteSnapshot.
+type SnapshotOptions struct {
+	// Instance is the instance UUID written in the header. Tarantool
+	// takes its own UUID from the snapshot it starts from and looks it up
+	// in _cluster, so it should be the UUID of the instance the data
+	// comes from.
+	Instance string
+	// Version is the Version line of the header (informational).
+	Version string
+	// Timestamp is the timestamp of every row (default: now).
+	Timestamp float64
+	// NoSync skips the fsync before the rename.
+	NoSync bool
+	// Raft and Promote, when set, are written after the data as a RAFT
+	// row (term and vote) and a PROMOTE row (the queue owner, confirmed
+	// LSN and term), as Tarantool 2.6.1 to 2.11.3 place them. Tarantool
+	// 2.6.0 rejects snapshots with such rows.
+	Raft    *format.Raft
+	Promote *format.Synchro
+}
+
+// SnapshotSpaces returns the spaces whose tuples a Tarantool snapshot
+// holds, in the order Tarantool writes them: system spaces by id, then
+// the others by id. Only memtx spaces with a primary key are written;
+// the data of temporary spaces is not.
+func (s *State) SnapshotSpaces() []*Space {
+	var sys, user []*Space
+	for _, sp := range s.Spaces() {
+		if !strings.EqualFold(sp.Engine, "memtx") || sp.Temporary || sp.primary() == nil {
+			continue
+		}
+		if IsSystemSpace(sp.ID) {
+			sys = append(sys, sp)
+		} else {
+			user = append(user, sp)
+		}
+	}
+	return append(sys, user...)
+}
+
+// WriteSnapshot writes the state as a Tarantool snapshot file with the
+// vclock v in its header. The file is written as path.inprogress and
+// renamed when complete; an existing file is not replaced. Tarantool loads a snapshot only under the name
+// format.FileName(format.TypeSNAP, v). It returns the number of rows.
+// Data rows are INSERTs numbered from 0 (the LSN of a snapshot row is
+// its ordinal), with GROUP_ID 1 for replica-local spaces.
+func (s *State) WriteSnapshot(path string, v format.VClock, opts SnapshotOptions) (int64, error) {
+	if opts.Timestamp == 0 {
+		opts.Timestamp = float64(time.Now().UnixMicro()) / 1e6
+	}
+	meta := &format.Meta{FileType: format.TypeSNAP, Version: format.Version13, Tarantool: opts.Version,
+		Instance: opts.Instance, VClock: v, HasVClock: true}
+	if _, err := os.Lstat(path); err == nil {
+		return 0, fmt.Errorf("%s already exists", path)
+	}
+	tmp := path + ".inprogress"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	fail := func(err error) (int64, error) {
+		f.Close()
+		os.Remove(tmp)
+		return 0, err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w, err := format.NewWriter(bw, meta, format.WriterOptions{})
+	if err != nil {
+		return fail(err)
+	}
+	var body []byte
+	var lsn uint64
+	for _, sp := range s.SnapshotSpaces() {
+		var group uint32
+		if sp.IsLocal {
+			group = format.GroupLocal
+		}
+		var werr error
+		sp.Ascend(func(t []any) bool {
+			// {0x10: space id as uint32, 0x21: tuple}, as Tarantool's
+			// checkpoint writer encodes it.
+			body = append(body[:0], 0x82, format.KeySpaceID, 0xce)
+			body = binary.BigEndian.AppendUint32(body, sp.ID)
+			body = append(body, format.KeyTuple)
+			if body, werr = appendValue(body, t, 0); werr != nil {
+				return false
+			}
+			h := format.Header{Type: format.TypeInsert, LSN: lsn, TSN: lsn, Commit: true,
+				GroupID: group, Timestamp: opts.Timestamp}
+			if werr = w.Write(&h, body); werr != nil {
+				return false
+			}
+			lsn++
+			return true
+		})
+		if werr != nil {
+			return fail(fmt.Errorf("space %d: %w", sp.ID, werr))
+		}
+	}
+	if opts.Raft != nil {
+		h := format.Header{Type: format.TypeRaft, GroupID: format.GroupLocal, LSN: lsn, TSN: lsn, Commit: true,
+			Timestamp: opts.Timestamp}
+		if err := w.Write(&h, format.AppendRaftBody(nil, opts.Raft)); err != nil {
+			return fail(err)
+		}
+		lsn++
+	}
+	if opts.Promote != nil {
+		h := format.Header{Type: format.TypePromote, LSN: lsn, TSN: lsn, Commit: true, Timestamp: opts.Timestamp}
+		if err := w.Write(&h, format.AppendSynchroBody(nil, opts.Promote)); err != nil {
+			return fail(err)
+		}
+		lsn++
+	}
+	if err := w.Close(); err != nil {
+		return fail(err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fail(err)
+	}
+	if !opts.NoSync {
+		if err := f.Sync(); err != nil {
+			return fail(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return 0, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return 0, err
+	}
+	return int64(lsn), nil
+}
+
+// WriteSnapshot writes the recovered state as a snapshot whose header
+// vclock is the vclock reached, with the instance UUID and version of
+// the snapshot the replay started from. When path is a directory the
+// file is named after the vclock signature, as Tarantool requires. It
+// returns the path written and the number of rows.
+func (r *Result) WriteSnapshot(path string) (string, int64, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, format.FileName(format.TypeSNAP, r.VClock))
+	}
+	var opts SnapshotOptions
+	if m := r.SnapshotMeta; m != nil {
+		opts.Instance, opts.Version = m.Instance, m.Tarantool
+	}
+	if r.SnapshotHad.Raft {
+		opts.Raft = &format.Raft{Term: r.Raft.Term, Vote: r.Raft.Vote}
+	}
+	if r.SnapshotHad.Promote {
+		opts.Promote = &format.Synchro{ReplicaID: r.Queue.Owner, LSN: r.Queue.ConfirmedLSN, Term: r.Queue.Term, HasTerm: true}
+	}
+	n, err := r.State.WriteSnapshot(path, r.VClock, opts)
+	return path, n, err
+}
+
+// JSONOptions configure Result.WriteJSON.
+type JSONOptions struct {
+	// ShowSystem includes the system spaces (ids 257..510).
+	ShowSystem bool
+}
+
+// WriteJSON writes the result as one JSON object: the vclock reached,
+// where the replay started and stopped, the transaction counts, the
+// pending transactions, the findings and the spaces with their tuples in
+// primary-key order (user spaces only unless opts.ShowSystem). Tuples
+// are streamed, not built in memory.
+func (r *Result) WriteJSON(out io.Writer, opts JSONOptions) error {
+	w := bufio.NewWriterSize(out, 1<<16)
+	head := struct {
+		VClock     format.VClock `json:"vclock"`
+		Snapshot   string        `json:"snapshot"`
+		SnapVClock format.VClock `json:"snapshot_vclock"`
+		Xlogs      []string      `json:"xlogs"`
+		Stop       *StopPoint    `json:"stop"`
+		Counts     Counts        `json:"transactions"`
+		Queue      any           `json:"synchro_queue"`
+		Pending    []TxInfo      `json:"pending"`
+		RolledBack []TxInfo      `json:"rolled_back"`
+		Unapplied  []TxInfo      `json:"unapplied"`
+		Findings   []Finding     `json:"findings"`
+		NFindings  int           `json:"finding_count"`
+		Warnings   []Finding     `json:"warnings"`
+	}{
+		VClock: r.VClock, Snapshot: r.Snapshot, Xlogs: r.Xlogs, Stop: r.Stop, Counts: r.Counts,
+		Queue:   map[string]any{"owner": r.Queue.Owner, "term": r.Queue.Term, "confirmed_lsn": r.Queue.ConfirmedLSN},
+		Pending: nonNil(r.Pending), RolledBack: nonNil(r.RolledBack), Unapplied: nonNil(r.Unapplied),
+		Findings: nonNil(r.Findings), NFindings: r.FindingCount, Warnings: nonNil(r.Warnings),
+	}
+	if r.SnapshotMeta != nil {
+		head.SnapVClock = r.SnapshotMeta.VClock
+	}
+	b, err := json.Marshal(head)
+	if err != nil {
+		return err
+	}
+	// Open the object again to append the spaces.
+	w.Write(b[:len(b)-1])
+	w.WriteString(`,"spaces":[`)
+	first := true
+	var buf []byte
+	for _, sp := range r.State.Spaces() {
+		if IsSystemSpace(sp.ID) && !opts.ShowSystem {
+			continue
+		}
+		if !first {
+			w.WriteByte(',')
+		}
+		first = false
+		buf = append(buf[:0], `{"id":`...)
+		buf = strconv.AppendUint(buf, uint64(sp.ID), 10)
+		buf = append(buf, `,"name":`...)
+		buf = appendJSONString(buf, sp.Name)
+		buf = append(buf, `,"engine":`...)
+		buf = appendJSONString(buf, sp.Engine)
+		buf = append(buf, `,"is_sync":`...)
+		buf = strconv.AppendBool(buf, sp.IsSync)
+		buf = append(buf, `,"is_local":`...)
+		buf = strconv.AppendBool(buf, sp.IsLocal)
+		buf = append(buf, `,"temporary":`...)
+		buf = strconv.AppendBool(buf, sp.Temporary)
+		buf = append(buf, `,"tuples":[`...)
+		w.Write(buf)
+		n := 0
+		sp.Ascend(func(t []any) bool {
+			buf = buf[:0]
+			if n > 0 {
+				buf = append(buf, ',')
+			}
+			n++
+			buf = AppendJSON(buf, t)
+			_, err = w.Write(buf)
+			return err == nil
+		})
+		if err != nil {
+			return err
+		}
+		w.WriteString("]}")
+	}
+	w.WriteString("]}\n")
+	return w.Flush()
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// AppendJSON appends a canonical value as JSON: integers exactly,
+// doubles in their shortest form (NaN and infinities as null), binary
+// strings as strings (invalid UTF-8 replaced), maps as objects with
+// their keys as strings, decimals, UUIDs and datetimes as strings.
+func AppendJSON(b []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...)
+	case bool:
+		return strconv.AppendBool(b, x)
+	case uint64:
+		return strconv.AppendUint(b, x, 10)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case float32:
+		return appendJSONFloat(b, float64(x), 32)
+	case float64:
+		return appendJSONFloat(b, x, 64)
+	case string:
+		return appendJSONString(b, x)
+	case []byte:
+		return appendJSONString(b, string(x))
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSON(b, e)
+		}
+		return append(b, ']')
+	case Map:
+		b = append(b, '{')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if k, ok := e.Key.(string); ok {
+				b = appendJSONString(b, k)
+			} else {
+				b = appendJSONString(b, string(AppendJSON(nil, e.Key)))
+			}
+			b = append(b, ':')
+			b = AppendJSON(b, e.Value)
+		}
+		return append(b, '}')
+	case Decimal:
+		return appendJSONString(b, x.String())
+	case UUID:
+		return appendJSONString(b, x.String())
+	case Datetime:
+		loc := time.FixedZone("", int(x.TZOffset)*60)
+		t := time.Unix(x.Seconds, int64(x.Nsec)).In(loc)
+		if x.TZOffset == 0 {
+			t = t.UTC()
+		}
+		return appendJSONString(b, t.Format(time.RFC3339Nano))
+	case Interval:
+		return appendJSONString(b, fmt.Sprintf("interval:%x", x.Raw))
+	case Ext:
+		return appendJSONString(b, fmt.Sprintf("ext(%d):%x", x.Type, x.Data))
+	}
+	return appendJSONString(b, fmt.Sprint(v))
+}
+
+func appendJSONFloat(b []byte, f float64, bits int) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	if a := math.Abs(f); a == 0 || (a >= 1e-6 && a < 1e21) {
+		return strconv.AppendFloat(b, f, 'f', -1, bits)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, bits)
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == 0x7f:
+				b = append(b, `\u00`...)
+				b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
