@@ -60,39 +60,51 @@ func (d *DML) Operations(t RowType) []byte {
 	return d.Ops
 }
 
-// bodyMap iterates over the integer-keyed entries of a body map; values are
-// given as raw slices. Entries with non-integer keys are skipped.
-func bodyMap(body []byte, fn func(key uint64, c *MPCursor) error) error {
+// bodyIter walks the integer-keyed entries of a body map. After next
+// returns a key, the cursor stands at its value; a value the caller leaves
+// unread is skipped by the following next. Entries with other keys are
+// skipped.
+type bodyIter struct {
+	c    MPCursor
+	left int
+	val  int // offset of the current value, -1 before the first
+}
+
+func newBodyIter(body []byte) (bodyIter, error) {
+	it := bodyIter{c: MPCursor{b: body}, val: -1}
 	if body == nil {
-		return nil
+		return it, nil
 	}
-	c := MPCursor{b: body}
-	n, err := c.MapLen()
+	n, err := it.c.MapLen()
 	if err != nil {
-		return fmt.Errorf("body is not a map: %w", err)
+		return it, fmt.Errorf("body is not a map: %w", err)
 	}
-	for i := 0; i < n; i++ {
-		if k := c.Kind(); k != MPUint {
-			if err := c.Skip(); err != nil {
-				return err
+	it.left = n
+	return it, nil
+}
+
+func (it *bodyIter) next() (key uint64, ok bool, err error) {
+	if it.val >= 0 && it.c.p == it.val {
+		if err := it.c.Skip(); err != nil {
+			return 0, false, err
+		}
+	}
+	for it.left > 0 {
+		it.left--
+		if it.c.Kind() != MPUint {
+			if err := it.c.Skip(); err != nil {
+				return 0, false, err
 			}
-			if err := c.Skip(); err != nil {
-				return err
+			if err := it.c.Skip(); err != nil {
+				return 0, false, err
 			}
 			continue
 		}
-		key, _ := c.Uint()
-		start := c.p
-		if err := fn(key, &c); err != nil {
-			return fmt.Errorf("body key 0x%02x: %w", key, err)
-		}
-		if c.p == start {
-			if err := c.Skip(); err != nil {
-				return fmt.Errorf("body key 0x%02x: %w", key, err)
-			}
-		}
+		key, _ = it.c.Uint()
+		it.val = it.c.p
+		return key, true, nil
 	}
-	return nil
+	return 0, false, nil
 }
 
 func rawValue(c *MPCursor) ([]byte, error) {
@@ -106,8 +118,14 @@ func rawValue(c *MPCursor) ([]byte, error) {
 // DML decodes the body of a data row.
 func (r *Row) DML() (DML, error) {
 	var d DML
-	err := bodyMap(r.Body, func(key uint64, c *MPCursor) error {
-		var err error
+	it, err := newBodyIter(r.Body)
+	for err == nil {
+		key, ok, e := it.next()
+		if e != nil || !ok {
+			err = e
+			break
+		}
+		c := &it.c
 		var v uint64
 		switch key {
 		case KeySpaceID:
@@ -136,24 +154,28 @@ func (r *Row) DML() (DML, error) {
 		case KeyArrow:
 			d.Arrow, err = rawValue(c)
 		}
-		return err
-	})
+		if err != nil {
+			err = fmt.Errorf("body key 0x%02x: %w", key, err)
+		}
+	}
 	return d, err
 }
 
 // SpaceID returns the space id of a data row without decoding the rest of
 // its body.
 func (r *Row) SpaceID() (uint32, bool) {
-	var id uint32
-	var ok bool
-	_ = bodyMap(r.Body, func(key uint64, c *MPCursor) error {
-		if key == KeySpaceID && c.Kind() == MPUint {
-			v, err := c.Uint()
-			id, ok = uint32(v), err == nil
+	it, err := newBodyIter(r.Body)
+	for err == nil {
+		key, ok, e := it.next()
+		if e != nil || !ok {
+			return 0, false
 		}
-		return nil
-	})
-	return id, ok
+		if key == KeySpaceID && it.c.Kind() == MPUint {
+			v, err := it.c.Uint()
+			return uint32(v), err == nil
+		}
+	}
+	return 0, false
 }
 
 // Synchro is the body of a PROMOTE, DEMOTE, CONFIRM or ROLLBACK row.
@@ -172,8 +194,14 @@ type Synchro struct {
 // Synchro decodes the body of a synchronous-replication row.
 func (r *Row) Synchro() (Synchro, error) {
 	var s Synchro
-	err := bodyMap(r.Body, func(key uint64, c *MPCursor) error {
-		var err error
+	it, err := newBodyIter(r.Body)
+	for err == nil {
+		key, ok, e := it.next()
+		if e != nil || !ok {
+			err = e
+			break
+		}
+		c := &it.c
 		var v uint64
 		switch key {
 		case KeySynchroReplicaID:
@@ -188,8 +216,10 @@ func (r *Row) Synchro() (Synchro, error) {
 			s.VClock, err = decodeVClock(c)
 			s.HasVClock = true
 		}
-		return err
-	})
+		if err != nil {
+			err = fmt.Errorf("body key 0x%02x: %w", key, err)
+		}
+	}
 	return s, err
 }
 
@@ -207,8 +237,14 @@ type Raft struct {
 // Raft decodes the body of a RAFT row.
 func (r *Row) Raft() (Raft, error) {
 	var f Raft
-	err := bodyMap(r.Body, func(key uint64, c *MPCursor) error {
-		var err error
+	it, err := newBodyIter(r.Body)
+	for err == nil {
+		key, ok, e := it.next()
+		if e != nil || !ok {
+			err = e
+			break
+		}
+		c := &it.c
 		var v uint64
 		switch key {
 		case RaftKeyTerm:
@@ -226,14 +262,12 @@ func (r *Row) Raft() (Raft, error) {
 			v, err = c.Uint()
 			f.LeaderID = uint32(v)
 		case RaftKeyIsLeaderSeen:
-			if c.Kind() != MPBool {
-				return errMPType
-			}
-			f.IsLeaderSeen = c.b[c.p] == 0xc3
-			c.p++
+			f.IsLeaderSeen, err = c.Bool()
 		}
-		return err
-	})
+		if err != nil {
+			err = fmt.Errorf("body key 0x%02x: %w", key, err)
+		}
+	}
 	return f, err
 }
 

@@ -239,3 +239,25 @@ func TestChecksumVariant(t *testing.T) {
 		t.Fatal("standard CRC-32C must not match Tarantool's variant")
 	}
 }
+
+// A zstd frame whose header declares far more content than its bytes can
+// hold is damage, found before anything is allocated for it.
+func TestForgedZstdContentSize(t *testing.T) {
+	// Frame magic, a descriptor with an 8-byte content size and the single
+	// segment flag, 1 TiB of declared content, then one empty raw block.
+	frameData := []byte{0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0, 0, 0, 0, 0, 1, 0, 0, 0x01, 0x00, 0x00}
+	payload := frameData
+	h := []byte{0xd5, 0xba, 0x0b, 0xba}
+	h = format.AppendUint(h, uint64(len(payload)))
+	h = append(h, 0)
+	h = format.AppendUint(h, uint64(format.Checksum(payload)))
+	pad := 19 - len(h)
+	h = append(h, 0xa0|byte(pad-1))
+	h = append(h, make([]byte, pad-1)...)
+	data := append(append([]byte("XLOG\n0.13\n\n"), h...), payload...)
+	data = append(data, format.MagicEOF[:]...)
+	res := readBytes(t, data, false)
+	if res.err == nil || res.err.Kind != format.KindDecompress || !strings.Contains(res.err.Msg, "declares") {
+		t.Fatalf("%+v", res.err)
+	}
+}

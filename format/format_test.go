@@ -195,3 +195,39 @@ func TestMPExt(t *testing.T) {
 		}
 	}
 }
+
+// Typed bodies skip keys they do not know (and keys that are not integers)
+// and decode without allocating.
+func TestBodiesAndAllocs(t *testing.T) {
+	body := []byte{0x85,
+		0xa1, 'x', 0x91, 0x01, // a string key: skipped
+		0x10, 0xcd, 0x02, 0x01, // space_id 513
+		0x7f, 0x92, 0x01, 0x02, // an unknown key
+		0x20, 0x91, 0x05, // key [5]
+		0x11, 0x02, // index_id 2
+	}
+	row := &format.Row{Header: format.Header{Type: format.TypeDelete}, Body: body}
+	d, err := row.DML()
+	if err != nil || !d.HasSpace || d.SpaceID != 513 || d.IndexID != 2 || len(d.Key) != 2 || d.Key[1] != 5 {
+		t.Fatalf("%+v %v", d, err)
+	}
+	if id, ok := row.SpaceID(); !ok || id != 513 {
+		t.Fatal(id, ok)
+	}
+	if n := testing.AllocsPerRun(100, func() { row.SpaceID(); row.DML() }); n != 0 {
+		t.Fatalf("%v allocations per decode", n)
+	}
+	s := format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 3, LSN: 7, Term: 9, HasTerm: true})
+	sr := &format.Row{Header: format.Header{Type: format.TypePromote}, Body: s}
+	if got, err := sr.Synchro(); err != nil || got.ReplicaID != 3 || got.LSN != 7 || got.Term != 9 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	rb := format.AppendRaftBody(nil, &format.Raft{Term: 4, Vote: 2})
+	rr := &format.Row{Header: format.Header{Type: format.TypeRaft}, Body: rb}
+	if got, err := rr.Raft(); err != nil || got.Term != 4 || got.Vote != 2 {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if _, err := (&format.Row{Body: []byte{0x92, 1, 2}}).DML(); err == nil {
+		t.Fatal("a body that is not a map must fail")
+	}
+}

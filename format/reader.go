@@ -427,7 +427,7 @@ func (r *Reader) loadBlock() bool {
 				r.stop(r.errorf(KindDecompress, off, err, "zstd: %v", err))
 				return false
 			}
-			out, err = r.zdec.DecodeAll(data, r.zbuf[:0])
+			out, err = decompress(r.zdec, data, r.zbuf[:0])
 		}
 		r.zbuf = out
 		if err != nil {
@@ -446,6 +446,21 @@ func (r *Reader) loadBlock() bool {
 	r.stats.RawBytes += int64(len(data))
 	r.startAhead()
 	return true
+}
+
+// zstdMaxRatio bounds how many bytes a zstd frame can stand for per stored
+// byte: a 3-byte RLE block header stands for at most 128 KiB.
+const zstdMaxRatio = 128 << 10 / 3
+
+// decompress decodes one zstd frame after checking that the content size
+// its header may declare is one the stored bytes can produce, so that a
+// forged header cannot make the decoder allocate it up front.
+func decompress(d *zstd.Decoder, data, dst []byte) ([]byte, error) {
+	var h zstd.Header
+	if h.Decode(data) == nil && h.HasFCS && h.FrameContentSize > uint64(len(data))*zstdMaxRatio {
+		return dst, fmt.Errorf("zstd frame declares %d bytes of content in %d stored bytes", h.FrameContentSize, len(data))
+	}
+	return d.DecodeAll(data, dst)
 }
 
 // aheadDepth is the number of blocks to work on ahead: none with a single
@@ -494,7 +509,7 @@ const (
 func (a *aheadBlock) work(d *zstd.Decoder) {
 	a.crc = Checksum(a.data)
 	if a.crc == a.want {
-		a.out, a.err = d.DecodeAll(a.data, a.out[:0])
+		a.out, a.err = decompress(d, a.data, a.out[:0])
 	}
 }
 
