@@ -146,7 +146,7 @@ type Player struct {
 	opts   Options
 	filter *format.Filter
 	window int
-	sync   *syncSpaces
+	sync   *synchro.SyncSpaces
 	res    *synchro.Resolver
 	st     *State
 	// skip: transactions at or below it are applied already: the state's
@@ -191,7 +191,7 @@ func New(conn *iproto.Conn, opts Options) (*Player, error) {
 	if opts.DryRun && opts.Print == nil {
 		opts.Print = func(string, *format.Row) error { return nil }
 	}
-	p := &Player{conn: conn, opts: opts, window: opts.Window, sync: newSyncSpaces(opts.SyncSpaces)}
+	p := &Player{conn: conn, opts: opts, window: opts.Window, sync: synchro.NewSyncSpaces(opts.SyncSpaces)}
 	if p.window <= 0 {
 		p.window = DefaultWindow
 	}
@@ -376,7 +376,9 @@ func (p *Player) feed(file string, row *format.Row) error {
 	if p.inSnap {
 		p.snapOrd++
 	}
-	p.sync.learn(row)
+	// Rows are learned whatever their fate: the schema of a rolled-back
+	// transaction is a corner case not worth a second pass.
+	p.sync.Learn(row)
 	if !playable(row.Type) {
 		p.sum.NotSent[row.Type]++
 	}

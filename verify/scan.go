@@ -631,7 +631,7 @@ func (s *scanner) txRow(r *format.Row, before format.VClock) {
 		if r.Type != format.TypeNop {
 			t.dataRows++
 			if !s.rules.flags && r.Type.IsDML() {
-				if sid, ok := spaceOf(r); ok && s.schema.syncSpaces[sid] {
+				if sid, ok := spaceOf(r); ok && s.schema.syncSpaces.IsSync(sid) {
 					t.sync = true
 				}
 			}
