@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,30 +12,15 @@ import (
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 )
 
-// runPlay runs "xlogtool play ARGS..." in process, with its own output
-// buffers, and returns what it printed and its exit status.
+// runPlay runs "xlogtool play ARGS..." in process and returns what it
+// printed and its exit status.
 func runPlay(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	root := newRoot()
-	root.SetArgs(append([]string{"play"}, args...))
-	var out, errb bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	err := root.Execute()
-	var ee *exitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.code
-		fmt.Fprintln(&errb, "xlogtool:", ee.err)
-	default:
-		code = exitUsage
-		fmt.Fprintln(&errb, "xlogtool:", err)
+	stdout, stderr, code = runCLI(t, append([]string{"play"}, args...)...)
+	if strings.Contains(stderr, "\r") {
+		t.Errorf("xlogtool play %s: progress drawn into a pipe", strings.Join(args, " "))
 	}
-	if strings.Contains(errb.String(), "\r") {
-		t.Errorf("xlogtool play %s: progress drawn into a buffer", strings.Join(args, " "))
-	}
-	return out.String(), errb.String(), code
+	return stdout, stderr, code
 }
 
 func mustPlay(t *testing.T, want int, args ...string) (stdout, stderr string) {

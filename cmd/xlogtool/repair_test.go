@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -12,24 +11,15 @@ import (
 	"github.com/xlogtool/xlogtool/format"
 )
 
-// runRepairCLI runs the command line with its output captured and returns
-// the output and the exit status main would use.
+// runRepairCLI runs the command line in process and returns its output
+// and exit status.
 func runRepairCLI(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	root := newRoot()
-	var out, errb bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	root.SetArgs(args)
-	err := root.Execute()
-	if err == nil {
-		return out.String(), exitOK
+	stdout, stderr, code := runCLI(t, args...)
+	if code == exitUsage {
+		stdout += stderr
 	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return out.String(), ee.code
-	}
-	return out.String() + err.Error(), exitUsage
+	return stdout, code
 }
 
 // repairInput writes a snapshot at {1: 2} and one WAL (rows 3..8, one

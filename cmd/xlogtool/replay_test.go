@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,37 +14,11 @@ import (
 	"github.com/xlogtool/xlogtool/replay"
 )
 
-var replayCLIMu sync.Mutex
-
 // replayCLI runs the command line in process and returns what it
 // printed and its exit status.
 func replayCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	replayCLIMu.Lock()
-	defer replayCLIMu.Unlock()
-	oldOut, oldErr := os.Stdout, os.Stderr
-	rOut, wOut, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rErr, wErr, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bo, be bytes.Buffer
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { io.Copy(&bo, rOut); wg.Done() }()
-	go func() { io.Copy(&be, rErr); wg.Done() }()
-	os.Stdout, os.Stderr = wOut, wErr
-	code := run(args)
-	os.Stdout, os.Stderr = oldOut, oldErr
-	wOut.Close()
-	wErr.Close()
-	wg.Wait()
-	rOut.Close()
-	rErr.Close()
-	return bo.String(), be.String(), code
+	return runCLI(t, args...)
 }
 
 func replayMust(t *testing.T, want int, args ...string) string {

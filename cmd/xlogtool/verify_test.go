@@ -4,47 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/xlogtool/xlogtool/format"
 )
 
-var verifyCLIMu sync.Mutex
-
-// verifyCLI runs xlogtool in process and returns its standard output,
-// standard error and exit status.
+// verifyCLI runs the command line in process and returns what it printed
+// and its exit status.
 func verifyCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	verifyCLIMu.Lock()
-	defer verifyCLIMu.Unlock()
-	oldOut, oldErr := os.Stdout, os.Stderr
-	rOut, wOut, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rErr, wErr, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var bo, be bytes.Buffer
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { io.Copy(&bo, rOut); wg.Done() }()
-	go func() { io.Copy(&be, rErr); wg.Done() }()
-	os.Stdout, os.Stderr = wOut, wErr
-	code := run(args)
-	os.Stdout, os.Stderr = oldOut, oldErr
-	wOut.Close()
-	wErr.Close()
-	wg.Wait()
-	rOut.Close()
-	rErr.Close()
-	return bo.String(), be.String(), code
+	return runCLI(t, args...)
 }
 
 // instanceLog writes one instance directory: an xlog with the rows given
