@@ -130,6 +130,9 @@ func TestReadFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", rel, err)
 			}
+			if row.Pos.File != filepath.Join(dir, rel) {
+				t.Fatalf("%s: row %d names file %q", rel, n, row.Pos.File)
+			}
 			if row.Pos.Block < r.Meta().Size {
 				t.Fatalf("%s: row %d block offset %d inside the header", rel, n, row.Pos.Block)
 			}

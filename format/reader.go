@@ -255,7 +255,7 @@ func (r *Reader) Next() (*Row, error) {
 				r.note(e)
 				continue
 			}
-			r.row.Pos = Position{Block: r.block.Offset, Index: r.rowIdx, Offset: r.ppos, Compressed: r.block.Compressed}
+			r.row.Pos = Position{File: r.opts.Name, Block: r.block.Offset, Index: r.rowIdx, Offset: r.ppos, Compressed: r.block.Compressed}
 			r.ppos += n
 			r.rowIdx++
 			r.stats.Rows++

@@ -199,6 +199,8 @@ func (h *Header) IsLocal() bool { return h.GroupID == GroupLocal }
 
 // Position locates a row in its file.
 type Position struct {
+	// File is the name the reader was given (Options.Name).
+	File string
 	// Block is the file offset of the block's fixed header.
 	Block int64
 	// Index is the row's index within its block, from 0.
