@@ -209,14 +209,7 @@ func TestBadRow(t *testing.T) {
 }
 
 func frame(payload []byte) []byte {
-	h := []byte{0xd5, 0xba, 0x0b, 0xab}
-	h = format.AppendUint(h, uint64(len(payload)))
-	h = append(h, 0)
-	h = format.AppendUint(h, uint64(format.Checksum(payload)))
-	pad := 19 - len(h)
-	h = append(h, 0xa0|byte(pad-1))
-	h = append(h, make([]byte, pad-1)...)
-	return append(h, payload...)
+	return append(format.AppendFixHeader(nil, format.MagicPlain, payload), payload...)
 }
 
 // The CRC is Tarantool's variant, checked against a block of a file
@@ -247,17 +240,31 @@ func TestForgedZstdContentSize(t *testing.T) {
 	// segment flag, 1 TiB of declared content, then one empty raw block.
 	frameData := []byte{0x28, 0xb5, 0x2f, 0xfd, 0xe0, 0, 0, 0, 0, 0, 1, 0, 0, 0x01, 0x00, 0x00}
 	payload := frameData
-	h := []byte{0xd5, 0xba, 0x0b, 0xba}
-	h = format.AppendUint(h, uint64(len(payload)))
-	h = append(h, 0)
-	h = format.AppendUint(h, uint64(format.Checksum(payload)))
-	pad := 19 - len(h)
-	h = append(h, 0xa0|byte(pad-1))
-	h = append(h, make([]byte, pad-1)...)
+	h := format.AppendFixHeader(nil, format.MagicZstd, payload)
 	data := append(append([]byte("XLOG\n0.13\n\n"), h...), payload...)
 	data = append(data, format.MagicEOF[:]...)
 	res := readBytes(t, data, false)
 	if res.err == nil || res.err.Kind != format.KindDecompress || !strings.Contains(res.err.Msg, "declares") {
 		t.Fatalf("%+v", res.err)
+	}
+}
+
+func TestFixHeaderRoundTrip(t *testing.T) {
+	for _, n := range []int{0, 1, 127, 128, 65535, 65536, 1 << 20} {
+		payload := bytes.Repeat([]byte{7}, n)
+		h := format.AppendFixHeader(nil, format.MagicZstd, payload)
+		if len(h) != format.FixHeaderSize {
+			t.Fatalf("%d: header of %d bytes", n, len(h))
+		}
+		info, _, err := format.DecodeFixHeader(h)
+		if err != nil || info.Len != n || !info.Compressed || info.CRC != format.Checksum(payload) {
+			t.Fatalf("%d: %+v %v", n, info, err)
+		}
+	}
+	if _, kind, _ := format.DecodeFixHeader(make([]byte, 10)); kind != format.KindTornTail {
+		t.Fatal(kind)
+	}
+	if _, kind, _ := format.DecodeFixHeader(make([]byte, 19)); kind != format.KindBadMagic {
+		t.Fatal(kind)
 	}
 }

@@ -694,6 +694,18 @@ func (r *Reader) resync() bool {
 	}
 }
 
+// DecodeFixHeader parses a block's 19-byte fixed header (Len, CRC and
+// Compressed are set). On failure the kind tells what is wrong: fewer than
+// 19 bytes is a torn tail, a wrong marker bad magic, anything else a bad
+// fixed header.
+func DecodeFixHeader(h []byte) (BlockInfo, Kind, error) {
+	if len(h) < FixHeaderSize {
+		return BlockInfo{}, KindTornTail, fmt.Errorf("block header of %d bytes", len(h))
+	}
+	info, _, kind, err := decodeFixHeader(h[:FixHeaderSize])
+	return info, kind, err
+}
+
 // decodeFixHeader parses the 19-byte block header.
 func decodeFixHeader(h []byte) (BlockInfo, int, Kind, error) {
 	var info BlockInfo

@@ -137,7 +137,7 @@ func (w *Writer) Flush() error {
 		w.zbuf = w.zenc.EncodeAll(payload, w.zbuf[:0])
 		payload, magic = w.zbuf, MagicZstd
 	}
-	w.fix = appendFixHeader(w.fix[:0], magic, payload)
+	w.fix = AppendFixHeader(w.fix[:0], magic, payload)
 	if err := w.write(w.fix); err != nil {
 		return err
 	}
@@ -157,9 +157,10 @@ func (w *Writer) write(b []byte) error {
 	return err
 }
 
-// appendFixHeader encodes the 19-byte block header: marker, payload length,
-// a zero previous-crc, the crc and a string filling the rest.
-func appendFixHeader(b []byte, magic [4]byte, payload []byte) []byte {
+// AppendFixHeader encodes the 19-byte block header of payload as Tarantool
+// does: marker, payload length, a zero previous-crc, the crc and a string
+// filling the rest.
+func AppendFixHeader(b []byte, magic [4]byte, payload []byte) []byte {
 	start := len(b)
 	b = append(b, magic[:]...)
 	b = appendUint(b, uint64(len(payload)))

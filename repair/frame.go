@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/xlogtool/xlogtool/format"
 )
@@ -56,34 +55,8 @@ var (
 
 // decodeFix parses a block's fixed header; the kind tells what is wrong.
 func decodeFix(h []byte) (fixHeader, format.Kind, error) {
-	var fx fixHeader
-	if len(h) < format.FixHeaderSize {
-		return fx, format.KindTornTail, errors.New("short block header")
-	}
-	switch [4]byte(h[:4]) {
-	case format.MagicPlain:
-	case format.MagicZstd:
-		fx.compressed = true
-	default:
-		return fx, format.KindBadMagic, fmt.Errorf("invalid block magic 0x%02x%02x%02x%02x", h[0], h[1], h[2], h[3])
-	}
-	c := format.NewMPCursor(h[4:format.FixHeaderSize])
-	n, err := c.Uint()
-	if err != nil || n > format.MaxBlockLen {
-		return fx, format.KindBadFixHeader, errors.New("broken block length")
-	}
-	if _, err := c.Uint(); err != nil {
-		return fx, format.KindBadFixHeader, errors.New("broken previous-crc field")
-	}
-	crc, err := c.Uint()
-	if err != nil || crc > math.MaxUint32 {
-		return fx, format.KindBadFixHeader, errors.New("broken crc field")
-	}
-	if err := c.Skip(); err != nil || c.Pos() != format.FixHeaderSize-4 {
-		return fx, format.KindBadFixHeader, errors.New("broken block header padding")
-	}
-	fx.plen, fx.crc = int64(n), uint32(crc)
-	return fx, 0, nil
+	info, kind, err := format.DecodeFixHeader(h)
+	return fixHeader{compressed: info.Compressed, plen: int64(info.Len), crc: info.CRC}, kind, err
 }
 
 // scanner reads the block structure of one file.

@@ -502,7 +502,7 @@ func TestDecompressFailure(t *testing.T) {
 			payload[i] = 0xee // broken frame, valid checksum
 		}
 		nb := append([]byte(nil), b[:zoff]...)
-		nb = appendFix(nb, format.MagicZstd, payload)
+		nb = format.AppendFixHeader(nb, format.MagicZstd, payload)
 		nb = append(nb, payload...)
 		return append(nb, b[start+fx.plen:]...)
 	})
@@ -915,7 +915,7 @@ func TestUndecodableRowInIntactBlock(t *testing.T) {
 		start := tx.off + format.FixHeaderSize
 		payload := append([]byte(nil), b[start:start+fx.plen]...)
 		payload[len(row25)] = 0xc1 // row 26 no longer starts with a map; the checksum still matches
-		nb := appendFix(append([]byte(nil), b[:tx.off]...), format.MagicPlain, payload)
+		nb := format.AppendFixHeader(append([]byte(nil), b[:tx.off]...), format.MagicPlain, payload)
 		return append(append(nb, payload...), b[start+fx.plen:]...)
 	})
 	rep, out := repairDir(t, in)

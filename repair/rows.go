@@ -275,7 +275,7 @@ func looseRows(payload []byte, compressed bool) []*format.Row {
 	}
 	var stream bytes.Buffer
 	stream.WriteString(fakeXlogHeader)
-	stream.Write(appendFix(nil, format.MagicPlain, raw))
+	stream.Write(format.AppendFixHeader(nil, format.MagicPlain, raw))
 	stream.Write(raw)
 	rd, err := format.NewReader(&stream, format.Options{})
 	if err != nil {

@@ -16,23 +16,6 @@ import (
 	"github.com/xlogtool/xlogtool/format"
 )
 
-// appendFix encodes a block's 19-byte fixed header as Tarantool does:
-// marker, payload length, a zero previous-crc, the crc, and a string
-// filling the rest.
-func appendFix(b []byte, magic [4]byte, payload []byte) []byte {
-	start := len(b)
-	b = append(b, magic[:]...)
-	b = format.AppendUint(b, uint64(len(payload)))
-	b = append(b, 0)
-	b = format.AppendUint(b, uint64(format.Checksum(payload)))
-	pad := format.FixHeaderSize - (len(b) - start)
-	b = append(b, 0xa0|byte(pad-1))
-	for i := 1; i < pad; i++ {
-		b = append(b, 0)
-	}
-	return b
-}
-
 // fileWriter writes one output file as NAME.inprogress and renames it to
 // NAME when it is complete, as Tarantool does.
 type fileWriter struct {
@@ -72,7 +55,7 @@ func (fw *fileWriter) block(payload []byte) error {
 		}
 		payload, magic = fw.zenc.EncodeAll(payload, nil), format.MagicZstd
 	}
-	if _, err := fw.w.Write(appendFix(nil, magic, payload)); err != nil {
+	if _, err := fw.w.Write(format.AppendFixHeader(nil, magic, payload)); err != nil {
 		return err
 	}
 	_, err := fw.w.Write(payload)
