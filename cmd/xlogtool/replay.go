@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
 	"github.com/xlogtool/xlogtool/format"
@@ -233,27 +231,6 @@ func writeOutSnap(arg string, res *replay.Result) error {
 	return nil
 }
 
-func replayTable(w io.Writer, header []string, right ...int) *tablewriter.Table {
-	align := tw.CellAlignment{Global: tw.AlignLeft}
-	if len(right) > 0 {
-		align.PerColumn = make([]tw.Align, len(header))
-		for i := range align.PerColumn {
-			align.PerColumn[i] = tw.AlignLeft
-		}
-		for _, c := range right {
-			align.PerColumn[c] = tw.AlignRight
-		}
-	}
-	t := tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithRowAlignmentConfig(align),
-	)
-	t.Header(header)
-	return t
-}
-
 // writeReplaySummary prints the result as tables.
 func writeReplaySummary(w io.Writer, res *replay.Result, showSystem bool) error {
 	c := res.Counts
@@ -296,7 +273,7 @@ func writeReplaySummary(w io.Writer, res *replay.Result, showSystem bool) error 
 	}
 	fmt.Fprintf(w, "errors:        %d\n\n", res.FindingCount)
 
-	t := replayTable(w, []string{"ID", "NAME", "ENGINE", "IS_SYNC", "TUPLES"}, 0, 4)
+	t := newTable(w, []string{"ID", "NAME", "ENGINE", "IS_SYNC", "TUPLES"}, 0, 4)
 	for _, sp := range res.State.Spaces() {
 		if replay.IsSystemSpace(sp.ID) && !showSystem {
 			continue
@@ -357,7 +334,7 @@ func writeReplaySummary(w io.Writer, res *replay.Result, showSystem bool) error 
 }
 
 func writeTxTable(w io.Writer, txs []replay.TxInfo) error {
-	t := replayTable(w, []string{"FILE", "OFFSET", "REPLICA", "TSN", "LAST LSN", "ROWS", "SYNC", "BY"}, 1, 2, 3, 4, 5)
+	t := newTable(w, []string{"FILE", "OFFSET", "REPLICA", "TSN", "LAST LSN", "ROWS", "SYNC", "BY"}, 1, 2, 3, 4, 5)
 	for _, tx := range txs {
 		sync := ""
 		if tx.Sync {
@@ -372,7 +349,7 @@ func writeTxTable(w io.Writer, txs []replay.TxInfo) error {
 }
 
 func writeFindingTable(w io.Writer, fs []replay.Finding) error {
-	t := replayTable(w, []string{"KIND", "FILE", "OFFSET", "LSN", "ROW", "ERROR"}, 2)
+	t := newTable(w, []string{"KIND", "FILE", "OFFSET", "LSN", "ROW", "ERROR"}, 2)
 	for _, f := range fs {
 		lsn, row := "", f.Type
 		if f.LSN != 0 || f.ReplicaID != 0 {
