@@ -157,7 +157,7 @@ I/O errors.`,
 				// stay: collecting less often saves about a fifth of
 				// the time at little cost in peak memory (see
 				// docs/replay.md).
-				debug.SetGCPercent(200)
+				debug.SetGCPercent(400)
 			}
 			var bar *progress.Bar
 			if progress.IsTerminal(os.Stderr) {
