@@ -169,9 +169,9 @@ func appendYAMLValue(b []byte, c *format.MPCursor, depth int, key bool) ([]byte,
 			b = append(b, "!!binary "...)
 			return appendBase64(b, v.s), nil
 		}
-		return appendYAMLString(b, v.s, !key), nil
+		return appendYAMLString(b, v.s, true), nil
 	case format.MPStr:
-		return appendYAMLString(b, v.s, !key), nil
+		return appendYAMLString(b, v.s, true), nil
 	}
 	return appendYAMLString(b, []byte(v.ext), true), nil
 }
