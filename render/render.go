@@ -112,8 +112,12 @@ type headerField struct {
 // does not print, go into a FLAGS entry of their own (see appendFlags), so
 // HEADER stays field for field what Tarantool prints.
 func headerFields(dst []headerField, h *format.Header) []headerField {
+	// The order is the one Tarantool's YAML output shows (its table order).
 	if h.LSN != 0 {
 		dst = append(dst, headerField{name: "lsn", kind: 'u', u: h.LSN})
+	}
+	if h.Commit && h.TSN != h.LSN {
+		dst = append(dst, headerField{name: "commit", kind: 'b'})
 	}
 	if h.ReplicaID != 0 {
 		dst = append(dst, headerField{name: "replica_id", kind: 'u', u: uint64(h.ReplicaID)})
@@ -126,17 +130,14 @@ func headerFields(dst []headerField, h *format.Header) []headerField {
 	} else {
 		dst = append(dst, headerField{name: "type", kind: 'u', u: uint64(h.Type)})
 	}
+	if h.TSN != h.LSN || !h.Commit {
+		dst = append(dst, headerField{name: "tsn", kind: 'u', u: h.TSN})
+	}
 	if h.Timestamp != 0 {
 		dst = append(dst, headerField{name: "timestamp", kind: 'f', f: h.Timestamp})
 	}
 	if h.Sync != 0 {
 		dst = append(dst, headerField{name: "sync", kind: 'u', u: h.Sync})
-	}
-	if h.TSN != h.LSN || !h.Commit {
-		dst = append(dst, headerField{name: "tsn", kind: 'u', u: h.TSN})
-	}
-	if h.Commit && h.TSN != h.LSN {
-		dst = append(dst, headerField{name: "commit", kind: 'b'})
 	}
 	if h.StreamID != 0 {
 		dst = append(dst, headerField{name: "stream_id", kind: 'u', u: h.StreamID})
