@@ -620,8 +620,10 @@ func TestSnapshotResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Row 3 of the snapshot and LSN 12.
-	if got := srv.log(); got != "INSERT INSERT" || sum.RowsAlreadyApplied != 6 {
+	// Row 3 of the snapshot and LSN 12. Snapshot rows 1, 2, 4, 5 and LSN
+	// 11 were applied by the first run; LSN 9 is held by the snapshot
+	// read in this run.
+	if got := srv.log(); got != "INSERT INSERT" || sum.RowsAlreadyApplied != 5 || sum.RowsCovered != 1 || sum.TxCovered != 1 {
 		t.Errorf("second run: requests %q, summary %+v", got, sum)
 	}
 	want := "[512/11=[11] 512/12=[12] 512/1=[1] 512/2=[2] 512/3=[3] 512/4=[4] 512/5=[5]]"
@@ -705,5 +707,59 @@ func TestServerStuck(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "got no answer") || !strings.Contains(err.Error(), "LSN 1,") ||
 		sum.Unanswered != 50 || sum.TxApplied != 0 {
 		t.Errorf("play: %v, summary %+v", err, sum)
+	}
+}
+
+// TestCoveredInThisRun: a data directory holds the xlogs and a later
+// snapshot of the same rows (a checkpoint). The snapshot's rows are not
+// played again, and the summary says a file played before holds them, not
+// that an earlier run applied them: there was none.
+func TestCoveredInThisRun(t *testing.T) {
+	srv := startFake(t, "2.11.0", false)
+	dir := t.TempDir()
+	writeRows(t, dir, &format.Meta{FileType: format.TypeXLOG, Version: format.Version13, HasVClock: true},
+		[]format.Header{{ReplicaID: 1, LSN: 1}, {ReplicaID: 1, LSN: 2}, {ReplicaID: 1, LSN: 3}},
+		[]logRow{ins(512, 1), ins(512, 2), ins(512, 3)})
+	var v format.VClock
+	v.Set(1, 3)
+	writeRows(t, dir, &format.Meta{FileType: format.TypeSNAP, Version: format.Version13, VClock: v, HasVClock: true},
+		make([]format.Header, 3), []logRow{ins(512, 1), ins(512, 2), ins(512, 3)})
+	writeRows(t, dir, &format.Meta{FileType: format.TypeXLOG, Version: format.Version13, VClock: v, HasVClock: true},
+		[]format.Header{{ReplicaID: 1, LSN: 4}}, []logRow{ins(512, 4)})
+	files, err := format.Collect([]string{dir}, false)
+	if err != nil || len(files) != 3 {
+		t.Fatalf("files %v, %v", files, err)
+	}
+	var notes []string
+	p, _ := play.New(dialFake(t, srv), play.Options{OnNotice: func(s string) { notes = append(notes, s) }})
+	sum, err := p.Play(context.Background(), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.log(); got != "INSERT INSERT INSERT INSERT" {
+		t.Errorf("requests %q", got)
+	}
+	if sum.TxApplied != 4 || sum.TxCovered != 3 || sum.RowsCovered != 3 || sum.TxAlreadyApplied != 0 || sum.RowsAlreadyApplied != 0 {
+		t.Errorf("summary %+v", sum)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0], "not past the logs already played") {
+		t.Errorf("notes %q", notes)
+	}
+
+	// With a state file, the log rows the first run applied, and the
+	// snapshot rows its vclock holds, are counted as applied by it.
+	srv = startFake(t, "2.11.0", false)
+	state := filepath.Join(t.TempDir(), "state")
+	p, _ = play.New(dialFake(t, srv), play.Options{StatePath: state})
+	if _, err := p.Play(context.Background(), files[:1]); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = play.New(dialFake(t, srv), play.Options{StatePath: state})
+	sum, err = p.Play(context.Background(), files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.TxApplied != 1 || sum.TxAlreadyApplied != 6 || sum.TxCovered != 0 {
+		t.Errorf("second run summary %+v", sum)
 	}
 }

@@ -117,6 +117,12 @@ type Summary struct {
 	// TxAlreadyApplied counts transactions the state file says an earlier
 	// run applied.
 	TxAlreadyApplied int64
+	// TxCovered counts transactions skipped because a file read before
+	// them in this run holds them already: the rows of a snapshot whose
+	// vclock the logs played reach, the log rows a snapshot played holds.
+	TxCovered int64
+	// RowsCovered counts their rows.
+	RowsCovered int64
 	// TxPending counts synchronous transactions still waiting for a quorum
 	// when the logs end, and the transactions queued behind them; they are
 	// not applied (a later run with more logs may apply them).
@@ -152,6 +158,9 @@ type Player struct {
 	// skip: transactions at or below it are applied already: the state's
 	// vclock when the run started, raised by every snapshot read.
 	skip format.VClock
+	// prior: the state's vclock when the run started (what earlier runs
+	// applied).
+	prior format.VClock
 	// seen follows the rows of the logs read in this run.
 	seen format.VClock
 
@@ -173,6 +182,9 @@ type Player struct {
 	inSnap      bool
 	snapOrd     uint64
 	snapSkipAll bool
+	// snapCovered: the snapshot is skipped because the logs read before
+	// it in this run hold what it holds (not because of an earlier run).
+	snapCovered bool
 	snapResume  *SnapshotProgress
 	snapVClock  format.VClock
 	bytesDone   int64
@@ -246,7 +258,7 @@ func (p *Player) Play(ctx context.Context, files []format.FileRef) (Summary, err
 			}
 		}
 	}
-	p.st, p.skip = st, st.VClock
+	p.st, p.skip, p.prior = st, st.VClock, st.VClock
 	p.sum.Atomic = p.atomic
 
 	var readErr error
@@ -352,6 +364,7 @@ func (p *Player) playFile(ctx context.Context, ref format.FileRef) error {
 // openSnapshot decides where the rows of a snapshot start being played.
 func (p *Player) openSnapshot(path string, m *format.Meta) {
 	p.inSnap, p.snapOrd, p.snapSkipAll, p.snapResume, p.snapVClock = true, 0, false, nil, m.VClock
+	p.snapCovered = false
 	reached := p.skip.Max(p.seen)
 	switch s := p.st.Snapshot; {
 	case s != nil && s.VClock.Equal(m.VClock) && s.Done:
@@ -363,6 +376,7 @@ func (p *Player) openSnapshot(path string, m *format.Meta) {
 	case !reached.IsEmpty() && m.VClock.LessEq(reached):
 		// The logs played already hold what it holds.
 		p.snapSkipAll = true
+		p.snapCovered = p.prior.IsEmpty() || !m.VClock.LessEq(p.prior)
 		p.notice(fmt.Sprintf("%s: snapshot at %s is not past the logs already played (%s): its rows are not played",
 			path, m.VClock, reached))
 	default:
@@ -457,14 +471,18 @@ func (it *item) done() bool {
 // commit plays a committed transaction.
 func (p *Player) commit(tx *synchro.Tx) {
 	it := &item{}
-	var covered bool
+	// covered: applied already; inRun: by a file read before in this run
+	// rather than by an earlier run.
+	var covered, inRun bool
 	if p.inSnap {
 		it.snap, it.ord, it.snapV = true, p.snapOrd, p.snapVClock
 		covered = p.snapSkipAll ||
 			(p.snapResume != nil && (it.ord <= p.snapResume.Rows || p.snapResume.Applied.Contains(it.ord)))
+		inRun = p.snapSkipAll && p.snapCovered
 	} else {
 		it.origin, it.key = txKey(tx)
 		covered = p.skip.Has(it.origin) && it.key <= p.skip.Get(it.origin)
+		inRun = covered && !(p.prior.Has(it.origin) && it.key <= p.prior.Get(it.origin))
 	}
 	var already int64
 	for i, r := range tx.Rows {
@@ -482,11 +500,18 @@ func (p *Player) commit(tx *synchro.Tx) {
 		it.rows = append(it.rows, r)
 		it.files = append(it.files, tx.Files[i])
 	}
-	p.sum.RowsAlreadyApplied += already
+	if inRun {
+		p.sum.RowsCovered += already
+	} else {
+		p.sum.RowsAlreadyApplied += already
+	}
 	if len(it.rows) == 0 {
-		if already > 0 {
+		switch {
+		case already > 0 && inRun:
+			p.sum.TxCovered++
+		case already > 0:
 			p.sum.TxAlreadyApplied++
-		} else {
+		default:
 			p.sum.TxFiltered++
 		}
 		it.sealed = true

@@ -48,6 +48,8 @@ type run struct {
 	outs    []*outWAL
 	bridged *outWAL  // the first WAL after a bridge file, if one was added
 	vinyl   []string // vinyl files and directories copied as they are
+	// madeDirs: the output directories write created.
+	madeDirs []string
 }
 
 // Run repairs the data directory described by opts into opts.OutDir and
@@ -81,6 +83,11 @@ func Run(opts Options) (*Report, error) {
 		return rp.rep, nil
 	}
 	if err := rp.write(); err != nil {
+		// Half an output is worse than none: Tarantool would start
+		// from it and miss what was not written.
+		rp.removeOutput()
+		rp.rep.Error = "the output could not be written (nothing was left in the output directory)"
+		rp.rep.Files = nil
 		return rp.rep, err
 	}
 	probs := checkOutput(opts.OutDir, opts.OutSnapDir, rp.snap.vclock, rp.uuid)
@@ -136,12 +143,26 @@ func checkDirs(o *Options) error {
 	return nil
 }
 
-// resolve returns the path with symbolic links resolved as far as it exists.
+// resolve returns the path with symbolic links resolved as far as it
+// exists, following a link whose target does not exist yet (MkdirAll
+// would create the target).
 func resolve(p string) string {
+	return resolveDepth(p, 0)
+}
+
+func resolveDepth(p string, depth int) string {
 	rest := ""
 	for {
 		if r, err := filepath.EvalSymlinks(p); err == nil {
 			return filepath.Join(r, rest)
+		}
+		if st, err := os.Lstat(p); err == nil && st.Mode()&os.ModeSymlink != 0 && depth < 40 {
+			if t, err := os.Readlink(p); err == nil {
+				if !filepath.IsAbs(t) {
+					t = filepath.Join(filepath.Dir(p), t)
+				}
+				return filepath.Join(resolveDepth(t, depth+1), rest)
+			}
 		}
 		parent := filepath.Dir(p)
 		if parent == p {
@@ -475,6 +496,9 @@ func (rp *run) describe(files []*walFile) {
 // write creates the output.
 func (rp *run) write() error {
 	for _, d := range []string{rp.opts.OutDir, rp.opts.OutSnapDir} {
+		if _, err := os.Lstat(d); errors.Is(err, os.ErrNotExist) {
+			rp.madeDirs = append(rp.madeDirs, d)
+		}
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
@@ -512,4 +536,39 @@ func (rp *run) write() error {
 		}
 	}
 	return nil
+}
+
+// removeOutput removes what write created after it failed: the files it
+// names (the output directories were empty, so nothing else is there),
+// lost/, and the output directories it made, when empty.
+func (rp *run) removeOutput() {
+	var paths []string
+	for _, sf := range rp.snaps {
+		if sf.trusted && sf.outName != "" {
+			paths = append(paths, filepath.Join(rp.opts.OutSnapDir, sf.outName))
+		}
+	}
+	for _, o := range rp.outs {
+		if !o.dropped {
+			paths = append(paths, filepath.Join(rp.opts.OutDir, o.name))
+		}
+	}
+	for _, w := range rp.files {
+		for _, n := range []string{w.sideName, w.looseName} {
+			if n != "" {
+				paths = append(paths, filepath.Join(rp.opts.OutDir, n))
+			}
+		}
+	}
+	for _, p := range paths {
+		os.Remove(p)
+		os.Remove(p + ".inprogress")
+	}
+	for _, v := range rp.vinyl {
+		os.RemoveAll(filepath.Join(rp.opts.OutDir, filepath.Base(v)))
+	}
+	os.Remove(filepath.Join(rp.opts.OutDir, "lost"))
+	for i := len(rp.madeDirs) - 1; i >= 0; i-- {
+		os.Remove(rp.madeDirs[i])
+	}
 }

@@ -19,12 +19,13 @@ type Source struct {
 }
 
 // ParseSource reads a command-line argument DIR or NAME=DIR. Without a
-// name the instance is named after the directory.
+// name the instance is named after the directory. A name holds no path
+// separator, so "a=b/c" is a NAME=DIR and "/data/x=1/i1" a DIR.
 func ParseSource(arg string) (Source, error) {
 	name, dir, ok := strings.Cut(arg, "=")
-	if !ok {
+	if !ok || strings.ContainsRune(name, filepath.Separator) {
 		dir = arg
-		name = filepath.Base(filepath.Clean(arg))
+		name = dirName(arg)
 	}
 	if dir == "" {
 		return Source{}, fmt.Errorf("%q: empty directory", arg)
@@ -33,6 +34,19 @@ func ParseSource(arg string) (Source, error) {
 		return Source{}, fmt.Errorf("%q: empty instance name", arg)
 	}
 	return Source{Name: name, Dir: dir}, nil
+}
+
+// dirName names an instance after its directory: the last element of the
+// path, taken from the absolute path when the argument has none ("." or
+// "..").
+func dirName(dir string) string {
+	name := filepath.Base(filepath.Clean(dir))
+	if name == "." || name == ".." {
+		if abs, err := filepath.Abs(dir); err == nil {
+			name = filepath.Base(abs)
+		}
+	}
+	return name
 }
 
 // Options configure Run.

@@ -52,6 +52,9 @@ it), 2 on usage or I/O errors (an output that exists already among them).`,
 			if err != nil {
 				return err
 			}
+			if err := requireFiles(args, files); err != nil {
+				return err
+			}
 			if err := os.MkdirAll(outDir, 0o755); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
@@ -60,8 +63,15 @@ it), 2 on usage or I/O errors (an output that exists already among them).`,
 			var done, systemDropped int64
 			failed, damaged := 0, 0
 			for _, f := range files {
+				// The damage that stops a file is reported to OnIssue
+				// and returned in the result too: print it once.
+				reported := map[string]bool{}
+				onIssue := func(e *format.Error) {
+					reported[e.Error()] = true
+					reportIssue(e)
+				}
 				res, err := format.CopyFile(f.Path, outDir, format.CopyOptions{
-					Filter: flt, Force: ff.force, OnIssue: reportIssue,
+					Filter: flt, Force: ff.force, OnIssue: onIssue,
 					Progress: func(off int64) { bar.Set(done + off) },
 				})
 				if st, serr := os.Stat(f.Path); serr == nil {
@@ -72,7 +82,7 @@ it), 2 on usage or I/O errors (an output that exists already among them).`,
 					failed++
 					continue
 				}
-				if res.Err != nil {
+				if res.Err != nil && !reported[res.Err.Error()] {
 					fmt.Fprintf(os.Stderr, "error: %v\n", res.Err)
 				}
 				if res.Damaged {

@@ -45,6 +45,9 @@ found, 2 on usage or I/O errors.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
+			if err := requireFiles(args, files); err != nil {
+				return err
+			}
 			bar := progress.New(os.Stderr, progress.IsTerminal(os.Stderr), "meta", totalSize(files))
 			var done int64
 			sums := make([]*format.Summary, 0, len(files))

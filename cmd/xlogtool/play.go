@@ -120,6 +120,9 @@ are applied), 2 on usage errors and when the server cannot be reached.`,
 			if err != nil {
 				return err
 			}
+			if err := requireFiles(args[1:], files); err != nil {
+				return err
+			}
 			fmtv, err := render.ParseFormat(outFormat)
 			if err != nil {
 				return usageError("%v", err)
@@ -245,6 +248,7 @@ func printPlaySummary(w io.Writer, s *play.Summary, conn *iproto.Conn, statePath
 	add(s.TxPending, "transactions still waiting for a quorum where the logs end")
 	add(s.TxIncomplete, "transactions without their last row")
 	add(s.TxAlreadyApplied, "transactions applied by an earlier run")
+	add(s.TxCovered, "transactions already held by a file played before them")
 	if s.RowsFiltered > 0 {
 		skipped = append(skipped, fmt.Sprintf("%d rows left out by the filter (system spaces unless --show-system)", s.RowsFiltered))
 	}
@@ -292,6 +296,12 @@ func playExit(err error, s *play.Summary, statePath string) error {
 		err = errors.New("interrupted")
 	}
 	var b strings.Builder
+	if s.DryRun {
+		// Nothing was sent: no position to keep, nothing applied twice.
+		fmt.Fprintf(&b, "dry run stopped: %v\n", err)
+		fmt.Fprintf(&b, "  would have applied before stopping: %d transactions, %d rows", s.TxApplied, s.RowsApplied)
+		return &exitError{code: exitDamage, err: errors.New(b.String())}
+	}
 	fmt.Fprintf(&b, "play stopped: %v\n", err)
 	fmt.Fprintf(&b, "  applied before stopping: %d transactions, %d rows; position %s\n",
 		s.TxApplied, s.RowsApplied, s.Resume)

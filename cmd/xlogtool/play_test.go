@@ -203,13 +203,13 @@ func TestPlayUsage(t *testing.T) {
 			t.Errorf("xlogtool play %s: exit %d, want %d\n%s", strings.Join(args, " "), code, exitUsage, stderr)
 		}
 	}
-	_, stderr, code := runPlay(t, "127.0.0.1:1", ".")
+	_, stderr, code := runPlay(t, "127.0.0.1:1", sampleDir)
 	if code != exitUsage || !strings.Contains(stderr, "cannot connect to 127.0.0.1:1") {
 		t.Errorf("no server: exit %d\n%s", code, stderr)
 	}
 	bad := filepath.Join(t.TempDir(), "state")
 	os.WriteFile(bad, []byte("not json"), 0o644)
-	stdout, stderr, code := runPlay(t, "--dry-run", "--state", bad, "127.0.0.1:1", ".")
+	stdout, stderr, code := runPlay(t, "--dry-run", "--state", bad, "127.0.0.1:1", sampleDir)
 	if code != exitUsage || !strings.Contains(stderr, "state file "+bad) || stdout != "" {
 		t.Errorf("damaged state file: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
