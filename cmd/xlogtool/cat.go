@@ -72,7 +72,7 @@ func (f *rowFilterFlags) files(args []string) ([]format.FileRef, error) {
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
-	return files, nil
+	return files, requireFiles(args, files)
 }
 
 func totalSize(files []format.FileRef) int64 {

@@ -52,9 +52,6 @@ it), 2 on usage or I/O errors (an output that exists already among them).`,
 			if err != nil {
 				return err
 			}
-			if err := requireFiles(args, files); err != nil {
-				return err
-			}
 			if err := os.MkdirAll(outDir, 0o755); err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}

@@ -120,9 +120,6 @@ are applied), 2 on usage errors and when the server cannot be reached.`,
 			if err != nil {
 				return err
 			}
-			if err := requireFiles(args[1:], files); err != nil {
-				return err
-			}
 			fmtv, err := render.ParseFormat(outFormat)
 			if err != nil {
 				return usageError("%v", err)

@@ -176,7 +176,7 @@ func TestNoLogFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(empty, "00000000000000000000.xlog.inprogress"), []byte("x"), 0o644)
 	outDir := filepath.Join(t.TempDir(), "out")
 	for _, args := range [][]string{
-		{"meta", empty}, {"stats", empty}, {"filter", "--out", outDir, empty},
+		{"cat", empty}, {"meta", empty}, {"stats", empty}, {"filter", "--out", outDir, empty},
 		{"play", "--dry-run", "127.0.0.1:1", empty},
 	} {
 		_, stderr, code := runCLI(t, args...)

@@ -49,9 +49,6 @@ or I/O errors.`,
 			if err != nil {
 				return err
 			}
-			if err := requireFiles(args, files); err != nil {
-				return err
-			}
 			bar := progress.New(os.Stderr, progress.IsTerminal(os.Stderr), "stats", totalSize(files))
 			rep, res, err := stats.Scan(files, stats.Options{
 				Filter: flt, Force: ff.force, OnIssue: reportIssue, Progress: bar.Set,
