@@ -130,6 +130,10 @@ type Summary struct {
 	// TxIncomplete counts transactions whose last row is missing (a torn
 	// log); they are not applied.
 	TxIncomplete int64
+	// TxHeadless counts transactions whose first rows are missing from the
+	// logs (their first row read has LSN != TSN); they are not applied, as
+	// Tarantool 2.10+ refuses to recover or replicate them.
+	TxHeadless int64
 	// TxPartial counts transactions left half-applied (only when applied
 	// row by row and one of their rows was rejected).
 	TxPartial int64
@@ -404,10 +408,12 @@ func (p *Player) feed(file string, row *format.Row) error {
 		if ev.Tx == nil {
 			continue
 		}
-		switch ev.Fate {
-		case synchro.Committed:
+		switch {
+		case ev.Fate == synchro.Committed && ev.Tx.Headless:
+			p.sum.TxHeadless++
+		case ev.Fate == synchro.Committed:
 			p.commit(ev.Tx)
-		case synchro.RolledBack:
+		case ev.Fate == synchro.RolledBack:
 			p.sum.TxRolledBack++
 		}
 		if p.stopped() {

@@ -52,6 +52,10 @@ type Tx struct {
 	// Queued: the transaction went through the queue (a synchronous one,
 	// or an asynchronous one committed behind synchronous ones).
 	Queued bool
+	// Headless: the first global row read is not the transaction's first
+	// (its LSN differs from the TSN): the rows before it are missing from
+	// the log. Tarantool 2.10+ refuses such a log.
+	Headless bool
 }
 
 // Event reports the fate of a transaction, or a synchronous-replication
@@ -146,6 +150,15 @@ func (r *Resolver) Add(file string, row *format.Row) ([]Event, error) {
 		}
 	}
 	tx := r.open[key]
+	if tx == nil && row.ReplicaID != 0 {
+		// A transaction may start with local rows: they wait under
+		// origin 0 for its first global row.
+		local := txKey{tsn: row.TSN}
+		if tx = r.open[local]; tx != nil {
+			delete(r.open, local)
+			r.open[key] = tx
+		}
+	}
 	if tx == nil {
 		tx = &Tx{Origin: row.ReplicaID, TSN: row.TSN}
 		r.open[key] = tx
@@ -154,8 +167,9 @@ func (r *Resolver) Add(file string, row *format.Row) ([]Event, error) {
 	tx.Rows = append(tx.Rows, row.Clone())
 	tx.Files = append(tx.Files, file)
 	if row.ReplicaID != 0 {
-		if tx.Origin == 0 {
+		if tx.EntryLSN == 0 {
 			tx.Origin = row.ReplicaID
+			tx.Headless = row.LSN != tx.TSN
 		}
 		tx.EntryLSN = row.LSN
 	}

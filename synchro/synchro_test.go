@@ -174,3 +174,34 @@ func TestTarantool260Sample(t *testing.T) {
 		t.Fatal("transactions left pending")
 	}
 }
+
+// A transaction whose first rows are missing (gh_7932's bad_xlog: its
+// first global row has LSN != TSN) is marked headless; one that starts
+// with a local row is not.
+func TestHeadless(t *testing.T) {
+	f := &feeder{t: t, r: synchro.New(synchro.Options{})}
+	var fates []string
+	record := func(evs []synchro.Event) {
+		for _, e := range evs {
+			fates = append(fates, fmt.Sprintf("%d:%v", e.Tx.EntryLSN, e.Tx.Headless))
+		}
+	}
+	for _, h := range []format.Header{
+		{Type: format.TypeReplace, ReplicaID: 2, LSN: 11, TSN: 10},
+		{Type: format.TypeReplace, ReplicaID: 2, LSN: 12, TSN: 10, Commit: true},
+		{Type: format.TypeReplace, GroupID: 1, LSN: 5, TSN: 13},
+		{Type: format.TypeReplace, ReplicaID: 2, LSN: 13, TSN: 13, Commit: true},
+	} {
+		evs, err := f.r.Add("x", &format.Row{Header: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		record(evs)
+	}
+	if got := strings.Join(fates, " "); got != "12:true 13:false" {
+		t.Fatal(got)
+	}
+	if ev := f.r.End(); len(ev) != 0 {
+		t.Fatalf("the local row did not join its transaction: %+v", ev[0].Tx.Rows[0].Header)
+	}
+}

@@ -244,6 +244,7 @@ func printPlaySummary(w io.Writer, s *play.Summary, conn *iproto.Conn, statePath
 	add(s.TxRolledBack, "transactions rolled back by the synchronous queue")
 	add(s.TxPending, "transactions still waiting for a quorum where the logs end")
 	add(s.TxIncomplete, "transactions without their last row")
+	add(s.TxHeadless, "transactions without their first rows (not applied)")
 	add(s.TxAlreadyApplied, "transactions applied by an earlier run")
 	add(s.TxCovered, "transactions already held by a file played before them")
 	if s.RowsFiltered > 0 {
