@@ -89,6 +89,10 @@ func (w *Writer) Rows() int64 { return w.nrows }
 
 // Write appends one row. Outside a transaction the pending rows are written
 // as a block once they reach the block size.
+//
+// A row without a body (nil or empty) of any type but NOP ends its block, even
+// inside a transaction: readers take whatever follows a row header in the
+// block for its body, so another row after it would be read as its body.
 func (w *Writer) Write(h *Header, body []byte) error {
 	if w.err != nil {
 		return w.err
@@ -96,6 +100,9 @@ func (w *Writer) Write(h *Header, body []byte) error {
 	w.rows = AppendHeader(w.rows, h)
 	w.rows = append(w.rows, body...)
 	w.nrows++
+	if len(body) == 0 && h.Type != TypeNop {
+		return w.Flush()
+	}
 	if !w.inTx && len(w.rows) >= w.opts.BlockSize {
 		return w.Flush()
 	}

@@ -178,21 +178,33 @@ func appendYAMLValue(b []byte, c *format.MPCursor, depth int, key bool) ([]byte,
 
 // appendYAMLString prints a string: single-quoted (always in flow values,
 // and where a plain scalar would be misread), double-quoted with escapes
-// when it holds control characters, and !!binary when it is not UTF-8.
+// when it holds characters YAML does not allow as they are or reads as line
+// breaks, and !!binary when it is not UTF-8.
 func appendYAMLString(b []byte, s []byte, quote bool) []byte {
 	if !utf8.Valid(s) {
 		b = append(b, "!!binary "...)
 		return appendBase64(b, s)
 	}
 	needDouble := false
-	for _, c := range s {
-		if c < 0x20 || c == 0x7f {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				needDouble = true
+				break
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if !yamlPrintable(r) {
 			needDouble = true
 			break
 		}
+		i += size
 	}
 	if needDouble {
-		return appendJSONString(b, s)
+		return appendYAMLDoubleQuoted(b, s)
 	}
 	if !quote && plainSafe(s) {
 		return append(b, s...)
@@ -207,13 +219,74 @@ func appendYAMLString(b []byte, s []byte, quote bool) []byte {
 	return append(b, '\'')
 }
 
+// yamlPrintable reports whether a character other than ASCII may stand as
+// it is in a quoted YAML scalar: YAML allows neither the C1 controls nor
+// U+FEFF, U+FFFE and U+FFFF, and reads U+0085, U+2028 and U+2029 as line
+// breaks, which quoted scalars fold into spaces.
+func yamlPrintable(r rune) bool {
+	switch {
+	case r >= 0x80 && r <= 0x9f, r == 0x2028, r == 0x2029, r == 0xfeff, r == 0xfffe, r == 0xffff:
+		return false
+	}
+	return true
+}
+
+// appendYAMLDoubleQuoted prints valid UTF-8 s as a double-quoted YAML
+// scalar, escaping control characters, DEL and the characters
+// yamlPrintable rejects.
+func appendYAMLDoubleQuoted(b []byte, s []byte) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20 || c == 0x7f:
+				b = append(b, `\u00`...)
+				b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if yamlPrintable(r) {
+			b = append(b, s[i:i+size]...)
+		} else {
+			b = append(b, `\u`...)
+			b = append(b, hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
 func plainSafe(s []byte) bool {
 	if len(s) == 0 {
 		return false
 	}
-	switch string(s) {
-	case "true", "false", "null", "yes", "no", "on", "off", "~", "True", "False", "Null", "NULL", "Yes", "No":
-		return false
+	// The booleans and nulls of YAML 1.1 and 1.2 in any case (TRUE, On,
+	// y, N ...): a plain scalar spelled so is read as a boolean or null.
+	if len(s) <= 5 {
+		var low [5]byte
+		for i, c := range s {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			low[i] = c
+		}
+		switch string(low[:len(s)]) {
+		case "true", "false", "null", "yes", "no", "on", "off", "y", "n":
+			return false
+		}
 	}
 	for i, c := range s {
 		alpha := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
