@@ -25,6 +25,9 @@ type walBuilder struct {
 	w       *format.Writer
 	ts      float64
 	files   []string
+	// replicaset, when set, is written to the snapshot's _schema as
+	// 'cluster' (or 'replicaset_uuid' for 3.x writers).
+	replicaset string
 }
 
 func newWAL(t testing.TB, dir, uuid, version string) *walBuilder {
@@ -67,6 +70,21 @@ func dmlBody(space uint32, key uint64, val string) []byte {
 	return mpMap(mpUint(0x10), mpUint(uint64(space)), mpUint(0x21), mpArr(mpUint(key), mpStr(val)))
 }
 
+// schemaBody is the _schema row holding the replica set UUID: key
+// 'cluster' up to 2.11, 'replicaset_uuid' in 3.x.
+func schemaBody(version, uuid string) []byte {
+	key := "cluster"
+	if strings.HasPrefix(version, "3.") {
+		key = "replicaset_uuid"
+	}
+	return mpMap(mpUint(0x10), mpUint(272), mpUint(0x21), mpArr(mpStr(key), mpStr(uuid)))
+}
+
+// clusterBody is a _cluster row: replica id to instance UUID.
+func clusterBody(id uint32, uuid string) []byte {
+	return mpMap(mpUint(0x10), mpUint(320), mpUint(0x21), mpArr(mpUint(uint64(id)), mpStr(uuid)))
+}
+
 const (
 	syncSpace  = 512
 	asyncSpace = 513
@@ -99,6 +117,9 @@ func (b *walBuilder) snapshot(cluster map[uint32]string, raft *format.Raft, prom
 			b.t.Fatal(err)
 		}
 	}
+	if b.replicaset != "" {
+		put(format.Header{Type: format.TypeInsert}, schemaBody(b.version, b.replicaset))
+	}
 	for _, sp := range []struct {
 		id   uint32
 		sync bool
@@ -112,7 +133,7 @@ func (b *walBuilder) snapshot(cluster map[uint32]string, raft *format.Raft, prom
 	}
 	for id := uint32(1); id < 32; id++ {
 		if u, ok := cluster[id]; ok {
-			put(format.Header{Type: format.TypeInsert}, mpMap(mpUint(0x10), mpUint(320), mpUint(0x21), mpArr(mpUint(uint64(id)), mpStr(u))))
+			put(format.Header{Type: format.TypeInsert}, clusterBody(id, u))
 		}
 	}
 	if raft != nil {

@@ -1,5 +1,5 @@
 // Package verify checks the write-ahead logs and snapshots of one or more
-// instances of a Tarantool replica set, offline, and compares them.
+// instances of Tarantool replica sets, offline, and compares them.
 //
 // Each instance's directory is read once, in file order (Run reads the
 // instances in parallel). Within an instance verify reports damage (as
@@ -9,7 +9,10 @@
 // (limbo) and the persisted Raft state with the rules of the version that
 // wrote each file, as described in FORMAT.md section 6.
 //
-// Across instances it builds the vclock table, finds rows with the same
+// It groups the instances by replica set (the replica set UUID of their
+// _schema rows, or their _cluster rows when that is missing) and compares
+// each instance only with the others of its replica set. Across those
+// instances it builds the vclock table, finds rows with the same
 // replica id and LSN but different content (comparing per-chunk digests
 // and re-reading only the chunks that differ), and finds split-brain:
 // transactions confirmed on some instances and rolled back on others,

@@ -39,7 +39,13 @@ const (
 	KindUnknownID       Kind = "unknown-replica-id"
 	KindDivergentRow    Kind = "divergent-row" // the same (replica id, LSN) with different content
 	KindSplitBrain      Kind = "split-brain"   // histories that cannot both be true
-	KindTruncated       Kind = "truncated"     // a limit on kept state was reached; later checks are coarser
+	// KindForeignReplicaset: instances of several replica sets were given;
+	// each is compared only with the others of its replica set.
+	KindForeignReplicaset Kind = "foreign-replicaset"
+	// KindReplicaIDConflict: one replica id given to different instances
+	// in the _cluster rows of instances of one replica set.
+	KindReplicaIDConflict Kind = "replica-id-conflict"
+	KindTruncated         Kind = "truncated" // a limit on kept state was reached; later checks are coarser
 )
 
 // Severity of a finding.

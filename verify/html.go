@@ -271,12 +271,16 @@ svg text { font: 11px system-ui, sans-serif; }
 {{end}}</table>{{end}}
 
 <h2>Instances</h2>
-<table><tr><th>name</th><th>replica id</th><th>uuid</th><th>files</th><th>rows</th><th>first vclock</th><th>last vclock</th><th>sync confirmed / rolled back / pending</th><th>queue owner / term</th><th>raft term / vote</th></tr>
-{{range .Report.Instances}}<tr><td>{{.Name}}</td><td>{{.ReplicaID}}</td><td>{{.UUID}}</td><td>{{.Files}}</td><td>{{.Rows}}</td><td>{{.FirstVClock}}</td><td>{{.VClock}}</td><td>{{.Sync.Confirmed}} / {{.Sync.RolledBack}} / {{.Sync.Pending}}</td><td>{{.Queue.Owner}} / {{.Queue.Term}}</td><td>{{.Raft.Term}} / {{.Raft.Vote}}</td></tr>
+<table><tr><th>name</th><th>replica id</th><th>uuid</th><th>replica set</th><th>files</th><th>rows</th><th>first vclock</th><th>last vclock</th><th>sync confirmed / rolled back / pending</th><th>queue owner / term</th><th>raft term / vote</th></tr>
+{{range .Report.Instances}}<tr><td>{{.Name}}</td><td>{{.ReplicaID}}</td><td>{{.UUID}}</td><td>{{.ReplicasetUUID}}</td><td>{{.Files}}</td><td>{{.Rows}}</td><td>{{.FirstVClock}}</td><td>{{.VClock}}</td><td>{{.Sync.Confirmed}} / {{.Sync.RolledBack}} / {{.Sync.Pending}}</td><td>{{.Queue.Owner}} / {{.Queue.Term}}</td><td>{{.Raft.Term}} / {{.Raft.Vote}}</td></tr>
 {{end}}</table>
+{{if gt (len .Report.Replicasets) 1}}<h2>Replica sets</h2>
+<table><tr><th>set</th><th>uuid</th><th>instances</th><th>assumed</th></tr>
+{{range $i, $rs := .Report.Replicasets}}<tr><td>{{$i}}</td><td>{{$rs.UUID}}</td><td>{{join $rs.Instances ", "}}</td><td>{{$rs.Assumed}}</td></tr>
+{{end}}</table>{{end}}
 {{with .Report.Table}}<h2>Vclocks</h2>
-<table><tr><th>replica</th><th>max</th><th>ahead</th><th>behind</th></tr>
-{{range .}}<tr><td>{{.ReplicaID}}{{with .Origin}} ({{.}}){{end}}</td><td>{{.Max}}</td><td>{{join .Ahead ", "}}</td><td>{{range $n, $d := .Behind}}{{$n}} by {{$d}}; {{end}}</td></tr>
+<table><tr><th>set</th><th>replica</th><th>max</th><th>ahead</th><th>behind</th></tr>
+{{range .}}<tr><td>{{.Replicaset}}</td><td>{{.ReplicaID}}{{with .Origin}} ({{.}}){{end}}</td><td>{{.Max}}</td><td>{{join .Ahead ", "}}</td><td>{{range $n, $d := .Behind}}{{$n}} by {{$d}}; {{end}}</td></tr>
 {{end}}</table>{{end}}
 
 <h2>Findings</h2>

@@ -145,6 +145,9 @@ func TestLiveCleanFailover(t *testing.T) {
 	if !rep.SameVClocks() {
 		t.Errorf("vclocks differ after a clean failover:\n%s", text)
 	}
+	if len(rep.Replicasets) != 1 || rep.Replicasets[0].UUID == "" || len(rep.Replicasets[0].Instances) != 3 {
+		t.Errorf("replica sets %+v:\n%s", rep.Replicasets, text)
+	}
 }
 
 // TestLiveSplitBrainAsync: the old master is cut off and goes on writing

@@ -44,8 +44,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	tw.Flush()
 	ew.printf("\n")
 	if len(r.Instances) > 1 {
-		r.writeTable(ew)
-		ew.printf("\n")
+		r.writeReplicasets(ew)
 	}
 
 	tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
@@ -91,26 +90,58 @@ func (r *Report) WriteText(w io.Writer) error {
 	return ew.err
 }
 
-// writeTable prints the vclock table: every instance against every
-// replica component, with how far it is behind the furthest one.
-func (r *Report) writeTable(ew *errWriter) {
-	if len(r.Table) == 0 {
+// writeReplicasets prints, per replica set, its UUID and instances (and
+// how instances without a replica set UUID were placed) and its vclock
+// table.
+func (r *Report) writeReplicasets(ew *errWriter) {
+	sets := r.Replicasets
+	if len(sets) == 0 {
+		// A report made without groups: one replica set of everything.
+		sets = []Replicaset{{}}
+		for _, in := range r.Instances {
+			sets[0].Instances = append(sets[0].Instances, in.Name)
+		}
+	}
+	for i, rs := range sets {
+		u := rs.UUID
+		if u == "" {
+			u = "of unknown UUID"
+		}
+		ew.printf("REPLICA SET %s: %s\n", u, strings.Join(rs.Instances, ", "))
+		if rs.Assumed != "" {
+			ew.printf("  assumed: %s\n", rs.Assumed)
+		}
+		var table []ComponentRow
+		for _, c := range r.Table {
+			if c.Replicaset == i {
+				table = append(table, c)
+			}
+		}
+		writeTable(ew, rs.Instances, table)
+		ew.printf("\n")
+	}
+}
+
+// writeTable prints a vclock table: every instance against every replica
+// component, with how far it is behind the furthest one.
+func writeTable(ew *errWriter, insts []string, table []ComponentRow) {
+	if len(table) == 0 {
 		return
 	}
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	fmt.Fprint(tw, "VCLOCK")
-	for _, c := range r.Table {
+	for _, c := range table {
 		fmt.Fprintf(tw, "\treplica %d", c.ReplicaID)
 		if c.Origin != "" {
 			fmt.Fprintf(tw, " (%s)", c.Origin)
 		}
 	}
 	fmt.Fprintln(tw)
-	for _, in := range r.Instances {
-		fmt.Fprint(tw, in.Name)
-		for _, c := range r.Table {
-			v := c.LSN[in.Name]
-			if d, ok := c.Behind[in.Name]; ok {
+	for _, name := range insts {
+		fmt.Fprint(tw, name)
+		for _, c := range table {
+			v := c.LSN[name]
+			if d, ok := c.Behind[name]; ok {
 				fmt.Fprintf(tw, "\t%d (-%d)", v, d)
 			} else {
 				fmt.Fprintf(tw, "\t%d", v)
@@ -119,7 +150,7 @@ func (r *Report) writeTable(ew *errWriter) {
 		fmt.Fprintln(tw)
 	}
 	tw.Flush()
-	for _, c := range r.Table {
+	for _, c := range table {
 		if len(c.Behind) == 0 {
 			continue
 		}
@@ -136,15 +167,23 @@ func (r *Report) writeTable(ew *errWriter) {
 func (r *Report) WriteVClocks(w io.Writer) error {
 	ew := &errWriter{w: w}
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "INSTANCE\tUUID\tVCLOCK")
+	fmt.Fprintln(tw, "INSTANCE\tREPLICA\tUUID\tREPLICA SET\tVCLOCK")
 	for _, in := range r.Instances {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", in.Name, orDash(in.UUID), in.VClock)
+		id := "?"
+		if in.ReplicaID != 0 {
+			id = fmt.Sprint(in.ReplicaID)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", in.Name, id, orDash(in.UUID), orDash(in.ReplicasetUUID), in.VClock)
 	}
 	tw.Flush()
 	ew.printf("\n")
-	r.writeTable(ew)
+	r.writeReplicasets(ew)
 	if len(r.Table) > 0 && r.equalVClocks() {
-		ew.printf("all instances have the same vclock\n")
+		if len(r.Replicasets) > 1 {
+			ew.printf("the instances of each replica set have the same vclock\n")
+		} else {
+			ew.printf("all instances have the same vclock\n")
+		}
 	}
 	return ew.err
 }
@@ -155,16 +194,19 @@ func (r *Report) WriteVClocksJSON(w io.Writer) error {
 		Name   string `json:"name"`
 		Dir    string `json:"dir"`
 		UUID   string `json:"instance_uuid"`
+		ID     uint32 `json:"replica_id"`
+		RSUUID string `json:"replicaset_uuid"`
 		VClock any    `json:"vclock"`
 	}
 	out := struct {
-		Instances []inst         `json:"instances"`
-		VClocks   any            `json:"vclocks"`
-		Table     []ComponentRow `json:"vclock_table"`
-		Same      bool           `json:"same"`
-	}{VClocks: r.VClocks, Table: r.Table, Same: r.SameVClocks()}
+		Instances   []inst         `json:"instances"`
+		Replicasets []Replicaset   `json:"replicasets"`
+		VClocks     any            `json:"vclocks"`
+		Table       []ComponentRow `json:"vclock_table"`
+		Same        bool           `json:"same"`
+	}{Replicasets: r.Replicasets, VClocks: r.VClocks, Table: r.Table, Same: r.SameVClocks()}
 	for _, in := range r.Instances {
-		out.Instances = append(out.Instances, inst{in.Name, in.Dir, in.UUID, in.VClock})
+		out.Instances = append(out.Instances, inst{in.Name, in.Dir, in.UUID, in.ReplicaID, in.ReplicasetUUID, in.VClock})
 	}
 	if out.Table == nil {
 		out.Table = []ComponentRow{}
@@ -174,8 +216,8 @@ func (r *Report) WriteVClocksJSON(w io.Writer) error {
 	return enc.Encode(out)
 }
 
-// SameVClocks reports whether every instance ends at the same vclock
-// (the local component 0 left out).
+// SameVClocks reports whether every instance ends at the same vclock as
+// the others of its replica set (the local component 0 left out).
 func (r *Report) SameVClocks() bool { return r.equalVClocks() }
 
 func (r *Report) equalVClocks() bool {
@@ -220,6 +262,9 @@ func writeFinding(ew *errWriter, f *Finding) {
 	ew.printf("      %s\n", f.Message)
 	for _, s := range f.Sides {
 		rng := fmt.Sprintf("%d:%d-%d", s.ReplicaID, s.LSNFrom, s.LSNTo)
+		if s.LSNFrom == 0 && s.LSNTo == 0 {
+			rng = fmt.Sprintf("replica %d", s.ReplicaID)
+		}
 		ew.printf("      side %s: %s on %s\n", rng, s.What, orDash(strings.Join(s.Instances, ", ")))
 	}
 	for _, e := range f.Evidence {

@@ -45,6 +45,11 @@ type instance struct {
 	promotes []promoteEvent
 	digests  *digests
 	timeline timeline
+	// What the logs say of the replica set: its UUID ("" when no _schema
+	// row was read) and the _cluster members with the rows that set them.
+	rsUUID    string
+	cluster   map[uint32]string
+	clusterAt map[uint32]rowKey
 }
 
 // promoteEvent is a PROMOTE or DEMOTE row seen in a WAL.
@@ -389,6 +394,9 @@ func (s *scanner) scanSnapshot(rd *format.Reader, info *fileInfo) {
 	fresh := !s.started && vs.Signature() == 0
 	s.started = true
 	s.vclock = vs
+	if snapSchema.replicaset == "" {
+		snapSchema.replicaset = s.schema.replicaset
+	}
 	s.schema = snapSchema
 	s.schema.known = true
 	s.learnOwnID()
@@ -638,7 +646,7 @@ func (s *scanner) txRow(r *format.Row, before format.VClock) {
 		}
 	}
 	if r.Type.IsDML() && !t.broken {
-		if sid, ok := spaceOf(r); ok && (sid == spaceSpace || sid == spaceCluster) {
+		if sid, ok := spaceOf(r); ok && (sid == spaceSchema || sid == spaceSpace || sid == spaceCluster) {
 			s.schema.apply(r)
 			s.learnOwnID()
 		}
@@ -1002,6 +1010,9 @@ func (s *scanner) finish() {
 	}
 	sum := &s.inst.sum
 	sum.ReplicaID = s.inst.ownID
+	s.inst.rsUUID, s.inst.cluster, s.inst.clusterAt = s.schema.replicaset, s.schema.cluster, s.schema.clusterAt
+	sum.ReplicasetUUID = s.schema.replicaset
+	sum.Cluster = clusterJSON(s.schema.cluster)
 	sum.VClock = s.vclock
 	sum.Transactions = s.txSeen
 	for v := range s.versions {

@@ -1,30 +1,38 @@
 package verify
 
 import (
+	"fmt"
+
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/synchro"
 )
 
 // System spaces whose rows verify follows.
 const (
+	spaceSchema  = 272 // _schema: the replica set UUID
 	spaceSpace   = 280 // _space: which spaces are synchronous
 	spaceCluster = 320 // _cluster: replica ids of instance UUIDs
 )
 
 // schema is what verify needs of the data schema: the synchronous spaces
 // (to find synchronous transactions in logs written before the WAIT_ACK
-// flag existed) and the replica ids of instances.
+// flag existed), the replica ids of instances and the replica set UUID.
 type schema struct {
 	syncSpaces *synchro.SyncSpaces
 	cluster    map[uint32]string
-	known      bool // read from a snapshot or from the start of history
+	// clusterAt is the WAL row that set each _cluster entry (zero when it
+	// came from a snapshot, whose rows do not say).
+	clusterAt  map[uint32]rowKey
+	replicaset string // from _schema: 'cluster' (up to 2.11) or 'replicaset_uuid' (3.x)
+	known      bool   // read from a snapshot or from the start of history
 }
 
 func newSchema() schema {
-	return schema{syncSpaces: synchro.NewSyncSpaces(nil), cluster: map[uint32]string{}}
+	return schema{syncSpaces: synchro.NewSyncSpaces(nil), cluster: map[uint32]string{}, clusterAt: map[uint32]rowKey{}}
 }
 
-// apply follows one row of _space or _cluster; other rows are ignored.
+// apply follows one row of _schema, _space or _cluster; other rows are
+// ignored.
 func (s *schema) apply(r *format.Row) {
 	if !r.Type.IsDML() {
 		return
@@ -34,6 +42,14 @@ func (s *schema) apply(r *format.Row) {
 		return
 	}
 	switch d.SpaceID {
+	case spaceSchema:
+		// A DELETE of 'cluster' (the upgrade to 3.x renames the key)
+		// leaves the UUID known.
+		if r.Type == format.TypeInsert || r.Type == format.TypeReplace {
+			if u, ok := parseReplicasetTuple(d.Tuple); ok {
+				s.replicaset = u
+			}
+		}
 	case spaceSpace:
 		s.syncSpaces.Learn(r)
 	case spaceCluster:
@@ -41,10 +57,15 @@ func (s *schema) apply(r *format.Row) {
 		case format.TypeInsert, format.TypeReplace:
 			if id, uuid, ok := parseClusterTuple(d.Tuple); ok {
 				s.cluster[id] = uuid
+				s.clusterAt[id] = rowKey{r.ReplicaID, r.LSN}
+				if r.ReplicaID == 0 {
+					s.clusterAt[id] = rowKey{}
+				}
 			}
 		case format.TypeDelete:
 			if id, ok := firstUint(d.Key); ok {
 				delete(s.cluster, uint32(id))
+				delete(s.clusterAt, uint32(id))
 			}
 		}
 	}
@@ -86,4 +107,30 @@ func parseClusterTuple(t []byte) (uint32, string, bool) {
 		return 0, "", false
 	}
 	return uint32(id), string(u), true
+}
+
+// parseReplicasetTuple reads ['cluster', uuid] or ['replicaset_uuid', uuid]
+// of _schema; the UUID is a string or a MessagePack UUID (extension 2).
+func parseReplicasetTuple(t []byte) (string, bool) {
+	c := format.NewMPCursor(t)
+	n, err := c.ArrayLen()
+	if err != nil || n < 2 {
+		return "", false
+	}
+	key, err := c.Bytes()
+	if err != nil || (string(key) != "cluster" && string(key) != "replicaset_uuid") {
+		return "", false
+	}
+	if c.Kind() == format.MPStr {
+		u, err := c.Bytes()
+		if err != nil || len(u) == 0 {
+			return "", false
+		}
+		return string(u), true
+	}
+	typ, d, err := c.Ext()
+	if err != nil || typ != 2 || len(d) != 16 {
+		return "", false
+	}
+	return fmt.Sprintf("%x-%x-%x-%x-%x", d[0:4], d[4:6], d[6:8], d[8:10], d[10:16]), true
 }

@@ -12,20 +12,23 @@ import (
 )
 
 // VClocks finds where each instance's log ends without checking it: the
-// newest file header plus the rows of the newest xlog. The report has the
-// instances, their vclocks and the vclock table, and no findings.
+// newest file header plus the rows of the newest xlog. The replica set UUID
+// and _cluster come from the system spaces at the start of the newest
+// snapshot and from the rows of the newest xlog. The report has the
+// instances, their replica sets, their vclocks and one vclock table per
+// replica set, and no findings.
 func VClocks(ctx context.Context, srcs []Source) (*Report, error) {
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("no instance directories given")
 	}
-	sums := make([]*InstanceSummary, len(srcs))
+	insts := make([]*instance, len(srcs))
 	errs := make([]error, len(srcs))
 	var wg sync.WaitGroup
 	for i, src := range srcs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sums[i], errs[i] = tailVClock(ctx, src)
+			insts[i], errs[i] = tailVClock(ctx, src)
 		}()
 	}
 	wg.Wait()
@@ -33,28 +36,30 @@ func VClocks(ctx context.Context, srcs []Source) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{VClocks: map[string]format.VClock{}}
-	var insts []*instance
-	for _, s := range sums {
-		if _, dup := rep.VClocks[s.Name]; dup {
-			return nil, fmt.Errorf("instance name %q given twice (name them NAME=DIR)", s.Name)
+	for _, in := range insts {
+		if _, dup := rep.VClocks[in.sum.Name]; dup {
+			return nil, fmt.Errorf("instance name %q given twice (name them NAME=DIR)", in.sum.Name)
 		}
-		rep.Instances = append(rep.Instances, s)
-		rep.VClocks[s.Name] = s.VClock
-		insts = append(insts, &instance{sum: *s, vclock: s.VClock, ownID: s.ReplicaID})
+		rep.Instances = append(rep.Instances, &in.sum)
+		rep.VClocks[in.sum.Name] = in.vclock
 	}
-	rep.Table = vclockTable(insts)
+	groups := groupInstances(insts)
+	rep.Replicasets = replicasets(groups)
+	for gi, g := range groups {
+		rep.Table = append(rep.Table, vclockTable(g.members, gi)...)
+	}
 	rep.Findings = []*Finding{}
 	rep.Counts = Counts{ByKind: map[string]int{}}
 	return rep, nil
 }
 
-func tailVClock(ctx context.Context, src Source) (*InstanceSummary, error) {
+func tailVClock(ctx context.Context, src Source) (*instance, error) {
 	refs, err := format.ScanDir(src.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("instance %s: %w", src.Name, err)
 	}
 	sum := &InstanceSummary{Name: src.Name, Dir: src.Dir, Timeline: []Event{}}
-	var last *format.FileRef
+	var last, lastSnap *format.FileRef
 	for i := range refs {
 		ref := &refs[i]
 		if ref.Ext != ".xlog" && ref.Ext != ".snap" {
@@ -79,25 +84,47 @@ func tailVClock(ctx context.Context, src Source) (*InstanceSummary, error) {
 		}
 		if ref.Ext == ".xlog" {
 			last = ref
+		} else {
+			lastSnap = ref
 		}
 	}
 	if sum.Files == 0 {
 		return nil, fmt.Errorf("instance %s: %s: no .xlog or .snap files", src.Name, src.Dir)
 	}
-	if last == nil {
-		return sum, nil
+	sch := newSchema()
+	if lastSnap != nil {
+		snapSystem(lastSnap.Path, &sch)
 	}
-	rd, err := format.Open(last.Path, format.Options{Name: last.Path, Force: true})
+	if last != nil {
+		if err := tailXlog(ctx, last.Path, sum, &sch); err != nil {
+			return nil, fmt.Errorf("instance %s: %w", src.Name, err)
+		}
+	}
+	in := &instance{vclock: sum.VClock, rsUUID: sch.replicaset, cluster: sch.cluster, clusterAt: sch.clusterAt}
+	if id, ok := sch.idOf(sum.UUID); ok && sum.UUID != "" {
+		in.ownID = id
+		sum.ReplicaID = id
+	}
+	sum.ReplicasetUUID = sch.replicaset
+	sum.Cluster = clusterJSON(sch.cluster)
+	in.sum = *sum
+	return in, nil
+}
+
+// tailXlog follows the rows of the newest xlog: the vclock, and the
+// _schema and _cluster rows.
+func tailXlog(ctx context.Context, path string, sum *InstanceSummary, sch *schema) error {
+	rd, err := format.Open(path, format.Options{Name: path, Force: true})
 	if err != nil {
 		if rd != nil {
 			rd.Close()
 		}
-		return nil, fmt.Errorf("instance %s: %w", src.Name, err)
+		return err
 	}
 	defer rd.Close()
 	for n := 0; ; n++ {
 		if n&0xffff == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 		r, err := rd.Next()
 		if errors.Is(err, io.EOF) || err != nil {
@@ -105,6 +132,39 @@ func tailVClock(ctx context.Context, src Source) (*InstanceSummary, error) {
 		}
 		sum.Rows++
 		sum.VClock.Follow(r.ReplicaID, r.LSN)
+		if r.Type.IsDML() {
+			if sid, ok := spaceOf(r); ok && (sid == spaceSchema || sid == spaceCluster) {
+				sch.apply(r)
+			}
+		}
 	}
-	return sum, nil
+	return nil
+}
+
+// snapSystem reads the _schema and _cluster rows of a snapshot: its rows
+// come in ascending space id, so reading stops at the first row of a
+// space above _cluster (or at the first row that is not an INSERT).
+// A snapshot that cannot be read leaves sch as it is.
+func snapSystem(path string, sch *schema) {
+	rd, err := format.Open(path, format.Options{Name: path})
+	if err != nil {
+		if rd != nil {
+			rd.Close()
+		}
+		return
+	}
+	defer rd.Close()
+	for {
+		r, err := rd.Next()
+		if err != nil || !r.Type.IsDML() {
+			return
+		}
+		sid, ok := spaceOf(r)
+		if !ok || sid > spaceCluster {
+			return
+		}
+		if sid == spaceSchema || sid == spaceCluster {
+			sch.apply(r)
+		}
+	}
 }

@@ -89,26 +89,32 @@ type RaftState struct {
 
 // InstanceSummary describes one instance's logs.
 type InstanceSummary struct {
-	Name           string         `json:"name"`
-	Dir            string         `json:"dir"`
-	UUID           string         `json:"instance_uuid"`
-	ReplicaID      uint32         `json:"replica_id"` // 0 when not found in _cluster
-	Versions       []string       `json:"versions"`
-	Files          int            `json:"files"`
-	Snapshots      int            `json:"snapshots"`
-	Xlogs          int            `json:"xlogs"`
-	Bytes          int64          `json:"bytes"`
-	Rows           int64          `json:"rows"`
-	Transactions   int64          `json:"transactions"`
-	FirstVClock    format.VClock  `json:"first_vclock"`
-	VClock         format.VClock  `json:"vclock"`
-	SnapshotVClock *format.VClock `json:"snapshot_vclock,omitempty"`
-	FirstTime      float64        `json:"first_time,omitempty"`
-	LastTime       float64        `json:"last_time,omitempty"`
-	Sync           SyncCounts     `json:"sync"`
-	Queue          QueueState     `json:"queue"`
-	Raft           RaftState      `json:"raft"`
-	Timeline       []Event        `json:"timeline"`
+	Name      string `json:"name"`
+	Dir       string `json:"dir"`
+	UUID      string `json:"instance_uuid"`
+	ReplicaID uint32 `json:"replica_id"` // 0 when not found in _cluster
+	// ReplicasetUUID is the replica set UUID from _schema ("" when no
+	// _schema row holding it was read).
+	ReplicasetUUID string `json:"replicaset_uuid"`
+	// Cluster is the _cluster table at the end of the log: replica id to
+	// instance UUID.
+	Cluster        map[string]string `json:"cluster"`
+	Versions       []string          `json:"versions"`
+	Files          int               `json:"files"`
+	Snapshots      int               `json:"snapshots"`
+	Xlogs          int               `json:"xlogs"`
+	Bytes          int64             `json:"bytes"`
+	Rows           int64             `json:"rows"`
+	Transactions   int64             `json:"transactions"`
+	FirstVClock    format.VClock     `json:"first_vclock"`
+	VClock         format.VClock     `json:"vclock"`
+	SnapshotVClock *format.VClock    `json:"snapshot_vclock,omitempty"`
+	FirstTime      float64           `json:"first_time,omitempty"`
+	LastTime       float64           `json:"last_time,omitempty"`
+	Sync           SyncCounts        `json:"sync"`
+	Queue          QueueState        `json:"queue"`
+	Raft           RaftState         `json:"raft"`
+	Timeline       []Event           `json:"timeline"`
 	// TimelineDropped counts events left out of the middle of Timeline.
 	TimelineDropped int `json:"timeline_dropped,omitempty"`
 	// Suppressed counts findings beyond the per-kind limit.
@@ -124,6 +130,9 @@ type ComponentRow struct {
 	LSN       map[string]uint64 `json:"lsn"`              // per instance
 	Behind    map[string]uint64 `json:"behind,omitempty"` // how far below Max
 	Origin    string            `json:"origin,omitempty"` // the instance with this replica id
+	// Replicaset is the index in Report.Replicasets of the replica set
+	// whose instances the row compares.
+	Replicaset int `json:"replicaset"`
 }
 
 // Counts sums up the findings.
@@ -135,12 +144,15 @@ type Counts struct {
 
 // Report is the result of Run.
 type Report struct {
-	Instances []*InstanceSummary       `json:"instances"`
-	VClocks   map[string]format.VClock `json:"vclocks"`
-	Table     []ComponentRow           `json:"vclock_table"`
-	Findings  []*Finding               `json:"findings"`
-	Counts    Counts                   `json:"counts"`
-	Splits    []SplitPoint             `json:"splits,omitempty"`
+	Instances []*InstanceSummary `json:"instances"`
+	// Replicasets groups the instances by replica set; instances are
+	// compared only within their group.
+	Replicasets []Replicaset             `json:"replicasets"`
+	VClocks     map[string]format.VClock `json:"vclocks"`
+	Table       []ComponentRow           `json:"vclock_table"`
+	Findings    []*Finding               `json:"findings"`
+	Counts      Counts                   `json:"counts"`
+	Splits      []SplitPoint             `json:"splits,omitempty"`
 }
 
 // SplitPoint marks where histories diverge, for the timeline.
@@ -204,10 +216,18 @@ func Run(ctx context.Context, srcs []Source, opts Options) (*Report, error) {
 		rep.VClocks[in.sum.Name] = in.vclock
 		rep.Findings = append(rep.Findings, in.findings...)
 	}
-	rep.Table = vclockTable(insts)
-	if len(insts) > 1 {
-		c := &comparer{ctx: ctx, insts: insts, seed: seed, rep: rep}
-		c.run()
+	groups := groupInstances(insts)
+	rep.Replicasets = replicasets(groups)
+	for gi, g := range groups {
+		rep.Table = append(rep.Table, vclockTable(g.members, gi)...)
+		rep.Findings = append(rep.Findings, clusterConflicts(g.members)...)
+		if len(g.members) > 1 {
+			c := &comparer{ctx: ctx, insts: g.members, seed: seed, rep: rep}
+			c.run()
+		}
+	}
+	if len(groups) > 1 {
+		rep.Findings = append(rep.Findings, foreignReplicasets(groups))
 	}
 	if rep.Findings == nil {
 		rep.Findings = []*Finding{}
@@ -239,8 +259,9 @@ func (r *Report) count(insts []*instance) {
 }
 
 // vclockTable lists every replica component (local component 0 left out)
-// with each instance's LSN and how far it is behind the furthest one.
-func vclockTable(insts []*instance) []ComponentRow {
+// with the LSN of each instance of replica set rs and how far it is behind
+// the furthest one.
+func vclockTable(insts []*instance, rs int) []ComponentRow {
 	var mask format.VClock
 	for _, in := range insts {
 		in.vclock.Each(func(id uint32, lsn uint64) {
@@ -251,12 +272,12 @@ func vclockTable(insts []*instance) []ComponentRow {
 	}
 	var rows []ComponentRow
 	for _, id := range mask.IDs() {
-		row := ComponentRow{ReplicaID: id, LSN: map[string]uint64{}, Behind: map[string]uint64{}}
+		row := ComponentRow{ReplicaID: id, LSN: map[string]uint64{}, Behind: map[string]uint64{}, Replicaset: rs}
 		for _, in := range insts {
 			v := in.vclock.Get(id)
 			row.LSN[in.sum.Name] = v
 			row.Max = max(row.Max, v)
-			if in.ownID == id {
+			if in.ownID == id && row.Origin == "" {
 				row.Origin = in.sum.Name
 			}
 		}

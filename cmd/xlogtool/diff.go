@@ -16,13 +16,15 @@ func newDiffCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "diff [--json] DIR|NAME=DIR...",
 		Short: "Compare where the logs of replica set instances end (vclock table)",
-		Long: `Print every instance's vclock and, for every replica component, which
-instances are ahead and how far the others are behind. Only the file headers
-and the newest xlog of each directory are read; nothing is checked (see
-verify).
+		Long: `Print every instance's vclock and, per replica set, for every replica
+component, which instances are ahead and how far the others are behind.
+Instances are grouped by the replica set UUID of their _schema rows (or, without
+it, by their _cluster rows); only the file headers, the system spaces of the
+newest snapshot and the newest xlog of each directory are read; nothing is
+checked (see verify).
 
-Exit status: 0 when every instance has the same vclock, 1 when they differ,
-2 when the logs could not be read.`,
+Exit status: 0 when the instances of each replica set have the same vclock,
+1 when they differ, 2 when the logs could not be read.`,
 		Example: `  xlogtool diff i1/ i2/ i3/
   xlogtool diff --json a=/data/a b=/data/b`,
 		Args: cobra.MinimumNArgs(1),

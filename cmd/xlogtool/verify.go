@@ -37,7 +37,7 @@ func newVerifyCmd() *cobra.Command {
 	var parallel int
 	cmd := &cobra.Command{
 		Use:   "verify [--json] [--html FILE] DIR|NAME=DIR...",
-		Short: "Check the logs of one or more instances of a replica set",
+		Short: "Check the logs of one or more instances of one or more replica sets",
 		Long: `Check the WAL and snapshot files of one or more instances of a replica set,
 offline. Each argument is one instance's data directory; NAME=DIR names the
 instance (the default name is the directory's base name).
@@ -50,10 +50,14 @@ version (confirmed / rolled back / pending transactions, CONFIRM/ROLLBACK for
 a queue that is not owned, PROMOTE/DEMOTE whose term does not grow, rows of an
 old owner after the queue moved on) and the persisted Raft term and votes.
 
-Across instances: a vclock table, rows with the same replica id and LSN but
-different content, and split-brain: transactions confirmed on some instances
-and rolled back on others, rows an old queue owner committed while another
-instance had taken the queue over, and two owners in one term.
+Across the instances of one replica set: a vclock table, rows with the same
+replica id and LSN but different content, and split-brain: transactions
+confirmed on some instances and rolled back on others, rows an old queue
+owner committed while another instance had taken the queue over, and two
+owners in one term. Instances are grouped by the replica set UUID of their
+_schema rows (or, without it, by their _cluster rows); instances of different
+replica sets (e.g. the shards of a vshard cluster) are not compared with
+each other, and a warning names the groups.
 
 Exit status: 0 when there are no error findings, 1 when there are, 2 when
 verify could not run.`,

@@ -229,3 +229,88 @@ func TestDiff(t *testing.T) {
 		t.Fatalf("missing dir: exit %d", code)
 	}
 }
+
+// systemRows are the bootstrap rows of replica 1 naming the replica set
+// (_schema 'cluster') and its first member (_cluster).
+func systemRows(rs, member string) []logRow {
+	str := func(b []byte, s string) []byte {
+		if len(s) < 32 {
+			return append(append(b, 0xa0|byte(len(s))), s...)
+		}
+		return append(append(b, 0xd9, byte(len(s))), s...)
+	}
+	schema := format.AppendUint([]byte{0x82, 0x10}, 272)
+	schema = str(str(append(schema, 0x21, 0x92), "cluster"), rs)
+	cluster := format.AppendUint([]byte{0x82, 0x10}, 320)
+	cluster = str(format.AppendUint(append(cluster, 0x21, 0x92), 1), member)
+	return []logRow{{format.TypeReplace, 1, 1, schema}, {format.TypeReplace, 1, 2, cluster}}
+}
+
+// withData appends n asynchronous rows of replica 1 after the system rows;
+// tag makes the rows of different replica sets differ.
+func withData(rows []logRow, n int, tag uint64) []logRow {
+	for i := 3; i < 3+n; i++ {
+		rows = append(rows, logRow{format.TypeReplace, 1, uint64(i), replaceBody(tag + uint64(i))})
+	}
+	return rows
+}
+
+// TestVerifyReplicasets: instances of two replica sets, both with a replica
+// 1 of their own, are compared only within their replica set.
+func TestVerifyReplicasets(t *testing.T) {
+	root := t.TempDir()
+	rsA, rsB := uuidN(100), uuidN(200)
+	a := writeInstance(t, filepath.Join(root, "a"), uuidN(1), format.VClock{}, withData(systemRows(rsA, uuidN(1)), 5, 0)...)
+	b := writeInstance(t, filepath.Join(root, "b"), uuidN(2), format.VClock{}, withData(systemRows(rsA, uuidN(1)), 5, 0)...)
+	c := writeInstance(t, filepath.Join(root, "c"), uuidN(3), format.VClock{}, withData(systemRows(rsB, uuidN(3)), 3, 1000)...)
+
+	out, _, code := verifyCLI(t, "verify", "--json", "a="+a, "b="+b, "c="+c)
+	var rep struct {
+		Instances   []map[string]any `json:"instances"`
+		Replicasets []struct {
+			UUID      string   `json:"uuid"`
+			Instances []string `json:"instances"`
+		} `json:"replicasets"`
+		Table []struct {
+			ReplicaID  int    `json:"replica_id"`
+			Origin     string `json:"origin"`
+			Replicaset int    `json:"replicaset"`
+		} `json:"vclock_table"`
+		Counts struct {
+			Errors int            `json:"errors"`
+			ByKind map[string]int `json:"by_kind"`
+		} `json:"counts"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
+		t.Fatalf("exit %d %v\n%s", code, err, out)
+	}
+	if len(rep.Replicasets) != 2 || rep.Replicasets[0].UUID != rsA || strings.Join(rep.Replicasets[0].Instances, ",") != "a,b" ||
+		rep.Replicasets[1].UUID != rsB || strings.Join(rep.Replicasets[1].Instances, ",") != "c" {
+		t.Fatalf("replica sets %+v", rep.Replicasets)
+	}
+	if rep.Counts.Errors != 0 || rep.Counts.ByKind["foreign-replicaset"] != 1 || rep.Instances[2]["replicaset_uuid"] != rsB {
+		t.Fatalf("counts %+v, c %v", rep.Counts, rep.Instances[2])
+	}
+	if len(rep.Table) != 2 || rep.Table[0].Origin != "a" || rep.Table[1].Origin != "c" || rep.Table[1].Replicaset != 1 {
+		t.Fatalf("vclock table %+v", rep.Table)
+	}
+
+	out, _, code = verifyCLI(t, "verify", "a="+a, "b="+b, "c="+c)
+	for _, want := range []string{"REPLICA SET " + rsA + ": a, b", "REPLICA SET " + rsB + ": c", "[foreign-replicaset]", "replica 1 (c)"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Fatalf("exit %d, lacks %q:\n%s", code, want, out)
+		}
+	}
+
+	// diff: one table per replica set; c ends below a and b, which is no
+	// difference since it is another replica set.
+	out, _, code = verifyCLI(t, "diff", "a="+a, "b="+b, "c="+c)
+	if code != 0 || !strings.Contains(out, "REPLICA SET "+rsB+": c") || strings.Count(out, "VCLOCK  ") != 2 ||
+		!strings.Contains(out, "each replica set have the same vclock") {
+		t.Fatalf("diff: exit %d\n%s", code, out)
+	}
+	out, _, code = verifyCLI(t, "diff", "--json", "a="+a, "b="+b, "c="+c)
+	if code != 0 || !strings.Contains(out, `"replicasets"`) || !strings.Contains(out, `"replicaset_uuid": "`+rsB+`"`) {
+		t.Fatalf("diff --json: exit %d\n%s", code, out)
+	}
+}
