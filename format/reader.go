@@ -395,6 +395,11 @@ func (r *Reader) loadBlock() bool {
 			r.stop(r.errorf(KindIO, off, r.srcErr, "read: %v", r.srcErr))
 			return false
 		}
+		if r.blockFollows(r.r + FixHeaderSize) {
+			// Not the last block cut short: its length is damaged.
+			return r.damaged(r.errorf(KindBadFixHeader, off, nil,
+				"block length %d runs past the end of the file, and blocks follow", plen))
+		}
 		r.note(r.errorf(KindTornTail, off, nil,
 			"torn tail: block of %d bytes has only %d", plen, r.w-r.r-FixHeaderSize))
 		r.finish(EndTorn)
@@ -659,6 +664,30 @@ func (r *Reader) damaged(e *Error) bool {
 		r.finish(EndCorrupt)
 	}
 	return false
+}
+
+// blockFollows reports whether the data in the buffer from buf[p] to its
+// end (the end of the file) holds a whole block with a good checksum, or
+// ends with the EOF marker: then what comes before is not a torn tail.
+func (r *Reader) blockFollows(p int) bool {
+	win := r.buf[p:r.w]
+	if len(win) >= 4 && [4]byte(win[len(win)-4:]) == MagicEOF {
+		return true
+	}
+	for i := 0; ; i++ {
+		j := bytes.Index(win[i:], MagicPlain[:3])
+		if j < 0 {
+			return false
+		}
+		i += j
+		if len(win)-i < FixHeaderSize {
+			return false
+		}
+		info, plen, _, err := decodeFixHeader(win[i : i+FixHeaderSize])
+		if err == nil && len(win)-i-FixHeaderSize >= plen && Checksum(win[i+FixHeaderSize:i+FixHeaderSize+plen]) == info.CRC {
+			return true
+		}
+	}
 }
 
 // resync advances r.r to the next plain or zstd block marker.

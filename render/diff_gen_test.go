@@ -46,6 +46,10 @@ type rowGen struct {
 	r *rand.Rand
 	// LSN counters per replica id; replica 0 is the local group.
 	lsn map[uint32]uint64
+	// tupleSafe keeps values to what a Tarantool 2.6.0 space stores and a
+	// Lua table can stand for: no map with one key twice, decimals of at
+	// most 38 integer digits.
+	tupleSafe bool
 }
 
 func newRowGen(seed int64) *rowGen {
@@ -305,6 +309,9 @@ func (g *rowGen) decimal() []byte {
 	if g.chance(0.1) {
 		scale = -int64(g.n(10))
 	}
+	if g.tupleSafe && int64(nd)-scale > 38 {
+		scale = int64(nd) - 38
+	}
 	sign := byte(0x0c)
 	if g.chance(0.4) {
 		sign = 0x0d
@@ -449,7 +456,7 @@ func (g *rowGen) value(b []byte, depth int) []byte {
 	if g.chance(0.05) {
 		n = 16 + g.n(3)
 	}
-	dup := n > 0 && g.chance(0.1)
+	dup := n > 0 && !g.tupleSafe && g.chance(0.1)
 	if dup {
 		n++
 	}

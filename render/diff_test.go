@@ -80,14 +80,10 @@ func collapseFFFD(v any) any {
 	return v
 }
 
-// collapseRows applies collapseFFFD to every row and drops empty bodies:
-// the oracle prints an empty body as [], we print {}.
+// collapseRows applies collapseFFFD to every row.
 func collapseRows(rows []map[string]any) []map[string]any {
 	for i := range rows {
 		rows[i] = collapseFFFD(rows[i]).(map[string]any)
-		if m, ok := rows[i]["BODY"].(map[string]any); ok && len(m) == 0 {
-			delete(rows[i], "BODY")
-		}
 	}
 	return rows
 }

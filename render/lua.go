@@ -1,6 +1,7 @@
 package render
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/xlogtool/xlogtool/format"
@@ -41,6 +42,12 @@ func (p *Printer) appendLua(b []byte, file string, r *format.Row) ([]byte, error
 	}
 	if !d.HasSpace {
 		return b[:0], nil
+	}
+	if !p.luaDeepOK && luaDeep(&d) {
+		// Tarantool's MessagePack encoder refuses values nested deeper
+		// than 128 levels unless told otherwise.
+		b = append(b, "require('msgpack').cfg{encode_max_depth = 1024}; "...)
+		p.luaDeepOK = true
 	}
 	b = append(b, "box.space["...)
 	b = strconv.AppendUint(b, uint64(d.SpaceID), 10)
@@ -92,12 +99,77 @@ func lowerType(t format.RowType) string {
 	return t.String()
 }
 
+// luaEncoderDepth is the nesting Tarantool's MessagePack encoder accepts
+// by default; luaParserDepth the nesting beyond which a value is printed as
+// MessagePack to decode rather than as a table constructor, which Lua's
+// parser refuses beyond about 200 syntax levels (a map costs two).
+const (
+	luaEncoderDepth = 128
+	luaParserDepth  = 64
+)
+
+// luaDeep reports whether a row has values nested beyond what Tarantool's
+// encoder accepts by default.
+func luaDeep(d *format.DML) bool {
+	for _, raw := range [][]byte{d.Tuple, d.Key, d.Ops} {
+		if len(raw) > luaEncoderDepth && mpDepth(raw, luaEncoderDepth) >= luaEncoderDepth {
+			return true
+		}
+	}
+	return false
+}
+
+// mpDepth returns the nesting depth of a MessagePack value (a scalar is 0,
+// an array of scalars 1), counting no further than limit.
+func mpDepth(raw []byte, limit int) int {
+	c := format.NewMPCursor(raw)
+	left := []int{1} // values left at each open level
+	depth := 0
+	for len(left) > 0 {
+		top := len(left) - 1
+		if left[top] == 0 {
+			left = left[:top]
+			continue
+		}
+		left[top]--
+		var n int
+		var err error
+		switch c.Kind() {
+		case format.MPArray:
+			n, err = c.ArrayLen()
+		case format.MPMap:
+			n, err = c.MapLen()
+			n *= 2
+		default:
+			if c.Skip() != nil {
+				return depth
+			}
+			continue
+		}
+		if err != nil {
+			return depth
+		}
+		left = append(left, n)
+		if depth = max(depth, len(left)-1); depth >= limit {
+			return depth
+		}
+	}
+	return depth
+}
+
 func appendLuaArg(b []byte, raw []byte, shiftOps bool) ([]byte, error) {
 	if raw == nil {
 		return append(b, "{}"...), nil
 	}
 	c := format.NewMPCursor(raw)
 	if !shiftOps {
+		if len(raw) > luaParserDepth && mpDepth(raw, luaParserDepth+1) > luaParserDepth {
+			// Too deep for a table constructor: Tarantool decodes the
+			// bytes themselves into the same Lua value.
+			b = append(b, "(require('msgpack').decode("...)
+			b = appendLuaString(b, raw)
+			return append(b, "))"...), nil
+		}
 		return appendLuaValue(b, c, 0)
 	}
 	// An operation list with C-style (0-based) field numbers.
@@ -115,14 +187,29 @@ func appendLuaArg(b []byte, raw []byte, shiftOps bool) ([]byte, error) {
 			return b, errBadOps
 		}
 		b = append(b, '{')
+		var op []byte
 		for j := 0; j < m; j++ {
 			if j > 0 {
 				b = append(b, ", "...)
 			}
-			if j == 1 && c.Kind() == format.MPUint {
-				f, _ := c.Uint()
-				b = strconv.AppendUint(b, f+1, 10)
-				continue
+			if j == 0 && c.Kind() == format.MPStr {
+				save := *c
+				op, _ = c.Bytes()
+				*c = save
+			}
+			// The field number and a splice's offset count from the index
+			// base when they are not negative, whatever their encoding.
+			if k := c.Kind(); (j == 1 || j == 2 && string(op) == ":") && (k == format.MPUint || k == format.MPInt) {
+				save := *c
+				if f, err := c.Int(); err == nil {
+					if f >= 0 {
+						b = strconv.AppendUint(b, uint64(f)+1, 10)
+					} else {
+						b = strconv.AppendInt(b, f, 10)
+					}
+					continue
+				}
+				*c = save
 			}
 			if b, err = appendLuaValue(b, c, 1); err != nil {
 				return b, err
@@ -211,14 +298,61 @@ func appendLuaValue(b []byte, c *format.MPCursor, depth int) ([]byte, error) {
 		if v.f < -1.7976931348623157e308 {
 			return append(b, "-math.huge"...), nil
 		}
+		if v.f == math.Trunc(v.f) {
+			// Lua would store an integral number as an integer, on which
+			// update operations act differently ('&' takes it, '+' keeps
+			// it integral): keep it a float.
+			typ := "double"
+			if v.kind == format.MPFloat32 {
+				typ = "float"
+			}
+			b = append(b, "require('ffi').cast('"...)
+			b = append(b, typ...)
+			b = append(b, "', "...)
+			b = strconv.AppendFloat(b, v.f, 'g', 17, 64)
+			return append(b, ')'), nil
+		}
 		return strconv.AppendFloat(b, v.f, 'g', 17, 64), nil
 	case format.MPStr, format.MPBin:
 		return appendLuaString(b, v.s), nil
 	}
 	if v.isExt {
-		return appendLuaString(b, []byte(v.ext)), nil
+		return appendLuaExt(b, &v), nil
 	}
 	return b, nil
+}
+
+// appendLuaExt prints a decimal as require('decimal').new('...') with its
+// scale kept (1.0 stays 1.0, 1.23E+4 keeps its exponent), a uuid as
+// require('uuid').fromstr('...'), and other extensions, which Tarantool's
+// Lua has no values for, as their text.
+func appendLuaExt(b []byte, v *scalar) []byte {
+	switch v.extType {
+	case extDecimal:
+		neg, digits, scale, ok := decimalParts(v.extData)
+		if !ok || scale > 1000 {
+			break
+		}
+		b = append(b, "require('decimal').new('"...)
+		if scale >= 0 {
+			b = append(b, v.ext...)
+		} else {
+			if neg {
+				b = append(b, '-')
+			}
+			b = append(b, digits...)
+			b = append(b, "E+"...)
+			b = strconv.AppendInt(b, -scale, 10)
+		}
+		return append(b, "')"...)
+	case extUUID:
+		if len(v.extData) == 16 {
+			b = append(b, "require('uuid').fromstr('"...)
+			b = append(b, v.ext...)
+			return append(b, "')"...)
+		}
+	}
+	return appendLuaString(b, []byte(v.ext))
 }
 
 // appendLuaString prints a Lua string literal; bytes outside printable

@@ -56,6 +56,9 @@ type Printer struct {
 	// transaction share theirs.
 	ts     float64
 	tsJSON []byte
+	// luaDeepOK: the Lua output has raised the nesting limit of
+	// Tarantool's MessagePack encoder.
+	luaDeepOK bool
 }
 
 // NewPrinter returns a printer writing to w (which should be buffered).

@@ -119,6 +119,9 @@ type scalar struct {
 	// ext: a textual form of a known extension (decimal, uuid, datetime ...)
 	ext   string
 	isExt bool
+	// extType and extData: the extension as stored.
+	extType int8
+	extData []byte
 }
 
 func readScalar(c *format.MPCursor) (scalar, error) {
@@ -144,6 +147,7 @@ func readScalar(c *format.MPCursor) (scalar, error) {
 		typ, data, err = c.Ext()
 		if err == nil {
 			v.ext, v.isExt = extString(typ, data), true
+			v.extType, v.extData = typ, data
 		}
 	default:
 		err = fmt.Errorf("invalid MessagePack byte at %d", c.Pos())
@@ -173,39 +177,12 @@ func extString(typ int8, data []byte) string {
 // decimalString decodes Tarantool's decimal extension: a MessagePack
 // integer scale followed by packed BCD digits whose last nibble is the sign.
 func decimalString(data []byte) (string, bool) {
-	c := format.NewMPCursor(data)
-	scale, err := c.Int()
-	if err != nil {
+	neg, digits, scale, ok := decimalParts(data)
+	if !ok {
 		return "", false
-	}
-	bcd := c.Rest()
-	if len(bcd) == 0 {
-		return "", false
-	}
-	var digits []byte
-	for i, x := range bcd {
-		hi, lo := x>>4, x&0xf
-		if i > 0 || hi != 0 {
-			digits = append(digits, '0'+hi)
-		}
-		if i < len(bcd)-1 {
-			digits = append(digits, '0'+lo)
-		}
-	}
-	sign := bcd[len(bcd)-1] & 0xf
-	for _, d := range digits {
-		if d > '9' {
-			return "", false
-		}
-	}
-	for len(digits) > 1 && digits[0] == '0' {
-		digits = digits[1:]
-	}
-	if len(digits) == 0 {
-		digits = []byte{'0'}
 	}
 	var out []byte
-	if sign == 0x0b || sign == 0x0d {
+	if neg {
 		out = append(out, '-')
 	}
 	switch {
@@ -230,6 +207,42 @@ func decimalString(data []byte) (string, bool) {
 		out = append(out, digits...)
 	}
 	return string(out), true
+}
+
+// decimalParts decodes a decimal extension into its sign, its digits
+// without leading zeros (at least one) and its scale.
+func decimalParts(data []byte) (neg bool, digits []byte, scale int64, ok bool) {
+	c := format.NewMPCursor(data)
+	scale, err := c.Int()
+	if err != nil {
+		return false, nil, 0, false
+	}
+	bcd := c.Rest()
+	if len(bcd) == 0 {
+		return false, nil, 0, false
+	}
+	for i, x := range bcd {
+		hi, lo := x>>4, x&0xf
+		if i > 0 || hi != 0 {
+			digits = append(digits, '0'+hi)
+		}
+		if i < len(bcd)-1 {
+			digits = append(digits, '0'+lo)
+		}
+	}
+	sign := bcd[len(bcd)-1] & 0xf
+	for _, d := range digits {
+		if d > '9' {
+			return false, nil, 0, false
+		}
+	}
+	for len(digits) > 1 && digits[0] == '0' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 {
+		digits = []byte{'0'}
+	}
+	return sign == 0x0b || sign == 0x0d, digits, scale, true
 }
 
 func datetimeString(data []byte) (string, bool) {

@@ -116,7 +116,8 @@ var raftKeys = map[string]string{"0": "term", "1": "vote", "2": "state", "3": "v
 
 // Normalize maps the numeric type codes and body keys the oracle prints for
 // RAFT and synchronous-replication rows to our names, and drops an empty
-// body and any top-level key but HEADER and BODY.
+// body (the oracle prints an empty Lua table as [], we print {}: either is
+// dropped) and any top-level key but HEADER and BODY.
 func Normalize(r map[string]any) map[string]any {
 	h, _ := r["HEADER"].(map[string]any)
 	nh := map[string]any{}
@@ -134,7 +135,7 @@ func Normalize(r map[string]any) map[string]any {
 	out := map[string]any{"HEADER": nh}
 	body, ok := r["BODY"].(map[string]any)
 	if !ok || len(body) == 0 {
-		if arr, isArr := r["BODY"].([]any); r["BODY"] != nil && !(isArr && len(arr) == 0) {
+		if arr, isArr := r["BODY"].([]any); r["BODY"] != nil && !ok && !(isArr && len(arr) == 0) {
 			out["BODY"] = r["BODY"]
 		}
 		return out
