@@ -15,8 +15,8 @@ import (
 // and a quorum, an implicit queue owner, box.ctl.clear_synchro_queue; no
 // Raft and no PROMOTE).
 
-const liveCfg = `replication_timeout = 0.1, replication_synchro_quorum = 2,
-replication_synchro_timeout = 5, checkpoint_count = 10`
+const liveCfg = `replication_timeout = 0.3, replication_synchro_quorum = 2,
+replication_synchro_timeout = 30, checkpoint_count = 10`
 
 const liveInit = `box.schema.space.create('s', {id = 600, is_sync = true, if_not_exists = true}):create_index('pk', {if_not_exists = true})
 box.schema.space.create('a', {id = 601, if_not_exists = true}):create_index('pk', {if_not_exists = true})`
