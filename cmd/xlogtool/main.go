@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -39,6 +40,7 @@ func newRoot() *cobra.Command {
 		Short:         "Read, check and replay Tarantool write-ahead logs and snapshots",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
@@ -53,6 +55,15 @@ func newRoot() *cobra.Command {
 // extraCommands lists the constructors of the other commands; each command
 // file registers itself in an init function.
 var extraCommands []func() *cobra.Command
+
+// version is the module version the binary was built from ("(devel)" for
+// a build from a checkout).
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
 
 func main() {
 	os.Exit(run(os.Args[1:]))
