@@ -1,8 +1,6 @@
 package format_test
 
 import (
-	"bytes"
-	"errors"
 	"io"
 	"os"
 	"sync"
@@ -20,58 +18,25 @@ var (
 	benchData []byte
 )
 
-// benchLog returns the file the read benchmarks use: $XLOGTOOL_BENCH_XLOG
-// (e.g. the WAL bench/genxlog.lua makes Tarantool write), else a synthetic
-// WAL of the same shape.
+// benchLog returns the file the read benchmarks use (bench.Log).
 func benchLog(b *testing.B) []byte {
 	b.Helper()
 	benchOnce.Do(func() {
-		if p := os.Getenv("XLOGTOOL_BENCH_XLOG"); p != "" {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				panic(err)
-			}
-			benchData = data
-			return
+		data, err := bench.Log(benchRows)
+		if err != nil {
+			panic(err)
 		}
-		benchData = bench.Synthetic(benchRows, 100)
+		benchData = data
 	})
 	return benchData
 }
 
-// readRows runs fn on b.N rows, reading the file again from the start
-// whenever it ends, so that ns/op, B/op and allocs/op are per row.
+// readRows runs fn on b.N rows (bench.Rows), so that ns/op, B/op and
+// allocs/op are per row.
 func readRows(b *testing.B, fn func(*format.Row)) {
 	data := benchLog(b)
 	b.SetBytes(0)
-	b.ReportAllocs()
-	var r *format.Reader
-	open := func() {
-		var err error
-		r, err = format.NewReader(bytes.NewReader(data), format.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	open()
-	cpu := bench.CPUTime()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		row, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			r.Close()
-			open()
-			row, err = r.Next()
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
-		fn(row)
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(bench.CPUTime()-cpu)/float64(b.N), "cpu-ns/row")
-	r.Close()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	bench.Rows(b, data, fn)
 }
 
 // BenchmarkRead is the full decode: every block's CRC32C checked and zstd

@@ -2,11 +2,9 @@ package render_test
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -22,19 +20,14 @@ var (
 	benchData []byte
 )
 
-// benchLog returns $XLOGTOOL_BENCH_XLOG (the WAL bench/genxlog.lua makes
-// Tarantool write) or a synthetic WAL of the same shape (bench.Synthetic).
+// benchLog returns the WAL the benchmarks read (bench.Log).
 func benchLog(b *testing.B) []byte {
 	benchOnce.Do(func() {
-		if p := os.Getenv("XLOGTOOL_BENCH_XLOG"); p != "" {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				panic(err)
-			}
-			benchData = data
-			return
+		data, err := bench.Log(100_000)
+		if err != nil {
+			panic(err)
 		}
-		benchData = bench.Synthetic(100_000, 100)
+		benchData = data
 	})
 	return benchData
 }
@@ -42,38 +35,13 @@ func benchLog(b *testing.B) []byte {
 // benchPrint reads the log and prints b.N rows (reading it again when it
 // ends), so ns/op and allocs/op are per row, the read included.
 func benchPrint(b *testing.B, f render.Format) {
-	data := benchLog(b)
 	var out countWriter
 	p := render.NewPrinter(&out, render.Options{Format: f})
-	var r *format.Reader
-	open := func() {
-		var err error
-		if r, err = format.NewReader(bytes.NewReader(data), format.Options{}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	open()
-	b.ReportAllocs()
-	cpu := bench.CPUTime()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		row, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			r.Close()
-			open()
-			row, err = r.Next()
-		}
-		if err != nil {
-			b.Fatal(err)
-		}
+	bench.Rows(b, benchLog(b), func(row *format.Row) {
 		if err := p.Row("bench.xlog", row); err != nil {
 			b.Fatal(err)
 		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(bench.CPUTime()-cpu)/float64(b.N), "cpu-ns/row")
-	r.Close()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
 	b.ReportMetric(float64(out.n)/float64(b.N), "out-bytes/row")
 }
 
