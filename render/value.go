@@ -27,8 +27,10 @@ const (
 	extInterval = 6
 )
 
-// appendJSONString appends s as a JSON string. Bytes that are not UTF-8
+// AppendJSONString appends s as a JSON string. Bytes that are not UTF-8
 // become U+FFFD, so the output is always valid JSON.
+func AppendJSONString(b []byte, s []byte) []byte { return appendJSONString(b, s) }
+
 func appendJSONString(b []byte, s []byte) []byte {
 	b = append(b, '"')
 	start := 0

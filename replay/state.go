@@ -198,6 +198,15 @@ func invalidValue(err error) *ApplyError {
 	return errorf(ErrInvalidMsgpack, "Invalid MsgPack - %v", err)
 }
 
+// normOps normalises an operation list; a missing one is an empty list.
+func normOps(v []any, canonical bool) ([]any, *ApplyError) {
+	ops, err := normTuple(v, canonical)
+	if ops == nil && err == nil {
+		ops = []any{}
+	}
+	return ops, err
+}
+
 func normTuple(v []any, canonical bool) ([]any, *ApplyError) {
 	if v == nil || canonical {
 		return v, nil
@@ -237,12 +246,9 @@ func (s *State) prepare(sp *Space, req *Request) (change, *ApplyError) {
 		if err != nil {
 			return change{}, err
 		}
-		ops, err := normTuple(req.Ops, req.canonical)
+		ops, err := normOps(req.Ops, req.canonical)
 		if err != nil {
 			return change{}, err
-		}
-		if ops == nil {
-			ops = []any{}
 		}
 		return sp.prepareUpdate(req, key, ops)
 	}
@@ -253,12 +259,9 @@ func (s *State) prepare(sp *Space, req *Request) (change, *ApplyError) {
 	if err != nil {
 		return change{}, err
 	}
-	ops, err := normTuple(req.Ops, req.canonical)
+	ops, err := normOps(req.Ops, req.canonical)
 	if err != nil {
 		return change{}, err
-	}
-	if ops == nil {
-		ops = []any{}
 	}
 	return sp.prepareUpsert(req, t, ops)
 }
