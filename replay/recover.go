@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"github.com/xlogtool/xlogtool/memtx"
 	"context"
 	"errors"
 	"fmt"
@@ -90,7 +91,7 @@ type RecoverOptions struct {
 	// Tarantool's force_recovery does.
 	Force bool
 	// State configures the state engine.
-	State Options
+	State memtx.Options
 	// Progress, if set, is called now and then with the bytes read so far
 	// and the bytes to read in all.
 	Progress func(done, total int64)
@@ -110,7 +111,7 @@ type Finding struct {
 	LSN       uint64    `json:"lsn,omitempty"`
 	Type      string    `json:"type,omitempty"`
 	SpaceID   uint32    `json:"space_id,omitempty"`
-	Code      ErrorCode `json:"code,omitempty"`
+	Code      memtx.ErrorCode `json:"code,omitempty"`
 	Message   string    `json:"message"`
 }
 
@@ -217,7 +218,7 @@ type SnapshotRows struct {
 
 // Result is the outcome of Recover.
 type Result struct {
-	State *State
+	State *memtx.State
 	// Snapshot is the snapshot the replay started from, with its header.
 	Snapshot     string
 	SnapshotMeta *format.Meta
@@ -286,7 +287,7 @@ func Recover(ctx context.Context, opts RecoverOptions) (*Result, error) {
 type recoverer struct {
 	opts     RecoverOptions
 	res      *Result
-	state    *State
+	state    *memtx.State
 	resolver *synchro.Resolver
 
 	snap  *logFile
@@ -406,7 +407,7 @@ func (rc *recoverer) fileIssue(e *format.Error) {
 }
 
 func (rc *recoverer) run(ctx context.Context) error {
-	rc.state = NewStateWithOptions(rc.opts.State)
+	rc.state = memtx.NewStateWithOptions(rc.opts.State)
 	rc.res.State = rc.state
 	rc.resolver = synchro.New(synchro.Options{IsSync: func(id uint32) bool {
 		sp := rc.state.Space(id)
@@ -423,7 +424,7 @@ func (rc *recoverer) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if ok && rc.state.Space(SpaceSpace) == nil {
+	if ok && rc.state.Space(memtx.SpaceSpace) == nil {
 		rc.finding(Finding{Kind: FindingSnapshot, File: rc.snap.path, Message: "Snapshot has no system spaces"})
 	}
 	rc.done += rc.snap.size
@@ -879,7 +880,7 @@ func (rc *recoverer) applyDecoded(file string, row *format.Row, dec *decoded) {
 func (rc *recoverer) applyFinding(file string, row *format.Row, err error) {
 	f := Finding{Kind: FindingApply, File: file, Offset: row.Pos.FileOffset(), ReplicaID: row.ReplicaID, LSN: row.LSN,
 		Type: row.Type.String(), Message: err.Error()}
-	var ae *ApplyError
+	var ae *memtx.ApplyError
 	if errors.As(err, &ae) {
 		f.Code, f.Message, f.SpaceID = ae.Code, ae.Message, ae.SpaceID
 	}

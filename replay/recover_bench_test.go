@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"github.com/xlogtool/xlogtool/memtx"
 	"context"
 	"fmt"
 	"os"
@@ -86,7 +87,7 @@ box.snapshot()
 		text := strings.Repeat("x", 40)
 		for i := 1; i <= benchRows(); i++ {
 			t := []any{uint64(i), fmt.Sprintf("name-%d", i), uint64(i * 7), text}
-			if err := res.State.Apply(Request{Type: TypeInsert, SpaceID: sp.ID, Tuple: t}); err != nil {
+			if err := res.State.Apply(memtx.Request{Type: memtx.TypeInsert, SpaceID: sp.ID, Tuple: t}); err != nil {
 				benchSnapErr = err
 				return
 			}
@@ -264,8 +265,8 @@ func writeBenchXlog(schema, dir string) error {
 	ts := float64(time.Now().Unix())
 	for i := 1; i <= benchRows(); i++ {
 		lsn++
-		body, err := EncodeMsgpack(Map{{uint64(format.KeySpaceID), uint64(space)},
-			{uint64(format.KeyTuple), []any{uint64(i), fmt.Sprintf("name-%d", i), uint64(i * 7), text}}})
+		body, err := memtx.EncodeMsgpack(memtx.Map{{Key: uint64(format.KeySpaceID), Value: uint64(space)},
+			{Key: uint64(format.KeyTuple), Value: []any{uint64(i), fmt.Sprintf("name-%d", i), uint64(i * 7), text}}})
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"github.com/xlogtool/xlogtool/memtx"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,18 +14,18 @@ import (
 // (negative cases of its test suite), with the error expected.
 var rejectedRecoveries = map[string]rejected{
 	// A space format with the field type 'st'.
-	"tarantool/test/box-luatest/gh_7917_data/snap/00000000000000000003.snap": {FindingApply, ErrCreateSpace},
+	"tarantool/test/box-luatest/gh_7917_data/snap/00000000000000000003.snap": {FindingApply, memtx.ErrCreateSpace},
 	// The same format set by an UPDATE of _space in the xlog.
-	"tarantool/test/box-luatest/gh_7917_data/xlog/00000000000000000000.snap": {FindingApply, ErrAlterSpace},
+	"tarantool/test/box-luatest/gh_7917_data/xlog/00000000000000000000.snap": {FindingApply, memtx.ErrAlterSpace},
 	// A row addressing its space by name, without a space id.
-	"tarantool/test/box-luatest/gh_8146_data/00000000000000000004.snap": {FindingApply, ErrNoSuchSpace},
+	"tarantool/test/box-luatest/gh_8146_data/00000000000000000004.snap": {FindingApply, memtx.ErrNoSuchSpace},
 	// Only a RAFT and a PROMOTE row.
 	"tarantool/test/box-luatest/gh_7800_data/00000000000000000000.snap": {FindingSnapshot, 0},
 }
 
 type rejected struct {
 	kind string
-	code ErrorCode
+	code memtx.ErrorCode
 }
 
 // TestRecoverFixtures recovers from every fixture snapshot (written by
@@ -58,7 +59,7 @@ func TestRecoverFixtures(t *testing.T) {
 			if bad {
 				return
 			}
-			if res.State.Space(SpaceSpace) == nil || res.State.Space(SpaceIndex) == nil || res.State.PendingRows() != 0 {
+			if res.State.Space(memtx.SpaceSpace) == nil || res.State.Space(memtx.SpaceIndex) == nil || res.State.PendingRows() != 0 {
 				t.Errorf("schema not loaded: %d spaces, %d rows pending", len(res.State.Spaces()), res.State.PendingRows())
 			}
 			roundTrip(t, res)
@@ -92,7 +93,7 @@ func roundTrip(t *testing.T, res *Result) {
 			continue
 		}
 		for i := range a {
-			if !Equal([]any(a[i]), []any(b[i])) {
+			if !memtx.Equal([]any(a[i]), []any(b[i])) {
 				t.Errorf("space %d (%s) tuple %d: %s, after the round trip %s", sp.ID, sp.Name, i, show(a[i]), show(b[i]))
 				break
 			}

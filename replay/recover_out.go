@@ -1,8 +1,8 @@
 package replay
 
 import (
+	"github.com/xlogtool/xlogtool/memtx"
 	"bufio"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,148 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/render"
 )
-
-// SnapshotOptions configure WriteSnapshot.
-type SnapshotOptions struct {
-	// Instance is the instance UUID written in the header. Tarantool
-	// takes its own UUID from the snapshot it starts from and looks it up
-	// in _cluster, so it should be the UUID of the instance the data
-	// comes from.
-	Instance string
-	// Version is the Version line of the header (informational).
-	Version string
-	// Timestamp is the timestamp of every row (default: now).
-	Timestamp float64
-	// NoSync skips the fsync before the rename.
-	NoSync bool
-	// Raft and Promote, when set, are written after the data as a RAFT
-	// row (term and vote) and a PROMOTE row (the queue owner, confirmed
-	// LSN and term), as Tarantool 2.6.1 to 2.11.3 place them. Tarantool
-	// 2.6.0 rejects snapshots with such rows.
-	Raft    *format.Raft
-	Promote *format.Synchro
-}
-
-// SnapshotSpaces returns the spaces whose tuples a Tarantool snapshot
-// holds, in the order Tarantool writes them: system spaces by id, then
-// the others by id. Only memtx spaces with a primary key are written;
-// the data of temporary spaces is not.
-func (s *State) SnapshotSpaces() []*Space {
-	var sys, user []*Space
-	for _, sp := range s.Spaces() {
-		if !strings.EqualFold(sp.Engine, "memtx") || sp.Temporary || sp.primary() == nil {
-			continue
-		}
-		if IsSystemSpace(sp.ID) {
-			sys = append(sys, sp)
-		} else {
-			user = append(user, sp)
-		}
-	}
-	return append(sys, user...)
-}
-
-// WriteSnapshot writes the state as a Tarantool snapshot file with the
-// vclock v in its header. The file is written as path.inprogress and
-// renamed when complete; an existing file is not replaced. Tarantool loads a snapshot only under the name
-// format.FileName(format.TypeSNAP, v). It returns the number of rows.
-// Data rows are INSERTs numbered from 0 (the LSN of a snapshot row is
-// its ordinal), with GROUP_ID 1 for replica-local spaces.
-func (s *State) WriteSnapshot(path string, v format.VClock, opts SnapshotOptions) (int64, error) {
-	if opts.Timestamp == 0 {
-		opts.Timestamp = float64(time.Now().UnixMicro()) / 1e6
-	}
-	meta := &format.Meta{FileType: format.TypeSNAP, Version: format.Version13, Tarantool: opts.Version,
-		Instance: opts.Instance, VClock: v, HasVClock: true}
-	if _, err := os.Lstat(path); err == nil {
-		return 0, fmt.Errorf("%s already exists", path)
-	}
-	tmp := path + ".inprogress"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return 0, err
-	}
-	fail := func(err error) (int64, error) {
-		f.Close()
-		os.Remove(tmp)
-		return 0, err
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w, err := format.NewWriter(bw, meta, format.WriterOptions{})
-	if err != nil {
-		return fail(err)
-	}
-	var body []byte
-	var lsn uint64
-	for _, sp := range s.SnapshotSpaces() {
-		var group uint32
-		if sp.IsLocal {
-			group = format.GroupLocal
-		}
-		var werr error
-		sp.Ascend(func(t []any) bool {
-			// {0x10: space id as uint32, 0x21: tuple}, as Tarantool's
-			// checkpoint writer encodes it.
-			body = append(body[:0], 0x82, format.KeySpaceID, 0xce)
-			body = binary.BigEndian.AppendUint32(body, sp.ID)
-			body = append(body, format.KeyTuple)
-			if body, werr = appendValue(body, t, 0); werr != nil {
-				return false
-			}
-			h := format.Header{Type: format.TypeInsert, LSN: lsn, TSN: lsn, Commit: true,
-				GroupID: group, Timestamp: opts.Timestamp}
-			if werr = w.Write(&h, body); werr != nil {
-				return false
-			}
-			lsn++
-			return true
-		})
-		if werr != nil {
-			return fail(fmt.Errorf("space %d: %w", sp.ID, werr))
-		}
-	}
-	if opts.Raft != nil {
-		h := format.Header{Type: format.TypeRaft, GroupID: format.GroupLocal, LSN: lsn, TSN: lsn, Commit: true,
-			Timestamp: opts.Timestamp}
-		if err := w.Write(&h, format.AppendRaftBody(nil, opts.Raft)); err != nil {
-			return fail(err)
-		}
-		lsn++
-	}
-	if opts.Promote != nil {
-		h := format.Header{Type: format.TypePromote, LSN: lsn, TSN: lsn, Commit: true, Timestamp: opts.Timestamp}
-		if err := w.Write(&h, format.AppendSynchroBody(nil, opts.Promote)); err != nil {
-			return fail(err)
-		}
-		lsn++
-	}
-	if err := w.Close(); err != nil {
-		return fail(err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fail(err)
-	}
-	if !opts.NoSync {
-		if err := f.Sync(); err != nil {
-			return fail(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return 0, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return 0, err
-	}
-	return int64(lsn), nil
-}
 
 // WriteSnapshot writes the recovered state as a snapshot whose header
 // vclock is the vclock reached, with the instance UUID and version of
@@ -162,7 +25,7 @@ func (r *Result) WriteSnapshot(path string) (string, int64, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, format.FileName(format.TypeSNAP, r.VClock))
 	}
-	var opts SnapshotOptions
+	var opts memtx.SnapshotOptions
 	if m := r.SnapshotMeta; m != nil {
 		opts.Instance, opts.Version = m.Instance, m.Tarantool
 	}
@@ -222,7 +85,7 @@ func (r *Result) WriteJSON(out io.Writer, opts JSONOptions) error {
 	first := true
 	var buf []byte
 	for _, sp := range r.State.Spaces() {
-		if IsSystemSpace(sp.ID) && !opts.ShowSystem {
+		if memtx.IsSystemSpace(sp.ID) && !opts.ShowSystem {
 			continue
 		}
 		if !first {
@@ -301,7 +164,7 @@ func AppendJSON(b []byte, v any) []byte {
 			b = AppendJSON(b, e)
 		}
 		return append(b, ']')
-	case Map:
+	case memtx.Map:
 		b = append(b, '{')
 		for i, e := range x {
 			if i > 0 {
@@ -316,20 +179,20 @@ func AppendJSON(b []byte, v any) []byte {
 			b = AppendJSON(b, e.Value)
 		}
 		return append(b, '}')
-	case Decimal:
+	case memtx.Decimal:
 		return appendJSONString(b, x.String())
-	case UUID:
+	case memtx.UUID:
 		return appendJSONString(b, x.String())
-	case Datetime:
+	case memtx.Datetime:
 		loc := time.FixedZone("", int(x.TZOffset)*60)
 		t := time.Unix(x.Seconds, int64(x.Nsec)).In(loc)
 		if x.TZOffset == 0 {
 			t = t.UTC()
 		}
 		return appendJSONString(b, t.Format(time.RFC3339Nano))
-	case Interval:
+	case memtx.Interval:
 		return appendJSONString(b, fmt.Sprintf("interval:%x", x.Raw))
-	case Ext:
+	case memtx.Ext:
 		return appendJSONString(b, fmt.Sprintf("ext(%d):%x", x.Type, x.Data))
 	}
 	return appendJSONString(b, fmt.Sprint(v))

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"github.com/xlogtool/xlogtool/memtx"
 	"context"
 	"io"
 	"runtime"
@@ -28,7 +29,7 @@ type pipeRow struct {
 
 // decoded is the request of a DML row, or why it does not decode.
 type decoded struct {
-	req Request
+	req memtx.Request
 	err error
 	ok  bool // req or err is set
 }
@@ -55,10 +56,10 @@ const pipeBatchRows = 512
 func decodeRequest(row *format.Row) decoded {
 	d, err := row.DML()
 	if err != nil {
-		return decoded{err: &ApplyError{Code: ErrInvalidMsgpack, Message: "Invalid MsgPack - " + err.Error(),
-			Type: RequestType(row.Type)}, ok: true}
+		return decoded{err: &memtx.ApplyError{Code: memtx.ErrInvalidMsgpack, Message: "Invalid MsgPack - " + err.Error(),
+			Type: memtx.RequestType(row.Type)}, ok: true}
 	}
-	req, err := RawRequest{Type: RequestType(row.Type), SpaceID: d.SpaceID, IndexID: d.IndexID,
+	req, err := memtx.RawRequest{Type: memtx.RequestType(row.Type), SpaceID: d.SpaceID, IndexID: d.IndexID,
 		IndexBase: d.IndexBase, Key: d.Key, Tuple: d.Tuple, Ops: d.Ops}.Decode()
 	if err != nil {
 		req.SpaceID = d.SpaceID

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"github.com/xlogtool/xlogtool/memtx"
 	"context"
 	"errors"
 	"fmt"
@@ -48,7 +49,7 @@ func (rc *recoverer) snapshotRow(b *pipeBatch, p *pipeRow) {
 		if err != nil {
 			f := Finding{Kind: FindingApply, File: file, Offset: row.Pos.FileOffset(), Type: row.Type.String(),
 				SpaceID: p.dec.req.SpaceID, Message: err.Error()}
-			var ae *ApplyError
+			var ae *memtx.ApplyError
 			if errors.As(err, &ae) {
 				f.Code, f.Message = ae.Code, ae.Message
 			}

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"github.com/xlogtool/xlogtool/memtx"
 	"context"
 	"errors"
 	"os"
@@ -20,24 +21,24 @@ const testUUID = "8244848b-532e-4988-b27a-e4326c6ccb1c"
 
 // synthState returns a state with a space 600 (unsigned primary key, a
 // unique secondary key on field 2) and a synchronous space 601.
-func synthState(t *testing.T) *State {
+func synthState(t *testing.T) *memtx.State {
 	t.Helper()
-	st := NewState()
+	st := memtx.NewState()
 	mustApply(t, st,
-		insert(SpaceSpace, spaceRow(600, "a")...),
-		insert(SpaceIndex, indexRow(600, 0, "pk", true, part(0, "unsigned"))...),
-		insert(SpaceIndex, indexRow(600, 1, "sk", true, part(1, "string"))...),
-		insert(SpaceSpace, uint64(601), uint64(1), "s", "memtx", uint64(0), Map{{"is_sync", true}}, []any{}),
-		insert(SpaceIndex, indexRow(601, 0, "pk", true, part(0, "unsigned"))...),
+		insert(memtx.SpaceSpace, spaceRow(600, "a")...),
+		insert(memtx.SpaceIndex, indexRow(600, 0, "pk", true, part(0, "unsigned"))...),
+		insert(memtx.SpaceIndex, indexRow(600, 1, "sk", true, part(1, "string"))...),
+		insert(memtx.SpaceSpace, uint64(601), uint64(1), "s", "memtx", uint64(0), memtx.Map{{Key: "is_sync", Value: true}}, []any{}),
+		insert(memtx.SpaceIndex, indexRow(601, 0, "pk", true, part(0, "unsigned"))...),
 	)
 	return st
 }
 
 // writeSnap writes a state as a snapshot with vclock v into dir.
-func writeSnap(t *testing.T, dir string, st *State, v format.VClock) string {
+func writeSnap(t *testing.T, dir string, st *memtx.State, v format.VClock) string {
 	t.Helper()
 	path := filepath.Join(dir, format.FileName(format.TypeSNAP, v))
-	if _, err := st.WriteSnapshot(path, v, SnapshotOptions{Instance: testUUID, NoSync: true, Timestamp: 0.5}); err != nil {
+	if _, err := st.WriteSnapshot(path, v, memtx.SnapshotOptions{Instance: testUUID, NoSync: true, Timestamp: 0.5}); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -55,7 +56,7 @@ func dmlBody(t *testing.T, space uint32, key string, tuple []any) []byte {
 	if key == "key" {
 		k = format.KeyKey
 	}
-	b, err := EncodeMsgpack(Map{{uint64(format.KeySpaceID), uint64(space)}, {k, tuple}})
+	b, err := memtx.EncodeMsgpack(memtx.Map{{Key: uint64(format.KeySpaceID), Value: uint64(space)}, {Key: k, Value: tuple}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func vc(pairs ...uint64) format.VClock {
 	return v
 }
 
-func keysOf(st *State, space uint32) []uint64 {
+func keysOf(st *memtx.State, space uint32) []uint64 {
 	var out []uint64
 	if sp := st.Space(space); sp != nil {
 		sp.Ascend(func(t []any) bool {
@@ -122,7 +123,7 @@ func keysOf(st *State, space uint32) []uint64 {
 	return out
 }
 
-func wantKeys(t *testing.T, st *State, space uint32, want ...uint64) {
+func wantKeys(t *testing.T, st *memtx.State, space uint32, want ...uint64) {
 	t.Helper()
 	got := keysOf(st, space)
 	if len(got) != len(want) {
@@ -165,10 +166,10 @@ func TestRecoverFindings(t *testing.T) {
 		t.Fatalf("findings %s", got)
 	}
 	f := res.Findings[0]
-	if f.File != x1 || f.LSN != 12 || f.ReplicaID != 1 || f.Code != ErrTupleFound || f.SpaceID != 600 || f.Offset <= 0 {
+	if f.File != x1 || f.LSN != 12 || f.ReplicaID != 1 || f.Code != memtx.ErrTupleFound || f.SpaceID != 600 || f.Offset <= 0 {
 		t.Errorf("finding %+v", f)
 	}
-	if res.Findings[1].Code != ErrTupleFound || !strings.Contains(res.Findings[1].Message, "'sk'") {
+	if res.Findings[1].Code != memtx.ErrTupleFound || !strings.Contains(res.Findings[1].Message, "'sk'") {
 		t.Errorf("finding %+v", res.Findings[1])
 	}
 	if res.Counts.CoveredRows != 1 {
@@ -446,7 +447,7 @@ func TestRecoverSnapshotChoice(t *testing.T) {
 // end up in the same indexes as without waiting; conflicts are found
 // when the keys are built.
 func TestDeferredSecondaryKeys(t *testing.T) {
-	build := func(deferKeys bool) (*State, []*ApplyError) {
+	build := func(deferKeys bool) (*memtx.State, []*memtx.ApplyError) {
 		st := synthState(t)
 		if deferKeys {
 			st.DeferSecondaryKeys()
@@ -465,13 +466,13 @@ func TestDeferredSecondaryKeys(t *testing.T) {
 		t.Fatal(errs[0])
 	}
 	var x, y [][]any
-	a.Space(600).Index(1).tree.ascend(func(t []any) bool { x = append(x, t); return true })
-	b.Space(600).Index(1).tree.ascend(func(t []any) bool { y = append(y, t); return true })
+	a.Space(600).Index(1).Ascend(func(t []any) bool { x = append(x, t); return true })
+	b.Space(600).Index(1).Ascend(func(t []any) bool { y = append(y, t); return true })
 	if len(x) != len(y) || len(x) != 100000 {
 		t.Fatalf("%d and %d tuples in the secondary index", len(x), len(y))
 	}
 	for i := range x {
-		if !Equal(x[i], y[i]) {
+		if !memtx.Equal(x[i], y[i]) {
 			t.Fatalf("tuple %d: %s and %s", i, show(x[i]), show(y[i]))
 		}
 	}
@@ -479,7 +480,7 @@ func TestDeferredSecondaryKeys(t *testing.T) {
 	st := synthState(t)
 	st.DeferSecondaryKeys()
 	mustApply(t, st, insert(600, uint64(1), "x"), insert(600, uint64(2), "y"))
-	mustApply(t, st, Request{Type: TypeUpdate, SpaceID: 600, IndexID: 1, IndexBase: 1, Key: []any{"y"}, Ops: []any{[]any{"=", uint64(2), "z"}}})
+	mustApply(t, st, memtx.Request{Type: memtx.TypeUpdate, SpaceID: 600, IndexID: 1, IndexBase: 1, Key: []any{"y"}, Ops: []any{[]any{"=", uint64(2), "z"}}})
 	mustApply(t, st, insert(600, uint64(3), "y"))
 	if errs := st.BuildSecondaryKeys(); len(errs) != 0 {
 		t.Fatal(errs[0])
@@ -490,10 +491,10 @@ func TestDeferredSecondaryKeys(t *testing.T) {
 	st.DeferSecondaryKeys()
 	mustApply(t, st, insert(600, uint64(1), "x"), insert(600, uint64(2), "x"))
 	errs = st.BuildSecondaryKeys()
-	if len(errs) != 1 || errs[0].Code != ErrTupleFound || errs[0].SpaceID != 600 {
+	if len(errs) != 1 || errs[0].Code != memtx.ErrTupleFound || errs[0].SpaceID != 600 {
 		t.Fatalf("errors %v", errs)
 	}
-	if err := st.Apply(Request{Type: TypeDelete, SpaceID: 600, IndexID: 1, Key: []any{"x"}}); err != nil {
+	if err := st.Apply(memtx.Request{Type: memtx.TypeDelete, SpaceID: 600, IndexID: 1, Key: []any{"x"}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -545,25 +546,25 @@ func TestRecoverCancel(t *testing.T) {
 // TestDeferredKeyKinds: secondary keys of mixed types, of two parts and
 // with nil parts are built as the state maintains them row by row.
 func TestDeferredKeyKinds(t *testing.T) {
-	schema := func() *State {
-		st := NewState()
+	schema := func() *memtx.State {
+		st := memtx.NewState()
 		mustApply(t, st,
-			insert(SpaceSpace, spaceRow(700, "mixed")...),
-			insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
-			insert(SpaceIndex, indexRow(700, 1, "sk", true, part(1, "scalar"))...),
-			insert(SpaceSpace, spaceRow(701, "two")...),
-			insert(SpaceIndex, indexRow(701, 0, "pk", true, part(0, "unsigned"))...),
-			insert(SpaceIndex, indexRow(701, 1, "sk", true, part(1, "string"), part(2, "unsigned"))...),
-			insert(SpaceSpace, spaceRow(702, "nulls")...),
-			insert(SpaceIndex, indexRow(702, 0, "pk", true, part(0, "unsigned"))...),
-			insert(SpaceIndex, indexRow(702, 1, "sk", true, part(1, "unsigned", MapEntry{"is_nullable", true}))...),
-			insert(SpaceSpace, spaceRow(703, "uints")...),
-			insert(SpaceIndex, indexRow(703, 0, "pk", true, part(0, "unsigned"))...),
-			insert(SpaceIndex, indexRow(703, 1, "sk", true, part(1, "unsigned"))...),
+			insert(memtx.SpaceSpace, spaceRow(700, "mixed")...),
+			insert(memtx.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
+			insert(memtx.SpaceIndex, indexRow(700, 1, "sk", true, part(1, "scalar"))...),
+			insert(memtx.SpaceSpace, spaceRow(701, "two")...),
+			insert(memtx.SpaceIndex, indexRow(701, 0, "pk", true, part(0, "unsigned"))...),
+			insert(memtx.SpaceIndex, indexRow(701, 1, "sk", true, part(1, "string"), part(2, "unsigned"))...),
+			insert(memtx.SpaceSpace, spaceRow(702, "nulls")...),
+			insert(memtx.SpaceIndex, indexRow(702, 0, "pk", true, part(0, "unsigned"))...),
+			insert(memtx.SpaceIndex, indexRow(702, 1, "sk", true, part(1, "unsigned", memtx.MapEntry{Key: "is_nullable", Value: true}))...),
+			insert(memtx.SpaceSpace, spaceRow(703, "uints")...),
+			insert(memtx.SpaceIndex, indexRow(703, 0, "pk", true, part(0, "unsigned"))...),
+			insert(memtx.SpaceIndex, indexRow(703, 1, "sk", true, part(1, "unsigned"))...),
 		)
 		return st
 	}
-	var reqs []Request
+	var reqs []memtx.Request
 	for i := 0; i < 3000; i++ {
 		var v any = uint64(i * 3 % 1000)
 		if i%2 == 0 {
@@ -581,7 +582,7 @@ func TestDeferredKeyKinds(t *testing.T) {
 	rowByRow, deferred := schema(), schema()
 	want := map[uint32]int{}
 	for _, r := range reqs {
-		if codeOf(rowByRow.Apply(r)) == ErrTupleFound {
+		if codeOf(rowByRow.Apply(r)) == memtx.ErrTupleFound {
 			want[r.SpaceID]++
 		}
 	}
@@ -603,8 +604,8 @@ func TestDeferredKeyKinds(t *testing.T) {
 			t.Errorf("space %d: the test wants conflicts", id)
 		}
 		var a, b [][]any
-		rowByRow.Space(id).Index(1).tree.ascend(func(t []any) bool { a = append(a, t); return true })
-		deferred.Space(id).Index(1).tree.ascend(func(t []any) bool { b = append(b, t); return true })
+		rowByRow.Space(id).Index(1).Ascend(func(t []any) bool { a = append(a, t); return true })
+		deferred.Space(id).Index(1).Ascend(func(t []any) bool { b = append(b, t); return true })
 		// The tuples differ (the first one in the log wins row by row,
 		// the first in primary-key order when keys are built); the keys
 		// held are the same.
@@ -612,9 +613,9 @@ func TestDeferredKeyKinds(t *testing.T) {
 			t.Errorf("space %d: %d tuples in the secondary index, row by row %d", id, len(b), len(a))
 			continue
 		}
-		kd := rowByRow.Space(id).Index(1).kd
+		ix := rowByRow.Space(id).Index(1)
 		for i := range a {
-			if kd.compare(a[i], b[i]) != 0 {
+			if ix.CompareKeys(a[i], b[i]) != 0 {
 				t.Errorf("space %d: key %d: %s, row by row %s", id, i, show(b[i]), show(a[i]))
 				break
 			}

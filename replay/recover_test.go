@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"github.com/xlogtool/xlogtool/memtx"
 	"bufio"
 	"context"
 	"encoding/hex"
@@ -57,7 +58,7 @@ func (d *stateDump) spaceTuples(t *testing.T, id string) []any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := DecodeMsgpack(raw)
+	v, err := memtx.DecodeMsgpack(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func (d *stateDump) spaceTuples(t *testing.T, id string) []any {
 
 // compareState checks that the user spaces of a state hold exactly what
 // Tarantool's select() returned.
-func compareState(t *testing.T, st *State, d *stateDump) {
+func compareState(t *testing.T, st *memtx.State, d *stateDump) {
 	t.Helper()
 	ids := make([]string, 0, len(d.Spaces))
 	for id := range d.Spaces {
@@ -94,13 +95,13 @@ func compareState(t *testing.T, st *State, d *stateDump) {
 			continue
 		}
 		for i := range got {
-			if !Equal([]any(got[i]), want[i]) {
+			if !memtx.Equal([]any(got[i]), want[i]) {
 				t.Errorf("%s: space %s (%s) tuple %d: %s, Tarantool has %s", d.Label, id, sp.Name, i, show(got[i]), show(want[i]))
 			}
 		}
 	}
 	for _, sp := range st.Spaces() {
-		if IsSystemSpace(sp.ID) || sp.Len() == 0 {
+		if memtx.IsSystemSpace(sp.ID) || sp.Len() == 0 {
 			continue
 		}
 		if _, ok := d.Spaces[fmt.Sprint(sp.ID)]; !ok {
@@ -315,7 +316,7 @@ func TestRecoverTarantool(t *testing.T) {
 		// compare those space by space.
 		sys := func(rows []snapRow) int {
 			n := 0
-			for n < len(rows) && IsSystemSpace(rows[n].space) {
+			for n < len(rows) && memtx.IsSystemSpace(rows[n].space) {
 				n++
 			}
 			return n
@@ -330,7 +331,7 @@ func TestRecoverTarantool(t *testing.T) {
 			t.Errorf("%d rows of system spaces, Tarantool's snapshot has %d", nb, na)
 		}
 		for i := 0; i < len(a) && i < len(b); i++ {
-			if a[i].group != b[i].group || a[i].space != b[i].space || !Equal(a[i].tuple, b[i].tuple) {
+			if a[i].group != b[i].group || a[i].space != b[i].space || !memtx.Equal(a[i].tuple, b[i].tuple) {
 				t.Errorf("row %d: space %d group %d %s, Tarantool's: space %d group %d %s", i,
 					b[i].space, b[i].group, show(b[i].tuple), a[i].space, a[i].group, show(a[i].tuple))
 				break
@@ -367,7 +368,7 @@ func snapshotRows(t *testing.T, path string) []snapRow {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := DecodeMsgpack(d.Tuple)
+		v, err := memtx.DecodeMsgpack(d.Tuple)
 		if err != nil {
 			t.Fatal(err)
 		}

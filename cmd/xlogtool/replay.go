@@ -15,6 +15,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/progress"
+	"github.com/xlogtool/xlogtool/memtx"
 	"github.com/xlogtool/xlogtool/replay"
 )
 
@@ -275,7 +276,7 @@ func writeReplaySummary(w io.Writer, res *replay.Result, showSystem bool) error 
 
 	t := newTable(w, []string{"ID", "NAME", "ENGINE", "IS_SYNC", "TUPLES"}, 0, 4)
 	for _, sp := range res.State.Spaces() {
-		if replay.IsSystemSpace(sp.ID) && !showSystem {
+		if memtx.IsSystemSpace(sp.ID) && !showSystem {
 			continue
 		}
 		sync := "false"

@@ -11,7 +11,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
-	"github.com/xlogtool/xlogtool/replay"
+	"github.com/xlogtool/xlogtool/memtx"
 )
 
 // replayCLI runs the command line in process and returns what it
@@ -184,12 +184,12 @@ func decodeReplay(t *testing.T, s string) *replayJSON {
 // are listed with their file, offset and LSN.
 func TestReplayFindings(t *testing.T) {
 	dir := t.TempDir()
-	st := replay.NewState()
-	for _, req := range []replay.Request{
-		{Type: replay.TypeInsert, SpaceID: replay.SpaceSpace, Tuple: []any{uint64(600), uint64(1), "t", "memtx", uint64(0), replay.Map{}, []any{}}},
-		{Type: replay.TypeInsert, SpaceID: replay.SpaceIndex, Tuple: []any{uint64(600), uint64(0), "pk", "tree",
-			replay.Map{{Key: "unique", Value: true}}, []any{replay.Map{{Key: "field", Value: uint64(0)}, {Key: "type", Value: "unsigned"}}}}},
-		{Type: replay.TypeInsert, SpaceID: 600, Tuple: []any{uint64(1)}},
+	st := memtx.NewState()
+	for _, req := range []memtx.Request{
+		{Type: memtx.TypeInsert, SpaceID: memtx.SpaceSpace, Tuple: []any{uint64(600), uint64(1), "t", "memtx", uint64(0), memtx.Map{}, []any{}}},
+		{Type: memtx.TypeInsert, SpaceID: memtx.SpaceIndex, Tuple: []any{uint64(600), uint64(0), "pk", "tree",
+			memtx.Map{{Key: "unique", Value: true}}, []any{memtx.Map{{Key: "field", Value: uint64(0)}, {Key: "type", Value: "unsigned"}}}}},
+		{Type: memtx.TypeInsert, SpaceID: 600, Tuple: []any{uint64(1)}},
 	} {
 		if err := st.Apply(req); err != nil {
 			t.Fatal(err)
@@ -199,7 +199,7 @@ func TestReplayFindings(t *testing.T) {
 	v.Set(1, 10)
 	uuid := "c8f0fa1f-da29-438c-a040-393f1126ad39"
 	if _, err := st.WriteSnapshot(filepath.Join(dir, format.FileName(format.TypeSNAP, v)), v,
-		replay.SnapshotOptions{Instance: uuid, NoSync: true}); err != nil {
+		memtx.SnapshotOptions{Instance: uuid, NoSync: true}); err != nil {
 		t.Fatal(err)
 	}
 	w, err := format.Create(dir, &format.Meta{FileType: format.TypeXLOG, Instance: uuid, VClock: v, HasVClock: true},
@@ -210,7 +210,7 @@ func TestReplayFindings(t *testing.T) {
 	// LSN 11 inserts key 2, LSN 12 key 1 again.
 	for i, key := range []uint64{2, 1} {
 		lsn := uint64(11 + i)
-		body, _ := replay.EncodeMsgpack(replay.Map{{Key: uint64(format.KeySpaceID), Value: uint64(600)},
+		body, _ := memtx.EncodeMsgpack(memtx.Map{{Key: uint64(format.KeySpaceID), Value: uint64(600)},
 			{Key: uint64(format.KeyTuple), Value: []any{key}}})
 		h := format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true}
 		if err := w.Write(&h, body); err != nil {

@@ -1,4 +1,4 @@
-package replay
+package memtx
 
 import "fmt"
 

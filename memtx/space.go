@@ -1,4 +1,4 @@
-package replay
+package memtx
 
 import (
 	"sort"
@@ -433,3 +433,15 @@ func (sp *Space) rebuild(indexes []*Index, tuples [][]any) ([]*Index, *ApplyErro
 	}
 	return out, nil
 }
+
+// Ascend calls fn for each tuple held by the index in index order until fn
+// returns false. Indexes the engine does not maintain hold nothing.
+func (ix *Index) Ascend(fn func(tuple []any) bool) {
+	if ix.tree != nil {
+		ix.tree.ascend(fn)
+	}
+}
+
+// CompareKeys compares the keys of two tuples under the index's key
+// definition (without the primary key appended to secondary keys).
+func (ix *Index) CompareKeys(a, b []any) int { return ix.kd.compare(a, b) }

@@ -1,4 +1,4 @@
-package replay
+package memtx
 
 // A B-tree keeping items ordered by a comparison function, with
 // O(log n) lookup, insertion and removal. Items equal under the
