@@ -2,6 +2,8 @@ package format
 
 import (
 	"fmt"
+
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
 )
 
 // Body keys of DML and synchronous-replication rows.
@@ -325,16 +327,38 @@ func AppendSynchroBody(b []byte, s *Synchro) []byte {
 }
 
 // AppendRaftBody encodes the persistent part of a RAFT body: the term and,
-// when non-zero, the vote.
+// when non-zero, the vote. It is what WAL and snapshot RAFT rows hold.
 func AppendRaftBody(b []byte, f *Raft) []byte {
+	return AppendRaftMessage(b, &Raft{Term: f.Term, Vote: f.Vote})
+}
+
+// AppendRaftMessage encodes a network RAFT body as Tarantool sends it:
+// TERM always, every other key only when set (VOTE, STATE, LEADER_ID when
+// non-zero, IS_LEADER_SEEN when true, VCLOCK without component 0 when
+// HasVClock), in the order of Tarantool's encoder (xrow_encode_raft).
+func AppendRaftMessage(b []byte, f *Raft) []byte {
 	n := 1
-	if f.Vote != 0 {
-		n++
+	for _, set := range [...]bool{f.Vote != 0, f.State != 0, f.HasVClock, f.LeaderID != 0, f.IsLeaderSeen} {
+		if set {
+			n++
+		}
 	}
 	b = appendMapLen(b, n)
 	b = appendUint(append(b, RaftKeyTerm), f.Term)
 	if f.Vote != 0 {
 		b = appendUint(append(b, RaftKeyVote), uint64(f.Vote))
+	}
+	if f.State != 0 {
+		b = appendUint(append(b, RaftKeyState), uint64(f.State))
+	}
+	if f.LeaderID != 0 {
+		b = appendUint(append(b, RaftKeyLeaderID), uint64(f.LeaderID))
+	}
+	if f.IsLeaderSeen {
+		b = append(b, RaftKeyIsLeaderSeen, msgpcode.True)
+	}
+	if f.HasVClock {
+		b = AppendVClock(append(b, RaftKeyVClock), f.VClock.WithoutLocal())
 	}
 	return b
 }

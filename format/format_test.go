@@ -230,6 +230,25 @@ func TestBodiesAndAllocs(t *testing.T) {
 	if got, err := rr.Raft(); err != nil || got.Term != 4 || got.Vote != 2 {
 		t.Fatalf("%+v %v", got, err)
 	}
+	if got := format.AppendRaftBody(nil, &format.Raft{Term: 4, Vote: 2, State: 3, LeaderID: 2, IsLeaderSeen: true}); string(got) != string(rb) {
+		t.Fatalf("a persistent RAFT body holds term and vote only: % x", got)
+	}
+	msg := format.Raft{Term: 300, Vote: 2, State: 2, HasVClock: true, LeaderID: 5, IsLeaderSeen: true}
+	msg.VClock.Set(1, 10)
+	msg.VClock.Set(2, 70000)
+	mb := format.AppendRaftMessage(nil, &msg)
+	// {0: 300, 1: 2, 2: 2, 4: 5, 5: true, 3: {1: 10, 2: 70000}}
+	want := "86 00 cd 01 2c 01 02 02 02 04 05 05 c3 03 82 01 0a 02 ce 00 01 11 70"
+	if got := fmt.Sprintf("% x", mb); got != want {
+		t.Fatalf("RAFT message %s, want %s", got, want)
+	}
+	mr := &format.Row{Header: format.Header{Type: format.TypeRaft}, Body: mb}
+	if got, err := mr.Raft(); err != nil || got != msg {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if got := fmt.Sprintf("% x", format.AppendRaftMessage(nil, &format.Raft{Term: 1, State: 1})); got != "82 00 01 02 01" {
+		t.Fatalf("follower message %s", got)
+	}
 	if _, err := (&format.Row{Body: []byte{0x92, 1, 2}}).DML(); err == nil {
 		t.Fatal("a body that is not a map must fail")
 	}
