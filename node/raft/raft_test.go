@@ -494,14 +494,7 @@ func TestTooLongWALWrite(t *testing.T) {
 	n.is("vote is for self", n.r.vote, uint32(1))
 	n.is("volatile term is new", n.r.volatileTerm, uint64(3))
 	n.is("volatile vote is unused", n.r.volatileVote, uint32(0))
-	n.electionTimeout = 50 * sec
-	n.r.CfgElectionTimeout(n.electionTimeout)
-	n.unblock()
-	ts = n.now
-	n.runNextEvent()
-	if d := n.now - ts; d < 50*sec || d > 55*sec {
-		t.Fatalf("round of %v", d)
-	}
+	n.shortenAndUnblock(50 * sec)
 	n.check("new term with a vote for self", Candidate, 0, 4, 1, 4, 1, "{0: 4}")
 
 	// The election timer fires during a blocked write.
@@ -514,15 +507,22 @@ func TestTooLongWALWrite(t *testing.T) {
 	n.is("vote is unused", n.r.vote, uint32(0))
 	n.is("volatile term is new", n.r.volatileTerm, uint64(2))
 	n.is("volatile vote is self", n.r.volatileVote, uint32(1))
-	n.electionTimeout = 50 * sec
-	n.r.CfgElectionTimeout(n.electionTimeout)
-	n.unblock()
-	ts = n.now
-	n.runNextEvent()
-	if d := n.now - ts; d < 50*sec || d > 55*sec {
-		t.Fatalf("round of %v", d)
-	}
+	n.shortenAndUnblock(50 * sec)
 	n.check("new term with a vote for self", Candidate, 0, 3, 1, 3, 1, "{0: 2}")
+}
+
+// shortenAndUnblock sets a new election timeout during a blocked write,
+// unblocks and checks that the next round uses the new timeout.
+func (n *tnode) shortenAndUnblock(d time.Duration) {
+	n.t.Helper()
+	n.electionTimeout = d
+	n.r.CfgElectionTimeout(d)
+	n.unblock()
+	ts := n.now
+	n.runNextEvent()
+	if r := n.now - ts; r < d || r > d*11/10 {
+		n.t.Fatalf("round of %v with timeout %v", r, d)
+	}
 }
 
 func TestPromoteRestore(t *testing.T) {
@@ -592,6 +592,14 @@ func TestBumpTermBeforeCfg(t *testing.T) {
 	n.check("started a new term", Candidate, 0, 3, 1, 3, 1, "{0: 3}")
 }
 
+// newSplitNode is a test node with the given cluster size and quorum.
+func newSplitNode(t *testing.T, cluster, quorum int) *tnode {
+	n := newTNode(t)
+	n.r.CfgClusterSize(cluster)
+	n.r.CfgElectionQuorum(quorum)
+	return n
+}
+
 func TestSplitVote(t *testing.T) {
 	shortened := func(n *tnode) bool { return n.r.timer.repeat < n.r.electionTimeout }
 
@@ -609,9 +617,7 @@ func TestSplitVote(t *testing.T) {
 	n.is("normal round again", shortened(n), false)
 
 	// A cluster size change makes a split vote.
-	n = newTNode(t)
-	n.r.CfgClusterSize(3)
-	n.r.CfgElectionQuorum(2)
+	n = newSplitNode(t, 3, 2)
 	n.runNextEvent()
 	n.is("candidate", n.r.state, Candidate)
 	n.voteResponse(2, 2, 2)
@@ -622,9 +628,7 @@ func TestSplitVote(t *testing.T) {
 	n.check("a new term", Candidate, 0, 3, 1, 3, 1, "{0: 2}")
 
 	// A known leader is not affected.
-	n = newTNode(t)
-	n.r.CfgClusterSize(3)
-	n.r.CfgElectionQuorum(2)
+	n = newSplitNode(t, 3, 2)
 	n.voteResponse(2, 2, 2)
 	n.leader(2, 2)
 	n.is("leadership accepted", n.r.leader, uint32(2))
@@ -635,9 +639,7 @@ func TestSplitVote(t *testing.T) {
 	}
 
 	// Voters never schedule new terms.
-	n = newTNode(t)
-	n.r.CfgClusterSize(3)
-	n.r.CfgElectionQuorum(3)
+	n = newSplitNode(t, 3, 3)
 	n.r.CfgIsCandidate(false)
 	n.voteResponse(2, 2, 2)
 	n.voteResponse(2, 3, 3)
@@ -646,9 +648,7 @@ func TestSplitVote(t *testing.T) {
 	}
 
 	// Once shortened, a round is not shortened again.
-	n = newTNode(t)
-	n.r.CfgClusterSize(3)
-	n.r.CfgElectionQuorum(3)
+	n = newSplitNode(t, 3, 3)
 	n.runNextEvent()
 	n.voteResponse(2, 2, 2)
 	delay := n.r.timer.repeat
@@ -657,9 +657,7 @@ func TestSplitVote(t *testing.T) {
 	n.is("delay unchanged", n.r.timer.repeat, delay)
 
 	// A split vote found during a WAL write is handled after it.
-	n = newTNode(t)
-	n.r.CfgClusterSize(2)
-	n.r.CfgElectionQuorum(2)
+	n = newSplitNode(t, 2, 2)
 	n.block()
 	n.runNextEvent()
 	n.is("old term", n.r.term, uint64(1))
@@ -673,17 +671,13 @@ func TestSplitVote(t *testing.T) {
 	n.is("vote", n.r.vote, uint32(1))
 
 	// Not checked when the cluster is smaller than the quorum.
-	n = newTNode(t)
-	n.r.CfgClusterSize(1)
-	n.r.CfgElectionQuorum(2)
+	n = newSplitNode(t, 1, 2)
 	n.runNextEvent()
 	n.voteResponse(2, 2, 2)
 	n.is("cluster < quorum", shortened(n), false)
 
 	// Not checked when more nodes voted than the cluster has.
-	n = newTNode(t)
-	n.r.CfgClusterSize(3)
-	n.r.CfgElectionQuorum(2)
+	n = newSplitNode(t, 3, 2)
 	n.runNextEvent()
 	n.voteResponse(2, 2, 2)
 	n.voteResponse(2, 2, 3)
@@ -692,9 +686,7 @@ func TestSplitVote(t *testing.T) {
 	n.is("votes > cluster size", shortened(n), false)
 
 	// A quorum increase can make a split vote.
-	n = newTNode(t)
-	n.r.CfgClusterSize(3)
-	n.r.CfgElectionQuorum(2)
+	n = newSplitNode(t, 3, 2)
 	n.runNextEvent()
 	n.voteResponse(2, 2, 2)
 	n.is("not split yet", shortened(n), false)
@@ -704,9 +696,7 @@ func TestSplitVote(t *testing.T) {
 	n.is("term", n.r.term, uint64(3))
 
 	// Without a random shift the next term starts at once.
-	n = newTNode(t)
-	n.r.CfgClusterSize(3)
-	n.r.CfgElectionQuorum(3)
+	n = newSplitNode(t, 3, 3)
 	n.r.CfgMaxShift(0)
 	n.runNextEvent()
 	n.voteResponse(2, 2, 2)
@@ -715,9 +705,7 @@ func TestSplitVote(t *testing.T) {
 	n.is("still right away", n.r.timer.repeat, time.Duration(0))
 
 	// A vote for another node is no split vote.
-	n = newTNode(t)
-	n.r.CfgClusterSize(2)
-	n.r.CfgElectionQuorum(2)
+	n = newSplitNode(t, 2, 2)
 	n.voteRequest(2, "{}", 2)
 	n.check("term and vote are persisted", Follower, 0, 2, 2, 2, 2, "{0: 2}")
 	n.is("no split vote", shortened(n), false)
