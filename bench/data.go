@@ -15,6 +15,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -49,11 +50,11 @@ func Synthetic(rows, batch int) []byte {
 			if err != nil {
 				panic(err)
 			}
-			body = append(body[:0], 0x82, format.KeySpaceID)
+			body = append(body[:0], 0x82, box.KeySpaceID)
 			body = format.AppendUint(body, SpaceID)
-			body = append(body, format.KeyTuple)
+			body = append(body, box.KeyTuple)
 			body = append(body, tuple...)
-			h := format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: uint64(id), Timestamp: ts,
+			h := format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: uint64(id), Timestamp: ts,
 				TSN: tsn, Commit: i == n-1}
 			if err := w.Write(&h, body); err != nil {
 				panic(err)

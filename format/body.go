@@ -4,37 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5/msgpcode"
-)
-
-// Body keys of DML and synchronous-replication rows.
-const (
-	KeySpaceID   = 0x10
-	KeyIndexID   = 0x11
-	KeyIndexBase = 0x15
-	KeyKey       = 0x20
-	KeyTuple     = 0x21
-	KeyVClock    = 0x26
-	KeyOps       = 0x28
-	KeyTupleMeta = 0x2a
-	KeyOldTuple  = 0x2c
-	KeyNewTuple  = 0x2d
-	KeyArrow     = 0x36
-	KeyBeginKey  = 0x37
-	KeyEndKey    = 0x38
-	KeyTerm      = 0x53
-	// Synchro bodies reuse the header codes for the queue owner and LSN.
-	KeySynchroReplicaID = 0x02
-	KeySynchroLSN       = 0x03
-)
-
-// RAFT body keys.
-const (
-	RaftKeyTerm         = 0
-	RaftKeyVote         = 1
-	RaftKeyState        = 2
-	RaftKeyVClock       = 3
-	RaftKeyLeaderID     = 4
-	RaftKeyIsLeaderSeen = 5
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // DML is the body of a data row. MessagePack values are returned as raw
@@ -55,8 +25,8 @@ type DML struct {
 }
 
 // Operations returns the update operations: key 0x21 for UPDATE, 0x28 for UPSERT.
-func (d *DML) Operations(t RowType) []byte {
-	if t == TypeUpdate {
+func (d *DML) Operations(t box.RowType) []byte {
+	if t == box.TypeUpdate {
 		return d.Tuple
 	}
 	return d.Ops
@@ -130,30 +100,30 @@ func (r *Row) DML() (DML, error) {
 		c := &it.c
 		var v uint64
 		switch key {
-		case KeySpaceID:
+		case box.KeySpaceID:
 			v, err = c.Uint()
 			d.SpaceID, d.HasSpace = uint32(v), true
-		case KeyIndexID:
+		case box.KeyIndexID:
 			v, err = c.Uint()
 			d.IndexID = uint32(v)
-		case KeyIndexBase:
+		case box.KeyIndexBase:
 			v, err = c.Uint()
 			d.IndexBase = uint32(v)
-		case KeyKey:
+		case box.KeyKey:
 			d.Key, err = rawValue(c)
-		case KeyTuple:
+		case box.KeyTuple:
 			d.Tuple, err = rawValue(c)
-		case KeyOps:
+		case box.KeyOps:
 			d.Ops, err = rawValue(c)
-		case KeyOldTuple:
+		case box.KeyOldTuple:
 			d.OldTuple, err = rawValue(c)
-		case KeyNewTuple:
+		case box.KeyNewTuple:
 			d.NewTuple, err = rawValue(c)
-		case KeyBeginKey:
+		case box.KeyBeginKey:
 			d.BeginKey, err = rawValue(c)
-		case KeyEndKey:
+		case box.KeyEndKey:
 			d.EndKey, err = rawValue(c)
-		case KeyArrow:
+		case box.KeyArrow:
 			d.Arrow, err = rawValue(c)
 		}
 		if err != nil {
@@ -172,7 +142,7 @@ func (r *Row) SpaceID() (uint32, bool) {
 		if e != nil || !ok {
 			return 0, false
 		}
-		if key == KeySpaceID && it.c.Kind() == MPUint {
+		if key == box.KeySpaceID && it.c.Kind() == MPUint {
 			v, err := it.c.Uint()
 			return uint32(v), err == nil
 		}
@@ -206,15 +176,15 @@ func (r *Row) Synchro() (Synchro, error) {
 		c := &it.c
 		var v uint64
 		switch key {
-		case KeySynchroReplicaID:
+		case box.KeySynchroReplicaID:
 			v, err = c.Uint()
 			s.ReplicaID = uint32(v)
-		case KeySynchroLSN:
+		case box.KeySynchroLSN:
 			s.LSN, err = c.Uint()
-		case KeyTerm:
+		case box.KeyTerm:
 			s.Term, err = c.Uint()
 			s.HasTerm = true
-		case KeyVClock:
+		case box.KeyVClock:
 			s.VClock, err = decodeVClock(c)
 			s.HasVClock = true
 		}
@@ -249,21 +219,21 @@ func (r *Row) Raft() (Raft, error) {
 		c := &it.c
 		var v uint64
 		switch key {
-		case RaftKeyTerm:
+		case box.RaftKeyTerm:
 			f.Term, err = c.Uint()
-		case RaftKeyVote:
+		case box.RaftKeyVote:
 			v, err = c.Uint()
 			f.Vote = uint32(v)
-		case RaftKeyState:
+		case box.RaftKeyState:
 			v, err = c.Uint()
 			f.State = uint32(v)
-		case RaftKeyVClock:
+		case box.RaftKeyVClock:
 			f.VClock, err = decodeVClock(c)
 			f.HasVClock = true
-		case RaftKeyLeaderID:
+		case box.RaftKeyLeaderID:
 			v, err = c.Uint()
 			f.LeaderID = uint32(v)
-		case RaftKeyIsLeaderSeen:
+		case box.RaftKeyIsLeaderSeen:
 			f.IsLeaderSeen, err = c.Bool()
 		}
 		if err != nil {
@@ -315,13 +285,13 @@ func AppendSynchroBody(b []byte, s *Synchro) []byte {
 		n++
 	}
 	b = appendMapLen(b, n)
-	b = appendUint(append(b, KeySynchroReplicaID), uint64(s.ReplicaID))
-	b = appendUint(append(b, KeySynchroLSN), s.LSN)
+	b = appendUint(append(b, box.KeySynchroReplicaID), uint64(s.ReplicaID))
+	b = appendUint(append(b, box.KeySynchroLSN), s.LSN)
 	if s.HasTerm {
-		b = appendUint(append(b, KeyTerm), s.Term)
+		b = appendUint(append(b, box.KeyTerm), s.Term)
 	}
 	if s.HasVClock {
-		b = AppendVClock(append(b, KeyVClock), s.VClock)
+		b = AppendVClock(append(b, box.KeyVClock), s.VClock)
 	}
 	return b
 }
@@ -344,21 +314,21 @@ func AppendRaftMessage(b []byte, f *Raft) []byte {
 		}
 	}
 	b = appendMapLen(b, n)
-	b = appendUint(append(b, RaftKeyTerm), f.Term)
+	b = appendUint(append(b, box.RaftKeyTerm), f.Term)
 	if f.Vote != 0 {
-		b = appendUint(append(b, RaftKeyVote), uint64(f.Vote))
+		b = appendUint(append(b, box.RaftKeyVote), uint64(f.Vote))
 	}
 	if f.State != 0 {
-		b = appendUint(append(b, RaftKeyState), uint64(f.State))
+		b = appendUint(append(b, box.RaftKeyState), uint64(f.State))
 	}
 	if f.LeaderID != 0 {
-		b = appendUint(append(b, RaftKeyLeaderID), uint64(f.LeaderID))
+		b = appendUint(append(b, box.RaftKeyLeaderID), uint64(f.LeaderID))
 	}
 	if f.IsLeaderSeen {
-		b = append(b, RaftKeyIsLeaderSeen, msgpcode.True)
+		b = append(b, box.RaftKeyIsLeaderSeen, msgpcode.True)
 	}
 	if f.HasVClock {
-		b = AppendVClock(append(b, RaftKeyVClock), f.VClock.WithoutLocal())
+		b = AppendVClock(append(b, box.RaftKeyVClock), f.VClock.WithoutLocal())
 	}
 	return b
 }

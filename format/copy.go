@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // CopyOptions configure CopyFile.
@@ -241,7 +243,7 @@ func (c *copier) flushTx(complete bool) error {
 func rederive(kept []*txRow, complete bool, lastFlags uint64) {
 	tsn := kept[0].h.LSN
 	for _, tr := range kept {
-		if tr.h.GroupID != GroupLocal {
+		if tr.h.GroupID != box.GroupLocal {
 			tsn = tr.h.LSN
 			break
 		}
@@ -251,11 +253,11 @@ func rederive(kept []*txRow, complete bool, lastFlags uint64) {
 	}
 	for i, tr := range kept {
 		h := &tr.h
-		h.Flags &^= FlagCommit | FlagWaitSync | FlagWaitAck
+		h.Flags &^= box.FlagCommit | box.FlagWaitSync | box.FlagWaitAck
 		h.TSN, h.HasTSN, h.Commit = tsn, true, false
 		if complete && i == len(kept)-1 {
 			h.Commit = true
-			h.Flags |= lastFlags & (FlagWaitSync | FlagWaitAck)
+			h.Flags |= lastFlags & (box.FlagWaitSync | box.FlagWaitAck)
 		}
 	}
 }
@@ -268,7 +270,7 @@ func (c *copier) write(h *Header, body []byte) error {
 	if err := c.w.Write(h, body); err != nil {
 		return err
 	}
-	if body == nil && h.Type != TypeNop {
+	if body == nil && h.Type != box.TypeNop {
 		return c.w.Flush()
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -20,13 +21,13 @@ func writeLog(t *testing.T, dir string, rows []format.Header) string {
 	for i := range rows {
 		h := &rows[i]
 		var body []byte
-		if h.Type != format.TypeNop {
+		if h.Type != box.TypeNop {
 			sid := uint64(512)
-			if h.GroupID == format.GroupLocal {
+			if h.GroupID == box.GroupLocal {
 				sid = 513
 			}
 			// {space_id: sid, tuple: [lsn]}
-			body = []byte{0x82, format.KeySpaceID, 0xcd, byte(sid >> 8), byte(sid), format.KeyTuple, 0x91}
+			body = []byte{0x82, box.KeySpaceID, 0xcd, byte(sid >> 8), byte(sid), box.KeyTuple, 0x91}
 			body = format.AppendUint(body, h.LSN)
 		}
 		if err := w.Write(h, body); err != nil {
@@ -57,18 +58,18 @@ func TestCopyRederive(t *testing.T) {
 	// The headers as read back: the COMMIT flag is among the flags.
 	g := func(lsn, tsn uint64, commit bool, flags uint64) format.Header {
 		if commit && tsn != lsn {
-			flags |= format.FlagCommit
+			flags |= box.FlagCommit
 		}
-		return format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: lsn, Timestamp: ts, TSN: tsn,
+		return format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: lsn, Timestamp: ts, TSN: tsn,
 			HasTSN: tsn != lsn || !commit, Commit: commit, Flags: flags}
 	}
 	local := func(lsn, tsn uint64, commit bool) format.Header {
 		h := g(lsn, tsn, commit, 0)
-		h.ReplicaID, h.GroupID = 0, format.GroupLocal
+		h.ReplicaID, h.GroupID = 0, box.GroupLocal
 		return h
 	}
 	late := func(h format.Header) format.Header { h.Timestamp = ts + 1; return h }
-	sync := uint64(format.FlagWaitSync | format.FlagWaitAck)
+	sync := uint64(box.FlagWaitSync | box.FlagWaitAck)
 	in := writeLog(t, t.TempDir(), []format.Header{
 		g(1, 1, false, 0), g(2, 1, false, 0), g(3, 1, true, sync), // synchronous
 		local(1, 4, false), late(g(4, 4, false, 0)), g(5, 4, true, 0), // starts with a local row

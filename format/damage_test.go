@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -31,7 +32,7 @@ func sampleLog(t testing.TB, n, blockRows int, compress bool) ([]byte, []int64) 
 			}
 			offs = append(offs, int64(buf.Len()))
 		}
-		h := format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: uint64(i), TSN: uint64(i), Commit: true, Timestamp: 1.7e9 + float64(i)}
+		h := format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: uint64(i), TSN: uint64(i), Commit: true, Timestamp: 1.7e9 + float64(i)}
 		body := []byte{0x82, 0x10, 0xcd, 0x02, 0x00, 0x21, 0x92, byte(i & 0x7f), 0xa1, 'x'}
 		if err := w.Write(&h, body); err != nil {
 			t.Fatal(err)
@@ -187,11 +188,11 @@ func TestBadRow(t *testing.T) {
 	var buf bytes.Buffer
 	m := &format.Meta{FileType: format.TypeXLOG, Instance: "8244848b-532e-4988-b27a-e4326c6ccb1c", HasVClock: true}
 	w, _ := format.NewWriter(&buf, m, format.WriterOptions{NoCompress: true})
-	h := format.Header{Type: format.TypeNop, ReplicaID: 1, LSN: 1, TSN: 1, Commit: true}
+	h := format.Header{Type: box.TypeNop, ReplicaID: 1, LSN: 1, TSN: 1, Commit: true}
 	w.Write(&h, nil)
 	w.Flush()
 	bad := bytes.Repeat([]byte{0xc1}, 3) // 0xc1 is never valid MessagePack
-	w.Write(&format.Header{Type: format.TypeNop, ReplicaID: 1, LSN: 2, TSN: 2, Commit: true}, nil)
+	w.Write(&format.Header{Type: box.TypeNop, ReplicaID: 1, LSN: 2, TSN: 2, Commit: true}, nil)
 	w.Flush()
 	w.Close()
 	data := buf.Bytes()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -19,16 +20,16 @@ func TestDiffWriterBodilessRow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		body := []byte{0x82, format.KeySpaceID, 0xcd, 0x02, 0x00, format.KeyTuple, 0x91, 0x07}
+		body := []byte{0x82, box.KeySpaceID, 0xcd, 0x02, 0x00, box.KeyTuple, 0x91, 0x07}
 		rows := []struct {
 			h    format.Header
 			body []byte
 		}{
-			{format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: 1}, body},
-			{format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: 2}, nil},
-			{format.Header{Type: format.TypeNop, ReplicaID: 1, LSN: 3}, nil},
-			{format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: 4}, []byte{}},
-			{format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: 5}, body},
+			{format.Header{Type: box.TypeInsert, ReplicaID: 1, LSN: 1}, body},
+			{format.Header{Type: box.TypeInsert, ReplicaID: 1, LSN: 2}, nil},
+			{format.Header{Type: box.TypeNop, ReplicaID: 1, LSN: 3}, nil},
+			{format.Header{Type: box.TypeInsert, ReplicaID: 1, LSN: 4}, []byte{}},
+			{format.Header{Type: box.TypeInsert, ReplicaID: 1, LSN: 5}, body},
 		}
 		if inTx {
 			w.Begin()

@@ -6,12 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// SystemSpaceMax: spaces with smaller ids are system spaces (and ids below
-// 256 that are not system are rare user spaces created with explicit ids;
-// `tt cat` hides every id below 512 unless asked, and so do we).
-const SystemSpaceMax = 512
+	"github.com/xlogtool/xlogtool/box"
+)
 
 // Filter selects rows the way `tt cat` does, plus row types.
 //
@@ -32,7 +29,7 @@ type Filter struct {
 	Spaces     []uint32
 	ShowSystem bool
 	Replicas   []uint32
-	Types      []RowType
+	Types      []box.RowType
 }
 
 // NewFilter returns a filter that lets every row through.
@@ -63,7 +60,7 @@ func (f *Filter) Match(r *Row) bool {
 		if len(f.Spaces) > 0 {
 			return has && containsU32(f.Spaces, sid)
 		}
-		if has && sid < SystemSpaceMax {
+		if has && sid < box.SystemSpaceMax {
 			return false
 		}
 	}
@@ -93,15 +90,15 @@ func ParseTimestamp(s string) (float64, error) {
 }
 
 // ParseTypes parses a comma-separated list of row types.
-func ParseTypes(list []string) ([]RowType, error) {
-	var out []RowType
+func ParseTypes(list []string) ([]box.RowType, error) {
+	var out []box.RowType
 	for _, item := range list {
 		for _, s := range strings.Split(item, ",") {
 			s = strings.TrimSpace(s)
 			if s == "" {
 				continue
 			}
-			t, err := ParseRowType(s)
+			t, err := box.ParseRowType(s)
 			if err != nil {
 				return nil, err
 			}

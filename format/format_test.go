@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/testfix"
 )
@@ -209,7 +210,7 @@ func TestBodiesAndAllocs(t *testing.T) {
 		0x20, 0x91, 0x05, // key [5]
 		0x11, 0x02, // index_id 2
 	}
-	row := &format.Row{Header: format.Header{Type: format.TypeDelete}, Body: body}
+	row := &format.Row{Header: format.Header{Type: box.TypeDelete}, Body: body}
 	d, err := row.DML()
 	if err != nil || !d.HasSpace || d.SpaceID != 513 || d.IndexID != 2 || len(d.Key) != 2 || d.Key[1] != 5 {
 		t.Fatalf("%+v %v", d, err)
@@ -221,12 +222,12 @@ func TestBodiesAndAllocs(t *testing.T) {
 		t.Fatalf("%v allocations per decode", n)
 	}
 	s := format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 3, LSN: 7, Term: 9, HasTerm: true})
-	sr := &format.Row{Header: format.Header{Type: format.TypePromote}, Body: s}
+	sr := &format.Row{Header: format.Header{Type: box.TypePromote}, Body: s}
 	if got, err := sr.Synchro(); err != nil || got.ReplicaID != 3 || got.LSN != 7 || got.Term != 9 {
 		t.Fatalf("%+v %v", got, err)
 	}
 	rb := format.AppendRaftBody(nil, &format.Raft{Term: 4, Vote: 2})
-	rr := &format.Row{Header: format.Header{Type: format.TypeRaft}, Body: rb}
+	rr := &format.Row{Header: format.Header{Type: box.TypeRaft}, Body: rb}
 	if got, err := rr.Raft(); err != nil || got.Term != 4 || got.Vote != 2 {
 		t.Fatalf("%+v %v", got, err)
 	}
@@ -242,7 +243,7 @@ func TestBodiesAndAllocs(t *testing.T) {
 	if got := fmt.Sprintf("% x", mb); got != want {
 		t.Fatalf("RAFT message %s, want %s", got, want)
 	}
-	mr := &format.Row{Header: format.Header{Type: format.TypeRaft}, Body: mb}
+	mr := &format.Row{Header: format.Header{Type: box.TypeRaft}, Body: mb}
 	if got, err := mr.Raft(); err != nil || got != msg {
 		t.Fatalf("%+v %v", got, err)
 	}

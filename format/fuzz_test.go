@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/testfix"
 )
@@ -109,7 +110,7 @@ func FuzzRow(f *testing.F) {
 			}
 			h1, h2 := row.Header, back.Header
 			h1.Unknown, h2.Unknown = false, false
-			if h1.Flags&^format.FlagCommit != h2.Flags&^format.FlagCommit || h1.Type != h2.Type || h1.LSN != h2.LSN ||
+			if h1.Flags&^box.FlagCommit != h2.Flags&^box.FlagCommit || h1.Type != h2.Type || h1.LSN != h2.LSN ||
 				h1.TSN != h2.TSN || h1.Commit != h2.Commit || h1.ReplicaID != h2.ReplicaID || h1.GroupID != h2.GroupID {
 				t.Fatalf("header changed: %+v -> %+v", h1, h2)
 			}

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"testing/iotest"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // aheadLog writes a WAL of zstd and plain blocks.
@@ -26,7 +28,7 @@ func aheadLog(t *testing.T, seed uint64) []byte {
 		w.Begin()
 		tsn := lsn
 		for i := 0; i < n; i++ {
-			body := []byte{0x82, KeySpaceID, 0xcd, 0x02, 0x00, KeyTuple, 0x92}
+			body := []byte{0x82, box.KeySpaceID, 0xcd, 0x02, 0x00, box.KeyTuple, 0x92}
 			body = appendUint(body, lsn)
 			s := make([]byte, rnd.IntN(60))
 			for j := range s {
@@ -34,7 +36,7 @@ func aheadLog(t *testing.T, seed uint64) []byte {
 			}
 			body = append(body, 0xd9, byte(len(s)))
 			body = append(body, s...)
-			h := Header{Type: TypeReplace, ReplicaID: 1, LSN: lsn, TSN: tsn, Commit: i == n-1, Timestamp: 1.7e9}
+			h := Header{Type: box.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: tsn, Commit: i == n-1, Timestamp: 1.7e9}
 			if err := w.Write(&h, body); err != nil {
 				t.Fatal(err)
 			}

@@ -2,171 +2,13 @@ package format
 
 import (
 	"fmt"
-	"strconv"
-)
 
-// RowType is the request type of a row (header key 0x00).
-type RowType uint32
-
-// Row types found in logs and replication streams.
-const (
-	TypeOK          RowType = 0
-	TypeSelect      RowType = 1
-	TypeInsert      RowType = 2
-	TypeReplace     RowType = 3
-	TypeUpdate      RowType = 4
-	TypeDelete      RowType = 5
-	TypeCall16      RowType = 6
-	TypeAuth        RowType = 7
-	TypeEval        RowType = 8
-	TypeUpsert      RowType = 9
-	TypeCall        RowType = 10
-	TypeExecute     RowType = 11
-	TypeNop         RowType = 12
-	TypePrepare     RowType = 13
-	TypeBegin       RowType = 14
-	TypeCommit      RowType = 15
-	TypeTxRollback  RowType = 16 // IPROTO stream ROLLBACK, not the synchro one
-	TypeInsertArrow RowType = 17
-	TypeDeleteRange RowType = 18
-	TypeRaft        RowType = 30
-	TypePromote     RowType = 31
-	TypeDemote      RowType = 32
-	TypeConfirm     RowType = 40
-	TypeRollback    RowType = 41
-	TypePing        RowType = 64
-	TypeJoin        RowType = 65
-	TypeSubscribe   RowType = 66
-	TypeVote        RowType = 68
-	TypeFetchSnap   RowType = 69
-	TypeRegister    RowType = 70
-	TypeJoinMeta    RowType = 71
-	TypeJoinSnap    RowType = 72
-	TypeID          RowType = 73
-	TypeRunInfo     RowType = 100
-	TypePageInfo    RowType = 101
-	TypeRowIndex    RowType = 102
-)
-
-var typeNames = map[RowType]string{
-	TypeSelect: "SELECT", TypeInsert: "INSERT", TypeReplace: "REPLACE", TypeUpdate: "UPDATE",
-	TypeDelete: "DELETE", TypeAuth: "AUTH", TypeEval: "EVAL", TypeUpsert: "UPSERT",
-	TypeCall: "CALL", TypeExecute: "EXECUTE", TypeNop: "NOP", TypePrepare: "PREPARE",
-	TypeInsertArrow: "INSERT_ARROW", TypeDeleteRange: "DELETE_RANGE",
-	TypeRaft: "RAFT", TypePromote: "PROMOTE", TypeDemote: "DEMOTE",
-	TypeConfirm: "CONFIRM", TypeRollback: "ROLLBACK",
-	TypeJoinMeta: "JOIN_META", TypeJoinSnap: "JOIN_SNAPSHOT",
-	TypeRunInfo: "RUNINFO", TypePageInfo: "PAGEINFO", TypeRowIndex: "ROWINDEX",
-}
-
-var typeByName = func() map[string]RowType {
-	m := make(map[string]RowType, len(typeNames)+5)
-	for t, n := range typeNames {
-		m[n] = t
-	}
-	for _, t := range []RowType{TypeRaft, TypePromote, TypeDemote, TypeConfirm, TypeRollback} {
-		m["RAFT_"+typeNames[t]] = t
-	}
-	return m
-}()
-
-// Name returns the type's name (INSERT, RAFT, CONFIRM, ...) or "" when the
-// type has none.
-func (t RowType) Name() string {
-	if t < RowType(len(typeNameList)) {
-		return typeNameList[t]
-	}
-	return typeNames[t]
-}
-
-// typeNameList is typeNames as an array, for the lookup done on every row.
-var typeNameList = func() (l [128]string) {
-	for t, n := range typeNames {
-		if t < RowType(len(l)) {
-			l[t] = n
-		}
-	}
-	return l
-}()
-
-func (t RowType) String() string {
-	if n := t.Name(); n != "" {
-		return n
-	}
-	return strconv.FormatUint(uint64(t), 10)
-}
-
-// ParseRowType accepts a type name (INSERT, PROMOTE, RAFT_PROMOTE, ...; any
-// case) or a number.
-func ParseRowType(s string) (RowType, error) {
-	if t, ok := typeByName[upper(s)]; ok {
-		return t, nil
-	}
-	n, err := strconv.ParseUint(s, 10, 32)
-	if err != nil {
-		return 0, fmt.Errorf("unknown row type %q", s)
-	}
-	return RowType(n), nil
-}
-
-func upper(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'a' && c <= 'z' {
-			b[i] = c - 32
-		}
-	}
-	return string(b)
-}
-
-// IsDML reports whether rows of this type change data (and carry a space id).
-func (t RowType) IsDML() bool {
-	switch t {
-	case TypeInsert, TypeReplace, TypeUpdate, TypeDelete, TypeUpsert, TypeInsertArrow, TypeDeleteRange:
-		return true
-	}
-	return false
-}
-
-// IsSynchro reports whether the type is PROMOTE, DEMOTE, CONFIRM or ROLLBACK.
-func (t RowType) IsSynchro() bool {
-	switch t {
-	case TypePromote, TypeDemote, TypeConfirm, TypeRollback:
-		return true
-	}
-	return false
-}
-
-// Header keys.
-const (
-	KeyType      = 0x00
-	KeySync      = 0x01
-	KeyReplicaID = 0x02
-	KeyLSN       = 0x03
-	KeyTimestamp = 0x04
-	KeySchemaVer = 0x05
-	KeyGroupID   = 0x07
-	KeyTSN       = 0x08
-	KeyFlags     = 0x09
-	KeyStreamID  = 0x0a
-)
-
-// Row flags (header key 0x09).
-const (
-	FlagCommit   = 0x01
-	FlagWaitSync = 0x02
-	FlagWaitAck  = 0x04
-)
-
-// Group ids.
-const (
-	GroupDefault = 0
-	GroupLocal   = 1
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // Header is the decoded row header.
 type Header struct {
-	Type      RowType
+	Type      box.RowType
 	ReplicaID uint32
 	LSN       uint64
 	Timestamp float64
@@ -189,13 +31,13 @@ type Header struct {
 
 // WaitSync reports the WAIT_SYNC flag: the transaction went through the
 // synchronous queue.
-func (h *Header) WaitSync() bool { return h.Flags&FlagWaitSync != 0 }
+func (h *Header) WaitSync() bool { return h.Flags&box.FlagWaitSync != 0 }
 
 // WaitAck reports the WAIT_ACK flag: a synchronous transaction.
-func (h *Header) WaitAck() bool { return h.Flags&FlagWaitAck != 0 }
+func (h *Header) WaitAck() bool { return h.Flags&box.FlagWaitAck != 0 }
 
 // IsLocal reports whether the row belongs to the replica-local group.
-func (h *Header) IsLocal() bool { return h.GroupID == GroupLocal }
+func (h *Header) IsLocal() bool { return h.GroupID == box.GroupLocal }
 
 // Position locates a row in its file.
 type Position struct {
@@ -264,33 +106,33 @@ func decodeRow(b []byte, r *Row) (int, error) {
 			return 0, fmt.Errorf("row header key: %w", err)
 		}
 		switch key {
-		case KeyType:
+		case box.KeyType:
 			var v uint64
 			v, err = c.Uint()
-			h.Type, haveType = RowType(v), true
-		case KeySync:
+			h.Type, haveType = box.RowType(v), true
+		case box.KeySync:
 			h.Sync, err = c.Uint()
-		case KeyReplicaID:
+		case box.KeyReplicaID:
 			var v uint64
 			v, err = c.Uint()
 			h.ReplicaID = uint32(v)
 			if v > 0xffffffff {
 				err = fmt.Errorf("replica id %d out of range", v)
 			}
-		case KeyLSN:
+		case box.KeyLSN:
 			h.LSN, err = c.Uint()
-		case KeyTimestamp:
+		case box.KeyTimestamp:
 			h.Timestamp, err = c.Number()
-		case KeyGroupID:
+		case box.KeyGroupID:
 			var v uint64
 			v, err = c.Uint()
 			h.GroupID = uint32(v)
-		case KeyTSN:
+		case box.KeyTSN:
 			tsnDiff, err = c.Uint()
 			h.HasTSN = true
-		case KeyFlags:
+		case box.KeyFlags:
 			h.Flags, err = c.Uint()
-		case KeyStreamID:
+		case box.KeyStreamID:
 			h.StreamID, err = c.Uint()
 		default:
 			h.Unknown = true
@@ -305,14 +147,14 @@ func decodeRow(b []byte, r *Row) (int, error) {
 	}
 	if h.HasTSN {
 		h.TSN = h.LSN - tsnDiff
-		h.Commit = h.Flags&FlagCommit != 0
+		h.Commit = h.Flags&box.FlagCommit != 0
 	} else {
 		h.TSN = h.LSN
 		h.Commit = true
 	}
 	r.RawHeader = b[:c.p:c.p]
 	r.Body = nil
-	if c.More() && h.Type != TypeNop {
+	if c.More() && h.Type != box.TypeNop {
 		start := c.p
 		if err := c.Skip(); err != nil {
 			return 0, fmt.Errorf("row body: %w", err)
@@ -328,9 +170,9 @@ func decodeRow(b []byte, r *Row) (int, error) {
 // transaction fields: a row with TSN == LSN that commits carries neither.
 func AppendHeader(b []byte, h *Header) []byte {
 	writeTSN := h.TSN != h.LSN || !h.Commit
-	flags := h.Flags &^ FlagCommit
+	flags := h.Flags &^ box.FlagCommit
 	if h.Commit && h.TSN != h.LSN {
-		flags |= FlagCommit
+		flags |= box.FlagCommit
 	}
 	n := 1
 	cnt := func(c bool) {
@@ -347,30 +189,30 @@ func AppendHeader(b []byte, h *Header) []byte {
 	cnt(h.StreamID != 0)
 	cnt(flags != 0)
 	b = appendMapLen(b, n)
-	b = appendUint(append(b, KeyType), uint64(h.Type))
+	b = appendUint(append(b, box.KeyType), uint64(h.Type))
 	if h.Sync != 0 {
-		b = appendUint(append(b, KeySync), h.Sync)
+		b = appendUint(append(b, box.KeySync), h.Sync)
 	}
 	if h.ReplicaID != 0 {
-		b = appendUint(append(b, KeyReplicaID), uint64(h.ReplicaID))
+		b = appendUint(append(b, box.KeyReplicaID), uint64(h.ReplicaID))
 	}
 	if h.GroupID != 0 {
-		b = appendUint(append(b, KeyGroupID), uint64(h.GroupID))
+		b = appendUint(append(b, box.KeyGroupID), uint64(h.GroupID))
 	}
 	if h.LSN != 0 {
-		b = appendUint(append(b, KeyLSN), h.LSN)
+		b = appendUint(append(b, box.KeyLSN), h.LSN)
 	}
 	if h.Timestamp != 0 {
-		b = appendFloat64(append(b, KeyTimestamp), h.Timestamp)
+		b = appendFloat64(append(b, box.KeyTimestamp), h.Timestamp)
 	}
 	if writeTSN {
-		b = appendUint(append(b, KeyTSN), h.LSN-h.TSN)
+		b = appendUint(append(b, box.KeyTSN), h.LSN-h.TSN)
 	}
 	if h.StreamID != 0 {
-		b = appendUint(append(b, KeyStreamID), h.StreamID)
+		b = appendUint(append(b, box.KeyStreamID), h.StreamID)
 	}
 	if flags != 0 {
-		b = appendUint(append(b, KeyFlags), flags)
+		b = appendUint(append(b, box.KeyFlags), flags)
 	}
 	return b
 }

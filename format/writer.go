@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // WriterOptions configure a Writer.
@@ -100,7 +101,7 @@ func (w *Writer) Write(h *Header, body []byte) error {
 	w.rows = AppendHeader(w.rows, h)
 	w.rows = append(w.rows, body...)
 	w.nrows++
-	if len(body) == 0 && h.Type != TypeNop {
+	if len(body) == 0 && h.Type != box.TypeNop {
 		return w.Flush()
 	}
 	if !w.inTx && len(w.rows) >= w.opts.BlockSize {

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // Options configure a connection.
@@ -127,7 +129,7 @@ func (c *Conn) auth(ctx context.Context, user, password string) error {
 func (c *Conn) Greeting() Greeting { return c.greeting }
 
 // Version returns the server version from the greeting.
-func (c *Conn) Version() Version { return c.greeting.Version }
+func (c *Conn) Version() box.Version { return c.greeting.Version }
 
 // InstanceUUID returns the server's instance UUID from the greeting.
 func (c *Conn) InstanceUUID() string { return c.greeting.InstanceUUID }
@@ -184,7 +186,7 @@ func (c *Conn) do(ctx context.Context, req Request, streamID uint64) (*Response,
 
 // DoRaw sends a request whose body is already MessagePack-encoded, byte for
 // byte, and waits for the response.
-func (c *Conn) DoRaw(ctx context.Context, typ uint32, body []byte) (*Response, error) {
+func (c *Conn) DoRaw(ctx context.Context, typ box.RowType, body []byte) (*Response, error) {
 	return c.Do(ctx, RawRequest{Code: typ, Body: body})
 }
 
@@ -301,7 +303,7 @@ func (c *Conn) writeBatch(bw *bufio.Writer, pkt []byte) error {
 // Future is the pending response to a request sent with Send.
 type Future struct {
 	sync    uint64
-	typ     uint32
+	typ     box.RowType
 	timeout time.Duration
 	done    chan struct{}
 	resp    *Response
@@ -344,13 +346,13 @@ func (f *Future) Wait(ctx context.Context) (*Response, error) {
 // WaitError reports that a response did not arrive in time. It unwraps to
 // the context's error (context.DeadlineExceeded or context.Canceled).
 type WaitError struct {
-	Type uint32
+	Type box.RowType
 	Sync uint64
 	Err  error
 }
 
 func (e *WaitError) Error() string {
-	return fmt.Sprintf("iproto: %s request (sync %d): %v", TypeName(e.Type), e.Sync, e.Err)
+	return fmt.Sprintf("iproto: %s request (sync %d): %v", e.Type.RequestName(), e.Sync, e.Err)
 }
 
 func (e *WaitError) Unwrap() error { return e.Err }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // fakeServer is a scripted IPROTO server on 127.0.0.1: it sends a greeting
@@ -96,9 +98,9 @@ func (s *fakeServer) close() {
 }
 
 // reply writes a response packet with the given type, sync and raw body.
-func reply(w io.Writer, typ uint32, sync uint64, body []byte) {
+func reply(w io.Writer, typ box.RowType, sync uint64, body []byte) {
 	hdr := []byte{0x83, 0x00, 0xce, 0, 0, 0, 0, 0x01, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0, 0x05, 0xce, 0, 0, 0, 80}
-	binary.BigEndian.PutUint32(hdr[3:], typ)
+	binary.BigEndian.PutUint32(hdr[3:], uint32(typ))
 	binary.BigEndian.PutUint64(hdr[9:], sync)
 	pkt := make([]byte, 5, 5+len(hdr)+len(body))
 	pkt[0] = 0xce
@@ -125,13 +127,13 @@ func dial(t *testing.T, addr string, opts Options) *Conn {
 func TestConnBasics(t *testing.T) {
 	s := startFake(t, "2.10.4", okEcho)
 	c := dial(t, s.addr(), Options{})
-	if c.Version() != (Version{2, 10, 4}) || c.InstanceUUID() != "11111111-2222-3333-4444-555555555555" || !c.SupportsStreams() {
+	if c.Version() != (box.Version{Major: 2, Minor: 10, Patch: 4}) || c.InstanceUUID() != "11111111-2222-3333-4444-555555555555" || !c.SupportsStreams() {
 		t.Fatalf("greeting %+v", c.Greeting())
 	}
 	if err := c.Ping(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := c.DoRaw(context.Background(), TypeReplace, []byte{0x80})
+	resp, err := c.DoRaw(context.Background(), box.TypeReplace, []byte{0x80})
 	if err != nil || resp.SchemaVersion != 80 || resp.Sync == 0 {
 		t.Fatalf("DoRaw: %+v, %v", resp, err)
 	}
@@ -172,12 +174,12 @@ func TestConnMatchesOutOfOrderResponses(t *testing.T) {
 
 func TestConnServerError(t *testing.T) {
 	s := startFake(t, "2.6.0", func(w io.Writer, h header, body []byte) {
-		reply(w, TypeErrorFlag|CodeTupleFound, h.sync, []byte{0x81, 0x31, 0xa3, 'd', 'u', 'p'})
+		reply(w, box.ErrorType(box.ErrTupleFound), h.sync, []byte{0x81, 0x31, 0xa3, 'd', 'u', 'p'})
 	})
 	c := dial(t, s.addr(), Options{})
 	resp, err := c.Do(context.Background(), InsertRequest{Space: 1, Tuple: []any{1}})
 	var e *Error
-	if !errors.As(err, &e) || e.Code != CodeTupleFound || e.Message != "dup" || resp == nil || resp.Code() != CodeTupleFound {
+	if !errors.As(err, &e) || e.Code != box.ErrTupleFound || e.Message != "dup" || resp == nil || resp.Code() != box.ErrTupleFound {
 		t.Fatalf("resp %+v, err %v", resp, err)
 	}
 	if c.Err() != nil {
@@ -190,7 +192,7 @@ func TestConnStreams(t *testing.T) {
 	var seen []string
 	s := startFake(t, "2.10.0", func(w io.Writer, h header, body []byte) {
 		mu.Lock()
-		seen = append(seen, TypeName(h.typ))
+		seen = append(seen, h.typ.RequestName())
 		mu.Unlock()
 		reply(w, 0, h.sync, nil)
 	})
@@ -204,7 +206,7 @@ func TestConnStreams(t *testing.T) {
 		t.Fatalf("stream ids %d %d", st1.ID(), st2.ID())
 	}
 	ctx := context.Background()
-	if err := st1.Begin(ctx, time.Second, IsolationReadCommitted); err != nil {
+	if err := st1.Begin(ctx, time.Second, box.IsolationReadCommitted); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st1.Do(ctx, ReplaceRequest{Space: 1, Tuple: []any{1}}); err != nil {
@@ -235,7 +237,7 @@ func TestConnTimeouts(t *testing.T) {
 	start := time.Now()
 	_, err := c.Do(context.Background(), PingRequest{})
 	var we *WaitError
-	if !errors.As(err, &we) || !errors.Is(err, context.DeadlineExceeded) || !we.Timeout() || we.Type != TypePing {
+	if !errors.As(err, &we) || !errors.Is(err, context.DeadlineExceeded) || !we.Timeout() || we.Type != box.TypePing {
 		t.Fatalf("err = %v", err)
 	}
 	if d := time.Since(start); d < 90*time.Millisecond || d > 2*time.Second {

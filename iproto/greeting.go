@@ -6,36 +6,17 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // GreetingSize is the size of the greeting a server sends on connect.
 const GreetingSize = 128
 
-// Version is a Tarantool server version.
-type Version struct {
-	Major, Minor, Patch uint32
-}
-
-// ID returns the version as one comparable number, major<<16 | minor<<8 | patch
-// (2.6.0 is 0x020600).
-func (v Version) ID() uint32 {
-	return v.Major<<16 | (v.Minor&0xff)<<8 | v.Patch&0xff
-}
-
-// AtLeast reports whether v is major.minor.patch or newer.
-func (v Version) AtLeast(major, minor, patch uint32) bool {
-	return v.ID() >= Version{major, minor, patch}.ID()
-}
-
-func (v Version) String() string {
-	return fmt.Sprintf("%d.%d.%d", v.Major, v.Minor, v.Patch)
-}
-
 // Greeting is the parsed server greeting.
 type Greeting struct {
-	Version      Version
+	Version      box.Version
 	Protocol     string // "Binary" for IPROTO
 	InstanceUUID string // empty for servers older than 1.6.7
 	Salt         []byte // decoded salt, at least 20 bytes
@@ -64,9 +45,9 @@ func parseGreeting(b []byte) (Greeting, error) {
 		return g, fmt.Errorf("not a Tarantool greeting: %q", strings.TrimRight(line, " "))
 	}
 	ver, rest, _ := strings.Cut(rest, " ")
-	v, err := parseVersion(ver)
+	v, err := box.ParseVersion(ver)
 	if err != nil {
-		return g, err
+		return g, fmt.Errorf("%w in greeting", err)
 	}
 	g.Version = v
 	rest = strings.TrimLeft(rest, " ")
@@ -92,32 +73,6 @@ func parseGreeting(b []byte) (Greeting, error) {
 	}
 	g.Salt = salt[:n]
 	return g, nil
-}
-
-// parseVersion reads "major.minor.patch" and ignores any suffix after the
-// patch number ("2.6.0-0-g47aa4e01e").
-func parseVersion(s string) (Version, error) {
-	orig := s
-	var nums [3]uint32
-	for i := range nums {
-		j := 0
-		for j < len(s) && s[j] >= '0' && s[j] <= '9' {
-			j++
-		}
-		n, err := strconv.ParseUint(s[:j], 10, 32)
-		if err != nil {
-			return Version{}, fmt.Errorf("malformed version %q in greeting", orig)
-		}
-		nums[i] = uint32(n)
-		s = s[j:]
-		if i < 2 {
-			if !strings.HasPrefix(s, ".") {
-				return Version{}, fmt.Errorf("malformed version %q in greeting", orig)
-			}
-			s = s[1:]
-		}
-	}
-	return Version{nums[0], nums[1], nums[2]}, nil
 }
 
 // scrambleSaltSize is how much of the salt chap-sha1 uses.

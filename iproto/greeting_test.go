@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // greetingOf builds a greeting from its two lines, padded as servers do.
@@ -22,7 +24,7 @@ func TestParseGreeting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.Version != (Version{2, 6, 0}) || g.Version.ID() != 0x020600 || g.Version.String() != "2.6.0" {
+	if g.Version != (box.Version{Major: 2, Minor: 6, Patch: 0}) || g.Version.ID() != 0x020600 || g.Version.String() != "2.6.0" {
 		t.Errorf("version %+v id %#x", g.Version, g.Version.ID())
 	}
 	if g.Protocol != "Binary" || g.InstanceUUID != "79262056-f30f-43dc-9b1e-962a614b3799" || len(g.Salt) != 32 {
@@ -30,7 +32,7 @@ func TestParseGreeting(t *testing.T) {
 	}
 
 	old, err := ParseGreeting(greetingOf("Tarantool 1.6.6-191-g82d1bc3 (Binary)", "yIaS2a+Z/u0KT8yDbPZodxh8aaOfxJXnftQPVhTNjZg="))
-	if err != nil || old.Version != (Version{1, 6, 6}) || old.InstanceUUID != "" {
+	if err != nil || old.Version != (box.Version{Major: 1, Minor: 6, Patch: 6}) || old.InstanceUUID != "" {
 		t.Errorf("old greeting: %+v, %v", old, err)
 	}
 	newer, err := ParseGreeting(greetingOf("Tarantool 3.2.1 (Binary) 79262056-f30f-43dc-9b1e-962a614b3799", "yIaS2a+Z/u0KT8yDbPZodxh8aaOfxJXnftQPVhTNjZg="))
@@ -38,7 +40,7 @@ func TestParseGreeting(t *testing.T) {
 		t.Errorf("3.2.1 greeting: %+v, %v", newer, err)
 	}
 	beta, err := ParseGreeting(greetingOf("Tarantool 2.10.0-beta1 (Binary)", "yIaS2a+Z/u0KT8yDbPZodxh8aaOfxJXnftQPVhTNjZg="))
-	if err != nil || beta.Version != (Version{2, 10, 0}) {
+	if err != nil || beta.Version != (box.Version{Major: 2, Minor: 10, Patch: 0}) {
 		t.Errorf("2.10.0-beta1 greeting: %+v, %v", beta, err)
 	}
 }

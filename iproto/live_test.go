@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/iproto"
 )
@@ -59,12 +60,12 @@ func testGreeting(t *testing.T, inst *tarantooltest.Instance) {
 		t.Errorf("InstanceUUID %q, server says %v", c.InstanceUUID(), want[0])
 	}
 	if v := c.Version().String(); len(fmt.Sprint(want[1])) < len(v) || fmt.Sprint(want[1])[:len(v)] != v {
-		t.Errorf("Version %s, server says %v", v, want[1])
+		t.Errorf("box.Version %s, server says %v", v, want[1])
 	}
 	if c.Version().AtLeast(2, 10, 0) != c.SupportsStreams() {
 		t.Error("SupportsStreams disagrees with the version")
 	}
-	if c.Version() == (iproto.Version{2, 6, 0}) {
+	if c.Version() == (box.Version{Major: 2, Minor: 6, Patch: 0}) {
 		if _, err := c.NewStream(); err == nil {
 			t.Error("NewStream on 2.6.0: no error")
 		}
@@ -80,7 +81,7 @@ func testAuth(t *testing.T, inst *tarantooltest.Instance) {
 
 	_, err := iproto.Dial(ctx, inst.Addr(), iproto.Options{User: user, Password: "wrong", Timeout: 10 * time.Second})
 	var e *iproto.Error
-	if !errors.As(err, &e) || e.Code != iproto.CodePasswordMismatch || e.Name() != "ER_PASSWORD_MISMATCH" {
+	if !errors.As(err, &e) || e.Code != box.ErrPasswordMismatch || e.Name() != "ER_PASSWORD_MISMATCH" {
 		t.Fatalf("wrong password: %v", err)
 	}
 
@@ -88,7 +89,7 @@ func testAuth(t *testing.T, inst *tarantooltest.Instance) {
 	if err := guest.Ping(ctx); err != nil {
 		t.Fatalf("guest ping: %v", err)
 	}
-	if _, err := guest.Eval(ctx, "return 1"); !iproto.IsCode(err, iproto.CodeAccessDenied) {
+	if _, err := guest.Eval(ctx, "return 1"); !iproto.IsCode(err, box.ErrAccessDenied) {
 		t.Fatalf("guest eval: %v", err)
 	}
 }
@@ -138,18 +139,18 @@ func testCRUD(t *testing.T, inst *tarantooltest.Instance) {
 	if err := c.Upsert(ctx, spaceID, []any{3, "three", 0}, []any{[]any{"+", 3, 10}}, 1); err != nil {
 		t.Fatal(err)
 	}
-	res, err = c.Select(ctx, spaceID, 0, nil, 100, 0, iproto.IterAll)
+	res, err = c.Select(ctx, spaceID, 0, nil, 100, 0, box.IterAll)
 	if err != nil || fmt.Sprint(res) != "[[1 one 2.5] [2 two 9223372036854775808] [3 three 10]]" {
 		t.Fatalf("select all: %v, %v", res, err)
 	}
-	res, err = c.Select(ctx, spaceID, 0, []any{2}, 10, 1, iproto.IterGe)
+	res, err = c.Select(ctx, spaceID, 0, []any{2}, 10, 1, box.IterGe)
 	if err != nil || fmt.Sprint(res) != "[[3 three 10]]" {
 		t.Fatalf("select ge 2 offset 1: %v, %v", res, err)
 	}
 	if res, err := c.Delete(ctx, spaceID, 0, []any{2}); err != nil || fmt.Sprint(res) != "[[2 two 9223372036854775808]]" {
 		t.Fatalf("delete: %v, %v", res, err)
 	}
-	if res, err := c.Select(ctx, spaceID, 0, []any{2}, 1, 0, iproto.IterEq); err != nil || len(res) != 0 {
+	if res, err := c.Select(ctx, spaceID, 0, []any{2}, 1, 0, box.IterEq); err != nil || len(res) != 0 {
 		t.Fatalf("select deleted: %v, %v", res, err)
 	}
 
@@ -176,23 +177,23 @@ func testErrors(t *testing.T, inst *tarantooltest.Instance) {
 	}
 	_, err := c.Insert(ctx, spaceID, []any{100})
 	var e *iproto.Error
-	if !errors.As(err, &e) || e.Code != iproto.CodeTupleFound || e.Name() != "ER_TUPLE_FOUND" {
+	if !errors.As(err, &e) || e.Code != box.ErrTupleFound || e.Name() != "ER_TUPLE_FOUND" {
 		t.Fatalf("duplicate: %v", err)
 	}
-	if len(e.Stack) == 0 || e.Stack[0].Type != "ClientError" || e.Stack[0].Code != iproto.CodeTupleFound {
+	if len(e.Stack) == 0 || e.Stack[0].Type != "ClientError" || e.Stack[0].Code != box.ErrTupleFound {
 		t.Errorf("stack %+v", e.Stack)
 	}
 	want := "ER_TUPLE_FOUND(code 3): Duplicate key exists in unique index 'pk' in space 't'"
 	if e.Error() != want {
 		t.Errorf("Error() = %q, want %q", e.Error(), want)
 	}
-	if _, err := c.Insert(ctx, 9999, []any{1}); !iproto.IsCode(err, iproto.CodeNoSuchSpace) {
+	if _, err := c.Insert(ctx, 9999, []any{1}); !iproto.IsCode(err, box.ErrNoSuchSpace) {
 		t.Errorf("no such space: %v", err)
 	}
-	if _, err := c.Insert(ctx, spaceID, []any{"not unsigned"}); !iproto.IsCode(err, iproto.CodeFieldType) {
+	if _, err := c.Insert(ctx, spaceID, []any{"not unsigned"}); !iproto.IsCode(err, box.ErrFieldType) {
 		t.Errorf("key type: %v", err)
 	}
-	if _, err := c.Eval(ctx, "box.error(box.error.READONLY)"); !iproto.IsCode(err, iproto.CodeReadonly) {
+	if _, err := c.Eval(ctx, "box.error(box.error.READONLY)"); !iproto.IsCode(err, box.ErrReadonly) {
 		t.Errorf("readonly: %v", err)
 	}
 	if err := c.Ping(ctx); err != nil {
@@ -213,10 +214,10 @@ func testEvalCall(t *testing.T, inst *tarantooltest.Instance) {
 	if res, err := c.Call(ctx, "add", 2, 3); err != nil || fmt.Sprint(res) != "[5]" {
 		t.Fatalf("call: %v, %v", res, err)
 	}
-	if _, err := c.Call(ctx, "no_such_function"); !iproto.IsCode(err, iproto.CodeNoSuchProc) {
+	if _, err := c.Call(ctx, "no_such_function"); !iproto.IsCode(err, box.ErrNoSuchProc) {
 		t.Fatalf("call missing: %v", err)
 	}
-	if _, err := c.Eval(ctx, "error('raised')"); !iproto.IsCode(err, iproto.CodeProcLua) {
+	if _, err := c.Eval(ctx, "error('raised')"); !iproto.IsCode(err, box.ErrProcLua) {
 		t.Fatalf("eval error: %v", err)
 	}
 }
@@ -229,19 +230,19 @@ func testRaw(t *testing.T, inst *tarantooltest.Instance) {
 	enc := msgpack.NewEncoder(&buf)
 	enc.UseCompactInts(true)
 	enc.Encode(map[int]any{0x10: spaceID, 0x21: []any{200, "raw"}})
-	if _, err := c.DoRaw(ctx, iproto.TypeReplace, buf.Bytes()); err != nil {
+	if _, err := c.DoRaw(ctx, box.TypeReplace, buf.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	// The same bytes a log file holds for a DELETE: {0x10: 600, 0x20: [200]}.
 	body := []byte{0x82, 0x10, 0xcd, 0x02, 0x58, 0x20, 0x91, 0xcc, 0xc8}
-	resp, err := c.DoRaw(ctx, iproto.TypeDelete, body)
+	resp, err := c.DoRaw(ctx, box.TypeDelete, body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d, _ := resp.Data(); fmt.Sprint(d) != "[[200 raw]]" {
 		t.Fatalf("raw delete returned %v", d)
 	}
-	if _, err := c.DoRaw(ctx, iproto.TypeReplace, []byte{0x81, 0x10}); !iproto.IsCode(err, iproto.CodeInvalidMsgpack) {
+	if _, err := c.DoRaw(ctx, box.TypeReplace, []byte{0x81, 0x10}); !iproto.IsCode(err, box.ErrInvalidMsgpack) {
 		t.Fatalf("truncated body: %v", err)
 	}
 	if err := c.Ping(ctx); err != nil {

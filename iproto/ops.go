@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // Ping checks that the server answers.
@@ -13,7 +15,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 }
 
 // Select reads up to limit tuples from an index, starting at offset.
-func (c *Conn) Select(ctx context.Context, space, index uint32, key any, limit, offset uint32, it Iterator) ([]any, error) {
+func (c *Conn) Select(ctx context.Context, space, index uint32, key any, limit, offset uint32, it box.Iterator) ([]any, error) {
 	return c.data(ctx, SelectRequest{Space: space, Index: index, Key: key, Limit: limit, Offset: offset, Iterator: it})
 }
 
@@ -91,7 +93,7 @@ func (s *Stream) Do(ctx context.Context, req Request) (*Response, error) {
 
 // Begin starts a transaction; zero timeout and IsolationDefault leave the
 // server's defaults.
-func (s *Stream) Begin(ctx context.Context, timeout time.Duration, isolation Isolation) error {
+func (s *Stream) Begin(ctx context.Context, timeout time.Duration, isolation box.Isolation) error {
 	_, err := s.Do(ctx, BeginRequest{Timeout: timeout, Isolation: isolation})
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/xlogtool/xlogtool/box"
 )
 
 const (
@@ -40,36 +41,36 @@ func encodePacket(sync, streamID uint64, req Request) ([]byte, error) {
 		return nil, err
 	}
 	if err := req.EncodeBody(enc); err != nil {
-		return nil, fmt.Errorf("iproto: encode %s body: %w", TypeName(req.Type()), err)
+		return nil, fmt.Errorf("iproto: encode %s body: %w", req.Type().RequestName(), err)
 	}
 	b := buf.Bytes()
 	size := len(b) - lengthPrefixSize
 	if size > maxPacketSize {
-		return nil, fmt.Errorf("iproto: %s request of %d bytes is too large", TypeName(req.Type()), size)
+		return nil, fmt.Errorf("iproto: %s request of %d bytes is too large", req.Type().RequestName(), size)
 	}
 	b[0] = 0xce
 	binary.BigEndian.PutUint32(b[1:lengthPrefixSize], uint32(size))
 	return b, nil
 }
 
-func encodeHeader(enc *msgpack.Encoder, n int, typ uint32, sync, streamID uint64) error {
+func encodeHeader(enc *msgpack.Encoder, n int, typ box.RowType, sync, streamID uint64) error {
 	if err := enc.EncodeMapLen(n); err != nil {
 		return err
 	}
-	if err := enc.EncodeUint(KeyRequestType); err != nil {
+	if err := enc.EncodeUint(box.KeyType); err != nil {
 		return err
 	}
 	if err := enc.EncodeUint(uint64(typ)); err != nil {
 		return err
 	}
-	if err := enc.EncodeUint(KeySync); err != nil {
+	if err := enc.EncodeUint(box.KeySync); err != nil {
 		return err
 	}
 	if err := enc.EncodeUint(sync); err != nil {
 		return err
 	}
 	if n == 3 {
-		if err := enc.EncodeUint(KeyStreamID); err != nil {
+		if err := enc.EncodeUint(box.KeyStreamID); err != nil {
 			return err
 		}
 		return enc.EncodeUint(streamID)
@@ -126,7 +127,7 @@ func unexpectedEOF(err error) error {
 
 // header is the decoded header of a packet from the server.
 type header struct {
-	typ           uint32
+	typ           box.RowType
 	sync          uint64
 	schemaVersion uint64
 }
@@ -146,18 +147,18 @@ func parseHeader(pkt []byte) (header, []byte, error) {
 			return h, nil, fmt.Errorf("iproto: packet header key: %w", err)
 		}
 		switch key {
-		case KeyRequestType, KeySync, KeySchemaVersion:
+		case box.KeyType, box.KeySync, box.KeySchemaVersion:
 			v, err := r.uint()
 			if err != nil {
 				return h, nil, fmt.Errorf("iproto: packet header key 0x%02x: %w", key, err)
 			}
 			switch key {
-			case KeyRequestType:
+			case box.KeyType:
 				if v > math.MaxUint32 {
 					return h, nil, fmt.Errorf("iproto: response type %d out of range", v)
 				}
-				h.typ = uint32(v)
-			case KeySync:
+				h.typ = box.RowType(v)
+			case box.KeySync:
 				h.sync = v
 			default:
 				h.schemaVersion = v

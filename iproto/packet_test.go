@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/xlogtool/xlogtool/box"
 )
 
 func mustEncode(t *testing.T, sync, stream uint64, req Request) string {
@@ -33,7 +34,7 @@ func TestEncodePacket(t *testing.T) {
 	}{
 		{"ping", 1, 0, PingRequest{}, "ce00000005" + "820040" + "0101"},
 		{"ping big sync", 300, 0, PingRequest{}, "ce00000007" + "820040" + "01cd012c"},
-		{"select", 2, 0, SelectRequest{Space: 512, Index: 1, Key: []any{7}, Limit: math.MaxUint32, Iterator: IterGe},
+		{"select", 2, 0, SelectRequest{Space: 512, Index: 1, Key: []any{7}, Limit: math.MaxUint32, Iterator: box.IterGe},
 			"ce00000019" + "82000101 02" + "86" + "10cd0200" + "1101" + "12ceffffffff" + "1300" + "1405" + "209107"},
 		{"insert", 3, 0, InsertRequest{Space: 600, Tuple: []any{1, -1, uint64(math.MaxUint64), "x", 1.5}},
 			"ce00000022" + "82000201 03" + "82" + "10cd0258" + "2195" + "01" + "ff" + "cfffffffffffffffff" + "a178" + "cb3ff8000000000000"},
@@ -46,10 +47,10 @@ func TestEncodePacket(t *testing.T) {
 		{"call", 7, 0, CallRequest{Function: "f"}, "ce0000000b" + "82000a01 07" + "82" + "22a166" + "2190"},
 		{"eval", 8, 0, EvalRequest{Expr: "return ...", Args: []any{true}},
 			"ce00000015" + "82000801 08" + "82" + "27aa72657475726e202e2e2e" + "2191c3"},
-		{"raw", 9, 0, RawRequest{Code: TypeReplace, Body: []byte{0x82, 0x10, 0x01, 0x21, 0x91, 0x05}},
+		{"raw", 9, 0, RawRequest{Code: box.TypeReplace, Body: []byte{0x82, 0x10, 0x01, 0x21, 0x91, 0x05}},
 			"ce0000000b" + "82000301 09" + "821001219105"},
-		{"raw no body", 10, 0, RawRequest{Code: TypePing}, "ce00000005" + "820040010a"},
-		{"stream begin", 11, 5, BeginRequest{Timeout: 1500 * time.Millisecond, Isolation: IsolationReadCommitted},
+		{"raw no body", 10, 0, RawRequest{Code: box.TypePing}, "ce00000005" + "820040010a"},
+		{"stream begin", 11, 5, BeginRequest{Timeout: 1500 * time.Millisecond, Isolation: box.IsolationReadCommitted},
 			"ce00000014" + "83000e010b0a05" + "82" + "56cb3ff8000000000000" + "5901"},
 		{"stream begin defaults", 12, 5, BeginRequest{}, "ce00000007" + "83000e010c0a05"},
 		{"stream commit", 13, 5, CommitRequest{}, "ce00000007" + "83000f010d0a05"},

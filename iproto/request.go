@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // Request is one IPROTO request: a type code and a body.
@@ -13,7 +14,7 @@ import (
 // nothing for a request without a body. The encoder writes non-negative
 // integers as MessagePack unsigned integers, as Tarantool requires.
 type Request interface {
-	Type() uint32
+	Type() box.RowType
 	EncodeBody(enc *msgpack.Encoder) error
 }
 
@@ -25,7 +26,7 @@ type SelectRequest struct {
 	Space, Index  uint32
 	Key           any // a MessagePack array; nil means [] (all tuples)
 	Limit, Offset uint32
-	Iterator      Iterator
+	Iterator      box.Iterator
 }
 
 // InsertRequest inserts a tuple; it fails when the primary key exists.
@@ -81,7 +82,7 @@ type EvalRequest struct {
 // RawRequest sends a body that is already MessagePack-encoded, exactly as
 // given. A nil Body sends a request without a body.
 type RawRequest struct {
-	Code uint32
+	Code box.RowType
 	Body []byte
 }
 
@@ -89,7 +90,7 @@ type RawRequest struct {
 // Zero values leave the server's defaults.
 type BeginRequest struct {
 	Timeout   time.Duration
-	Isolation Isolation
+	Isolation box.Isolation
 }
 
 // CommitRequest commits the transaction of a stream.
@@ -104,20 +105,20 @@ type authRequest struct {
 	scramble []byte
 }
 
-func (PingRequest) Type() uint32     { return TypePing }
-func (SelectRequest) Type() uint32   { return TypeSelect }
-func (InsertRequest) Type() uint32   { return TypeInsert }
-func (ReplaceRequest) Type() uint32  { return TypeReplace }
-func (UpdateRequest) Type() uint32   { return TypeUpdate }
-func (DeleteRequest) Type() uint32   { return TypeDelete }
-func (UpsertRequest) Type() uint32   { return TypeUpsert }
-func (CallRequest) Type() uint32     { return TypeCall }
-func (EvalRequest) Type() uint32     { return TypeEval }
-func (r RawRequest) Type() uint32    { return r.Code }
-func (BeginRequest) Type() uint32    { return TypeBegin }
-func (CommitRequest) Type() uint32   { return TypeCommit }
-func (RollbackRequest) Type() uint32 { return TypeRollback }
-func (authRequest) Type() uint32     { return TypeAuth }
+func (PingRequest) Type() box.RowType     { return box.TypePing }
+func (SelectRequest) Type() box.RowType   { return box.TypeSelect }
+func (InsertRequest) Type() box.RowType   { return box.TypeInsert }
+func (ReplaceRequest) Type() box.RowType  { return box.TypeReplace }
+func (UpdateRequest) Type() box.RowType   { return box.TypeUpdate }
+func (DeleteRequest) Type() box.RowType   { return box.TypeDelete }
+func (UpsertRequest) Type() box.RowType   { return box.TypeUpsert }
+func (CallRequest) Type() box.RowType     { return box.TypeCall }
+func (EvalRequest) Type() box.RowType     { return box.TypeEval }
+func (r RawRequest) Type() box.RowType    { return r.Code }
+func (BeginRequest) Type() box.RowType    { return box.TypeBegin }
+func (CommitRequest) Type() box.RowType   { return box.TypeCommit }
+func (RollbackRequest) Type() box.RowType { return box.TypeTxRollback }
+func (authRequest) Type() box.RowType     { return box.TypeAuth }
 
 // EncodeBody writes nothing: PING has no body.
 func (PingRequest) EncodeBody(*msgpack.Encoder) error { return nil }
@@ -131,59 +132,59 @@ func (RollbackRequest) EncodeBody(*msgpack.Encoder) error { return nil }
 // EncodeBody writes the SELECT body.
 func (r SelectRequest) EncodeBody(enc *msgpack.Encoder) error {
 	return encodeMap(enc,
-		uintField(KeySpaceID, uint64(r.Space)),
-		uintField(KeyIndexID, uint64(r.Index)),
-		uintField(KeyLimit, uint64(r.Limit)),
-		uintField(KeyOffset, uint64(r.Offset)),
-		uintField(KeyIterator, uint64(r.Iterator)),
-		arrayField(KeyKey, r.Key))
+		uintField(box.KeySpaceID, uint64(r.Space)),
+		uintField(box.KeyIndexID, uint64(r.Index)),
+		uintField(box.KeyLimit, uint64(r.Limit)),
+		uintField(box.KeyOffset, uint64(r.Offset)),
+		uintField(box.KeyIterator, uint64(r.Iterator)),
+		arrayField(box.KeyKey, r.Key))
 }
 
 // EncodeBody writes the INSERT body.
 func (r InsertRequest) EncodeBody(enc *msgpack.Encoder) error {
-	return encodeMap(enc, uintField(KeySpaceID, uint64(r.Space)), arrayField(KeyTuple, r.Tuple))
+	return encodeMap(enc, uintField(box.KeySpaceID, uint64(r.Space)), arrayField(box.KeyTuple, r.Tuple))
 }
 
 // EncodeBody writes the REPLACE body.
 func (r ReplaceRequest) EncodeBody(enc *msgpack.Encoder) error {
-	return encodeMap(enc, uintField(KeySpaceID, uint64(r.Space)), arrayField(KeyTuple, r.Tuple))
+	return encodeMap(enc, uintField(box.KeySpaceID, uint64(r.Space)), arrayField(box.KeyTuple, r.Tuple))
 }
 
 // EncodeBody writes the UPDATE body (operations under key 0x21).
 func (r UpdateRequest) EncodeBody(enc *msgpack.Encoder) error {
 	return encodeMap(enc,
-		uintField(KeySpaceID, uint64(r.Space)),
-		uintField(KeyIndexID, uint64(r.Index)),
+		uintField(box.KeySpaceID, uint64(r.Space)),
+		uintField(box.KeyIndexID, uint64(r.Index)),
 		indexBaseField(r.IndexBase),
-		arrayField(KeyKey, r.Key),
-		arrayField(KeyTuple, r.Ops))
+		arrayField(box.KeyKey, r.Key),
+		arrayField(box.KeyTuple, r.Ops))
 }
 
 // EncodeBody writes the DELETE body.
 func (r DeleteRequest) EncodeBody(enc *msgpack.Encoder) error {
 	return encodeMap(enc,
-		uintField(KeySpaceID, uint64(r.Space)),
-		uintField(KeyIndexID, uint64(r.Index)),
-		arrayField(KeyKey, r.Key))
+		uintField(box.KeySpaceID, uint64(r.Space)),
+		uintField(box.KeyIndexID, uint64(r.Index)),
+		arrayField(box.KeyKey, r.Key))
 }
 
 // EncodeBody writes the UPSERT body (operations under key 0x28).
 func (r UpsertRequest) EncodeBody(enc *msgpack.Encoder) error {
 	return encodeMap(enc,
-		uintField(KeySpaceID, uint64(r.Space)),
+		uintField(box.KeySpaceID, uint64(r.Space)),
 		indexBaseField(r.IndexBase),
-		arrayField(KeyTuple, r.Tuple),
-		arrayField(KeyOps, r.Ops))
+		arrayField(box.KeyTuple, r.Tuple),
+		arrayField(box.KeyOps, r.Ops))
 }
 
 // EncodeBody writes the CALL body.
 func (r CallRequest) EncodeBody(enc *msgpack.Encoder) error {
-	return encodeMap(enc, stringField(KeyFunctionName, r.Function), arrayField(KeyTuple, r.Args))
+	return encodeMap(enc, stringField(box.KeyFunctionName, r.Function), arrayField(box.KeyTuple, r.Args))
 }
 
 // EncodeBody writes the EVAL body.
 func (r EvalRequest) EncodeBody(enc *msgpack.Encoder) error {
-	return encodeMap(enc, stringField(KeyExpr, r.Expr), arrayField(KeyTuple, r.Args))
+	return encodeMap(enc, stringField(box.KeyExpr, r.Expr), arrayField(box.KeyTuple, r.Args))
 }
 
 // EncodeBody writes Body unchanged.
@@ -201,14 +202,14 @@ func (r BeginRequest) EncodeBody(enc *msgpack.Encoder) error {
 	var fields []field
 	if r.Timeout > 0 {
 		fields = append(fields, func(enc *msgpack.Encoder) error {
-			if err := enc.EncodeUint(KeyTimeout); err != nil {
+			if err := enc.EncodeUint(box.KeyTimeout); err != nil {
 				return err
 			}
 			return enc.EncodeFloat64(r.Timeout.Seconds())
 		})
 	}
-	if r.Isolation != IsolationDefault {
-		fields = append(fields, uintField(KeyIsolation, uint64(r.Isolation)))
+	if r.Isolation != box.IsolationDefault {
+		fields = append(fields, uintField(box.KeyIsolation, uint64(r.Isolation)))
 	}
 	if len(fields) == 0 {
 		return nil
@@ -218,8 +219,8 @@ func (r BeginRequest) EncodeBody(enc *msgpack.Encoder) error {
 
 // EncodeBody writes the AUTH body: user name and ["chap-sha1", scramble].
 func (r authRequest) EncodeBody(enc *msgpack.Encoder) error {
-	return encodeMap(enc, stringField(KeyUserName, r.user), func(enc *msgpack.Encoder) error {
-		if err := enc.EncodeUint(KeyTuple); err != nil {
+	return encodeMap(enc, stringField(box.KeyUserName, r.user), func(enc *msgpack.Encoder) error {
+		if err := enc.EncodeUint(box.KeyTuple); err != nil {
 			return err
 		}
 		if err := enc.EncodeArrayLen(2); err != nil {
@@ -295,5 +296,5 @@ func indexBaseField(base uint32) field {
 	if base == 0 {
 		return nil
 	}
-	return uintField(KeyIndexBase, uint64(base))
+	return uintField(box.KeyIndexBase, uint64(base))
 }

@@ -4,28 +4,29 @@ import (
 	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // Response is one response of the server. The body is kept as the raw
 // MessagePack bytes and decoded on demand.
 type Response struct {
-	Type          uint32 // 0 for OK, TypeErrorFlag|code for an error
+	Type          box.RowType // 0 for OK, TypeErrorFlag|code for an error
 	Sync          uint64
 	SchemaVersion uint64
 	Body          []byte // raw body; empty when the response has none
 }
 
 // Code returns the error code of an error response, 0 for success.
-func (r *Response) Code() uint32 {
-	if r.Type&TypeErrorFlag == 0 {
+func (r *Response) Code() box.ErrorCode {
+	if r.Type&box.TypeErrorFlag == 0 {
 		return 0
 	}
-	return r.Type &^ TypeErrorFlag
+	return r.Type.ErrorCode()
 }
 
 // Err returns the server error (*Error) of an error response, else nil.
 func (r *Response) Err() error {
-	if r.Type&TypeErrorFlag == 0 {
+	if r.Type&box.TypeErrorFlag == 0 {
 		return nil
 	}
 	return decodeError(r.Code(), r.Body)
@@ -66,7 +67,7 @@ func (r *Response) Field(key uint64) (msgpack.RawMessage, bool, error) {
 // maps as map[string]any or map[any]any, extensions as Ext. A response
 // without DATA yields nil.
 func (r *Response) Data() ([]any, error) {
-	raw, ok, err := r.Field(KeyData)
+	raw, ok, err := r.Field(box.KeyData)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func (r *Response) Data() ([]any, error) {
 // DecodeData decodes the DATA array (body key 0x30) into v with the
 // MessagePack decoder (v is a pointer, e.g. to a slice of structs).
 func (r *Response) DecodeData(v any) error {
-	raw, ok, err := r.Field(KeyData)
+	raw, ok, err := r.Field(box.KeyData)
 	if err != nil {
 		return err
 	}

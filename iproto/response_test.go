@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -102,7 +104,7 @@ func TestResponseData(t *testing.T) {
 		t.Fatalf("body with string keys: %v, %v", d, err)
 	}
 	for _, bad := range []string{"91 01", "82 30 90", "81 30 dc ffff"} {
-		if _, _, err := (&Response{Body: unhex(t, bad)}).Field(KeyData); err == nil {
+		if _, _, err := (&Response{Body: unhex(t, bad)}).Field(box.KeyData); err == nil {
 			t.Errorf("body %s: no error", bad)
 		}
 	}
@@ -127,7 +129,7 @@ func TestErrorResponse(t *testing.T) {
 	// {0x31: "Duplicate key", 0x52: {0: [{0: "ClientError", 1: "f.c", 2: 10, 3: "Duplicate key", 4: 0, 5: 3, 6: {"a": 1}}]}}
 	body := "82 31 ad4475706c6963617465206b6579" +
 		"52 81 00 91 87 00 ab436c69656e744572726f72 01 a3662e63 02 0a 03 ad4475706c6963617465206b6579 04 00 05 03 06 81 a161 01"
-	r := &Response{Type: TypeErrorFlag | 3, Body: unhex(t, body)}
+	r := &Response{Type: box.TypeErrorFlag | 3, Body: unhex(t, body)}
 	err := r.Err()
 	e, ok := err.(*Error)
 	if !ok {
@@ -143,7 +145,7 @@ func TestErrorResponse(t *testing.T) {
 	if len(e.Stack) != 1 || !reflect.DeepEqual(e.Stack[0], want) {
 		t.Fatalf("stack %+v", e.Stack)
 	}
-	if !IsCode(fmt.Errorf("wrapped: %w", err), CodeTupleFound) || IsCode(err, CodeNoSuchSpace) {
+	if !IsCode(fmt.Errorf("wrapped: %w", err), box.ErrTupleFound) || IsCode(err, box.ErrNoSuchSpace) {
 		t.Fatal("IsCode")
 	}
 
@@ -155,21 +157,5 @@ func TestErrorResponse(t *testing.T) {
 	// Undecodable body.
 	if e := decodeError(1, unhex(t, "81")); e.Code != 1 || !strings.Contains(e.Message, "undecodable") {
 		t.Fatalf("%+v", e)
-	}
-}
-
-func TestErrorNames(t *testing.T) {
-	for code, name := range map[uint32]string{
-		0: "ER_UNKNOWN", 3: "ER_TUPLE_FOUND", 7: "ER_READONLY", 36: "ER_NO_SUCH_SPACE",
-		42: "ER_ACCESS_DENIED", 47: "ER_PASSWORD_MISMATCH", 116: "ER_LOADING",
-		215: "ER_SYNC_MASTER_MISMATCH", 219: "ER_XLOG_GAP", 244: "ER_SPLIT_BRAIN",
-		289: "ER_SYNC_QUEUE_FULL", 295: "ER_SYNC_TIMEOUT", 9999: "ER_9999",
-	} {
-		if got := ErrorName(code); got != name {
-			t.Errorf("ErrorName(%d) = %s, want %s", code, got, name)
-		}
-	}
-	if TypeName(TypeUpsert) != "UPSERT" || TypeName(200) != "type 200" {
-		t.Error("TypeName")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"math/rand"
 	"sort"
 	"testing"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 func intCmp(a, b int) int { return cmpInt(a, b) }
@@ -147,10 +149,10 @@ func TestBtreeSequential(t *testing.T) {
 
 func BenchmarkReplaceUnsignedKey(b *testing.B) {
 	st := NewState()
-	if err := st.Apply(insert(SpaceSpace, spaceRow(700, "b")...)); err != nil {
+	if err := st.Apply(insert(box.SpaceSpace, spaceRow(700, "b")...)); err != nil {
 		b.Fatal(err)
 	}
-	if err := st.Apply(insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...)); err != nil {
+	if err := st.Apply(insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...)); err != nil {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewSource(1))
@@ -165,10 +167,10 @@ func BenchmarkReplaceUnsignedKey(b *testing.B) {
 
 func BenchmarkUpdate(b *testing.B) {
 	st := NewState()
-	if err := st.Apply(insert(SpaceSpace, spaceRow(700, "b")...)); err != nil {
+	if err := st.Apply(insert(box.SpaceSpace, spaceRow(700, "b")...)); err != nil {
 		b.Fatal(err)
 	}
-	if err := st.Apply(insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...)); err != nil {
+	if err := st.Apply(insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...)); err != nil {
 		b.Fatal(err)
 	}
 	for i := 0; i < 1000; i++ {

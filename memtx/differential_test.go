@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 )
 
@@ -53,7 +54,7 @@ func (l *diffLine) request() (Request, error) {
 	if !ok {
 		return Request{}, fmt.Errorf("arguments are %T, not a map", v)
 	}
-	req := Request{Type: RequestType(l.Type), SpaceID: l.Space, IndexID: l.Index, IndexBase: l.Base}
+	req := Request{Type: box.RowType(l.Type), SpaceID: l.Space, IndexID: l.Index, IndexBase: l.Base}
 	get := func(k string) []any {
 		x, _ := m.Get(k)
 		a, _ := x.([]any)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/internal/testfix"
 )
 
@@ -22,11 +23,11 @@ func fixturesDir(t *testing.T) string {
 // rejectedFixtures are snapshots Tarantool itself refuses to recover
 // (negative cases of its test suite), with the error expected from the
 // engine.
-var rejectedFixtures = map[string]ErrorCode{
+var rejectedFixtures = map[string]box.ErrorCode{
 	// A space format with the field type 'st'.
-	"test/box-luatest/gh_7917_data/snap/00000000000000000003.snap": ErrCreateSpace,
+	"test/box-luatest/gh_7917_data/snap/00000000000000000003.snap": box.ErrCreateSpace,
 	// A row addressing its space by name, without a space id.
-	"test/box-luatest/gh_8146_data/00000000000000000004.snap": ErrNoSuchSpace,
+	"test/box-luatest/gh_8146_data/00000000000000000004.snap": box.ErrNoSuchSpace,
 }
 
 // TestFixtureSnapshots loads every fixture snapshot into a fresh state:
@@ -80,7 +81,7 @@ func TestFixtureSnapshots(t *testing.T) {
 	}
 }
 
-func checkSnapshotRows(t *testing.T, lines []diffLine, wantErr ErrorCode) {
+func checkSnapshotRows(t *testing.T, lines []diffLine, wantErr box.ErrorCode) {
 	st := NewState()
 	order := map[uint32][][]any{}
 	failures := 0
@@ -100,7 +101,7 @@ func checkSnapshotRows(t *testing.T, lines []diffLine, wantErr ErrorCode) {
 			}
 			continue
 		}
-		if req.Type == TypeInsert {
+		if req.Type == box.TypeInsert {
 			n, _ := Normalize(req.Tuple)
 			order[req.SpaceID] = append(order[req.SpaceID], n.([]any))
 		}

@@ -3,6 +3,8 @@ package memtx
 import (
 	"strconv"
 	"strings"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // keyPartRT is a key part ready for comparisons.
@@ -147,7 +149,7 @@ func (kd *keyDef) hasNull(t []any) bool {
 // validateKey checks a lookup key against the parts (exact match).
 func (kd *keyDef) validateKey(key []any) *ApplyError {
 	if len(key) != len(kd.parts) {
-		return errorf(ErrExactMatch, "Invalid key part count in an exact match (expected %d, got %d)",
+		return errorf(box.ErrExactMatch, "Invalid key part count in an exact match (expected %d, got %d)",
 			len(kd.parts), len(key))
 	}
 	for i, v := range key {
@@ -156,7 +158,7 @@ func (kd *keyDef) validateKey(key []any) *ApplyError {
 			continue
 		}
 		if v == nil || !typeAccepts(p.typ, v, kd.rules) {
-			return errorf(ErrKeyPartType, "Supplied key type of part %d does not match index part type: expected %s",
+			return errorf(box.ErrKeyPartType, "Supplied key type of part %d does not match index part type: expected %s",
 				i, p.typ)
 		}
 	}
@@ -289,7 +291,7 @@ func (f *tupleFormat) isDouble(n int) bool {
 }
 
 func fieldTypeError(where string, t FieldType) *ApplyError {
-	return errorf(ErrFieldType, "Tuple field %s type does not match one required by operation: expected %s", where, t)
+	return errorf(box.ErrFieldType, "Tuple field %s type does not match one required by operation: expected %s", where, t)
 }
 
 // checkValue checks one value against one type constraint.
@@ -304,7 +306,7 @@ func checkValue(i int, v any, typ FieldType, nullable bool, rules TypeRules) *Ap
 		return fieldTypeError(strconv.Itoa(i+1), typ)
 	}
 	if lo, hi, ok := fixedIntRange(typ); ok && !intInRange(v, lo, hi) {
-		return errorf(ErrFieldValueOutOfRange, "The value of field %d exceeds the supported range for type '%s'", i+1, typ)
+		return errorf(box.ErrFieldValueOutOfRange, "The value of field %d exceeds the supported range for type '%s'", i+1, typ)
 	}
 	return nil
 }
@@ -312,7 +314,7 @@ func checkValue(i int, v any, typ FieldType, nullable bool, rules TypeRules) *Ap
 // validate checks a tuple against the format.
 func (f *tupleFormat) validate(t []any) *ApplyError {
 	if f.exactCount > 0 && uint32(len(t)) != f.exactCount {
-		return errorf(ErrExactFieldCount, "Tuple field count %d does not match space field count %d",
+		return errorf(box.ErrExactFieldCount, "Tuple field count %d does not match space field count %d",
 			len(t), f.exactCount)
 	}
 	strict := f.env.strictFormats()
@@ -348,7 +350,7 @@ func (f *tupleFormat) validate(t []any) *ApplyError {
 				continue
 			}
 		}
-		return errorf(ErrFieldMissing, "Tuple field %d required by space format is missing", i+1)
+		return errorf(box.ErrFieldMissing, "Tuple field %d required by space format is missing", i+1)
 	}
 	return nil
 }
@@ -412,7 +414,7 @@ func (r *pathRule) validate(t []any, rules TypeRules) *ApplyError {
 		if r.nullable {
 			return nil
 		}
-		return errorf(ErrFieldMissing, "Tuple field %s required by space format is missing", r.where())
+		return errorf(box.ErrFieldMissing, "Tuple field %s required by space format is missing", r.where())
 	}
 	if !typeAccepts(r.typ, v, rules) {
 		return fieldTypeError(r.where(), r.typ)

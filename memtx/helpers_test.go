@@ -3,6 +3,8 @@ package memtx
 import (
 	"errors"
 	"testing"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // Helpers building schema rows the way Tarantool writes them.
@@ -36,23 +38,23 @@ func indexRow(space, iid uint64, name string, unique bool, parts ...Map) []any {
 }
 
 func insert(space uint32, tuple ...any) Request {
-	return Request{Type: TypeInsert, SpaceID: space, Tuple: tuple}
+	return Request{Type: box.TypeInsert, SpaceID: space, Tuple: tuple}
 }
 
 func replace(space uint32, tuple ...any) Request {
-	return Request{Type: TypeReplace, SpaceID: space, Tuple: tuple}
+	return Request{Type: box.TypeReplace, SpaceID: space, Tuple: tuple}
 }
 
 func del(space uint32, key ...any) Request {
-	return Request{Type: TypeDelete, SpaceID: space, Key: key}
+	return Request{Type: box.TypeDelete, SpaceID: space, Key: key}
 }
 
 func update(space uint32, key []any, ops ...any) Request {
-	return Request{Type: TypeUpdate, SpaceID: space, IndexBase: 1, Key: key, Ops: ops}
+	return Request{Type: box.TypeUpdate, SpaceID: space, IndexBase: 1, Key: key, Ops: ops}
 }
 
 func upsert(space uint32, tuple []any, ops ...any) Request {
-	return Request{Type: TypeUpsert, SpaceID: space, IndexBase: 1, Tuple: tuple, Ops: ops}
+	return Request{Type: box.TypeUpsert, SpaceID: space, IndexBase: 1, Tuple: tuple, Ops: ops}
 }
 
 func op(args ...any) []any { return args }
@@ -67,7 +69,7 @@ func mustApply(t *testing.T, st *State, reqs ...Request) {
 }
 
 // codeOf returns the error code of an Apply result, 0 for success.
-func codeOf(err error) ErrorCode {
+func codeOf(err error) box.ErrorCode {
 	if err == nil {
 		return 0
 	}
@@ -75,7 +77,7 @@ func codeOf(err error) ErrorCode {
 	if errors.As(err, &ae) {
 		return ae.Code
 	}
-	return ^ErrorCode(0)
+	return ^box.ErrorCode(0)
 }
 
 // newTestState returns a state with space 600 't' (format id unsigned,
@@ -85,12 +87,12 @@ func newTestState(t *testing.T) *State {
 	t.Helper()
 	st := NewState()
 	mustApply(t, st,
-		insert(SpaceSpace, spaceRow(600, "t", field("id", "unsigned", false), field("f2", "any", true),
+		insert(box.SpaceSpace, spaceRow(600, "t", field("id", "unsigned", false), field("f2", "any", true),
 			field("f3", "any", true), field("f4", "any", true), field("f5", "any", true))...),
-		insert(SpaceIndex, indexRow(600, 0, "pk", true, part(0, "unsigned"))...),
-		insert(SpaceSpace, spaceRow(601, "s")...),
-		insert(SpaceIndex, indexRow(601, 0, "pk", true, part(0, "string"))...),
-		insert(SpaceIndex, indexRow(601, 1, "sk", true, part(1, "unsigned", MapEntry{"is_nullable", true}))...),
+		insert(box.SpaceIndex, indexRow(600, 0, "pk", true, part(0, "unsigned"))...),
+		insert(box.SpaceSpace, spaceRow(601, "s")...),
+		insert(box.SpaceIndex, indexRow(601, 0, "pk", true, part(0, "string"))...),
+		insert(box.SpaceIndex, indexRow(601, 1, "sk", true, part(1, "unsigned", MapEntry{"is_nullable", true}))...),
 	)
 	return st
 }

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // Deferred secondary keys: while a snapshot is loaded, Tarantool fills
@@ -40,15 +42,15 @@ func (s *State) BuildSecondaryKeys() []*ApplyError {
 
 // deferKeysFor tells whether a request leaves the secondary keys of sp
 // for later, building them first when a request needs them.
-func (s *State) deferKeysFor(sp *Space, typ RequestType) {
-	put := typ == TypeInsert || typ == TypeReplace
+func (s *State) deferKeysFor(sp *Space, typ box.RowType) {
+	put := typ == box.TypeInsert || typ == box.TypeReplace
 	if sp.keysDeferred {
 		if !(s.deferKeys && put) {
 			s.deferred = append(s.deferred, s.buildKeys(sp)...)
 		}
 		return
 	}
-	if !s.deferKeys || !put || IsSystemSpace(sp.ID) {
+	if !s.deferKeys || !put || box.IsSystemSpace(sp.ID) {
 		return
 	}
 	for _, ix := range sp.indexes {

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // DecodeMsgpack decodes one MsgPack value from b directly into the
@@ -355,13 +356,13 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return b, nil
 	case Decimal:
-		return appendExt(b, ExtDecimal, x.Encode()), nil
+		return appendExt(b, box.ExtDecimal, x.Encode()), nil
 	case UUID:
-		return appendExt(b, ExtUUID, x[:]), nil
+		return appendExt(b, box.ExtUUID, x[:]), nil
 	case Datetime:
-		return appendExt(b, ExtDatetime, encodeDatetime(x)), nil
+		return appendExt(b, box.ExtDatetime, encodeDatetime(x)), nil
 	case Interval:
-		return appendExt(b, ExtInterval, []byte(x.Raw)), nil
+		return appendExt(b, box.ExtInterval, []byte(x.Raw)), nil
 	case Ext:
 		return appendExt(b, x.Type, []byte(x.Data)), nil
 	}
@@ -413,8 +414,8 @@ func (iv *Interval) UnmarshalMsgpack(b []byte) error {
 // The registry belongs to that library and is process-wide; call this once
 // from main or from a file reader's initialisation. It is idempotent.
 func RegisterExtensions() {
-	msgpack.RegisterExt(ExtDecimal, (*Decimal)(nil))
-	msgpack.RegisterExt(ExtUUID, (*UUID)(nil))
-	msgpack.RegisterExt(ExtDatetime, (*Datetime)(nil))
-	msgpack.RegisterExt(ExtInterval, (*Interval)(nil))
+	msgpack.RegisterExt(box.ExtDecimal, (*Decimal)(nil))
+	msgpack.RegisterExt(box.ExtUUID, (*UUID)(nil))
+	msgpack.RegisterExt(box.ExtDatetime, (*Datetime)(nil))
+	msgpack.RegisterExt(box.ExtInterval, (*Interval)(nil))
 }

@@ -1,42 +1,11 @@
 package memtx
 
-import "fmt"
-
-// RequestType is the IPROTO request type of a log row.
-type RequestType uint32
-
-// Request types understood by the engine.
-const (
-	TypeInsert  RequestType = 2
-	TypeReplace RequestType = 3
-	TypeUpdate  RequestType = 4
-	TypeDelete  RequestType = 5
-	TypeUpsert  RequestType = 9
-	TypeNop     RequestType = 12
-)
-
-func (t RequestType) String() string {
-	switch t {
-	case TypeInsert:
-		return "INSERT"
-	case TypeReplace:
-		return "REPLACE"
-	case TypeUpdate:
-		return "UPDATE"
-	case TypeDelete:
-		return "DELETE"
-	case TypeUpsert:
-		return "UPSERT"
-	case TypeNop:
-		return "NOP"
-	}
-	return fmt.Sprintf("TYPE_%d", uint32(t))
-}
+import "github.com/xlogtool/xlogtool/box"
 
 // Request is a decoded DML row (spec section 3.7). Values may be in any
 // form Normalize accepts.
 type Request struct {
-	Type      RequestType
+	Type      box.RowType
 	SpaceID   uint32 // body key 0x10
 	IndexID   uint32 // body key 0x11; UPDATE and DELETE
 	IndexBase uint32 // body key 0x15; UPDATE and UPSERT (0 or 1)
@@ -54,7 +23,7 @@ type Request struct {
 // (Tuple, which holds the operations of an UPDATE) and 0x28 (Ops), nil
 // when absent.
 type RawRequest struct {
-	Type      RequestType
+	Type      box.RowType
 	SpaceID   uint32
 	IndexID   uint32
 	IndexBase uint32
@@ -79,11 +48,11 @@ func (r RawRequest) Decode() (Request, error) {
 			_, err = DecodeMsgpack(b)
 		}
 		if err != nil {
-			return nil, &ApplyError{Code: ErrInvalidMsgpack, Message: "Invalid MsgPack - " + name + ": " + err.Error(),
+			return nil, &ApplyError{Code: box.ErrInvalidMsgpack, Message: "Invalid MsgPack - " + name + ": " + err.Error(),
 				Type: r.Type, SpaceID: r.SpaceID}
 		}
 		if !ok {
-			return nil, &ApplyError{Code: ErrInvalidMsgpack, Message: "Invalid MsgPack - " + name + " is not an array",
+			return nil, &ApplyError{Code: box.ErrInvalidMsgpack, Message: "Invalid MsgPack - " + name + " is not an array",
 				Type: r.Type, SpaceID: r.SpaceID}
 		}
 		return a, nil
@@ -96,7 +65,7 @@ func (r RawRequest) Decode() (Request, error) {
 	if err != nil {
 		return Request{}, err
 	}
-	if r.Type == TypeUpdate {
+	if r.Type == box.TypeUpdate {
 		req.Ops = tuple
 	} else {
 		req.Tuple = tuple

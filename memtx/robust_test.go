@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // randomValue generates arbitrary values, biased towards the shapes the
@@ -86,10 +88,10 @@ func randomOps(rng *rand.Rand) []any {
 func TestRandomRequests(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
 	st := newTestState(t)
-	spaces := []uint32{600, 601, SpaceSpace, SpaceIndex, SpaceTruncate, SpaceSchema, 602, 350}
+	spaces := []uint32{600, 601, box.SpaceSpace, box.SpaceIndex, box.SpaceTruncate, box.SpaceSchema, 602, 350}
 	for i := 0; i < 100000; i++ {
 		req := Request{
-			Type:      []RequestType{TypeInsert, TypeReplace, TypeUpdate, TypeDelete, TypeUpsert, TypeNop, 77}[rng.Intn(7)],
+			Type:      []box.RowType{box.TypeInsert, box.TypeReplace, box.TypeUpdate, box.TypeDelete, box.TypeUpsert, box.TypeNop, 77}[rng.Intn(7)],
 			SpaceID:   spaces[rng.Intn(len(spaces))],
 			IndexID:   uint32(rng.Intn(3)),
 			IndexBase: uint32(rng.Intn(3)),
@@ -146,8 +148,8 @@ func FuzzApply(f *testing.F) {
 		insert(600, uint64(1), "a"),
 		update(600, []any{uint64(1)}, []any{"=", "[2].a", uint64(1)}, []any{":", int64(-1), uint64(1), uint64(0), "x"}),
 		upsert(601, []any{"a", uint64(1)}, []any{"+", uint64(2), 1.5}),
-		insert(SpaceIndex, indexRow(600, 1, "x", true, part(1, "string", MapEntry{"path", "a[1]"}))...),
-		insert(SpaceTruncate, uint64(600), uint64(1)),
+		insert(box.SpaceIndex, indexRow(600, 1, "x", true, part(1, "string", MapEntry{"path", "a[1]"}))...),
+		insert(box.SpaceTruncate, uint64(600), uint64(1)),
 	}
 	for _, r := range seeds {
 		b, err := EncodeMsgpack([]any{uint64(r.Type), uint64(r.SpaceID), uint64(r.IndexBase), r.Key, r.Tuple, r.Ops})
@@ -175,7 +177,7 @@ func FuzzApply(f *testing.F) {
 		}
 		st := newTestState(t)
 		mustApply(t, st, insert(600, uint64(1), Map{{"a", []any{uint64(1)}}}), insert(601, "a", uint64(1)))
-		req := Request{Type: RequestType(num(a[0])), SpaceID: num(a[1]), IndexBase: num(a[2]),
+		req := Request{Type: box.RowType(num(a[0])), SpaceID: num(a[1]), IndexBase: num(a[2]),
 			Key: arr(a[3]), Tuple: arr(a[4]), Ops: arr(a[5])}
 		_ = st.Apply(req)
 		_ = fmt.Sprint(st.Spaces())

@@ -3,37 +3,9 @@ package memtx
 import (
 	"fmt"
 	"strings"
+
+	"github.com/xlogtool/xlogtool/box"
 )
-
-// Ids of Tarantool system spaces.
-const (
-	SpaceSchema          uint32 = 272
-	SpaceCollation       uint32 = 276
-	SpaceSpace           uint32 = 280
-	SpaceSequence        uint32 = 284
-	SpaceSequenceData    uint32 = 285
-	SpaceIndex           uint32 = 288
-	SpaceFunc            uint32 = 296
-	SpaceUser            uint32 = 304
-	SpacePriv            uint32 = 312
-	SpaceCluster         uint32 = 320
-	SpaceTrigger         uint32 = 328
-	SpaceTruncate        uint32 = 330
-	SpaceSpaceSequence   uint32 = 340
-	SpaceFkConstraint    uint32 = 356
-	SpaceCkConstraint    uint32 = 364
-	SpaceFuncIndex       uint32 = 372
-	SpaceSessionSettings uint32 = 380
-	SpaceGcConsumers     uint32 = 388
-	SpaceRecoveryPoint   uint32 = 396
-
-	// System spaces have ids strictly between these bounds.
-	SystemIDMin uint32 = 256
-	SystemIDMax uint32 = 511
-)
-
-// IsSystemSpace reports whether id is in the system space range.
-func IsSystemSpace(id uint32) bool { return id > SystemIDMin && id < SystemIDMax }
 
 // Field is one entry of a space format (_space field 6).
 type Field struct {
@@ -108,7 +80,7 @@ func asUint32(v any) (uint32, bool) {
 // string ("temporary") and the format is absent.
 func parseSpaceRow(t []any) (*spaceDef, *ApplyError) {
 	bad := func(format string, args ...any) *ApplyError {
-		return errorf(ErrFieldType, "_space row: "+format, args...)
+		return errorf(box.ErrFieldType, "_space row: "+format, args...)
 	}
 	if len(t) < 5 {
 		return nil, bad("expected at least 5 fields, got %d", len(t))
@@ -161,7 +133,7 @@ func (d *spaceDef) parseOpts(v any) *ApplyError {
 			case "group_id":
 				g, ok := asUint32(e.Value)
 				if !ok {
-					return errorf(ErrWrongSpaceOptions, "Wrong space options (field 5): 'group_id' must be unsigned")
+					return errorf(box.ErrWrongSpaceOptions, "Wrong space options (field 5): 'group_id' must be unsigned")
 				}
 				d.isLocal = g == 1
 			case "is_local":
@@ -179,7 +151,7 @@ func (d *spaceDef) parseOpts(v any) *ApplyError {
 			}
 		}
 	default:
-		return errorf(ErrWrongSpaceOptions, "Wrong space options (field 5): expected a map with options")
+		return errorf(box.ErrWrongSpaceOptions, "Wrong space options (field 5): expected a map with options")
 	}
 	return nil
 }
@@ -190,7 +162,7 @@ func parseFormat(v any) ([]Field, *ApplyError) {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return nil, errorf(ErrWrongSpaceFormat, "Wrong space format (field 6): expected an array")
+		return nil, errorf(box.ErrWrongSpaceFormat, "Wrong space format (field 6): expected an array")
 	}
 	out := make([]Field, len(list))
 	for i, e := range list {
@@ -203,17 +175,17 @@ func parseFormat(v any) ([]Field, *ApplyError) {
 				case "name":
 					s, ok := kv.Value.(string)
 					if !ok {
-						return nil, errorf(ErrWrongSpaceFormat, "Wrong space format (field %d): name must be a string", i+1)
+						return nil, errorf(box.ErrWrongSpaceFormat, "Wrong space format (field %d): name must be a string", i+1)
 					}
 					f.Name = s
 				case "type":
 					s, ok := kv.Value.(string)
 					if !ok {
-						return nil, errorf(ErrWrongSpaceFormat, "Wrong space format (field %d): type must be a string", i+1)
+						return nil, errorf(box.ErrWrongSpaceFormat, "Wrong space format (field %d): type must be a string", i+1)
 					}
 					t, ok := ParseFieldType(s)
 					if !ok {
-						return nil, errorf(ErrWrongSpaceFormat, "Wrong space format (field %d): unknown field type '%s'", i+1, s)
+						return nil, errorf(box.ErrWrongSpaceFormat, "Wrong space format (field %d): unknown field type '%s'", i+1, s)
 					}
 					f.Type = t
 				case "is_nullable":
@@ -237,7 +209,7 @@ func parseFormat(v any) ([]Field, *ApplyError) {
 				}
 			}
 		default:
-			return nil, errorf(ErrWrongSpaceFormat, "Wrong space format (field %d): expected a map", i+1)
+			return nil, errorf(box.ErrWrongSpaceFormat, "Wrong space format (field %d): expected a map", i+1)
 		}
 		out[i] = f
 	}
@@ -252,7 +224,7 @@ func parseFormat(v any) ([]Field, *ApplyError) {
 //	1.7.6+:  [space, iid, name, type, {opts}, [{field=f0, type='t0', ...}, ...]]
 func parseIndexRow(t []any, format []Field) (*Index, *ApplyError) {
 	bad := func(format string, args ...any) *ApplyError {
-		return errorf(ErrWrongIndexRecord, "Wrong record in _index space: "+format, args...)
+		return errorf(box.ErrWrongIndexRecord, "Wrong record in _index space: "+format, args...)
 	}
 	if len(t) < 6 {
 		return nil, bad("expected at least 6 fields, got %d", len(t))
@@ -276,7 +248,7 @@ func parseIndexRow(t []any, format []Field) (*Index, *ApplyError) {
 	switch ix.Type {
 	case "tree", "hash", "bitset", "rtree":
 	default:
-		return nil, errorf(ErrIndexType, "Unsupported index type supplied for index '%s' in space '%d'", ix.Name, ix.SpaceID)
+		return nil, errorf(box.ErrIndexType, "Unsupported index type supplied for index '%s' in space '%d'", ix.Name, ix.SpaceID)
 	}
 	if u, isOld := t[4].(uint64); isOld {
 		// 1.6.5 and older.
@@ -312,7 +284,7 @@ func parseIndexRow(t []any, format []Field) (*Index, *ApplyError) {
 			case Map:
 				p, err = parseMapPart(x)
 			default:
-				err = errorf(ErrWrongIndexParts, "Wrong index parts: expected an array or a map")
+				err = errorf(box.ErrWrongIndexParts, "Wrong index parts: expected an array or a map")
 			}
 			if err != nil {
 				return nil, err
@@ -321,16 +293,16 @@ func parseIndexRow(t []any, format []Field) (*Index, *ApplyError) {
 		}
 	}
 	if len(ix.Parts) == 0 {
-		return nil, errorf(ErrModifyIndex, "Can't create or modify index '%s' in space '%d': part count must be positive",
+		return nil, errorf(box.ErrModifyIndex, "Can't create or modify index '%s' in space '%d': part count must be positive",
 			ix.Name, ix.SpaceID)
 	}
 	if ix.ID == 0 {
 		if !ix.Unique {
-			return nil, errorf(ErrModifyIndex, "Can't create or modify index '%s' in space '%d': primary key must be unique",
+			return nil, errorf(box.ErrModifyIndex, "Can't create or modify index '%s' in space '%d': primary key must be unique",
 				ix.Name, ix.SpaceID)
 		}
 		if ix.Type != "tree" && ix.Type != "hash" {
-			return nil, errorf(ErrModifyIndex, "Can't create or modify index '%s' in space '%d': primary key must be a tree or hash index",
+			return nil, errorf(box.ErrModifyIndex, "Can't create or modify index '%s' in space '%d': primary key must be a tree or hash index",
 				ix.Name, ix.SpaceID)
 		}
 	}
@@ -347,7 +319,7 @@ func (ix *Index) parseOpts(v any) *ApplyError {
 			case "unique":
 				b, ok := e.Value.(bool)
 				if !ok {
-					return errorf(ErrWrongIndexOptions, "Wrong index options (field 5): 'unique' must be boolean")
+					return errorf(box.ErrWrongIndexOptions, "Wrong index options (field 5): 'unique' must be boolean")
 				}
 				ix.Unique = b
 			case "func":
@@ -355,7 +327,7 @@ func (ix *Index) parseOpts(v any) *ApplyError {
 			}
 		}
 	default:
-		return errorf(ErrWrongIndexOptions, "Wrong index options (field 5): expected a map")
+		return errorf(box.ErrWrongIndexOptions, "Wrong index options (field 5): expected a map")
 	}
 	return nil
 }
@@ -363,19 +335,19 @@ func (ix *Index) parseOpts(v any) *ApplyError {
 func parseArrayPart(x []any, format []Field) (KeyPart, *ApplyError) {
 	var p KeyPart
 	if len(x) < 2 {
-		return p, errorf(ErrWrongIndexParts, "Wrong index parts: a field type is missing")
+		return p, errorf(box.ErrWrongIndexParts, "Wrong index parts: a field type is missing")
 	}
 	f, ok := asUint32(x[0])
 	if !ok {
-		return p, errorf(ErrWrongIndexParts, "Wrong index parts: field id must be an integer")
+		return p, errorf(box.ErrWrongIndexParts, "Wrong index parts: field id must be an integer")
 	}
 	s, ok := x[1].(string)
 	if !ok {
-		return p, errorf(ErrWrongIndexParts, "Wrong index parts: field type must be a string")
+		return p, errorf(box.ErrWrongIndexParts, "Wrong index parts: field type must be a string")
 	}
 	t, ok := ParseFieldType(s)
 	if !ok {
-		return p, errorf(ErrWrongIndexParts, "Wrong index parts: unknown field type")
+		return p, errorf(box.ErrWrongIndexParts, "Wrong index parts: unknown field type")
 	}
 	p.Field, p.Type = f, t
 	if int(f) < len(format) {
@@ -392,14 +364,14 @@ func parseMapPart(x Map) (KeyPart, *ApplyError) {
 		case "field":
 			f, ok := asUint32(e.Value)
 			if !ok {
-				return p, errorf(ErrWrongIndexOptions, "Wrong index options: 'field' must be unsigned")
+				return p, errorf(box.ErrWrongIndexOptions, "Wrong index options: 'field' must be unsigned")
 			}
 			p.Field = f
 		case "type":
 			s, _ := e.Value.(string)
 			t, ok := ParseFieldType(s)
 			if !ok {
-				return p, errorf(ErrWrongIndexOptions, "Wrong index options: index part: unknown field type")
+				return p, errorf(box.ErrWrongIndexOptions, "Wrong index options: index part: unknown field type")
 			}
 			p.Type = t
 		case "is_nullable":
@@ -417,7 +389,7 @@ func parseMapPart(x Map) (KeyPart, *ApplyError) {
 		}
 	}
 	if p.Type == fieldTypeMax {
-		return p, errorf(ErrWrongIndexOptions, "Wrong index options: index part: unknown field type")
+		return p, errorf(box.ErrWrongIndexOptions, "Wrong index options: index part: unknown field type")
 	}
 	return p, nil
 }
@@ -438,24 +410,24 @@ func bootS(f uint32) KeyPart { return KeyPart{Field: f, Type: TypeString} }
 // by Tarantool's bootstrap (they have not changed between 1.6 and 3.x,
 // except _priv whose object id became 'scalar' and is compatible).
 var bootstrapSpaces = []bootstrapSpace{
-	{SpaceSchema, "_schema", []KeyPart{bootS(0)}},
-	{SpaceCollation, "_collation", []KeyPart{bootU(0)}},
-	{SpaceSpace, "_space", []KeyPart{bootU(0)}},
-	{SpaceSequence, "_sequence", []KeyPart{bootU(0)}},
-	{SpaceSequenceData, "_sequence_data", []KeyPart{bootU(0)}},
-	{SpaceIndex, "_index", []KeyPart{bootU(0), bootU(1)}},
-	{SpaceFunc, "_func", []KeyPart{bootU(0)}},
-	{SpaceUser, "_user", []KeyPart{bootU(0)}},
-	{SpacePriv, "_priv", []KeyPart{bootU(1), bootS(2), {Field: 3, Type: TypeScalar}}},
-	{SpaceCluster, "_cluster", []KeyPart{bootU(0)}},
-	{SpaceTrigger, "_trigger", []KeyPart{bootS(0)}},
-	{SpaceTruncate, "_truncate", []KeyPart{bootU(0)}},
-	{SpaceSpaceSequence, "_space_sequence", []KeyPart{bootU(0)}},
-	{SpaceFkConstraint, "_fk_constraint", []KeyPart{bootS(0), bootU(1)}},
-	{SpaceCkConstraint, "_ck_constraint", []KeyPart{bootU(0), bootS(1)}},
-	{SpaceFuncIndex, "_func_index", []KeyPart{bootU(0), bootU(1)}},
-	{SpaceGcConsumers, "_gc_consumers", []KeyPart{bootS(0)}},
-	{SpaceRecoveryPoint, "_recovery_point", []KeyPart{bootU(0), bootU(1), bootU(2)}},
+	{box.SpaceSchema, "_schema", []KeyPart{bootS(0)}},
+	{box.SpaceCollation, "_collation", []KeyPart{bootU(0)}},
+	{box.SpaceSpace, "_space", []KeyPart{bootU(0)}},
+	{box.SpaceSequence, "_sequence", []KeyPart{bootU(0)}},
+	{box.SpaceSequenceData, "_sequence_data", []KeyPart{bootU(0)}},
+	{box.SpaceIndex, "_index", []KeyPart{bootU(0), bootU(1)}},
+	{box.SpaceFunc, "_func", []KeyPart{bootU(0)}},
+	{box.SpaceUser, "_user", []KeyPart{bootU(0)}},
+	{box.SpacePriv, "_priv", []KeyPart{bootU(1), bootS(2), {Field: 3, Type: TypeScalar}}},
+	{box.SpaceCluster, "_cluster", []KeyPart{bootU(0)}},
+	{box.SpaceTrigger, "_trigger", []KeyPart{bootS(0)}},
+	{box.SpaceTruncate, "_truncate", []KeyPart{bootU(0)}},
+	{box.SpaceSpaceSequence, "_space_sequence", []KeyPart{bootU(0)}},
+	{box.SpaceFkConstraint, "_fk_constraint", []KeyPart{bootS(0), bootU(1)}},
+	{box.SpaceCkConstraint, "_ck_constraint", []KeyPart{bootU(0), bootS(1)}},
+	{box.SpaceFuncIndex, "_func_index", []KeyPart{bootU(0), bootU(1)}},
+	{box.SpaceGcConsumers, "_gc_consumers", []KeyPart{bootS(0)}},
+	{box.SpaceRecoveryPoint, "_recovery_point", []KeyPart{bootU(0), bootU(1), bootU(2)}},
 }
 
 func findBootstrap(id uint32) *bootstrapSpace {

@@ -1,6 +1,10 @@
 package memtx
 
-import "math"
+import (
+	"math"
+
+	"github.com/xlogtool/xlogtool/box"
+)
 
 // Sequences: Tarantool does not log the values a sequence generates; the
 // rows it logs carry the generated values, and recovery (of snapshots and
@@ -21,7 +25,7 @@ type seqBinding struct {
 // followSequence updates the sequence bound to sp with the tuple t just
 // stored by an INSERT or REPLACE.
 func (s *State) followSequence(sp *Space, t []any) {
-	if ss := s.spaces[SpaceSpaceSequence]; ss == nil || ss.Len() == 0 {
+	if ss := s.spaces[box.SpaceSpaceSequence]; ss == nil || ss.Len() == 0 {
 		return
 	}
 	b, ok := s.seqCache[sp.ID]
@@ -48,7 +52,7 @@ func (s *State) followSequence(sp *Space, t []any) {
 		return
 	}
 	step := int64(1)
-	if seq := s.spaces[SpaceSequence]; seq != nil {
+	if seq := s.spaces[box.SpaceSequence]; seq != nil {
 		if def := seq.Get([]any{uint64(b.seqID)}); len(def) > 3 {
 			switch x := def[3].(type) {
 			case int64:
@@ -58,9 +62,9 @@ func (s *State) followSequence(sp *Space, t []any) {
 			}
 		}
 	}
-	sd := s.spaces[SpaceSequenceData]
+	sd := s.spaces[box.SpaceSequenceData]
 	if sd == nil {
-		sd = s.bootstrapSpace(findBootstrap(SpaceSequenceData))
+		sd = s.bootstrapSpace(findBootstrap(box.SpaceSequenceData))
 	}
 	if cur := sd.Get([]any{uint64(b.seqID)}); len(cur) > 1 {
 		var c int64
@@ -76,7 +80,7 @@ func (s *State) followSequence(sp *Space, t []any) {
 			return
 		}
 	}
-	_ = s.apply(Request{Type: TypeReplace, SpaceID: SpaceSequenceData,
+	_ = s.apply(Request{Type: box.TypeReplace, SpaceID: box.SpaceSequenceData,
 		Tuple: []any{uint64(b.seqID), normInt(value)}, canonical: true})
 }
 
@@ -84,7 +88,7 @@ func (s *State) followSequence(sp *Space, t []any) {
 // [space_id, sequence_id, is_generated, field_no, path] (1.10 has only
 // the first three: the sequence field is the first one).
 func (s *State) bindingOf(spaceID uint32) seqBinding {
-	ss := s.spaces[SpaceSpaceSequence]
+	ss := s.spaces[box.SpaceSpaceSequence]
 	row := ss.Get([]any{uint64(spaceID)})
 	if len(row) < 2 {
 		return seqBinding{none: true}

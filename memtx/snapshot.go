@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -42,7 +43,7 @@ func (s *State) SnapshotSpaces() []*Space {
 		if !strings.EqualFold(sp.Engine, "memtx") || sp.Temporary || sp.primary() == nil {
 			continue
 		}
-		if IsSystemSpace(sp.ID) {
+		if box.IsSystemSpace(sp.ID) {
 			sys = append(sys, sp)
 		} else {
 			user = append(user, sp)
@@ -86,19 +87,19 @@ func (s *State) WriteSnapshot(path string, v format.VClock, opts SnapshotOptions
 	for _, sp := range s.SnapshotSpaces() {
 		var group uint32
 		if sp.IsLocal {
-			group = format.GroupLocal
+			group = box.GroupLocal
 		}
 		var werr error
 		sp.Ascend(func(t []any) bool {
 			// {0x10: space id as uint32, 0x21: tuple}, as Tarantool's
 			// checkpoint writer encodes it.
-			body = append(body[:0], 0x82, format.KeySpaceID, 0xce)
+			body = append(body[:0], 0x82, box.KeySpaceID, 0xce)
 			body = binary.BigEndian.AppendUint32(body, sp.ID)
-			body = append(body, format.KeyTuple)
+			body = append(body, box.KeyTuple)
 			if body, werr = appendValue(body, t, 0); werr != nil {
 				return false
 			}
-			h := format.Header{Type: format.TypeInsert, LSN: lsn, TSN: lsn, Commit: true,
+			h := format.Header{Type: box.TypeInsert, LSN: lsn, TSN: lsn, Commit: true,
 				GroupID: group, Timestamp: opts.Timestamp}
 			if werr = w.Write(&h, body); werr != nil {
 				return false
@@ -111,7 +112,7 @@ func (s *State) WriteSnapshot(path string, v format.VClock, opts SnapshotOptions
 		}
 	}
 	if opts.Raft != nil {
-		h := format.Header{Type: format.TypeRaft, GroupID: format.GroupLocal, LSN: lsn, TSN: lsn, Commit: true,
+		h := format.Header{Type: box.TypeRaft, GroupID: box.GroupLocal, LSN: lsn, TSN: lsn, Commit: true,
 			Timestamp: opts.Timestamp}
 		if err := w.Write(&h, format.AppendRaftBody(nil, opts.Raft)); err != nil {
 			return fail(err)
@@ -119,7 +120,7 @@ func (s *State) WriteSnapshot(path string, v format.VClock, opts SnapshotOptions
 		lsn++
 	}
 	if opts.Promote != nil {
-		h := format.Header{Type: format.TypePromote, LSN: lsn, TSN: lsn, Commit: true, Timestamp: opts.Timestamp}
+		h := format.Header{Type: box.TypePromote, LSN: lsn, TSN: lsn, Commit: true, Timestamp: opts.Timestamp}
 		if err := w.Write(&h, format.AppendSynchroBody(nil, opts.Promote)); err != nil {
 			return fail(err)
 		}

@@ -2,6 +2,8 @@ package memtx
 
 import (
 	"sort"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // Space is a space of the replayed database: its definition (a row of
@@ -134,7 +136,7 @@ func (ix *Index) compile(coll collResolver, rules TypeRules) *ApplyError {
 		if p.Path != "" {
 			toks, errPos := lexPath(p.Path)
 			if errPos != 0 || len(toks) == 0 {
-				return errorf(ErrWrongIndexOptions, "Wrong index options (field %d): invalid path", i+1)
+				return errorf(box.ErrWrongIndexOptions, "Wrong index options (field %d): invalid path", i+1)
 			}
 			for _, t := range toks {
 				if t.kind == tokAny {
@@ -203,7 +205,7 @@ func (sp *Space) checkUnique(t, old []any) *ApplyError {
 		}
 		d, found := ix.tree.get(func(x []any) int { return ix.kd.compare(x, t) })
 		if found && (old == nil || pk.kd.compare(d, old) != 0) {
-			return errorf(ErrTupleFound, "Duplicate key exists in unique index '%s' in space '%s'", ix.Name, sp.displayName())
+			return errorf(box.ErrTupleFound, "Duplicate key exists in unique index '%s' in space '%s'", ix.Name, sp.displayName())
 		}
 	}
 	return nil
@@ -240,11 +242,11 @@ func (sp *Space) commit(ch change) {
 }
 
 func (sp *Space) noIndex(id uint32) *ApplyError {
-	return errorf(ErrNoSuchIndexID, "No index #%d is defined in space '%s'", id, sp.displayName())
+	return errorf(box.ErrNoSuchIndexID, "No index #%d is defined in space '%s'", id, sp.displayName())
 }
 
 func (sp *Space) tupleFound(ix *Index) *ApplyError {
-	return errorf(ErrTupleFound, "Duplicate key exists in unique index '%s' in space '%s'", ix.Name, sp.displayName())
+	return errorf(box.ErrTupleFound, "Duplicate key exists in unique index '%s' in space '%s'", ix.Name, sp.displayName())
 }
 
 // prepareReplace handles INSERT and REPLACE.
@@ -276,10 +278,10 @@ func (sp *Space) findUnique(id uint32) (*Index, *ApplyError) {
 		return nil, sp.noIndex(id)
 	}
 	if !ix.Unique {
-		return nil, errorf(ErrMoreThanOneTuple, "Get() doesn't support partial keys and non-unique indexes")
+		return nil, errorf(box.ErrMoreThanOneTuple, "Get() doesn't support partial keys and non-unique indexes")
 	}
 	if !ix.maintained() {
-		return nil, errorf(ErrIllegalParams, "Illegal parameters, lookups by index '%s' of space '%s' are not supported by the replay engine",
+		return nil, errorf(box.ErrIllegalParams, "Illegal parameters, lookups by index '%s' of space '%s' are not supported by the replay engine",
 			ix.Name, sp.displayName())
 	}
 	return ix, nil
@@ -310,7 +312,7 @@ func (sp *Space) checkNewPrimary(old, t []any) *ApplyError {
 	if _, found := pk.tree.get(func(x []any) int { return pk.kd.compare(x, t) }); found {
 		return sp.tupleFound(pk)
 	}
-	return errorf(ErrCantUpdatePrimaryKey, "Attempt to modify a tuple field which is part of index '%s' in space '%s'",
+	return errorf(box.ErrCantUpdatePrimaryKey, "Attempt to modify a tuple field which is part of index '%s' in space '%s'",
 		pk.Name, sp.displayName())
 }
 

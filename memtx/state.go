@@ -4,6 +4,8 @@ import (
 	"errors"
 	"sort"
 	"strings"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // State is the replayed content of a database: spaces with their
@@ -114,27 +116,27 @@ func (s *State) Apply(req Request) error {
 
 func (s *State) apply(req Request) *ApplyError {
 	switch req.Type {
-	case TypeNop:
+	case box.TypeNop:
 		return nil
-	case TypeInsert, TypeReplace, TypeUpdate, TypeDelete, TypeUpsert:
+	case box.TypeInsert, box.TypeReplace, box.TypeUpdate, box.TypeDelete, box.TypeUpsert:
 	default:
-		return errorf(ErrUnknownRequestType, "Unknown request type %d", uint32(req.Type))
+		return errorf(box.ErrUnknownRequestType, "Unknown request type %d", uint32(req.Type))
 	}
 	sp := s.spaces[req.SpaceID]
 	if sp == nil {
 		switch b := findBootstrap(req.SpaceID); {
 		case b != nil:
 			sp = s.bootstrapSpace(b)
-		case IsSystemSpace(req.SpaceID):
+		case box.IsSystemSpace(req.SpaceID):
 			return s.buffer(req)
 		default:
-			return errorf(ErrNoSuchSpace, "Space '%d' does not exist", req.SpaceID)
+			return errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", req.SpaceID)
 		}
 	}
 	if !storesData(sp.Engine) {
 		return nil
 	}
-	if sp.primary() == nil && IsSystemSpace(sp.ID) {
+	if sp.primary() == nil && box.IsSystemSpace(sp.ID) {
 		// A system space defined before its primary key: keep the row
 		// until the key is known.
 		return s.buffer(req)
@@ -151,18 +153,18 @@ func (s *State) apply(req Request) *ApplyError {
 	}
 	sp.commit(ch)
 	switch sp.ID {
-	case SpaceSchema:
+	case box.SpaceSchema:
 		s.trackVersion(ch.new)
-	case SpaceSpaceSequence, SpaceSequence:
+	case box.SpaceSpaceSequence, box.SpaceSequence:
 		s.seqCache = nil
 	}
 	var effect func()
 	switch sp.ID {
-	case SpaceSpace:
+	case box.SpaceSpace:
 		effect, err = s.ddlSpace(ch)
-	case SpaceIndex:
+	case box.SpaceIndex:
 		effect, err = s.ddlIndex(ch)
-	case SpaceTruncate:
+	case box.SpaceTruncate:
 		effect, err = s.ddlTruncate(req.Type, ch)
 	}
 	if err != nil {
@@ -173,7 +175,7 @@ func (s *State) apply(req Request) *ApplyError {
 	if effect != nil {
 		effect()
 	}
-	if (req.Type == TypeInsert || req.Type == TypeReplace) && ch.new != nil {
+	if (req.Type == box.TypeInsert || req.Type == box.TypeReplace) && ch.new != nil {
 		s.followSequence(sp, ch.new)
 	}
 	return nil
@@ -195,7 +197,7 @@ func (s *State) buffer(req Request) *ApplyError {
 }
 
 func invalidValue(err error) *ApplyError {
-	return errorf(ErrInvalidMsgpack, "Invalid MsgPack - %v", err)
+	return errorf(box.ErrInvalidMsgpack, "Invalid MsgPack - %v", err)
 }
 
 // normOps normalises an operation list; a missing one is an empty list.
@@ -220,27 +222,27 @@ func normTuple(v []any, canonical bool) ([]any, *ApplyError) {
 
 func (s *State) prepare(sp *Space, req *Request) (change, *ApplyError) {
 	switch req.Type {
-	case TypeInsert, TypeReplace:
+	case box.TypeInsert, box.TypeReplace:
 		if req.Tuple == nil {
-			return change{}, errorf(ErrMissingRequestField, "Missing mandatory field 'TUPLE' in request")
+			return change{}, errorf(box.ErrMissingRequestField, "Missing mandatory field 'TUPLE' in request")
 		}
 		t, err := normTuple(req.Tuple, req.canonical)
 		if err != nil {
 			return change{}, err
 		}
-		return sp.prepareReplace(t, req.Type == TypeInsert)
-	case TypeDelete:
+		return sp.prepareReplace(t, req.Type == box.TypeInsert)
+	case box.TypeDelete:
 		if req.Key == nil {
-			return change{}, errorf(ErrMissingRequestField, "Missing mandatory field 'KEY' in request")
+			return change{}, errorf(box.ErrMissingRequestField, "Missing mandatory field 'KEY' in request")
 		}
 		key, err := normTuple(req.Key, req.canonical)
 		if err != nil {
 			return change{}, err
 		}
 		return sp.prepareDelete(req.IndexID, key)
-	case TypeUpdate:
+	case box.TypeUpdate:
 		if req.Key == nil {
-			return change{}, errorf(ErrMissingRequestField, "Missing mandatory field 'KEY' in request")
+			return change{}, errorf(box.ErrMissingRequestField, "Missing mandatory field 'KEY' in request")
 		}
 		key, err := normTuple(req.Key, req.canonical)
 		if err != nil {
@@ -253,7 +255,7 @@ func (s *State) prepare(sp *Space, req *Request) (change, *ApplyError) {
 		return sp.prepareUpdate(req, key, ops)
 	}
 	if req.Tuple == nil {
-		return change{}, errorf(ErrMissingRequestField, "Missing mandatory field 'TUPLE' in request")
+		return change{}, errorf(box.ErrMissingRequestField, "Missing mandatory field 'TUPLE' in request")
 	}
 	t, err := normTuple(req.Tuple, req.canonical)
 	if err != nil {
@@ -280,7 +282,7 @@ func (s *State) bootstrapSpace(b *bootstrapSpace) *Space {
 
 // collation resolves a collation id through the _collation space.
 func (s *State) collation(id uint32) collKind {
-	if c := s.spaces[SpaceCollation]; c != nil {
+	if c := s.spaces[box.SpaceCollation]; c != nil {
 		if t := c.Get([]any{uint64(id)}); t != nil && len(t) > 3 {
 			typ, _ := t[3].(string)
 			if strings.EqualFold(typ, "BINARY") {
@@ -316,7 +318,7 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 	}
 	id, ok := asUint32(firstField(row))
 	if !ok {
-		return nil, errorf(ErrFieldType, "_space row: space id is not an unsigned integer")
+		return nil, errorf(box.ErrFieldType, "_space row: space id is not an unsigned integer")
 	}
 	sp := s.spaces[id]
 	if ch.new == nil {
@@ -324,7 +326,7 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 			return nil, nil
 		}
 		if len(sp.indexes) > 0 {
-			return nil, errorf(ErrDropSpace, "Can't drop space '%s': the space has indexes", sp.displayName())
+			return nil, errorf(box.ErrDropSpace, "Can't drop space '%s': the space has indexes", sp.displayName())
 		}
 		return func() {
 			delete(s.spaces, id)
@@ -333,15 +335,15 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 	}
 	def, err := parseSpaceRow(ch.new)
 	if err != nil {
-		code := ErrAlterSpace
+		code := box.ErrAlterSpace
 		if sp == nil {
-			code = ErrCreateSpace
+			code = box.ErrCreateSpace
 		}
 		err.Code = code
 		return nil, err
 	}
 	if def.id != id {
-		return nil, errorf(ErrAlterSpace, "Can't modify space '%d': space id can not be changed", id)
+		return nil, errorf(box.ErrAlterSpace, "Can't modify space '%d': space id can not be changed", id)
 	}
 	if sp == nil {
 		return func() {
@@ -358,7 +360,7 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 		}, nil
 	}
 	if sp.Defined && !strings.EqualFold(sp.Engine, def.engine) {
-		return nil, errorf(ErrAlterSpace, "Can't modify space '%s': can not change space engine", sp.displayName())
+		return nil, errorf(box.ErrAlterSpace, "Can't modify space '%s': can not change space engine", sp.displayName())
 	}
 	// Alter: existing tuples must satisfy the new format.
 	probe := &Space{env: sp.env}
@@ -401,16 +403,16 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 		row = ch.old
 	}
 	if len(row) < 2 {
-		return nil, errorf(ErrWrongIndexRecord, "Wrong record in _index space: too few fields")
+		return nil, errorf(box.ErrWrongIndexRecord, "Wrong record in _index space: too few fields")
 	}
 	sid, ok1 := asUint32(row[0])
 	iid, ok2 := asUint32(row[1])
 	if !ok1 || !ok2 {
-		return nil, errorf(ErrWrongIndexRecord, "Wrong record in _index space: space and index ids must be unsigned")
+		return nil, errorf(box.ErrWrongIndexRecord, "Wrong record in _index space: space and index ids must be unsigned")
 	}
 	sp := s.spaces[sid]
 	if sp == nil {
-		return nil, errorf(ErrNoSuchSpace, "Space '%d' does not exist", sid)
+		return nil, errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", sid)
 	}
 	existing := sp.Index(iid)
 	tuples := sp.Tuples()
@@ -426,7 +428,7 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 		}
 		if iid == 0 {
 			if len(indexes) > 0 {
-				return nil, errorf(ErrDropPrimaryKey, "Can't drop primary key in space '%s' while secondary keys exist", sp.displayName())
+				return nil, errorf(box.ErrDropPrimaryKey, "Can't drop primary key in space '%s' while secondary keys exist", sp.displayName())
 			}
 			tuples = nil
 		}
@@ -436,13 +438,13 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 			return nil, err
 		}
 		if ix.SpaceID != sid || ix.ID != iid {
-			return nil, errorf(ErrModifyIndex, "Can't create or modify index '%s' in space '%s': ids can not be changed", ix.Name, sp.displayName())
+			return nil, errorf(box.ErrModifyIndex, "Can't create or modify index '%s' in space '%s': ids can not be changed", ix.Name, sp.displayName())
 		}
 		if err := ix.compile(s.collation, s.opts.TypeRules); err != nil {
 			return nil, err
 		}
 		if iid != 0 && sp.primary() == nil {
-			return nil, errorf(ErrAlterSpace, "Can't modify space '%s': can not add a secondary key before primary", sp.displayName())
+			return nil, errorf(box.ErrAlterSpace, "Can't modify space '%s': can not add a secondary key before primary", sp.displayName())
 		}
 		indexes = append(indexes, ix)
 	}
@@ -467,20 +469,20 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 // ddlTruncate handles a change of _truncate: any request but INSERT that
 // stores a row {space_id, count} empties the space (an INSERT is the
 // creation of the row together with the space, or a snapshot row).
-func (s *State) ddlTruncate(typ RequestType, ch change) (func(), *ApplyError) {
-	if ch.new == nil || typ == TypeInsert {
+func (s *State) ddlTruncate(typ box.RowType, ch change) (func(), *ApplyError) {
+	if ch.new == nil || typ == box.TypeInsert {
 		return nil, nil
 	}
 	id, ok := asUint32(firstField(ch.new))
 	if !ok {
-		return nil, errorf(ErrFieldType, "_truncate row: space id is not an unsigned integer")
+		return nil, errorf(box.ErrFieldType, "_truncate row: space id is not an unsigned integer")
 	}
 	sp := s.spaces[id]
 	if sp == nil {
-		return nil, errorf(ErrNoSuchSpace, "Space '%d' does not exist", id)
+		return nil, errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", id)
 	}
-	if IsSystemSpace(id) {
-		return nil, errorf(ErrTruncateSystemSpace, "Can't truncate a system space, space '%s'", sp.displayName())
+	if box.IsSystemSpace(id) {
+		return nil, errorf(box.ErrTruncateSystemSpace, "Can't truncate a system space, space '%s'", sp.displayName())
 	}
 	return func() {
 		for _, ix := range sp.indexes {

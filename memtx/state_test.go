@@ -2,6 +2,8 @@ package memtx
 
 import (
 	"testing"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 func keys(sp *Space) []any {
@@ -16,7 +18,7 @@ func keys(sp *Space) []any {
 func TestDML(t *testing.T) {
 	st := newTestState(t)
 	mustApply(t, st, insert(600, 2, "b"), insert(600, 1, "a"), replace(600, 3, "c"))
-	if err := st.Apply(insert(600, 1, "dup")); codeOf(err) != ErrTupleFound {
+	if err := st.Apply(insert(600, 1, "dup")); codeOf(err) != box.ErrTupleFound {
 		t.Fatalf("duplicate insert: %v", err)
 	}
 	mustApply(t, st,
@@ -25,7 +27,7 @@ func TestDML(t *testing.T) {
 		del(600, 42),                        // missing key: no-op
 		update(600, tup(42), op("=", 2, 1)), // missing key: no-op, ops not even checked
 		update(600, tup(43), op("?", 2, 1)),
-		Request{Type: TypeNop},
+		Request{Type: box.TypeNop},
 	)
 	sp := st.Space(600)
 	if sp.Len() != 2 {
@@ -39,19 +41,19 @@ func TestDML(t *testing.T) {
 	}
 	for _, c := range []struct {
 		req  Request
-		code ErrorCode
+		code box.ErrorCode
 	}{
-		{insert(999, 1), ErrNoSuchSpace},
-		{Request{Type: 77, SpaceID: 600}, ErrUnknownRequestType},
-		{Request{Type: TypeInsert, SpaceID: 600}, ErrMissingRequestField},
-		{Request{Type: TypeDelete, SpaceID: 600}, ErrMissingRequestField},
-		{del(600, "x"), ErrKeyPartType},
-		{del(600, 1, 2), ErrExactMatch},
-		{Request{Type: TypeDelete, SpaceID: 600, Key: []any{}}, ErrExactMatch},
-		{Request{Type: TypeDelete, SpaceID: 600, IndexID: 5, Key: tup(1)}, ErrNoSuchIndexID},
-		{insert(600, "x"), ErrFieldType},
-		{Request{Type: TypeInsert, SpaceID: 600, Tuple: []any{}}, ErrFieldMissing},
-		{insert(600, 5, struct{}{}), ErrInvalidMsgpack},
+		{insert(999, 1), box.ErrNoSuchSpace},
+		{Request{Type: 77, SpaceID: 600}, box.ErrUnknownRequestType},
+		{Request{Type: box.TypeInsert, SpaceID: 600}, box.ErrMissingRequestField},
+		{Request{Type: box.TypeDelete, SpaceID: 600}, box.ErrMissingRequestField},
+		{del(600, "x"), box.ErrKeyPartType},
+		{del(600, 1, 2), box.ErrExactMatch},
+		{Request{Type: box.TypeDelete, SpaceID: 600, Key: []any{}}, box.ErrExactMatch},
+		{Request{Type: box.TypeDelete, SpaceID: 600, IndexID: 5, Key: tup(1)}, box.ErrNoSuchIndexID},
+		{insert(600, "x"), box.ErrFieldType},
+		{Request{Type: box.TypeInsert, SpaceID: 600, Tuple: []any{}}, box.ErrFieldMissing},
+		{insert(600, 5, struct{}{}), box.ErrInvalidMsgpack},
 	} {
 		if got := codeOf(st.Apply(c.req)); got != c.code {
 			t.Errorf("%s: code %s, want %s", describe(c.req), got, c.code)
@@ -66,7 +68,7 @@ func TestApplyErrorContext(t *testing.T) {
 	st := newTestState(t)
 	err := st.Apply(insert(600, "x"))
 	ae, ok := err.(*ApplyError)
-	if !ok || ae.Type != TypeInsert || ae.SpaceID != 600 || ae.Code != ErrFieldType {
+	if !ok || ae.Type != box.TypeInsert || ae.SpaceID != 600 || ae.Code != box.ErrFieldType {
 		t.Fatalf("error %#v", err)
 	}
 	if ae.Error() == "" || ae.Code.String() != "ER_FIELD_TYPE" {
@@ -84,17 +86,17 @@ func TestUniqueSecondaryIndex(t *testing.T) {
 	)
 	for _, c := range []struct {
 		req  Request
-		code ErrorCode
+		code box.ErrorCode
 	}{
-		{insert(601, "e", 1), ErrTupleFound},
-		{replace(601, "e", 1), ErrTupleFound},
+		{insert(601, "e", 1), box.ErrTupleFound},
+		{replace(601, "e", 1), box.ErrTupleFound},
 		{replace(601, "a", 1), 0}, // replaces itself
-		{update(601, tup("b"), op("=", 2, 1)), ErrTupleFound},
-		{upsert(601, tup("f", 1)), ErrTupleFound},
-		{upsert(601, tup("b", 5), op("=", 2, 1)), ErrTupleFound},
-		{Request{Type: TypeUpdate, SpaceID: 601, IndexID: 1, IndexBase: 1, Key: tup(1), Ops: tup(op("=", 3, "x"))}, 0},
-		{Request{Type: TypeDelete, SpaceID: 601, IndexID: 1, Key: tup(7)}, 0},
-		{Request{Type: TypeDelete, SpaceID: 601, IndexID: 1, Key: tup("x")}, ErrKeyPartType},
+		{update(601, tup("b"), op("=", 2, 1)), box.ErrTupleFound},
+		{upsert(601, tup("f", 1)), box.ErrTupleFound},
+		{upsert(601, tup("b", 5), op("=", 2, 1)), box.ErrTupleFound},
+		{Request{Type: box.TypeUpdate, SpaceID: 601, IndexID: 1, IndexBase: 1, Key: tup(1), Ops: tup(op("=", 3, "x"))}, 0},
+		{Request{Type: box.TypeDelete, SpaceID: 601, IndexID: 1, Key: tup(7)}, 0},
+		{Request{Type: box.TypeDelete, SpaceID: 601, IndexID: 1, Key: tup("x")}, box.ErrKeyPartType},
 	} {
 		if got := codeOf(st.Apply(c.req)); got != c.code {
 			t.Errorf("%s: code %s, want %s", describe(c.req), got, c.code)
@@ -103,7 +105,7 @@ func TestUniqueSecondaryIndex(t *testing.T) {
 	if got := st.Get(601, tup("a")); !Equal(got, tup("a", uint64(1), "x")) {
 		t.Fatalf("update by secondary key: %s", show(got))
 	}
-	mustApply(t, st, Request{Type: TypeDelete, SpaceID: 601, IndexID: 1, Key: tup(1)})
+	mustApply(t, st, Request{Type: box.TypeDelete, SpaceID: 601, IndexID: 1, Key: tup(1)})
 	if st.Get(601, tup("a")) != nil {
 		t.Fatal("delete by secondary key")
 	}
@@ -129,12 +131,12 @@ func TestUpsert(t *testing.T) {
 	}
 	for _, c := range []struct {
 		req  Request
-		code ErrorCode
+		code box.ErrorCode
 	}{
-		{upsert(600, tup("x")), ErrFieldType},                    // the tuple is validated first
-		{upsert(600, tup(1), op("?", 2, 1)), ErrUnknownUpdateOp}, // decoding errors are not skipped
-		{upsert(600, tup(9), op("+", 2, "x")), ErrUpdateArgType}, // also when inserting
-		{upsert(600, tup(1), op("=", 1, "s")), ErrFieldType},     // the result is validated
+		{upsert(600, tup("x")), box.ErrFieldType},                    // the tuple is validated first
+		{upsert(600, tup(1), op("?", 2, 1)), box.ErrUnknownUpdateOp}, // decoding errors are not skipped
+		{upsert(600, tup(9), op("+", 2, "x")), box.ErrUpdateArgType}, // also when inserting
+		{upsert(600, tup(1), op("=", 1, "s")), box.ErrFieldType},     // the result is validated
 	} {
 		if got := codeOf(st.Apply(c.req)); got != c.code {
 			t.Errorf("%s: code %s, want %s", describe(c.req), got, c.code)
@@ -148,8 +150,8 @@ func TestUpsertStaleColumnMask(t *testing.T) {
 	// changed, not the key (field 1), and lets the tuple move to "kXY".
 	st := NewState()
 	mustApply(t, st,
-		insert(SpaceSpace, spaceRow(610, "u")...),
-		insert(SpaceIndex, indexRow(610, 0, "pk", true, part(0, "string"))...),
+		insert(box.SpaceSpace, spaceRow(610, "u")...),
+		insert(box.SpaceIndex, indexRow(610, 0, "pk", true, part(0, "string"))...),
 		insert(610, "k", 1),
 		upsert(610, tup("k"), op("!", 5, "x"), op(":", -2, 2, 0, "XY")),
 	)
@@ -161,8 +163,8 @@ func TestUpsertStaleColumnMask(t *testing.T) {
 func TestSchemaChanges(t *testing.T) {
 	st := NewState()
 	mustApply(t, st,
-		insert(SpaceSpace, spaceRow(700, "t", field("id", "unsigned", false), field("name", "string", true))...),
-		insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
+		insert(box.SpaceSpace, spaceRow(700, "t", field("id", "unsigned", false), field("name", "string", true))...),
+		insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
 		insert(700, 3, "c"), insert(700, 1, "a"), insert(700, 2, "b"),
 	)
 	sp := st.Space(700)
@@ -170,77 +172,77 @@ func TestSchemaChanges(t *testing.T) {
 		t.Fatalf("space %+v", sp)
 	}
 	// Format enforcement: field 2 must be a string.
-	if code := codeOf(st.Apply(insert(700, 4, 5))); code != ErrFieldType {
+	if code := codeOf(st.Apply(insert(700, 4, 5))); code != box.ErrFieldType {
 		t.Fatalf("format not enforced: %s", code)
 	}
 	// Alter the format: rejected while a tuple violates it.
 	mustApply(t, st, insert(700, 4))
 	strict := spaceRow(700, "t", field("id", "unsigned", false), field("name", "string", false))
-	if code := codeOf(st.Apply(replace(SpaceSpace, strict...))); code != ErrFieldMissing {
+	if code := codeOf(st.Apply(replace(box.SpaceSpace, strict...))); code != box.ErrFieldMissing {
 		t.Fatalf("alter with violating tuple: %s", code)
 	}
-	mustApply(t, st, del(700, 4), replace(SpaceSpace, strict...))
-	if code := codeOf(st.Apply(insert(700, 5))); code != ErrFieldMissing {
+	mustApply(t, st, del(700, 4), replace(box.SpaceSpace, strict...))
+	if code := codeOf(st.Apply(insert(700, 5))); code != box.ErrFieldMissing {
 		t.Fatalf("altered format not enforced: %s", code)
 	}
 	// Rename through an UPDATE of _space.
-	mustApply(t, st, update(SpaceSpace, tup(700), op("=", 3, "renamed")))
+	mustApply(t, st, update(box.SpaceSpace, tup(700), op("=", 3, "renamed")))
 	if sp.Name != "renamed" || st.SpaceByName("renamed") != sp {
 		t.Fatalf("rename: %q", sp.Name)
 	}
 	// A unique secondary index over existing data; duplicates reject it.
 	mustApply(t, st, replace(700, 3, "a"))
-	if code := codeOf(st.Apply(insert(SpaceIndex, indexRow(700, 1, "name", true, part(1, "string"))...))); code != ErrTupleFound {
+	if code := codeOf(st.Apply(insert(box.SpaceIndex, indexRow(700, 1, "name", true, part(1, "string"))...))); code != box.ErrTupleFound {
 		t.Fatalf("unique index over duplicates: %s", code)
 	}
-	if sp.Index(1) != nil || st.Get(SpaceIndex, tup(700, 1)) != nil {
+	if sp.Index(1) != nil || st.Get(box.SpaceIndex, tup(700, 1)) != nil {
 		t.Fatal("rejected index is present")
 	}
-	mustApply(t, st, insert(SpaceIndex, indexRow(700, 1, "name", false, part(1, "string"))...))
+	mustApply(t, st, insert(box.SpaceIndex, indexRow(700, 1, "name", false, part(1, "string"))...))
 	if ix := sp.Index(1); ix == nil || ix.Unique || ix.Name != "name" {
 		t.Fatalf("index %+v", ix)
 	}
 	// Alter the primary key: descending order of the name then id.
-	mustApply(t, st, replace(SpaceIndex, indexRow(700, 0, "pk", true,
+	mustApply(t, st, replace(box.SpaceIndex, indexRow(700, 0, "pk", true,
 		part(1, "string", MapEntry{"sort_order", "desc"}), part(0, "unsigned"))...))
 	if got := keys(sp); !Equal(got, tup(uint64(2), uint64(1), uint64(3))) {
 		t.Fatalf("order after altering the primary key: %s", show(got))
 	}
-	if code := codeOf(st.Apply(del(SpaceIndex, 700, 0))); code != ErrDropPrimaryKey {
+	if code := codeOf(st.Apply(del(box.SpaceIndex, 700, 0))); code != box.ErrDropPrimaryKey {
 		t.Fatalf("drop primary key with secondary: %s", code)
 	}
-	if code := codeOf(st.Apply(del(SpaceSpace, 700))); code != ErrDropSpace {
+	if code := codeOf(st.Apply(del(box.SpaceSpace, 700))); code != box.ErrDropSpace {
 		t.Fatalf("drop space with indexes: %s", code)
 	}
 	// Truncate: an INSERT into _truncate does not truncate.
-	mustApply(t, st, insert(SpaceTruncate, 700, 1))
+	mustApply(t, st, insert(box.SpaceTruncate, 700, 1))
 	if sp.Len() != 3 {
 		t.Fatal("INSERT into _truncate truncated")
 	}
-	mustApply(t, st, upsert(SpaceTruncate, tup(700, 1), op("+", 2, 1)))
+	mustApply(t, st, upsert(box.SpaceTruncate, tup(700, 1), op("+", 2, 1)))
 	if sp.Len() != 0 {
 		t.Fatal("not truncated")
 	}
 	mustApply(t, st, insert(700, 1, "x"))
-	if code := codeOf(st.Apply(replace(SpaceTruncate, uint64(SpaceSpace), 2))); code != ErrTruncateSystemSpace {
+	if code := codeOf(st.Apply(replace(box.SpaceTruncate, uint64(box.SpaceSpace), 2))); code != box.ErrTruncateSystemSpace {
 		t.Fatalf("truncate system space: %s", code)
 	}
-	if code := codeOf(st.Apply(replace(SpaceTruncate, 12345, 2))); code != ErrNoSuchSpace {
+	if code := codeOf(st.Apply(replace(box.SpaceTruncate, 12345, 2))); code != box.ErrNoSuchSpace {
 		t.Fatalf("truncate missing space: %s", code)
 	}
 	// Drop: secondary index, primary (data goes away), then the space.
-	mustApply(t, st, del(SpaceIndex, 700, 1), del(SpaceIndex, 700, 0))
+	mustApply(t, st, del(box.SpaceIndex, 700, 1), del(box.SpaceIndex, 700, 0))
 	if sp.Len() != 0 || len(sp.Indexes()) != 0 {
 		t.Fatal("primary key drop kept data")
 	}
-	if code := codeOf(st.Apply(insert(700, 1, "x"))); code != ErrNoSuchIndexID {
+	if code := codeOf(st.Apply(insert(700, 1, "x"))); code != box.ErrNoSuchIndexID {
 		t.Fatalf("insert without primary key: %s", code)
 	}
-	mustApply(t, st, del(SpaceTruncate, 700), del(SpaceSpace, 700))
+	mustApply(t, st, del(box.SpaceTruncate, 700), del(box.SpaceSpace, 700))
 	if st.Space(700) != nil {
 		t.Fatal("space not dropped")
 	}
-	if code := codeOf(st.Apply(insert(700, 1))); code != ErrNoSuchSpace {
+	if code := codeOf(st.Apply(insert(700, 1))); code != box.ErrNoSuchSpace {
 		t.Fatalf("insert into dropped space: %s", code)
 	}
 }
@@ -249,27 +251,27 @@ func TestSchemaRowErrors(t *testing.T) {
 	st := NewState()
 	for _, c := range []struct {
 		req  Request
-		code ErrorCode
+		code box.ErrorCode
 	}{
-		{insert(SpaceSpace, 700, 1, "t", "memtx", 0, 5, tup()), ErrCreateSpace},
-		{insert(SpaceSpace, spaceRow(700, "t", Map{{"name", "a"}, {"type", "nope"}})...), ErrCreateSpace},
-		{insert(SpaceIndex, indexRow(999, 0, "pk", true, part(0, "unsigned"))...), ErrNoSuchSpace},
+		{insert(box.SpaceSpace, 700, 1, "t", "memtx", 0, 5, tup()), box.ErrCreateSpace},
+		{insert(box.SpaceSpace, spaceRow(700, "t", Map{{"name", "a"}, {"type", "nope"}})...), box.ErrCreateSpace},
+		{insert(box.SpaceIndex, indexRow(999, 0, "pk", true, part(0, "unsigned"))...), box.ErrNoSuchSpace},
 	} {
 		if got := codeOf(st.Apply(c.req)); got != c.code {
 			t.Errorf("%s: code %s, want %s", describe(c.req), got, c.code)
 		}
 	}
-	mustApply(t, st, insert(SpaceSpace, spaceRow(700, "t")...))
+	mustApply(t, st, insert(box.SpaceSpace, spaceRow(700, "t")...))
 	for _, c := range []struct {
 		req  Request
-		code ErrorCode
+		code box.ErrorCode
 	}{
-		{insert(SpaceIndex, 700, 0, "pk", "zzz", Map{}, tup(part(0, "unsigned"))), ErrIndexType},
-		{insert(SpaceIndex, indexRow(700, 0, "pk", false, part(0, "unsigned"))...), ErrModifyIndex},
-		{insert(SpaceIndex, indexRow(700, 0, "pk", true)...), ErrModifyIndex},
-		{insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "what"))...), ErrWrongIndexOptions},
-		{insert(SpaceIndex, indexRow(700, 1, "sk", true, part(0, "unsigned"))...), ErrAlterSpace},
-		{insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "string", MapEntry{"path", "a..b"}))...), ErrWrongIndexOptions},
+		{insert(box.SpaceIndex, 700, 0, "pk", "zzz", Map{}, tup(part(0, "unsigned"))), box.ErrIndexType},
+		{insert(box.SpaceIndex, indexRow(700, 0, "pk", false, part(0, "unsigned"))...), box.ErrModifyIndex},
+		{insert(box.SpaceIndex, indexRow(700, 0, "pk", true)...), box.ErrModifyIndex},
+		{insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "what"))...), box.ErrWrongIndexOptions},
+		{insert(box.SpaceIndex, indexRow(700, 1, "sk", true, part(0, "unsigned"))...), box.ErrAlterSpace},
+		{insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "string", MapEntry{"path", "a..b"}))...), box.ErrWrongIndexOptions},
 	} {
 		if got := codeOf(st.Apply(c.req)); got != c.code {
 			t.Errorf("%s: code %s, want %s", describe(c.req), got, c.code)
@@ -283,12 +285,12 @@ func TestSchemaRowErrors(t *testing.T) {
 func TestLegacySchemaRows(t *testing.T) {
 	st := NewState()
 	mustApply(t, st,
-		insert(SpaceSchema, "version", 1, 6, 8),
-		insert(SpaceSpace, 512, 1, "old", "memtx", 0, "temporary"),
-		insert(SpaceSpace, 513, 1, "older", "memtx", 0, "",
+		insert(box.SpaceSchema, "version", 1, 6, 8),
+		insert(box.SpaceSpace, 512, 1, "old", "memtx", 0, "temporary"),
+		insert(box.SpaceSpace, 513, 1, "older", "memtx", 0, "",
 			tup(Map{{"name", "id"}, {"type", "NUM"}}, Map{{"name", "s"}, {"type", "str"}})),
-		insert(SpaceIndex, 512, 0, "primary", "TREE", 1, 2, 0, "NUM", 1, "STR"),
-		insert(SpaceIndex, 513, 0, "primary", "tree", Map{{"unique", true}}, tup(tup(0, "num"))),
+		insert(box.SpaceIndex, 512, 0, "primary", "TREE", 1, 2, 0, "NUM", 1, "STR"),
+		insert(box.SpaceIndex, 513, 0, "primary", "tree", Map{{"unique", true}}, tup(tup(0, "num"))),
 		insert(512, 1, "a"), insert(512, 1, "b"),
 		insert(513, 1, 99), // 's' is declared 'str' but formats are not enforced
 	)
@@ -302,12 +304,12 @@ func TestLegacySchemaRows(t *testing.T) {
 	if old.Len() != 2 {
 		t.Fatal("composite key")
 	}
-	if code := codeOf(st.Apply(insert(512, 2, 3))); code != ErrFieldType {
+	if code := codeOf(st.Apply(insert(512, 2, 3))); code != box.ErrFieldType {
 		t.Fatalf("index part type not checked: %s", code)
 	}
 	// Upgraded schema: formats are enforced.
-	mustApply(t, st, replace(SpaceSchema, "version", 2, 6, 0))
-	if code := codeOf(st.Apply(insert(513, 2, 99))); code != ErrFieldType {
+	mustApply(t, st, replace(box.SpaceSchema, "version", 2, 6, 0))
+	if code := codeOf(st.Apply(insert(513, 2, 99))); code != box.ErrFieldType {
 		t.Fatalf("format not enforced after upgrade: %s", code)
 	}
 }
@@ -318,26 +320,26 @@ func TestLegacySchemaRows(t *testing.T) {
 func TestBootstrapOrder(t *testing.T) {
 	st := NewState()
 	mustApply(t, st,
-		insert(SpaceSchema, "version", 2, 6, 0),
-		insert(SpaceSchema, "cluster", "uuid"),
-		insert(SpaceSpace, spaceRow(uint64(SpaceSchema), "_schema", field("key", "string", false))...),
-		insert(SpaceSpace, spaceRow(uint64(SpaceSpace), "_space", field("id", "unsigned", false))...),
-		insert(SpaceSpace, spaceRow(uint64(SpaceIndex), "_index", field("id", "unsigned", false), field("iid", "unsigned", false))...),
-		insert(SpaceSpace, spaceRow(500, "_future", field("k", "string", false))...),
+		insert(box.SpaceSchema, "version", 2, 6, 0),
+		insert(box.SpaceSchema, "cluster", "uuid"),
+		insert(box.SpaceSpace, spaceRow(uint64(box.SpaceSchema), "_schema", field("key", "string", false))...),
+		insert(box.SpaceSpace, spaceRow(uint64(box.SpaceSpace), "_space", field("id", "unsigned", false))...),
+		insert(box.SpaceSpace, spaceRow(uint64(box.SpaceIndex), "_index", field("id", "unsigned", false), field("iid", "unsigned", false))...),
+		insert(box.SpaceSpace, spaceRow(500, "_future", field("k", "string", false))...),
 		insert(500, "row before its key"),
-		insert(SpaceIndex, indexRow(uint64(SpaceSchema), 0, "primary", true, part(0, "string"))...),
-		insert(SpaceIndex, indexRow(uint64(SpaceSpace), 0, "primary", true, part(0, "unsigned"))...),
-		insert(SpaceIndex, indexRow(uint64(SpaceIndex), 0, "primary", true, part(0, "unsigned"), part(1, "unsigned"))...),
+		insert(box.SpaceIndex, indexRow(uint64(box.SpaceSchema), 0, "primary", true, part(0, "string"))...),
+		insert(box.SpaceIndex, indexRow(uint64(box.SpaceSpace), 0, "primary", true, part(0, "unsigned"))...),
+		insert(box.SpaceIndex, indexRow(uint64(box.SpaceIndex), 0, "primary", true, part(0, "unsigned"), part(1, "unsigned"))...),
 	)
 	if st.PendingRows() != 1 {
 		t.Fatalf("pending %d", st.PendingRows())
 	}
-	mustApply(t, st, insert(SpaceIndex, indexRow(500, 0, "primary", true, part(0, "string"))...))
+	mustApply(t, st, insert(box.SpaceIndex, indexRow(500, 0, "primary", true, part(0, "string"))...))
 	if st.PendingRows() != 0 || st.Get(500, tup("row before its key")) == nil || len(st.DeferredErrors()) != 0 {
 		t.Fatalf("pending rows not applied: %d %v", st.PendingRows(), st.DeferredErrors())
 	}
-	if st.Space(SpaceIndex).Len() != 4 {
-		t.Fatalf("_index rows: %d", st.Space(SpaceIndex).Len())
+	if st.Space(box.SpaceIndex).Len() != 4 {
+		t.Fatalf("_index rows: %d", st.Space(box.SpaceIndex).Len())
 	}
 	ids := []uint32{}
 	for _, sp := range st.Spaces() {
@@ -346,10 +348,10 @@ func TestBootstrapOrder(t *testing.T) {
 			t.Errorf("space %d not defined", sp.ID)
 		}
 	}
-	if len(ids) != 4 || ids[0] != SpaceSchema || ids[3] != 500 {
+	if len(ids) != 4 || ids[0] != box.SpaceSchema || ids[3] != 500 {
 		t.Fatalf("spaces %v", ids)
 	}
-	if st.Get(SpaceSchema, tup("cluster")) == nil {
+	if st.Get(box.SpaceSchema, tup("cluster")) == nil {
 		t.Fatal("_schema row lost")
 	}
 }
@@ -358,7 +360,7 @@ func TestEnginesWithoutData(t *testing.T) {
 	st := NewState()
 	row := spaceRow(257, "_vinyl_deferred_delete")
 	row[3] = "blackhole"
-	mustApply(t, st, insert(SpaceSpace, row...), insert(257, 1, 2, tup()), del(257, 1))
+	mustApply(t, st, insert(box.SpaceSpace, row...), insert(257, 1, 2, tup()), del(257, 1))
 	if st.Space(257).Len() != 0 {
 		t.Fatal("blackhole stored data")
 	}
@@ -367,16 +369,16 @@ func TestEnginesWithoutData(t *testing.T) {
 func TestCollationsFromCollationSpace(t *testing.T) {
 	st := NewState()
 	mustApply(t, st,
-		insert(SpaceCollation, 0, "none", 1, "BINARY", "", Map{}),
-		insert(SpaceCollation, 2, "unicode_ci", 1, "ICU", "", Map{{"strength", "primary"}}),
-		insert(SpaceCollation, 7, "bin2", 1, "BINARY", "", Map{}),
-		insert(SpaceSpace, spaceRow(700, "ci")...),
-		insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "string", MapEntry{"collation", uint64(2)}))...),
-		insert(SpaceSpace, spaceRow(701, "bin")...),
-		insert(SpaceIndex, indexRow(701, 0, "pk", true, part(0, "string", MapEntry{"collation", uint64(7)}))...),
+		insert(box.SpaceCollation, 0, "none", 1, "BINARY", "", Map{}),
+		insert(box.SpaceCollation, 2, "unicode_ci", 1, "ICU", "", Map{{"strength", "primary"}}),
+		insert(box.SpaceCollation, 7, "bin2", 1, "BINARY", "", Map{}),
+		insert(box.SpaceSpace, spaceRow(700, "ci")...),
+		insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "string", MapEntry{"collation", uint64(2)}))...),
+		insert(box.SpaceSpace, spaceRow(701, "bin")...),
+		insert(box.SpaceIndex, indexRow(701, 0, "pk", true, part(0, "string", MapEntry{"collation", uint64(7)}))...),
 		insert(700, "abc"), insert(701, "abc"), insert(701, "ABC"),
 	)
-	if code := codeOf(st.Apply(insert(700, "ABC"))); code != ErrTupleFound {
+	if code := codeOf(st.Apply(insert(700, "ABC"))); code != box.ErrTupleFound {
 		t.Fatalf("unicode_ci duplicate: %s", code)
 	}
 	if got := keys(st.Space(701)); !Equal(got, tup("ABC", "abc")) {
@@ -387,22 +389,22 @@ func TestCollationsFromCollationSpace(t *testing.T) {
 func TestJSONPathIndex(t *testing.T) {
 	st := NewState()
 	mustApply(t, st,
-		insert(SpaceSpace, spaceRow(700, "p")...),
-		insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
-		insert(SpaceIndex, indexRow(700, 1, "name", true, part(1, "string", MapEntry{"path", "name"}))...),
+		insert(box.SpaceSpace, spaceRow(700, "p")...),
+		insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
+		insert(box.SpaceIndex, indexRow(700, 1, "name", true, part(1, "string", MapEntry{"path", "name"}))...),
 		insert(700, 1, Map{{"name", "a"}}),
 	)
 	for _, c := range []struct {
 		req  Request
-		code ErrorCode
+		code box.ErrorCode
 	}{
-		{insert(700, 2, Map{{"name", "a"}}), ErrTupleFound},
-		{insert(700, 2, Map{{"other", "a"}}), ErrFieldMissing},
-		{insert(700, 2, "flat"), ErrFieldType},
-		{insert(700, 2, nil), ErrFieldType},
-		{insert(700, 2, Map{{"name", 5}}), ErrFieldType},
+		{insert(700, 2, Map{{"name", "a"}}), box.ErrTupleFound},
+		{insert(700, 2, Map{{"other", "a"}}), box.ErrFieldMissing},
+		{insert(700, 2, "flat"), box.ErrFieldType},
+		{insert(700, 2, nil), box.ErrFieldType},
+		{insert(700, 2, Map{{"name", 5}}), box.ErrFieldType},
 		{insert(700, 2, Map{{"name", "b"}}), 0},
-		{Request{Type: TypeDelete, SpaceID: 700, IndexID: 1, Key: tup("a")}, 0},
+		{Request{Type: box.TypeDelete, SpaceID: 700, IndexID: 1, Key: tup("a")}, 0},
 	} {
 		if got := codeOf(st.Apply(c.req)); got != c.code {
 			t.Errorf("%s: code %s, want %s", describe(c.req), got, c.code)

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // UPDATE and UPSERT operations, following Tarantool's xrow_update_*.c.
@@ -50,25 +52,25 @@ func (op *updateOp) fieldStr() string {
 }
 
 func (op *updateOp) errArgType(want string) *ApplyError {
-	return errorf(ErrUpdateArgType, "Argument type in operation '%c' on field %s does not match field type: expected %s",
+	return errorf(box.ErrUpdateArgType, "Argument type in operation '%c' on field %s does not match field type: expected %s",
 		op.opcode, op.fieldStr(), want)
 }
 
 func (op *updateOp) errField(reason string) *ApplyError {
-	return errorf(ErrUpdateField, "Field %s UPDATE error: %s", op.fieldStr(), reason)
+	return errorf(box.ErrUpdateField, "Field %s UPDATE error: %s", op.fieldStr(), reason)
 }
 
 func (op *updateOp) errDouble() *ApplyError { return op.errField("double update of the same field") }
 
 func (op *updateOp) errNoSuchField() *ApplyError {
 	if op.isPath {
-		return errorf(ErrNoSuchFieldName, "Field '%s' was not found in the tuple", op.fieldStr())
+		return errorf(box.ErrNoSuchFieldName, "Field '%s' was not found in the tuple", op.fieldStr())
 	}
 	n := op.fieldNo
 	if n >= 0 {
 		n++
 	}
-	return errorf(ErrNoSuchFieldNo, "Field %d was not found in the tuple", n)
+	return errorf(box.ErrNoSuchFieldNo, "Field %d was not found in the tuple", n)
 }
 
 func (op *updateOp) errBadJSON(pos int) *ApplyError {
@@ -76,7 +78,7 @@ func (op *updateOp) errBadJSON(pos int) *ApplyError {
 }
 
 func (op *updateOp) errSpliceBound() *ApplyError {
-	return errorf(ErrUpdateSplice, "SPLICE error on field %s: offset is out of bound", op.fieldStr())
+	return errorf(box.ErrUpdateSplice, "SPLICE error on field %s: offset is out of bound", op.fieldStr())
 }
 
 // fieldLookup resolves a field name of the space format.
@@ -86,10 +88,10 @@ type fieldLookup func(name string) (int, bool)
 func decodeOps(raw any, indexBase int64, names fieldLookup) ([]updateOp, *ApplyError) {
 	list, ok := raw.([]any)
 	if !ok {
-		return nil, errorf(ErrIllegalParams, "Illegal parameters, update operations must be an array {{op,..}, {op,..}}")
+		return nil, errorf(box.ErrIllegalParams, "Illegal parameters, update operations must be an array {{op,..}, {op,..}}")
 	}
 	if len(list) > maxUpdateOps {
-		return nil, errorf(ErrIllegalParams, "Illegal parameters, too many operations for update")
+		return nil, errorf(box.ErrIllegalParams, "Illegal parameters, too many operations for update")
 	}
 	ops := make([]updateOp, len(list))
 	for i, r := range list {
@@ -128,21 +130,21 @@ func decodeOp(op *updateOp, num int, raw any, indexBase int64, names fieldLookup
 	op.num = num
 	arr, ok := raw.([]any)
 	if !ok {
-		return errorf(ErrIllegalParams, "Illegal parameters, update operation must be an array {op,..}")
+		return errorf(box.ErrIllegalParams, "Illegal parameters, update operation must be an array {op,..}")
 	}
 	if len(arr) < 1 {
-		return errorf(ErrIllegalParams, "Illegal parameters, update operation must be an array {op,..}, got empty array")
+		return errorf(box.ErrIllegalParams, "Illegal parameters, update operation must be an array {op,..}, got empty array")
 	}
 	name, ok := arr[0].(string)
 	if !ok {
-		return errorf(ErrIllegalParams, "Illegal parameters, update operation name must be a string")
+		return errorf(box.ErrIllegalParams, "Illegal parameters, update operation name must be a string")
 	}
 	if len(name) != 1 || opArgCount(name[0]) == 0 {
-		return errorf(ErrUnknownUpdateOp, "Unknown UPDATE operation #%d: %q", num, name)
+		return errorf(box.ErrUnknownUpdateOp, "Unknown UPDATE operation #%d: %q", num, name)
 	}
 	op.opcode = name[0]
 	if want := opArgCount(op.opcode); len(arr) != want {
-		return errorf(ErrUnknownUpdateOp, "Unknown UPDATE operation #%d: wrong number of arguments, expected %d, got %d",
+		return errorf(box.ErrUnknownUpdateOp, "Unknown UPDATE operation #%d: wrong number of arguments, expected %d, got %d",
 			num, want, len(arr))
 	}
 	switch f := arr[1].(type) {
@@ -157,7 +159,7 @@ func decodeOp(op *updateOp, num int, raw any, indexBase int64, names fieldLookup
 		case n < 0:
 			op.fieldNo = int(n)
 		default:
-			return errorf(ErrNoSuchFieldNo, "Field %d was not found in the tuple", n)
+			return errorf(box.ErrNoSuchFieldNo, "Field %d was not found in the tuple", n)
 		}
 	case string:
 		op.isPath = true
@@ -177,15 +179,15 @@ func decodeOp(op *updateOp, num int, raw any, indexBase int64, names fieldLookup
 		case ok && tok.kind == tokStr:
 			no, found := names(tok.str)
 			if !found {
-				return errorf(ErrNoSuchFieldName, "Field '%s' was not found in the tuple", f)
+				return errorf(box.ErrNoSuchFieldName, "Field '%s' was not found in the tuple", f)
 			}
 			op.fieldNo = no
 		default:
-			return errorf(ErrNoSuchFieldName, "Field '%s' was not found in the tuple", f)
+			return errorf(box.ErrNoSuchFieldName, "Field '%s' was not found in the tuple", f)
 		}
 		op.rest, op.lexErr = lexRest(l)
 	default:
-		return errorf(ErrIllegalParams, "Illegal parameters, field id must be a number or a string")
+		return errorf(box.ErrIllegalParams, "Illegal parameters, field id must be a number or a string")
 	}
 	return op.decodeArgs(arr[2:], indexBase)
 }
@@ -927,7 +929,7 @@ func arithmetic(op *updateOp, a, b any) (any, *ApplyError) {
 	case arInt:
 		r, ok := addInts(a, b, sub)
 		if !ok {
-			return nil, errorf(ErrUpdateIntegerOverflow, "Integer overflow when performing '%c' operation on field %s",
+			return nil, errorf(box.ErrUpdateIntegerOverflow, "Integer overflow when performing '%c' operation on field %s",
 				op.opcode, op.fieldStr())
 		}
 		return r, nil
@@ -953,7 +955,7 @@ func arithmetic(op *updateOp, a, b any) (any, *ApplyError) {
 	}
 	r, err := addDecimal(x, y, sub)
 	if err != nil {
-		return nil, errorf(ErrUpdateDecimalOverflow, "Decimal overflow when performing operation '%c' on field %s",
+		return nil, errorf(box.ErrUpdateDecimalOverflow, "Decimal overflow when performing operation '%c' on field %s",
 			op.opcode, op.fieldStr())
 	}
 	return r, nil

@@ -3,6 +3,8 @@ package memtx
 import (
 	"math"
 	"testing"
+
+	"github.com/xlogtool/xlogtool/box"
 )
 
 type updateCase struct {
@@ -10,8 +12,8 @@ type updateCase struct {
 	tuple []any // stored in space 't' (field 1 unsigned, the rest any)
 	base  int   // index base; -1 means 0 (the default is 1)
 	ops   []any
-	want  []any     // expected tuple when code is 0
-	code  ErrorCode // expected error
+	want  []any         // expected tuple when code is 0
+	code  box.ErrorCode // expected error
 }
 
 func runUpdateCases(t *testing.T, cases []updateCase) {
@@ -48,33 +50,33 @@ func TestUpdateAssignInsertDelete(t *testing.T) {
 	runUpdateCases(t, []updateCase{
 		{name: "assign", tuple: tup(1, "a", "b"), ops: tup(op("=", 2, "x")), want: tup(1, "x", "b")},
 		{name: "assign base 0", tuple: tup(1, "a", "b"), base: -1, ops: tup(op("=", 1, "x")), want: tup(1, "x", "b")},
-		{name: "assign field 0 base 1", tuple: tup(1, "a"), ops: tup(op("=", 0, "x")), code: ErrNoSuchFieldNo},
+		{name: "assign field 0 base 1", tuple: tup(1, "a"), ops: tup(op("=", 0, "x")), code: box.ErrNoSuchFieldNo},
 		{name: "assign appends at count+1", tuple: tup(1, "a", "b"), ops: tup(op("=", 4, "c")), want: tup(1, "a", "b", "c")},
-		{name: "assign beyond count+1", tuple: tup(1, "a", "b"), ops: tup(op("=", 5, "c")), code: ErrNoSuchFieldNo},
+		{name: "assign beyond count+1", tuple: tup(1, "a", "b"), ops: tup(op("=", 5, "c")), code: box.ErrNoSuchFieldNo},
 		{name: "assign last by -1", tuple: tup(1, "a", "b"), ops: tup(op("=", -1, "z")), want: tup(1, "a", "z")},
 		{name: "assign first by -count", tuple: tup(1, "a", "b"), ops: tup(op("=", -3, 1)), want: tup(1, "a", "b")},
-		{name: "assign before first", tuple: tup(1, "a", "b"), ops: tup(op("=", -4, "z")), code: ErrNoSuchFieldNo},
+		{name: "assign before first", tuple: tup(1, "a", "b"), ops: tup(op("=", -4, "z")), code: box.ErrNoSuchFieldNo},
 		{name: "assign twice", tuple: tup(1, "a"), ops: tup(op("=", 2, "x"), op("=", 2, "y")), want: tup(1, "y")},
 		{name: "assign any value", tuple: tup(1, "a"), ops: tup(op("=", 2, tup(1, Map{{"k", nil}}))), want: tup(1, tup(1, Map{{"k", nil}}))},
 		{name: "insert", tuple: tup(1, "a", "b"), ops: tup(op("!", 2, "x")), want: tup(1, "x", "a", "b")},
 		{name: "insert at count+1", tuple: tup(1, "a", "b"), ops: tup(op("!", 4, "x")), want: tup(1, "a", "b", "x")},
-		{name: "insert at count+2", tuple: tup(1, "a", "b"), ops: tup(op("!", 5, "x")), code: ErrNoSuchFieldNo},
+		{name: "insert at count+2", tuple: tup(1, "a", "b"), ops: tup(op("!", 5, "x")), code: box.ErrNoSuchFieldNo},
 		{name: "insert -1 appends", tuple: tup(1, "a", "b"), ops: tup(op("!", -1, "x")), want: tup(1, "a", "b", "x")},
 		{name: "insert -2", tuple: tup(1, "a", "b"), ops: tup(op("!", -2, "x")), want: tup(1, "a", "x", "b")},
-		{name: "insert before first", tuple: tup(1, "a"), ops: tup(op("!", -4, "x")), code: ErrNoSuchFieldNo},
+		{name: "insert before first", tuple: tup(1, "a"), ops: tup(op("!", -4, "x")), code: box.ErrNoSuchFieldNo},
 		{name: "insert then update shifted", tuple: tup(1, 5, 6), ops: tup(op("!", 2, 0), op("+", 3, 1)), want: tup(1, 0, 6, 6)},
 		{name: "delete", tuple: tup(1, "a", "b", "c"), ops: tup(op("#", 2, 1)), want: tup(1, "b", "c")},
 		{name: "delete two", tuple: tup(1, "a", "b", "c"), ops: tup(op("#", 2, 2)), want: tup(1, "c")},
 		{name: "delete beyond end", tuple: tup(1, "a", "b", "c"), ops: tup(op("#", 3, 100)), want: tup(1, "a")},
 		{name: "delete last by -1", tuple: tup(1, "a", "b"), ops: tup(op("#", -1, 1)), want: tup(1, "a")},
 		{name: "delete -1 count 5", tuple: tup(1, "a", "b"), ops: tup(op("#", -1, 5)), want: tup(1, "a")},
-		{name: "delete zero fields", tuple: tup(1, "a"), ops: tup(op("#", 2, 0)), code: ErrUpdateField},
-		{name: "delete negative count", tuple: tup(1, "a"), ops: tup(op("#", 2, -1)), code: ErrUpdateArgType},
-		{name: "delete missing field", tuple: tup(1, "a"), ops: tup(op("#", 3, 1)), code: ErrNoSuchFieldNo},
-		{name: "delete the key", tuple: tup(1, "a"), ops: tup(op("#", 1, 1)), code: ErrFieldType},
-		{name: "delete everything", tuple: tup(1, "a"), ops: tup(op("#", 1, 2)), code: ErrFieldMissing},
-		{name: "change primary key", tuple: tup(1, "a"), ops: tup(op("=", 1, 2)), code: ErrCantUpdatePrimaryKey},
-		{name: "primary key type", tuple: tup(1, "a"), ops: tup(op("=", 1, "x")), code: ErrFieldType},
+		{name: "delete zero fields", tuple: tup(1, "a"), ops: tup(op("#", 2, 0)), code: box.ErrUpdateField},
+		{name: "delete negative count", tuple: tup(1, "a"), ops: tup(op("#", 2, -1)), code: box.ErrUpdateArgType},
+		{name: "delete missing field", tuple: tup(1, "a"), ops: tup(op("#", 3, 1)), code: box.ErrNoSuchFieldNo},
+		{name: "delete the key", tuple: tup(1, "a"), ops: tup(op("#", 1, 1)), code: box.ErrFieldType},
+		{name: "delete everything", tuple: tup(1, "a"), ops: tup(op("#", 1, 2)), code: box.ErrFieldMissing},
+		{name: "change primary key", tuple: tup(1, "a"), ops: tup(op("=", 1, 2)), code: box.ErrCantUpdatePrimaryKey},
+		{name: "primary key type", tuple: tup(1, "a"), ops: tup(op("=", 1, "x")), code: box.ErrFieldType},
 		{name: "same primary key", tuple: tup(1, "a"), ops: tup(op("=", 1, 1), op("=", 2, "b")), want: tup(1, "b")},
 		{name: "no operations", tuple: tup(1, "a"), ops: tup(), want: tup(1, "a")},
 	})
@@ -87,11 +89,11 @@ func TestUpdateArithmetic(t *testing.T) {
 		{name: "subtract to negative", tuple: tup(1, 5), ops: tup(op("-", 2, 7)), want: tup(1, -2)},
 		{name: "negative plus negative", tuple: tup(1, -5), ops: tup(op("+", 2, -7)), want: tup(1, -12)},
 		{name: "up to max unsigned", tuple: tup(1, maxU-1), ops: tup(op("+", 2, 1)), want: tup(1, maxU)},
-		{name: "unsigned overflow", tuple: tup(1, maxU), ops: tup(op("+", 2, 1)), code: ErrUpdateIntegerOverflow},
+		{name: "unsigned overflow", tuple: tup(1, maxU), ops: tup(op("+", 2, 1)), code: box.ErrUpdateIntegerOverflow},
 		{name: "min int64", tuple: tup(1, int64(math.MinInt64+1)), ops: tup(op("-", 2, 1)), want: tup(1, int64(math.MinInt64))},
-		{name: "negative overflow", tuple: tup(1, int64(math.MinInt64)), ops: tup(op("-", 2, 1)), code: ErrUpdateIntegerOverflow},
+		{name: "negative overflow", tuple: tup(1, int64(math.MinInt64)), ops: tup(op("-", 2, 1)), code: box.ErrUpdateIntegerOverflow},
 		{name: "large minus large", tuple: tup(1, maxU), ops: tup(op("-", 2, maxU)), want: tup(1, 0)},
-		{name: "int minus max unsigned", tuple: tup(1, 0), ops: tup(op("-", 2, maxU)), code: ErrUpdateIntegerOverflow},
+		{name: "int minus max unsigned", tuple: tup(1, 0), ops: tup(op("-", 2, maxU)), code: box.ErrUpdateIntegerOverflow},
 		{name: "int plus double gives float", tuple: tup(1, 1), ops: tup(op("+", 2, 1.5)), want: tup(1, float32(2.5))},
 		{name: "inexact result stays double", tuple: tup(1, 1), ops: tup(op("+", 2, 0.1)), want: tup(1, 1.1)},
 		{name: "float plus int", tuple: tup(1, float32(0.5)), ops: tup(op("+", 2, 1)), want: tup(1, float32(1.5))},
@@ -99,29 +101,29 @@ func TestUpdateArithmetic(t *testing.T) {
 		{name: "decimal plus int", tuple: tup(1, dec("1.5")), ops: tup(op("+", 2, 2)), want: tup(1, dec("3.5"))},
 		{name: "int minus decimal", tuple: tup(1, 1), ops: tup(op("-", 2, dec("0.25"))), want: tup(1, dec("0.75"))},
 		{name: "decimal plus double", tuple: tup(1, dec("1")), ops: tup(op("+", 2, 0.1)), want: tup(1, dec("1.1"))},
-		{name: "decimal plus nan", tuple: tup(1, dec("1")), ops: tup(op("+", 2, math.NaN())), code: ErrUpdateArgType},
-		{name: "decimal overflow", tuple: tup(1, dec("99999999999999999999999999999999999999")), ops: tup(op("+", 2, 1)), code: ErrUpdateDecimalOverflow},
-		{name: "add to string", tuple: tup(1, "x"), ops: tup(op("+", 2, 1)), code: ErrUpdateArgType},
-		{name: "add a string", tuple: tup(1, 1), ops: tup(op("+", 2, "x")), code: ErrUpdateArgType},
-		{name: "add to missing field", tuple: tup(1), ops: tup(op("+", 2, 1)), code: ErrNoSuchFieldNo},
-		{name: "add twice", tuple: tup(1, 1), ops: tup(op("+", 2, 1), op("+", 2, 1)), code: ErrUpdateField},
-		{name: "assign then add", tuple: tup(1, 1), ops: tup(op("=", 2, 5), op("+", 2, 1)), code: ErrUpdateField},
+		{name: "decimal plus nan", tuple: tup(1, dec("1")), ops: tup(op("+", 2, math.NaN())), code: box.ErrUpdateArgType},
+		{name: "decimal overflow", tuple: tup(1, dec("99999999999999999999999999999999999999")), ops: tup(op("+", 2, 1)), code: box.ErrUpdateDecimalOverflow},
+		{name: "add to string", tuple: tup(1, "x"), ops: tup(op("+", 2, 1)), code: box.ErrUpdateArgType},
+		{name: "add a string", tuple: tup(1, 1), ops: tup(op("+", 2, "x")), code: box.ErrUpdateArgType},
+		{name: "add to missing field", tuple: tup(1), ops: tup(op("+", 2, 1)), code: box.ErrNoSuchFieldNo},
+		{name: "add twice", tuple: tup(1, 1), ops: tup(op("+", 2, 1), op("+", 2, 1)), code: box.ErrUpdateField},
+		{name: "assign then add", tuple: tup(1, 1), ops: tup(op("=", 2, 5), op("+", 2, 1)), code: box.ErrUpdateField},
 		{name: "add then assign", tuple: tup(1, 1), ops: tup(op("+", 2, 5), op("=", 2, 7)), want: tup(1, 7)},
 		{name: "add to inserted field", tuple: tup(1, 1), ops: tup(op("!", 2, 10), op("+", 2, 1)), want: tup(1, 11, 1)},
 		{name: "and", tuple: tup(1, 12), ops: tup(op("&", 2, 10)), want: tup(1, 8)},
 		{name: "or", tuple: tup(1, 12), ops: tup(op("|", 2, 3)), want: tup(1, 15)},
 		{name: "xor", tuple: tup(1, 12), ops: tup(op("^", 2, 4)), want: tup(1, 8)},
-		{name: "bitwise on negative", tuple: tup(1, -1), ops: tup(op("&", 2, 1)), code: ErrUpdateArgType},
-		{name: "bitwise with negative", tuple: tup(1, 1), ops: tup(op("|", 2, -1)), code: ErrUpdateArgType},
-		{name: "bitwise on double", tuple: tup(1, 1.0), ops: tup(op("^", 2, 1)), code: ErrUpdateArgType},
+		{name: "bitwise on negative", tuple: tup(1, -1), ops: tup(op("&", 2, 1)), code: box.ErrUpdateArgType},
+		{name: "bitwise with negative", tuple: tup(1, 1), ops: tup(op("|", 2, -1)), code: box.ErrUpdateArgType},
+		{name: "bitwise on double", tuple: tup(1, 1.0), ops: tup(op("^", 2, 1)), code: box.ErrUpdateArgType},
 	})
 }
 
 func TestUpdateDoubleField(t *testing.T) {
 	st := NewState()
 	mustApply(t, st,
-		insert(SpaceSpace, spaceRow(700, "d", field("id", "unsigned", false), field("d", "double", false))...),
-		insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
+		insert(box.SpaceSpace, spaceRow(700, "d", field("id", "unsigned", false), field("d", "double", false))...),
+		insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
 		insert(700, 1, 1.0),
 		update(700, tup(1), op("+", 2, 1.5)),
 	)
@@ -135,10 +137,10 @@ func TestUpdateDoubleField(t *testing.T) {
 	// float in a double field would be rejected).
 	st = NewStateWithOptions(Options{TypeRules: Rules2})
 	mustApply(t, st,
-		insert(SpaceSpace, spaceRow(700, "d", field("id", "unsigned", false), field("d", "double", false))...),
-		insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
-		insert(SpaceSpace, spaceRow(701, "k")...),
-		insert(SpaceIndex, indexRow(701, 0, "pk", true, part(0, "double"))...),
+		insert(box.SpaceSpace, spaceRow(700, "d", field("id", "unsigned", false), field("d", "double", false))...),
+		insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
+		insert(box.SpaceSpace, spaceRow(701, "k")...),
+		insert(box.SpaceIndex, indexRow(701, 0, "pk", true, part(0, "double"))...),
 		insert(700, 1, 1.0, 5.5),
 		update(700, tup(1), op("+", 3, 1), op("#", 2, 1)),
 		insert(701, -3.0, "x"),
@@ -147,7 +149,7 @@ func TestUpdateDoubleField(t *testing.T) {
 		t.Fatalf("moved result: %#v", st.Get(700, tup(1)))
 	}
 	err := st.Apply(update(701, tup(-3.0), op("!", 1, tup(12)), op("-", -2, 2), op("#", 1, 1)))
-	if codeOf(err) != ErrCantUpdatePrimaryKey {
+	if codeOf(err) != box.ErrCantUpdatePrimaryKey {
 		t.Fatalf("key changed through a moved result: %v", err)
 	}
 }
@@ -156,20 +158,20 @@ func TestUpdateSplice(t *testing.T) {
 	runUpdateCases(t, []updateCase{
 		{name: "middle", tuple: tup(1, "hello"), ops: tup(op(":", 2, 2, 1, "XY")), want: tup(1, "hXYllo")},
 		{name: "base 0", tuple: tup(1, "hello"), base: -1, ops: tup(op(":", 1, 0, 1, "XY")), want: tup(1, "XYello")},
-		{name: "position 0 with base 1", tuple: tup(1, "hello"), ops: tup(op(":", 2, 0, 1, "XY")), code: ErrUpdateSplice},
+		{name: "position 0 with base 1", tuple: tup(1, "hello"), ops: tup(op(":", 2, 0, 1, "XY")), code: box.ErrUpdateSplice},
 		{name: "append with -1", tuple: tup(1, "hello"), ops: tup(op(":", 2, -1, 0, "XY")), want: tup(1, "helloXY")},
 		{name: "negative position", tuple: tup(1, "hello"), ops: tup(op(":", 2, -2, 1, "XY")), want: tup(1, "hellXY")},
 		{name: "position -len-1", tuple: tup(1, "hello"), ops: tup(op(":", 2, -6, 2, "XY")), want: tup(1, "XYllo")},
-		{name: "position before start", tuple: tup(1, "hello"), ops: tup(op(":", 2, -7, 1, "XY")), code: ErrUpdateSplice},
+		{name: "position before start", tuple: tup(1, "hello"), ops: tup(op(":", 2, -7, 1, "XY")), code: box.ErrUpdateSplice},
 		{name: "position past end", tuple: tup(1, "hello"), ops: tup(op(":", 2, 100, 3, "!")), want: tup(1, "hello!")},
 		{name: "negative length", tuple: tup(1, "hello"), ops: tup(op(":", 2, 2, -2, "")), want: tup(1, "hlo")},
 		{name: "negative length too long", tuple: tup(1, "hello"), ops: tup(op(":", 2, 2, -100, "X")), want: tup(1, "hXello")},
 		{name: "length past end", tuple: tup(1, "hello"), ops: tup(op(":", 2, 3, 100, "")), want: tup(1, "he")},
 		{name: "bytes not runes", tuple: tup(1, "é"), ops: tup(op(":", 2, 2, 1, "")), want: tup(1, "\xc3")},
-		{name: "not a string", tuple: tup(1, 5), ops: tup(op(":", 2, 1, 1, "")), code: ErrUpdateArgType},
-		{name: "paste not a string", tuple: tup(1, "a"), ops: tup(op(":", 2, 1, 1, 5)), code: ErrUpdateArgType},
-		{name: "length not an integer", tuple: tup(1, "a"), ops: tup(op(":", 2, 1, "x", "")), code: ErrUpdateArgType},
-		{name: "wrong argument count", tuple: tup(1, "a"), ops: tup(op(":", 2, 1, 1)), code: ErrUnknownUpdateOp},
+		{name: "not a string", tuple: tup(1, 5), ops: tup(op(":", 2, 1, 1, "")), code: box.ErrUpdateArgType},
+		{name: "paste not a string", tuple: tup(1, "a"), ops: tup(op(":", 2, 1, 1, 5)), code: box.ErrUpdateArgType},
+		{name: "length not an integer", tuple: tup(1, "a"), ops: tup(op(":", 2, 1, "x", "")), code: box.ErrUpdateArgType},
+		{name: "wrong argument count", tuple: tup(1, "a"), ops: tup(op(":", 2, 1, 1)), code: box.ErrUnknownUpdateOp},
 	})
 }
 
@@ -177,9 +179,9 @@ func TestUpdatePaths(t *testing.T) {
 	doc := func() Map { return Map{{"a", Map{{"b", 1}}}, {"l", tup(1, 2, 3)}} }
 	runUpdateCases(t, []updateCase{
 		{name: "by name", tuple: tup(1, "a"), ops: tup(op("=", "f2", "x")), want: tup(1, "x")},
-		{name: "unknown name", tuple: tup(1, "a"), ops: tup(op("=", "nope", "x")), code: ErrNoSuchFieldName},
+		{name: "unknown name", tuple: tup(1, "a"), ops: tup(op("=", "nope", "x")), code: box.ErrNoSuchFieldName},
 		{name: "json index ignores base", tuple: tup(1, "a", "b"), base: -1, ops: tup(op("=", "[2]", "x")), want: tup(1, "x", "b")},
-		{name: "json index 0", tuple: tup(1, "a"), ops: tup(op("=", "[0]", "x")), code: ErrUpdateField},
+		{name: "json index 0", tuple: tup(1, "a"), ops: tup(op("=", "[0]", "x")), code: box.ErrUpdateField},
 		{name: "nested map", tuple: tup(1, doc()), ops: tup(op("=", "[2].a.b", 5)),
 			want: tup(1, Map{{"a", Map{{"b", 5}}}, {"l", tup(1, 2, 3)}})},
 		{name: "nested by name", tuple: tup(1, doc()), ops: tup(op("+", "f2.a.b", 5)),
@@ -188,38 +190,38 @@ func TestUpdatePaths(t *testing.T) {
 			want: tup(1, Map{{"a", 0}, {"l", tup(1, 2, 3)}})},
 		{name: "new key", tuple: tup(1, doc()), ops: tup(op("=", "[2].a.c", 2)),
 			want: tup(1, Map{{"a", Map{{"b", 1}, {"c", 2}}}, {"l", tup(1, 2, 3)}})},
-		{name: "insert existing key", tuple: tup(1, doc()), ops: tup(op("!", "[2].a.b", 2)), code: ErrUpdateField},
+		{name: "insert existing key", tuple: tup(1, doc()), ops: tup(op("!", "[2].a.b", 2)), code: box.ErrUpdateField},
 		{name: "delete key", tuple: tup(1, doc()), ops: tup(op("#", "[2].a", 1)), want: tup(1, Map{{"l", tup(1, 2, 3)}})},
-		{name: "delete two keys", tuple: tup(1, doc()), ops: tup(op("#", "[2].a", 2)), code: ErrUpdateField},
-		{name: "delete missing key", tuple: tup(1, doc()), ops: tup(op("#", "[2].zz", 1)), code: ErrNoSuchFieldName},
-		{name: "missing intermediate", tuple: tup(1, doc()), ops: tup(op("=", "[2].x.y", 1)), code: ErrNoSuchFieldName},
+		{name: "delete two keys", tuple: tup(1, doc()), ops: tup(op("#", "[2].a", 2)), code: box.ErrUpdateField},
+		{name: "delete missing key", tuple: tup(1, doc()), ops: tup(op("#", "[2].zz", 1)), code: box.ErrNoSuchFieldName},
+		{name: "missing intermediate", tuple: tup(1, doc()), ops: tup(op("=", "[2].x.y", 1)), code: box.ErrNoSuchFieldName},
 		{name: "array element", tuple: tup(1, doc()), ops: tup(op("+", "[2].l[2]", 10)),
 			want: tup(1, Map{{"a", Map{{"b", 1}}}, {"l", tup(1, 12, 3)}})},
 		{name: "array insert", tuple: tup(1, doc()), ops: tup(op("!", "[2].l[1]", 0)),
 			want: tup(1, Map{{"a", Map{{"b", 1}}}, {"l", tup(0, 1, 2, 3)}})},
 		{name: "array append", tuple: tup(1, doc()), ops: tup(op("=", "[2].l[4]", 4)),
 			want: tup(1, Map{{"a", Map{{"b", 1}}}, {"l", tup(1, 2, 3, 4)}})},
-		{name: "array past end", tuple: tup(1, doc()), ops: tup(op("=", "[2].l[5]", 5)), code: ErrNoSuchFieldName},
+		{name: "array past end", tuple: tup(1, doc()), ops: tup(op("=", "[2].l[5]", 5)), code: box.ErrNoSuchFieldName},
 		{name: "array delete past end", tuple: tup(1, doc()), ops: tup(op("#", "[2].l[2]", 10)),
 			want: tup(1, Map{{"a", Map{{"b", 1}}}, {"l", tup(1)}})},
-		{name: "index into scalar", tuple: tup(1, 5), ops: tup(op("=", "[2][1]", 1)), code: ErrUpdateField},
-		{name: "key into array", tuple: tup(1, tup(1)), ops: tup(op("=", "[2].k", 1)), code: ErrUpdateField},
-		{name: "any token", tuple: tup(1, doc()), ops: tup(op("=", "[2].l[*]", 1)), code: ErrUpdateField},
-		{name: "bad json", tuple: tup(1, doc()), ops: tup(op("=", "[2]x", 1)), code: ErrUpdateField},
-		{name: "bad json on missing field", tuple: tup(1), ops: tup(op("=", "[3]x", 1)), code: ErrNoSuchFieldName},
-		{name: "same path twice", tuple: tup(1, doc()), ops: tup(op("=", "[2].a.b", 1), op("=", "[2].a.b", 2)), code: ErrUpdateField},
-		{name: "path below another", tuple: tup(1, doc()), ops: tup(op("=", "[2].a", Map{}), op("=", "[2].a.b", 2)), code: ErrUpdateField},
-		{name: "path above another", tuple: tup(1, doc()), ops: tup(op("=", "[2].a.b", 3), op("=", "[2].a", 2)), code: ErrUpdateField},
-		{name: "path below assigned field", tuple: tup(1, doc()), ops: tup(op("=", 2, doc()), op("=", "[2].a.b", 2)), code: ErrUpdateField},
+		{name: "index into scalar", tuple: tup(1, 5), ops: tup(op("=", "[2][1]", 1)), code: box.ErrUpdateField},
+		{name: "key into array", tuple: tup(1, tup(1)), ops: tup(op("=", "[2].k", 1)), code: box.ErrUpdateField},
+		{name: "any token", tuple: tup(1, doc()), ops: tup(op("=", "[2].l[*]", 1)), code: box.ErrUpdateField},
+		{name: "bad json", tuple: tup(1, doc()), ops: tup(op("=", "[2]x", 1)), code: box.ErrUpdateField},
+		{name: "bad json on missing field", tuple: tup(1), ops: tup(op("=", "[3]x", 1)), code: box.ErrNoSuchFieldName},
+		{name: "same path twice", tuple: tup(1, doc()), ops: tup(op("=", "[2].a.b", 1), op("=", "[2].a.b", 2)), code: box.ErrUpdateField},
+		{name: "path below another", tuple: tup(1, doc()), ops: tup(op("=", "[2].a", Map{}), op("=", "[2].a.b", 2)), code: box.ErrUpdateField},
+		{name: "path above another", tuple: tup(1, doc()), ops: tup(op("=", "[2].a.b", 3), op("=", "[2].a", 2)), code: box.ErrUpdateField},
+		{name: "path below assigned field", tuple: tup(1, doc()), ops: tup(op("=", 2, doc()), op("=", "[2].a.b", 2)), code: box.ErrUpdateField},
 		{name: "siblings", tuple: tup(1, doc()), ops: tup(op("=", "[2].a.b", 3), op("=", "[2].l[1]", 9)),
 			want: tup(1, Map{{"a", Map{{"b", 3}}}, {"l", tup(9, 2, 3)}})},
 		{name: "sibling then same key again", tuple: tup(1, Map{{"a", 1}, {"b", 2}}),
 			ops:  tup(op("=", "[2].a", 3), op("=", "[2].b", 4), op("=", "[2].a", 5)),
 			want: tup(1, Map{{"a", 5}, {"b", 4}})},
 		{name: "sibling then arith on same key", tuple: tup(1, Map{{"a", 1}, {"b", 2}}),
-			ops: tup(op("=", "[2].a", 3), op("=", "[2].b", 4), op("+", "[2].a", 5)), code: ErrUpdateField},
+			ops: tup(op("=", "[2].a", 3), op("=", "[2].b", 4), op("+", "[2].a", 5)), code: box.ErrUpdateField},
 		{name: "path then assign field", tuple: tup(1, doc()), ops: tup(op("=", "[2].a.b", 3), op("=", 2, 7)), want: tup(1, 7)},
-		{name: "path then add to field", tuple: tup(1, 1, doc()), ops: tup(op("=", "[3].a.b", 3), op("+", 3, 7)), code: ErrUpdateField},
+		{name: "path then add to field", tuple: tup(1, 1, doc()), ops: tup(op("=", "[3].a.b", 3), op("+", 3, 7)), code: box.ErrUpdateField},
 		{name: "array elements shift", tuple: tup(1, tup(1, tup(5), 3)),
 			ops:  tup(op("=", "[2][2][1]", 6), op("!", "[2][1]", 0), op("=", "[2][4]", 4)),
 			want: tup(1, tup(0, 1, tup(6), 4))},
@@ -232,18 +234,18 @@ func TestUpdateMalformedOperations(t *testing.T) {
 		many[i] = op("=", 2, 1)
 	}
 	runUpdateCases(t, []updateCase{
-		{name: "operation not an array", tuple: tup(1, 1), ops: tup("=", 2, 1), code: ErrIllegalParams},
-		{name: "empty operation", tuple: tup(1, 1), ops: tup(tup()), code: ErrIllegalParams},
-		{name: "name not a string", tuple: tup(1, 1), ops: tup(op(1, 2, 3)), code: ErrIllegalParams},
-		{name: "unknown operation", tuple: tup(1, 1), ops: tup(op("?", 2, 3)), code: ErrUnknownUpdateOp},
-		{name: "long name", tuple: tup(1, 1), ops: tup(op("==", 2, 3)), code: ErrUnknownUpdateOp},
-		{name: "missing argument", tuple: tup(1, 1), ops: tup(op("=", 2)), code: ErrUnknownUpdateOp},
-		{name: "extra argument", tuple: tup(1, 1), ops: tup(op("=", 2, 1, 1)), code: ErrUnknownUpdateOp},
-		{name: "field is a double", tuple: tup(1, 1), ops: tup(op("=", 2.0, 1)), code: ErrIllegalParams},
-		{name: "field out of int32", tuple: tup(1, 1), ops: tup(op("=", uint64(1)<<40, 1)), code: ErrUpdateArgType},
-		{name: "too many operations", tuple: tup(1, 1), ops: many, code: ErrIllegalParams},
-		{name: "decoded before applied", tuple: tup(1, 1), ops: tup(op("=", 2, 5), op("?", 2, 1)), code: ErrUnknownUpdateOp},
-		{name: "first failure wins", tuple: tup(1, 1), ops: tup(op("=", 5, 5), op("+", 2, "x")), code: ErrUpdateArgType},
+		{name: "operation not an array", tuple: tup(1, 1), ops: tup("=", 2, 1), code: box.ErrIllegalParams},
+		{name: "empty operation", tuple: tup(1, 1), ops: tup(tup()), code: box.ErrIllegalParams},
+		{name: "name not a string", tuple: tup(1, 1), ops: tup(op(1, 2, 3)), code: box.ErrIllegalParams},
+		{name: "unknown operation", tuple: tup(1, 1), ops: tup(op("?", 2, 3)), code: box.ErrUnknownUpdateOp},
+		{name: "long name", tuple: tup(1, 1), ops: tup(op("==", 2, 3)), code: box.ErrUnknownUpdateOp},
+		{name: "missing argument", tuple: tup(1, 1), ops: tup(op("=", 2)), code: box.ErrUnknownUpdateOp},
+		{name: "extra argument", tuple: tup(1, 1), ops: tup(op("=", 2, 1, 1)), code: box.ErrUnknownUpdateOp},
+		{name: "field is a double", tuple: tup(1, 1), ops: tup(op("=", 2.0, 1)), code: box.ErrIllegalParams},
+		{name: "field out of int32", tuple: tup(1, 1), ops: tup(op("=", uint64(1)<<40, 1)), code: box.ErrUpdateArgType},
+		{name: "too many operations", tuple: tup(1, 1), ops: many, code: box.ErrIllegalParams},
+		{name: "decoded before applied", tuple: tup(1, 1), ops: tup(op("=", 2, 5), op("?", 2, 1)), code: box.ErrUnknownUpdateOp},
+		{name: "first failure wins", tuple: tup(1, 1), ops: tup(op("=", 5, 5), op("+", 2, "x")), code: box.ErrUpdateArgType},
 	})
 }
 

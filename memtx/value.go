@@ -8,16 +8,8 @@ import (
 	"reflect"
 	"sort"
 	"time"
-)
 
-// MsgPack extension type codes used by Tarantool.
-const (
-	ExtDecimal  int8 = 1
-	ExtUUID     int8 = 2
-	ExtError    int8 = 3
-	ExtDatetime int8 = 4
-	ExtCompress int8 = 5
-	ExtInterval int8 = 6
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // Map is a MsgPack map in canonical form: its entries in encoding order.
@@ -261,22 +253,22 @@ func normInt(x int64) any {
 // extFromRaw interprets an extension payload.
 func extFromRaw(typ int8, data []byte) (any, error) {
 	switch typ {
-	case ExtDecimal:
+	case box.ExtDecimal:
 		d, err := DecodeDecimal(data)
 		if err != nil {
 			return nil, err
 		}
 		return d, nil
-	case ExtUUID:
+	case box.ExtUUID:
 		if len(data) != 16 {
 			return nil, fmt.Errorf("uuid extension of %d bytes", len(data))
 		}
 		var u UUID
 		copy(u[:], data)
 		return u, nil
-	case ExtDatetime:
+	case box.ExtDatetime:
 		return decodeDatetime(data)
-	case ExtInterval:
+	case box.ExtInterval:
 		return Interval{Raw: string(data)}, nil
 	}
 	return Ext{Type: typ, Data: string(data)}, nil

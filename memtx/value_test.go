@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
+	"github.com/xlogtool/xlogtool/box"
 )
 
 func TestDecodeMsgpack(t *testing.T) {
@@ -240,21 +241,21 @@ func TestRawRequestDecode(t *testing.T) {
 		return b
 	}
 	st := newTestState(t)
-	raw := RawRequest{Type: TypeInsert, SpaceID: 600, Tuple: mp([]any{uint64(1), "a"})}
+	raw := RawRequest{Type: box.TypeInsert, SpaceID: 600, Tuple: mp([]any{uint64(1), "a"})}
 	req, err := raw.Decode()
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustApply(t, st, req)
 	// UPDATE operations are in body key 0x21.
-	raw = RawRequest{Type: TypeUpdate, SpaceID: 600, IndexBase: 1, Key: mp([]any{uint64(1)}),
+	raw = RawRequest{Type: box.TypeUpdate, SpaceID: 600, IndexBase: 1, Key: mp([]any{uint64(1)}),
 		Tuple: mp([]any{[]any{"=", uint64(2), "b"}})}
 	if req, err = raw.Decode(); err != nil || req.Tuple != nil || len(req.Ops) != 1 {
 		t.Fatalf("update: %+v %v", req, err)
 	}
 	mustApply(t, st, req)
 	// UPSERT: tuple in 0x21, operations in 0x28.
-	raw = RawRequest{Type: TypeUpsert, SpaceID: 600, IndexBase: 1, Tuple: mp([]any{uint64(1), "z"}),
+	raw = RawRequest{Type: box.TypeUpsert, SpaceID: 600, IndexBase: 1, Tuple: mp([]any{uint64(1), "z"}),
 		Ops: mp([]any{[]any{"=", uint64(3), "c"}})}
 	if req, err = raw.Decode(); err != nil {
 		t.Fatal(err)
@@ -264,12 +265,12 @@ func TestRawRequestDecode(t *testing.T) {
 		t.Fatalf("tuple %s", show(got))
 	}
 	for _, bad := range []RawRequest{
-		{Type: TypeInsert, SpaceID: 600, Tuple: []byte{0x92, 0x01}},
-		{Type: TypeInsert, SpaceID: 600, Tuple: mp("not an array")},
-		{Type: TypeDelete, SpaceID: 600, Key: []byte{0xc1}},
-		{Type: TypeUpsert, SpaceID: 600, Tuple: mp([]any{}), Ops: mp(uint64(1))},
+		{Type: box.TypeInsert, SpaceID: 600, Tuple: []byte{0x92, 0x01}},
+		{Type: box.TypeInsert, SpaceID: 600, Tuple: mp("not an array")},
+		{Type: box.TypeDelete, SpaceID: 600, Key: []byte{0xc1}},
+		{Type: box.TypeUpsert, SpaceID: 600, Tuple: mp([]any{}), Ops: mp(uint64(1))},
 	} {
-		if _, err := bad.Decode(); codeOf(err) != ErrInvalidMsgpack {
+		if _, err := bad.Decode(); codeOf(err) != box.ErrInvalidMsgpack {
 			t.Errorf("%+v: %v", bad, err)
 		}
 	}
@@ -291,12 +292,12 @@ func BenchmarkSnapshotLoad(b *testing.B) {
 		if i%len(rows) == 0 {
 			b.StopTimer()
 			st := NewState()
-			_ = st.Apply(insert(SpaceSpace, spaceRow(700, "b")...))
-			_ = st.Apply(insert(SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...))
+			_ = st.Apply(insert(box.SpaceSpace, spaceRow(700, "b")...))
+			_ = st.Apply(insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...))
 			benchState = st
 			b.StartTimer()
 		}
-		req, err := RawRequest{Type: TypeInsert, SpaceID: 700, Tuple: rows[i%len(rows)]}.Decode()
+		req, err := RawRequest{Type: box.TypeInsert, SpaceID: 700, Tuple: rows[i%len(rows)]}.Decode()
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/iproto"
 	"github.com/xlogtool/xlogtool/play"
@@ -28,7 +29,7 @@ import (
 type logTx []logRow
 
 type logRow struct {
-	typ   format.RowType
+	typ   box.RowType
 	space uint32
 	value []any          // the tuple, or the key of a DELETE
 	body  map[uint64]any // the whole body instead, when set
@@ -54,13 +55,13 @@ func writeLog(t *testing.T, txs []logTx, after map[int][]format.Header, afterBod
 		var l []uint64
 		for j, r := range tx {
 			lsn++
-			key := uint64(format.KeyTuple)
-			if r.typ == format.TypeDelete {
-				key = format.KeyKey
+			key := uint64(box.KeyTuple)
+			if r.typ == box.TypeDelete {
+				key = box.KeyKey
 			}
 			m := r.body
 			if m == nil {
-				m = map[uint64]any{format.KeySpaceID: r.space, key: r.value}
+				m = map[uint64]any{box.KeySpaceID: r.space, key: r.value}
 			}
 			body, err := msgpack.Marshal(m)
 			if err != nil {
@@ -193,27 +194,27 @@ func (s *fakeServer) serve(nc net.Conn) {
 	}
 }
 
-func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ uint32, stream uint64, body map[uint64]any) (uint32, string) {
+func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ box.RowType, stream uint64, body map[uint64]any) (uint32, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	name := iproto.TypeName(typ)
+	name := typ.RequestName()
 	if stream != 0 {
 		name += "@stream"
 	}
-	if typ != iproto.TypeAuth {
+	if typ != box.TypeAuth {
 		s.requests = append(s.requests, name)
 	}
 	tx := streams[stream]
 	switch typ {
-	case iproto.TypeAuth, iproto.TypePing:
+	case box.TypeAuth, box.TypePing:
 		return 0, ""
-	case iproto.TypeBegin:
+	case box.TypeBegin:
 		if tx != nil {
 			return 79, "Operation is not permitted when there is an active transaction"
 		}
 		streams[stream] = &fakeTx{writes: map[string][]byte{}}
 		return 0, ""
-	case iproto.TypeCommit:
+	case box.TypeCommit:
 		delete(streams, stream)
 		if tx == nil {
 			return 0, ""
@@ -229,23 +230,23 @@ func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ uint32, stream uint6
 			}
 		}
 		return 0, ""
-	case iproto.TypeRollback:
+	case box.TypeTxRollback:
 		delete(streams, stream)
 		return 0, ""
-	case iproto.TypeInsert, iproto.TypeReplace, iproto.TypeDelete:
+	case box.TypeInsert, box.TypeReplace, box.TypeDelete:
 	default:
 		return 48, "Unknown request type " + name
 	}
 	if tx != nil && tx.aborted {
 		return 154, "Transaction has been aborted by a fiber yield"
 	}
-	space := body[format.KeySpaceID]
+	space := body[box.KeySpaceID]
 	var key string
 	var val []byte
-	if typ == iproto.TypeDelete {
-		key = fmt.Sprint(space, "/", body[format.KeyKey].([]any)[0])
+	if typ == box.TypeDelete {
+		key = fmt.Sprint(space, "/", body[box.KeyKey].([]any)[0])
 	} else {
-		tuple := body[format.KeyTuple].([]any)
+		tuple := body[box.KeyTuple].([]any)
 		key = fmt.Sprint(space, "/", tuple[0])
 		val, _ = msgpack.Marshal(tuple)
 	}
@@ -256,7 +257,7 @@ func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ uint32, stream uint6
 		}
 	}
 	_ = old
-	if typ == iproto.TypeInsert && exists {
+	if typ == box.TypeInsert && exists {
 		return 3, "Duplicate key exists in unique index 'pk' in space '" + fmt.Sprint(space) + "'"
 	}
 	if tx == nil {
@@ -275,7 +276,7 @@ func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ uint32, stream uint6
 	return 0, ""
 }
 
-func readRequest(br *bufio.Reader) (typ uint32, sync, stream uint64, body map[uint64]any, err error) {
+func readRequest(br *bufio.Reader) (typ box.RowType, sync, stream uint64, body map[uint64]any, err error) {
 	dec := msgpack.NewDecoder(br)
 	n, err := dec.DecodeUint64()
 	if err != nil {
@@ -291,7 +292,7 @@ func readRequest(br *bufio.Reader) (typ uint32, sync, stream uint64, body map[ui
 		return
 	}
 	t, _ := hdr[0].(uint64)
-	typ = uint32(t)
+	typ = box.RowType(t)
 	sync, _ = hdr[1].(uint64)
 	stream, _ = hdr[0x0a].(uint64)
 	body, err = decodeIntMap(dec)
@@ -391,15 +392,15 @@ func dialFake(t *testing.T, s *fakeServer) *iproto.Conn {
 }
 
 func ins(space uint32, v ...any) logRow {
-	return logRow{typ: format.TypeInsert, space: space, value: v}
+	return logRow{typ: box.TypeInsert, space: space, value: v}
 }
 
 func rep(space uint32, v ...any) logRow {
-	return logRow{typ: format.TypeReplace, space: space, value: v}
+	return logRow{typ: box.TypeReplace, space: space, value: v}
 }
 
 func del(space uint32, v ...any) logRow {
-	return logRow{typ: format.TypeDelete, space: space, value: v}
+	return logRow{typ: box.TypeDelete, space: space, value: v}
 }
 
 // TestStreamsKeepTransactionsAtomic: on a server with streams, a
@@ -548,7 +549,7 @@ func writeRows(t *testing.T, dir string, m *format.Meta, hs []format.Header, row
 		t.Fatal(err)
 	}
 	for i, r := range rows {
-		body, err := msgpack.Marshal(map[uint64]any{format.KeySpaceID: r.space, format.KeyTuple: r.value})
+		body, err := msgpack.Marshal(map[uint64]any{box.KeySpaceID: r.space, box.KeyTuple: r.value})
 		if err != nil {
 			t.Fatal(err)
 		}

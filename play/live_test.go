@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/iproto"
@@ -111,7 +112,7 @@ func TestLivePlayCommittedOnly(t *testing.T) {
 		t.Errorf("applied %d tx, %d rows (%d sent), %d multi-row; want 30, 37 (37), 4",
 			sum.TxApplied, sum.RowsApplied, sum.RowsSent, sum.TxMultiRow)
 	}
-	if sum.TxRolledBack != 2 || sum.NotSent[format.TypeConfirm] != 3 || sum.NotSent[format.TypeRollback] != 1 {
+	if sum.TxRolledBack != 2 || sum.NotSent[box.TypeConfirm] != 3 || sum.NotSent[box.TypeRollback] != 1 {
 		t.Errorf("rolled back %d, not sent %v; want 2, 3 CONFIRM, 1 ROLLBACK", sum.TxRolledBack, sum.NotSent)
 	}
 	if sum.Atomic || sum.RowsFiltered == 0 || sum.TxPending != 0 || sum.TxIncomplete != 0 {
@@ -167,7 +168,7 @@ func TestLivePlayStopsAtRejectedRow(t *testing.T) {
 		t.Fatalf("play: %v, want a *play.RequestError", err)
 	}
 	se, ok := re.ServerError()
-	if !ok || se.Code != iproto.CodeTupleFound || re.Row.LSN != src.LSN.Conflict || re.Request != "INSERT" {
+	if !ok || se.Code != box.ErrTupleFound || re.Row.LSN != src.LSN.Conflict || re.Request != "INSERT" {
 		t.Fatalf("error %v (row LSN %d), want ER_TUPLE_FOUND for LSN %d", err, re.Row.LSN, src.LSN.Conflict)
 	}
 	for _, want := range []string{"INSERT into space 512", "LSN 21", "00000000000000000000.xlog offset", "ER_TUPLE_FOUND (code 3)", "Duplicate key"} {

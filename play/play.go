@@ -23,6 +23,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/iproto"
 	"github.com/xlogtool/xlogtool/synchro"
@@ -102,7 +103,7 @@ type Summary struct {
 	RowsAlreadyApplied int64
 	// NotSent counts the rows of types that are never sent, by type: NOP,
 	// RAFT, PROMOTE, DEMOTE, CONFIRM, ROLLBACK and any non-DML row.
-	NotSent map[format.RowType]int64
+	NotSent map[box.RowType]int64
 
 	// TxApplied counts the transactions applied (whole).
 	TxApplied int64
@@ -227,7 +228,7 @@ func New(conn *iproto.Conn, opts Options) (*Player, error) {
 	}
 	p.res = synchro.New(synchro.Options{IsSync: p.sync.IsSync})
 	p.sum.DryRun = opts.DryRun
-	p.sum.NotSent = map[format.RowType]int64{}
+	p.sum.NotSent = map[box.RowType]int64{}
 	if conn != nil && !opts.DryRun && !opts.NoStreams && conn.SupportsStreams() {
 		st, err := conn.NewStream()
 		if err != nil {
@@ -437,9 +438,9 @@ func (p *Player) feed(file string, row *format.Row) error {
 func (p *Player) stopped() bool { return p.err != nil || p.fatal != nil }
 
 // playable reports whether rows of the type are sent.
-func playable(t format.RowType) bool {
+func playable(t box.RowType) bool {
 	switch t {
-	case format.TypeInsert, format.TypeReplace, format.TypeUpdate, format.TypeDelete, format.TypeUpsert:
+	case box.TypeInsert, box.TypeReplace, box.TypeUpdate, box.TypeDelete, box.TypeUpsert:
 		return true
 	}
 	return false
@@ -591,7 +592,7 @@ func (p *Player) sendAtomic(it *item) {
 		return
 	}
 	p.rollbackStream()
-	if p.errItem != it || !iproto.IsCode(p.err.Err, iproto.CodeTransactionYield) || p.fatal != nil {
+	if p.errItem != it || !iproto.IsCode(p.err.Err, box.ErrTransactionYield) || p.fatal != nil {
 		return
 	}
 	// memtx without memtx_use_mvcc_engine aborts a transaction that spans
@@ -622,7 +623,7 @@ func (p *Player) rollbackStream() {
 
 func (p *Player) sendRow(it *item, i int, st *iproto.Stream) {
 	r := it.rows[i]
-	p.send(it, kindRow, i, iproto.RawRequest{Code: uint32(r.Type), Body: r.Body}, st)
+	p.send(it, kindRow, i, iproto.RawRequest{Code: r.Type, Body: r.Body}, st)
 }
 
 type reqKind uint8
@@ -723,12 +724,12 @@ func (p *Player) await(pd pending) error {
 }
 
 func (p *Player) noAnswer(pd pending) error {
-	typ := uint32(iproto.TypeBegin)
+	typ := box.TypeBegin
 	switch pd.kind {
 	case kindRow:
-		typ = uint32(pd.item.rows[pd.idx].Type)
+		typ = pd.item.rows[pd.idx].Type
 	case kindCommit:
-		typ = iproto.TypeCommit
+		typ = box.TypeCommit
 	}
 	return &iproto.WaitError{Type: typ, Sync: pd.fut.Sync(), Err: context.DeadlineExceeded}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/testfix"
 	"github.com/xlogtool/xlogtool/play"
@@ -88,7 +89,7 @@ func TestRanges(t *testing.T) {
 }
 
 func synchroBody(t *testing.T, owner uint32, lsn uint64) []byte {
-	b, err := msgpack.Marshal(map[uint64]uint64{format.KeySynchroReplicaID: uint64(owner), format.KeySynchroLSN: lsn})
+	b, err := msgpack.Marshal(map[uint64]uint64{box.KeySynchroReplicaID: uint64(owner), box.KeySynchroLSN: lsn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,14 +126,14 @@ func TestSyncSpaceOption(t *testing.T) {
 	path, _ := writeLog(t, []logTx{
 		{ins(600, 1)}, // a synchronous space: rolled back by the ROLLBACK after it
 		{ins(601, 2)}, // an asynchronous one, after the queue has emptied
-	}, map[int][]format.Header{0: {{Type: format.TypeRollback}}}, map[int][][]byte{0: {synchroBody(t, 1, 1)}})
+	}, map[int][]format.Header{0: {{Type: box.TypeRollback}}}, map[int][][]byte{0: {synchroBody(t, 1, 1)}})
 
 	lsns, _ := dryRun(t, play.Options{}, path)
 	if fmt.Sprint(lsns) != "[1 3]" {
 		t.Errorf("without --sync-space: rows %v, want [1 3]", lsns)
 	}
 	lsns, sum := dryRun(t, play.Options{SyncSpaces: []uint32{600}}, path)
-	if fmt.Sprint(lsns) != "[3]" || sum.TxRolledBack != 1 || sum.NotSent[format.TypeRollback] != 1 {
+	if fmt.Sprint(lsns) != "[3]" || sum.TxRolledBack != 1 || sum.NotSent[box.TypeRollback] != 1 {
 		t.Errorf("with --sync-space 600: rows %v, summary %+v", lsns, sum)
 	}
 }
@@ -147,7 +148,7 @@ func TestSyncSpaceLearnt(t *testing.T) {
 		{ins(600, 1)}, // rolled back
 		{space(600, map[string]any{})},
 		{ins(600, 2)}, // asynchronous now: committed at once, and the ROLLBACK after it ignored
-	}, map[int][]format.Header{1: {{Type: format.TypeRollback}}, 3: {{Type: format.TypeRollback}}},
+	}, map[int][]format.Header{1: {{Type: box.TypeRollback}}, 3: {{Type: box.TypeRollback}}},
 		map[int][][]byte{1: {synchroBody(t, 1, 2)}, 3: {synchroBody(t, 1, 5)}})
 	lsns, sum := dryRun(t, play.Options{}, path)
 	if fmt.Sprint(lsns) != "[5]" || sum.TxRolledBack != 1 || sum.RowsFiltered != 2 {
@@ -161,9 +162,9 @@ func TestSyncSpaceLearnt(t *testing.T) {
 
 	// 2.6 has no space:alter: is_sync is set with an UPDATE of _space.
 	update := func(id uint32, base int, field int, opts map[string]any) logRow {
-		return logRow{typ: format.TypeUpdate, body: map[uint64]any{
-			format.KeySpaceID: uint32(280), format.KeyIndexBase: uint32(base), format.KeyKey: []any{id},
-			format.KeyTuple: []any{[]any{"=", field, opts}},
+		return logRow{typ: box.TypeUpdate, body: map[uint64]any{
+			box.KeySpaceID: uint32(280), box.KeyIndexBase: uint32(base), box.KeyKey: []any{id},
+			box.KeyTuple: []any{[]any{"=", field, opts}},
 		}}
 	}
 	path, _ = writeLog(t, []logTx{
@@ -172,7 +173,7 @@ func TestSyncSpaceLearnt(t *testing.T) {
 		{ins(600, 1)}, // rolled back
 		{update(600, 0, 5, map[string]any{"is_sync": false})},
 		{ins(600, 2)},
-	}, map[int][]format.Header{2: {{Type: format.TypeRollback}}}, map[int][][]byte{2: {synchroBody(t, 1, 3)}})
+	}, map[int][]format.Header{2: {{Type: box.TypeRollback}}}, map[int][][]byte{2: {synchroBody(t, 1, 3)}})
 	lsns, sum = dryRun(t, play.Options{}, path)
 	if fmt.Sprint(lsns) != "[6]" || sum.TxRolledBack != 1 {
 		t.Errorf("after UPDATEs of _space: rows %v, summary %+v; want [6], 1 rolled back", lsns, sum)
@@ -195,9 +196,9 @@ func TestPendingAndIncomplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := msgpack.Marshal(map[uint64]any{format.KeySpaceID: uint32(512), format.KeyTuple: []any{1}})
-	w.Write(&format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: 1, TSN: 1, Commit: true}, body)
-	w.Write(&format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: 2, TSN: 2}, body)
+	body, _ := msgpack.Marshal(map[uint64]any{box.KeySpaceID: uint32(512), box.KeyTuple: []any{1}})
+	w.Write(&format.Header{Type: box.TypeInsert, ReplicaID: 1, LSN: 1, TSN: 1, Commit: true}, body)
+	w.Write(&format.Header{Type: box.TypeInsert, ReplicaID: 1, LSN: 2, TSN: 2}, body)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/xlogtool/xlogtool/bench"
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/render"
 )
@@ -141,10 +142,10 @@ func TestJSONStrings(t *testing.T) {
 				s[j] = 'a' + byte(rnd.IntN(26))
 			}
 		}
-		body := append([]byte{0x81, format.KeyTuple, 0x91, 0xdb}, byte(len(s)>>24), byte(len(s)>>16), byte(len(s)>>8), byte(len(s)))
+		body := append([]byte{0x81, box.KeyTuple, 0x91, 0xdb}, byte(len(s)>>24), byte(len(s)>>16), byte(len(s)>>8), byte(len(s)))
 		body = append(body, s...)
 		out.Reset()
-		if err := p.Row("x", &format.Row{Header: format.Header{Type: format.TypeReplace, Commit: true}, Body: body}); err != nil {
+		if err := p.Row("x", &format.Row{Header: format.Header{Type: box.TypeReplace, Commit: true}, Body: body}); err != nil {
 			t.Fatal(err)
 		}
 		want := `{"HEADER":{"type":"REPLACE"},"BODY":{"tuple":[` + refJSONString(s) + "]}}\n"

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/internal/testfix"
@@ -60,7 +61,7 @@ func oracleKey(t *testing.T, row map[string]any) string {
 		f, _ := n.Float64()
 		return f
 	}
-	typ, err := format.ParseRowType(fmt.Sprint(h["type"]))
+	typ, err := box.ParseRowType(fmt.Sprint(h["type"]))
 	if err != nil {
 		t.Fatalf("oracle row type: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -568,40 +569,40 @@ func (g *rowGen) keyOrTuple(max int) []byte {
 	return g.array(nil, max)
 }
 
-func (g *rowGen) dmlBody(t format.RowType) []byte {
-	kvs := []kv{{format.KeySpaceID, g.spaceID()}}
+func (g *rowGen) dmlBody(t box.RowType) []byte {
+	kvs := []kv{{box.KeySpaceID, g.spaceID()}}
 	switch t {
-	case format.TypeInsert, format.TypeReplace:
-		kvs = append(kvs, kv{format.KeyTuple, g.keyOrTuple(8)})
-	case format.TypeDelete:
-		kvs = append(kvs, kv{format.KeyIndexID, mpUint(nil, uint64(g.n(3)), 0)}, kv{format.KeyKey, g.keyOrTuple(3)})
-	case format.TypeUpdate:
-		kvs = append(kvs, kv{format.KeyIndexID, mpUint(nil, uint64(g.n(3)), 0)}, kv{format.KeyKey, g.keyOrTuple(3)},
-			kv{format.KeyTuple, g.ops(nil)})
+	case box.TypeInsert, box.TypeReplace:
+		kvs = append(kvs, kv{box.KeyTuple, g.keyOrTuple(8)})
+	case box.TypeDelete:
+		kvs = append(kvs, kv{box.KeyIndexID, mpUint(nil, uint64(g.n(3)), 0)}, kv{box.KeyKey, g.keyOrTuple(3)})
+	case box.TypeUpdate:
+		kvs = append(kvs, kv{box.KeyIndexID, mpUint(nil, uint64(g.n(3)), 0)}, kv{box.KeyKey, g.keyOrTuple(3)},
+			kv{box.KeyTuple, g.ops(nil)})
 		if g.chance(0.7) {
-			kvs = append(kvs, kv{format.KeyIndexBase, mpUint(nil, uint64(g.n(2)), 0)})
+			kvs = append(kvs, kv{box.KeyIndexBase, mpUint(nil, uint64(g.n(2)), 0)})
 		}
-	case format.TypeUpsert:
-		kvs = append(kvs, kv{format.KeyTuple, g.keyOrTuple(5)}, kv{format.KeyOps, g.ops(nil)})
+	case box.TypeUpsert:
+		kvs = append(kvs, kv{box.KeyTuple, g.keyOrTuple(5)}, kv{box.KeyOps, g.ops(nil)})
 		if g.chance(0.7) {
-			kvs = append(kvs, kv{format.KeyIndexBase, mpUint(nil, uint64(g.n(2)), 0)})
+			kvs = append(kvs, kv{box.KeyIndexBase, mpUint(nil, uint64(g.n(2)), 0)})
 		}
-	case format.TypeSelect:
-		kvs = append(kvs, kv{format.KeyIndexID, mpUint(nil, 0, 0)}, kv{0x12, mpUint(nil, uint64(g.n(100)), 0)},
-			kv{format.KeyKey, g.keyOrTuple(2)})
+	case box.TypeSelect:
+		kvs = append(kvs, kv{box.KeyIndexID, mpUint(nil, 0, 0)}, kv{0x12, mpUint(nil, uint64(g.n(100)), 0)},
+			kv{box.KeyKey, g.keyOrTuple(2)})
 	}
 	return g.bodyMap(nil, g.extraKeys(kvs))
 }
 
 // Row types of the generator: data rows mostly, and every other kind.
-var oddTypes = []format.RowType{0, 6, 7, 8, 10, 11, 13, 14, 15, 16, 19, 29, 33, 50, 64, 66, 99, 100, 101, 102, 1000, 1 << 20}
+var oddTypes = []box.RowType{0, 6, 7, 8, 10, 11, 13, 14, 15, 16, 19, 29, 33, 50, 64, 66, 99, 100, 101, 102, 1000, 1 << 20}
 
-func (g *rowGen) otherBody(t format.RowType) []byte {
+func (g *rowGen) otherBody(t box.RowType) []byte {
 	switch {
-	case t == format.TypeConfirm || t == format.TypeRollback:
+	case t == box.TypeConfirm || t == box.TypeRollback:
 		s := format.Synchro{ReplicaID: uint32(g.n(32)), LSN: g.lsnValue()}
 		return format.AppendSynchroBody(nil, &s)
-	case t == format.TypePromote || t == format.TypeDemote:
+	case t == box.TypePromote || t == box.TypeDemote:
 		s := format.Synchro{ReplicaID: uint32(g.n(32)), LSN: g.lsnValue(), Term: uint64(g.n(100)), HasTerm: true}
 		if g.chance(0.3) {
 			s.HasVClock = true
@@ -609,7 +610,7 @@ func (g *rowGen) otherBody(t format.RowType) []byte {
 			s.VClock.Set(uint32(2+g.n(30)), g.lsnValue())
 		}
 		return format.AppendSynchroBody(nil, &s)
-	case t == format.TypeRaft:
+	case t == box.TypeRaft:
 		f := format.Raft{Term: uint64(g.n(1000)), Vote: uint32(g.n(3))}
 		return format.AppendRaftBody(nil, &f)
 	}
@@ -670,7 +671,7 @@ func (g *rowGen) txn(replica uint32) []genRow {
 		id := replica
 		if local {
 			id = 0
-			h.GroupID = format.GroupLocal
+			h.GroupID = box.GroupLocal
 		} else if g.chance(0.03) {
 			h.GroupID = uint32(2 + g.n(5))
 		}
@@ -683,10 +684,10 @@ func (g *rowGen) txn(replica uint32) []genRow {
 		h.TSN = tsn
 		h.Commit = i == n-1
 		if g.chance(0.05) {
-			h.Flags |= format.FlagWaitSync
+			h.Flags |= box.FlagWaitSync
 		}
 		if g.chance(0.05) {
-			h.Flags |= format.FlagWaitAck
+			h.Flags |= box.FlagWaitAck
 		}
 		if g.chance(0.02) {
 			h.Flags |= 0x10 << g.n(8)
@@ -694,8 +695,8 @@ func (g *rowGen) txn(replica uint32) []genRow {
 		var body []byte
 		switch k := g.n(100); {
 		case k < 70:
-			h.Type = []format.RowType{format.TypeInsert, format.TypeReplace, format.TypeReplace, format.TypeUpdate,
-				format.TypeDelete, format.TypeUpsert, format.TypeSelect}[g.n(7)]
+			h.Type = []box.RowType{box.TypeInsert, box.TypeReplace, box.TypeReplace, box.TypeUpdate,
+				box.TypeDelete, box.TypeUpsert, box.TypeSelect}[g.n(7)]
 			body = g.dmlBody(h.Type)
 			if g.chance(0.02) {
 				body = nil
@@ -703,15 +704,15 @@ func (g *rowGen) txn(replica uint32) []genRow {
 				body = []byte{0x80} // an empty body
 			}
 		case k < 76:
-			h.Type = format.TypeNop
+			h.Type = box.TypeNop
 		case k < 82:
-			h.Type = []format.RowType{format.TypeConfirm, format.TypeRollback}[g.n(2)]
+			h.Type = []box.RowType{box.TypeConfirm, box.TypeRollback}[g.n(2)]
 			body = g.otherBody(h.Type)
 		case k < 86:
-			h.Type = []format.RowType{format.TypePromote, format.TypeDemote}[g.n(2)]
+			h.Type = []box.RowType{box.TypePromote, box.TypeDemote}[g.n(2)]
 			body = g.otherBody(h.Type)
 		case k < 90:
-			h.Type = format.TypeRaft
+			h.Type = box.TypeRaft
 			body = g.otherBody(h.Type)
 		default:
 			h.Type = oddTypes[g.n(len(oddTypes))]

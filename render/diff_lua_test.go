@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/internal/testfix"
@@ -34,7 +35,7 @@ var luaStrKeys = []string{"", "a", "b", "'", "\"", "\\", "\n", "\x00", "a\x00b",
 // luaDMLRow makes one data row that Tarantool 2.6.0 applies, or rejects for
 // a reason it shares with the Lua statement (a duplicate key, an update of
 // a missing field ...).
-func (g *rowGen) luaDMLRow() (format.RowType, []byte) {
+func (g *rowGen) luaDMLRow() (box.RowType, []byte) {
 	space := []uint64{luaSpaceUint, luaSpaceStr, luaSpaceTwoIdx}[g.n(3)]
 	pkNum := uint64(g.n(24))
 	pkStr := luaStrKeys[g.n(len(luaStrKeys))]
@@ -80,33 +81,33 @@ func (g *rowGen) luaDMLRow() (format.RowType, []byte) {
 		return 0, pk(mpArray(nil, 1, false))
 	}
 	base := uint64(g.n(2))
-	kvs := []kv{{format.KeySpaceID, mpUint(nil, space, g.width())}}
+	kvs := []kv{{box.KeySpaceID, mpUint(nil, space, g.width())}}
 	baseKV := func() {
 		if base == 1 || g.chance(0.5) {
-			kvs = append(kvs, kv{format.KeyIndexBase, mpUint(nil, base, 0)})
+			kvs = append(kvs, kv{box.KeyIndexBase, mpUint(nil, base, 0)})
 		}
 	}
-	var t format.RowType
+	var t box.RowType
 	switch g.n(7) {
 	case 0, 1:
-		t = format.TypeInsert
-		kvs = append(kvs, kv{format.KeyTuple, tuple()})
+		t = box.TypeInsert
+		kvs = append(kvs, kv{box.KeyTuple, tuple()})
 	case 2, 3:
-		t = format.TypeReplace
-		kvs = append(kvs, kv{format.KeyTuple, tuple()})
+		t = box.TypeReplace
+		kvs = append(kvs, kv{box.KeyTuple, tuple()})
 	case 4:
-		t = format.TypeDelete
+		t = box.TypeDelete
 		id, k := key()
-		kvs = append(kvs, kv{format.KeyIndexID, mpUint(nil, id, 0)}, kv{format.KeyKey, k})
+		kvs = append(kvs, kv{box.KeyIndexID, mpUint(nil, id, 0)}, kv{box.KeyKey, k})
 	case 5:
-		t = format.TypeUpdate
+		t = box.TypeUpdate
 		id, k := key()
-		kvs = append(kvs, kv{format.KeyIndexID, mpUint(nil, id, 0)}, kv{format.KeyKey, k},
-			kv{format.KeyTuple, g.luaOps(base)})
+		kvs = append(kvs, kv{box.KeyIndexID, mpUint(nil, id, 0)}, kv{box.KeyKey, k},
+			kv{box.KeyTuple, g.luaOps(base)})
 		baseKV()
 	case 6:
-		t = format.TypeUpsert
-		kvs = append(kvs, kv{format.KeyTuple, tuple()}, kv{format.KeyOps, g.luaOps(base)})
+		t = box.TypeUpsert
+		kvs = append(kvs, kv{box.KeyTuple, tuple()}, kv{box.KeyOps, g.luaOps(base)})
 		baseKV()
 	}
 	// Body keys in their one-byte form: Tarantool 2.6.0 finds the keys of a

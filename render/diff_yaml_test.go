@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/internal/testfix"
@@ -184,12 +185,12 @@ func TestDiffYAMLStrings(t *testing.T) {
 	}
 	for _, c := range cases {
 		body := mpMap(nil, 2, false)
-		body = mpUint(body, format.KeySpaceID, 0)
+		body = mpUint(body, box.KeySpaceID, 0)
 		body = mpUint(body, 512, 0)
-		body = mpUint(body, format.KeyTuple, 0)
+		body = mpUint(body, box.KeyTuple, 0)
 		body = mpArray(body, 1, false)
 		body = mpStr(body, []byte(c.in), 0)
-		out := yamlOf(t, format.TypeInsert, body)
+		out := yamlOf(t, box.TypeInsert, body)
 		if !strings.Contains(out, "tuple: ["+c.want+"]\n") {
 			t.Errorf("%q printed as\n%s\nwant tuple: [%s]", c.in, out, c.want)
 		}
@@ -200,14 +201,14 @@ func TestDiffYAMLStrings(t *testing.T) {
 		body = mpMap(body, 1, false)
 		body = mpStr(body, []byte(k), 0)
 		body = mpUint(body, 1, 0)
-		out := yamlOf(t, format.TypeInsert, body)
+		out := yamlOf(t, box.TypeInsert, body)
 		if !strings.Contains(out, "data: {'"+k+"': 1}\n") {
 			t.Errorf("key %q printed as\n%s", k, out)
 		}
 	}
 }
 
-func yamlOf(t *testing.T, typ format.RowType, body []byte) string {
+func yamlOf(t *testing.T, typ box.RowType, body []byte) string {
 	t.Helper()
 	var buf bytes.Buffer
 	m := &format.Meta{FileType: format.TypeXLOG, Version: format.Version13, HasVClock: true}

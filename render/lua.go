@@ -4,6 +4,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -19,8 +20,8 @@ func (p *Printer) appendLua(b []byte, file string, r *format.Row) ([]byte, error
 		b = strconv.AppendInt(b, r.Pos.FileOffset(), 10)
 		b = append(b, '\n')
 	}
-	if !r.Type.IsDML() || r.Type == format.TypeInsertArrow || r.Type == format.TypeDeleteRange {
-		if r.Type == format.TypeNop {
+	if !r.Type.IsDML() || r.Type == box.TypeInsertArrow || r.Type == box.TypeDeleteRange {
+		if r.Type == box.TypeNop {
 			return b[:0], nil
 		}
 		b = append(b, "-- "...)
@@ -52,7 +53,7 @@ func (p *Printer) appendLua(b []byte, file string, r *format.Row) ([]byte, error
 	b = append(b, "box.space["...)
 	b = strconv.AppendUint(b, uint64(d.SpaceID), 10)
 	b = append(b, ']')
-	if d.IndexID != 0 && (r.Type == format.TypeUpdate || r.Type == format.TypeDelete) {
+	if d.IndexID != 0 && (r.Type == box.TypeUpdate || r.Type == box.TypeDelete) {
 		b = append(b, ".index["...)
 		b = strconv.AppendUint(b, uint64(d.IndexID), 10)
 		b = append(b, ']')
@@ -62,16 +63,16 @@ func (p *Printer) appendLua(b []byte, file string, r *format.Row) ([]byte, error
 	b = append(b, '(')
 	shift := d.IndexBase == 0
 	switch r.Type {
-	case format.TypeInsert, format.TypeReplace:
+	case box.TypeInsert, box.TypeReplace:
 		b, err = appendLuaArg(b, d.Tuple, false)
-	case format.TypeDelete:
+	case box.TypeDelete:
 		b, err = appendLuaArg(b, d.Key, false)
-	case format.TypeUpdate:
+	case box.TypeUpdate:
 		if b, err = appendLuaArg(b, d.Key, false); err == nil {
 			b = append(b, ", "...)
 			b, err = appendLuaArg(b, d.Tuple, shift)
 		}
-	case format.TypeUpsert:
+	case box.TypeUpsert:
 		if b, err = appendLuaArg(b, d.Tuple, false); err == nil {
 			b = append(b, ", "...)
 			b, err = appendLuaArg(b, d.Ops, shift)
@@ -83,17 +84,17 @@ func (p *Printer) appendLua(b []byte, file string, r *format.Row) ([]byte, error
 	return append(b, ")\n"...), nil
 }
 
-func lowerType(t format.RowType) string {
+func lowerType(t box.RowType) string {
 	switch t {
-	case format.TypeInsert:
+	case box.TypeInsert:
 		return "insert"
-	case format.TypeReplace:
+	case box.TypeReplace:
 		return "replace"
-	case format.TypeUpdate:
+	case box.TypeUpdate:
 		return "update"
-	case format.TypeDelete:
+	case box.TypeDelete:
 		return "delete"
-	case format.TypeUpsert:
+	case box.TypeUpsert:
 		return "upsert"
 	}
 	return t.String()
@@ -328,7 +329,7 @@ func appendLuaValue(b []byte, c *format.MPCursor, depth int) ([]byte, error) {
 // Lua has no values for, as their text.
 func appendLuaExt(b []byte, v *scalar) []byte {
 	switch v.extType {
-	case extDecimal:
+	case box.ExtDecimal:
 		neg, digits, scale, ok := decimalParts(v.extData)
 		if !ok || scale > 1000 {
 			break
@@ -345,7 +346,7 @@ func appendLuaExt(b []byte, v *scalar) []byte {
 			b = strconv.AppendInt(b, -scale, 10)
 		}
 		return append(b, "')"...)
-	case extUUID:
+	case box.ExtUUID:
 		if len(v.extData) == 16 {
 			b = append(b, "require('uuid').fromstr('"...)
 			b = append(b, v.ext...)

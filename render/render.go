@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -243,22 +244,22 @@ func appendJSONBody(b []byte, r *format.Row) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// keyNames is format.BodyKeyName of the types and keys rows mostly have,
+// keyNames is box.BodyKeyName of the types and keys rows mostly have,
 // as a table: printing looks a name up for every body key.
 var keyNames = sync.OnceValue(func() *[64][64]string {
 	var t [64][64]string
 	for typ := range t {
 		for k := range t[typ] {
-			t[typ][k] = format.BodyKeyName(format.RowType(typ), uint64(k))
+			t[typ][k] = box.BodyKeyName(box.RowType(typ), uint64(k))
 		}
 	}
 	return &t
 })
 
-// bodyKeyName is format.BodyKeyName, through the table where it can.
-func bodyKeyName(t format.RowType, k uint64) string {
+// bodyKeyName is box.BodyKeyName, through the table where it can.
+func bodyKeyName(t box.RowType, k uint64) string {
 	if t < 64 && k < 64 {
 		return keyNames()[t][k]
 	}
-	return format.BodyKeyName(t, k)
+	return box.BodyKeyName(t, k)
 }

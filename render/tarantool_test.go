@@ -9,6 +9,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/internal/testfix"
@@ -148,32 +149,32 @@ func TestWriterRoundTrip(t *testing.T) {
 	var rows []row
 	add := func(h format.Header, body []byte) { h.Timestamp = ts; rows = append(rows, row{h, body}) }
 	l := next()
-	add(format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: l, TSN: l, Commit: true},
+	add(format.Header{Type: box.TypeInsert, ReplicaID: 1, LSN: l, TSN: l, Commit: true},
 		enc(map[int]any{0x10: 512, 0x21: []any{1, "one", 1.5, nil, true, map[string]any{"a": 1}}}))
 	// A transaction: two global rows, a local row in component 0 (tsn wraps
 	// around), and the commit on a NOP.
 	t0 := next()
-	add(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: t0, TSN: t0}, enc(map[int]any{0x10: 512, 0x21: []any{2}}))
+	add(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: t0, TSN: t0}, enc(map[int]any{0x10: 512, 0x21: []any{2}}))
 	l = next()
-	add(format.Header{Type: format.TypeUpdate, ReplicaID: 1, LSN: l, TSN: t0}, enc(map[int]any{0x10: 512, 0x15: 1, 0x20: []any{1}, 0x21: []any{[]any{"=", 2, "uno"}}}))
-	add(format.Header{Type: format.TypeReplace, GroupID: 1, LSN: 4, TSN: t0}, enc(map[int]any{0x10: 513, 0x21: []any{1, "local"}}))
+	add(format.Header{Type: box.TypeUpdate, ReplicaID: 1, LSN: l, TSN: t0}, enc(map[int]any{0x10: 512, 0x15: 1, 0x20: []any{1}, 0x21: []any{[]any{"=", 2, "uno"}}}))
+	add(format.Header{Type: box.TypeReplace, GroupID: 1, LSN: 4, TSN: t0}, enc(map[int]any{0x10: 513, 0x21: []any{1, "local"}}))
 	l = next()
-	add(format.Header{Type: format.TypeNop, ReplicaID: 1, LSN: l, TSN: t0, Commit: true}, nil)
+	add(format.Header{Type: box.TypeNop, ReplicaID: 1, LSN: l, TSN: t0, Commit: true}, nil)
 	l = next()
-	add(format.Header{Type: format.TypeUpsert, ReplicaID: 1, LSN: l, TSN: l, Commit: true, Flags: format.FlagWaitSync | format.FlagWaitAck},
+	add(format.Header{Type: box.TypeUpsert, ReplicaID: 1, LSN: l, TSN: l, Commit: true, Flags: box.FlagWaitSync | box.FlagWaitAck},
 		enc(map[int]any{0x10: 512, 0x15: 1, 0x28: []any{[]any{"+", 3, 1}}, 0x21: []any{3, "x", 0}}))
 	l = next()
-	add(format.Header{Type: format.TypeConfirm, ReplicaID: 1, LSN: l, TSN: l, Commit: true}, format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: l - 1}))
+	add(format.Header{Type: box.TypeConfirm, ReplicaID: 1, LSN: l, TSN: l, Commit: true}, format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: l - 1}))
 	l = next()
-	add(format.Header{Type: format.TypeDelete, ReplicaID: 1, LSN: l, TSN: l, Commit: true}, enc(map[int]any{0x10: 512, 0x20: []any{2}}))
+	add(format.Header{Type: box.TypeDelete, ReplicaID: 1, LSN: l, TSN: l, Commit: true}, enc(map[int]any{0x10: 512, 0x20: []any{2}}))
 	l = next()
-	add(format.Header{Type: format.TypeRollback, ReplicaID: 1, LSN: l, TSN: l, Commit: true}, format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: l - 1}))
+	add(format.Header{Type: box.TypeRollback, ReplicaID: 1, LSN: l, TSN: l, Commit: true}, format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: l - 1}))
 	// Rows of replica 2, then a big transaction that goes into a zstd block.
 	l = 5
-	add(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: l, TSN: l, Commit: true}, enc(map[int]any{0x10: 512, 0x21: []any{20}}))
+	add(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: l, TSN: l, Commit: true}, enc(map[int]any{0x10: 512, 0x21: []any{20}}))
 	big := strings.Repeat("payload ", 500)
 	for i := 0; i < 3; i++ {
-		h := format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 6 + uint64(i), TSN: 6, Commit: i == 2}
+		h := format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 6 + uint64(i), TSN: 6, Commit: i == 2}
 		add(h, enc(map[int]any{0x10: 512, 0x21: []any{100 + i, big}}))
 	}
 	for i, r := range rows {
@@ -218,7 +219,7 @@ func TestWriterRoundTrip(t *testing.T) {
 		g := got[i].Header
 		g.Unknown = false
 		want := r.h
-		if g.Flags&^format.FlagCommit != want.Flags || g.Type != want.Type || g.LSN != want.LSN || g.TSN != want.TSN ||
+		if g.Flags&^box.FlagCommit != want.Flags || g.Type != want.Type || g.LSN != want.LSN || g.TSN != want.TSN ||
 			g.Commit != want.Commit || g.ReplicaID != want.ReplicaID || g.GroupID != want.GroupID || g.Timestamp != want.Timestamp {
 			t.Errorf("row %d header %+v, wrote %+v", i, g, want)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -17,15 +18,6 @@ import (
 const maxDepth = 256
 
 var errDepth = errors.New("value nested too deep")
-
-// MessagePack extension types Tarantool defines.
-const (
-	extDecimal  = 1
-	extUUID     = 2
-	extError    = 3
-	extDatetime = 4
-	extInterval = 6
-)
 
 // AppendJSONString appends s as a JSON string. Bytes that are not UTF-8
 // become U+FFFD, so the output is always valid JSON.
@@ -160,15 +152,15 @@ func readScalar(c *format.MPCursor) (scalar, error) {
 // extString renders Tarantool's extension values as their text form.
 func extString(typ int8, data []byte) string {
 	switch typ {
-	case extDecimal:
+	case box.ExtDecimal:
 		if s, ok := decimalString(data); ok {
 			return s
 		}
-	case extUUID:
+	case box.ExtUUID:
 		if len(data) == 16 {
 			return fmt.Sprintf("%x-%x-%x-%x-%x", data[0:4], data[4:6], data[6:8], data[8:10], data[10:16])
 		}
-	case extDatetime:
+	case box.ExtDatetime:
 		if s, ok := datetimeString(data); ok {
 			return s
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -156,7 +157,7 @@ func (t *txCheck) row(r *format.Row) error {
 	if !t.open {
 		*t = txCheck{open: true, tsn: r.TSN, first: r.LSN}
 	}
-	if !t.global && r.GroupID != format.GroupLocal {
+	if !t.global && r.GroupID != box.GroupLocal {
 		if r.LSN != r.TSN {
 			return fmt.Errorf("row %d:%d: first global row of a transaction with LSN/TSN mismatch (tsn %d)", r.ReplicaID, r.LSN, r.TSN)
 		}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -78,7 +79,7 @@ func writeWALFile(t *testing.T, dir string, start uint64, prev *format.VClock, l
 	}
 	txStart := start + 5
 	for lsn := start + 1; lsn <= last; lsn++ {
-		h := format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true, Timestamp: 1.5e9 + float64(lsn)}
+		h := format.Header{Type: box.TypeInsert, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true, Timestamp: 1.5e9 + float64(lsn)}
 		val := fmt.Sprintf("v%d", lsn)
 		if o.bigRow && lsn == 28 {
 			val = strings.Repeat("z", 3000)
@@ -116,7 +117,7 @@ func writeSnapFile(t *testing.T, dir string, lsn uint64) {
 		t.Fatal(err)
 	}
 	for i := uint64(0); i < 5; i++ {
-		if err := w.Write(&format.Header{Type: format.TypeInsert, LSN: i, TSN: i, Commit: true}, dmlBody(i, "snap")); err != nil {
+		if err := w.Write(&format.Header{Type: box.TypeInsert, LSN: i, TSN: i, Commit: true}, dmlBody(i, "snap")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -868,16 +869,16 @@ func TestLocalRowsInTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := []format.Header{
-		{Type: format.TypeReplace, GroupID: format.GroupLocal, LSN: 1, TSN: 21, HasTSN: true},
-		{Type: format.TypeReplace, ReplicaID: 1, LSN: 21, TSN: 21, HasTSN: true},
-		{Type: format.TypeReplace, GroupID: format.GroupLocal, LSN: 2, TSN: 21, HasTSN: true},
-		{Type: format.TypeNop, ReplicaID: 1, LSN: 22, TSN: 21, HasTSN: true, Commit: true},
-		{Type: format.TypeReplace, ReplicaID: 1, LSN: 23, TSN: 23, Commit: true},
+		{Type: box.TypeReplace, GroupID: box.GroupLocal, LSN: 1, TSN: 21, HasTSN: true},
+		{Type: box.TypeReplace, ReplicaID: 1, LSN: 21, TSN: 21, HasTSN: true},
+		{Type: box.TypeReplace, GroupID: box.GroupLocal, LSN: 2, TSN: 21, HasTSN: true},
+		{Type: box.TypeNop, ReplicaID: 1, LSN: 22, TSN: 21, HasTSN: true, Commit: true},
+		{Type: box.TypeReplace, ReplicaID: 1, LSN: 23, TSN: 23, Commit: true},
 	}
 	w.Begin()
 	for i := range rows {
 		var body []byte
-		if rows[i].Type != format.TypeNop {
+		if rows[i].Type != box.TypeNop {
 			body = dmlBody(uint64(i), "x")
 		}
 		if err := w.Write(&rows[i], body); err != nil {
@@ -947,7 +948,7 @@ func TestOutOfOrderRowDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, lsn := range []uint64{21, 22, 21, 23} {
-		h := format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true}
+		h := format.Header{Type: box.TypeInsert, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true}
 		if err := w.Write(&h, dmlBody(lsn, "x")); err != nil {
 			t.Fatal(err)
 		}

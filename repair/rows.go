@@ -10,6 +10,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -381,7 +382,7 @@ func headOK(t *openTx) bool {
 		if first == nil {
 			first = it.row
 		}
-		if it.row.GroupID != format.GroupLocal {
+		if it.row.GroupID != box.GroupLocal {
 			return it.row.LSN == it.row.TSN
 		}
 	}

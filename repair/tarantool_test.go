@@ -16,6 +16,7 @@ import (
 
 	"github.com/vmihailenco/msgpack/v5"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 )
@@ -240,12 +241,12 @@ func expectedRows(t *testing.T, fx *ttFixture, lost []Lost) map[int64]string {
 		}
 		var tuple []any
 		switch r.Type {
-		case format.TypeInsert, format.TypeReplace:
+		case box.TypeInsert, box.TypeReplace:
 			if err := msgpack.Unmarshal(d.Tuple, &tuple); err != nil {
 				t.Fatal(err)
 			}
 			state[toInt(t, tuple[0])] = fmt.Sprint(tuple[1])
-		case format.TypeDelete:
+		case box.TypeDelete:
 			if err := msgpack.Unmarshal(d.Key, &tuple); err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/memtx"
 )
 
@@ -28,7 +29,7 @@ func indexRow(space, iid uint64, name string, unique bool, parts ...memtx.Map) [
 }
 
 func insert(space uint32, tuple ...any) memtx.Request {
-	return memtx.Request{Type: memtx.TypeInsert, SpaceID: space, Tuple: tuple}
+	return memtx.Request{Type: box.TypeInsert, SpaceID: space, Tuple: tuple}
 }
 
 func mustApply(t *testing.T, st *memtx.State, reqs ...memtx.Request) {
@@ -46,7 +47,7 @@ func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
 func show(v any) string { return fmt.Sprintf("%#v", v) }
 
 // codeOf returns the error code of an Apply result, 0 for success.
-func codeOf(err error) memtx.ErrorCode {
+func codeOf(err error) box.ErrorCode {
 	if err == nil {
 		return 0
 	}
@@ -54,5 +55,5 @@ func codeOf(err error) memtx.ErrorCode {
 	if errors.As(err, &ae) {
 		return ae.Code
 	}
-	return ^memtx.ErrorCode(0)
+	return ^box.ErrorCode(0)
 }

@@ -1,12 +1,14 @@
 package replay
 
 import (
-	"github.com/xlogtool/xlogtool/memtx"
 	"context"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/memtx"
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/synchro"
@@ -104,15 +106,15 @@ type RecoverOptions struct {
 // rejects, damage, a gap in the log chain, LSNs out of order, a
 // transaction without its last row.
 type Finding struct {
-	Kind      string    `json:"kind"`
-	File      string    `json:"file,omitempty"`
-	Offset    int64     `json:"offset"`
-	ReplicaID uint32    `json:"replica_id,omitempty"`
-	LSN       uint64    `json:"lsn,omitempty"`
-	Type      string    `json:"type,omitempty"`
-	SpaceID   uint32    `json:"space_id,omitempty"`
-	Code      memtx.ErrorCode `json:"code,omitempty"`
-	Message   string    `json:"message"`
+	Kind      string        `json:"kind"`
+	File      string        `json:"file,omitempty"`
+	Offset    int64         `json:"offset"`
+	ReplicaID uint32        `json:"replica_id,omitempty"`
+	LSN       uint64        `json:"lsn,omitempty"`
+	Type      string        `json:"type,omitempty"`
+	SpaceID   uint32        `json:"space_id,omitempty"`
+	Code      box.ErrorCode `json:"code,omitempty"`
+	Message   string        `json:"message"`
 }
 
 func (f *Finding) String() string {
@@ -424,7 +426,7 @@ func (rc *recoverer) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if ok && rc.state.Space(memtx.SpaceSpace) == nil {
+	if ok && rc.state.Space(box.SpaceSpace) == nil {
 		rc.finding(Finding{Kind: FindingSnapshot, File: rc.snap.path, Message: "Snapshot has no system spaces"})
 	}
 	rc.done += rc.snap.size
@@ -576,7 +578,7 @@ func (rc *recoverer) xlogRow(file string, row *format.Row, dec *decoded) {
 			// Keep the transaction boundary, as Tarantool does by
 			// turning the row into a NOP.
 			nop := row.Clone()
-			nop.Type, nop.Body = format.TypeNop, nil
+			nop.Type, nop.Body = box.TypeNop, nil
 			rc.txRow(file, nop, &decoded{})
 		}
 		return
@@ -620,7 +622,7 @@ func (rc *recoverer) xlogRow(file string, row *format.Row, dec *decoded) {
 		}
 		rc.reached.Follow(id, row.LSN)
 		rc.handle(evs)
-	case row.Type == format.TypeRaft:
+	case row.Type == box.TypeRaft:
 		rc.closeTorn(file, row)
 		rc.raft(file, row)
 		rc.reached.Follow(id, row.LSN)
@@ -631,7 +633,7 @@ func (rc *recoverer) xlogRow(file string, row *format.Row, dec *decoded) {
 
 // belongs reports whether a row continues the open transaction.
 func (rc *recoverer) belongs(row *format.Row) bool {
-	return row.HasTSN && row.TSN == rc.txTSN && !row.Type.IsSynchro() && row.Type != format.TypeRaft
+	return row.HasTSN && row.TSN == rc.txTSN && !row.Type.IsSynchro() && row.Type != box.TypeRaft
 }
 
 // closeTorn ends an open transaction that a row of another one follows:
@@ -857,7 +859,7 @@ func (rc *recoverer) applyRow(file string, row *format.Row) {
 // when it is decoded already.
 func (rc *recoverer) applyDecoded(file string, row *format.Row, dec *decoded) {
 	switch {
-	case row.Type == format.TypeNop:
+	case row.Type == box.TypeNop:
 		return
 	case !row.Type.IsDML():
 		rc.finding(Finding{Kind: FindingBadRow, File: file, Offset: row.Pos.FileOffset(), ReplicaID: row.ReplicaID,

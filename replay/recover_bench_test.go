@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"github.com/xlogtool/xlogtool/memtx"
 	"context"
 	"fmt"
 	"os"
@@ -13,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/memtx"
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
@@ -87,7 +89,7 @@ box.snapshot()
 		text := strings.Repeat("x", 40)
 		for i := 1; i <= benchRows(); i++ {
 			t := []any{uint64(i), fmt.Sprintf("name-%d", i), uint64(i * 7), text}
-			if err := res.State.Apply(memtx.Request{Type: memtx.TypeInsert, SpaceID: sp.ID, Tuple: t}); err != nil {
+			if err := res.State.Apply(memtx.Request{Type: box.TypeInsert, SpaceID: sp.ID, Tuple: t}); err != nil {
 				benchSnapErr = err
 				return
 			}
@@ -265,12 +267,12 @@ func writeBenchXlog(schema, dir string) error {
 	ts := float64(time.Now().Unix())
 	for i := 1; i <= benchRows(); i++ {
 		lsn++
-		body, err := memtx.EncodeMsgpack(memtx.Map{{Key: uint64(format.KeySpaceID), Value: uint64(space)},
-			{Key: uint64(format.KeyTuple), Value: []any{uint64(i), fmt.Sprintf("name-%d", i), uint64(i * 7), text}}})
+		body, err := memtx.EncodeMsgpack(memtx.Map{{Key: uint64(box.KeySpaceID), Value: uint64(space)},
+			{Key: uint64(box.KeyTuple), Value: []any{uint64(i), fmt.Sprintf("name-%d", i), uint64(i * 7), text}}})
 		if err != nil {
 			return err
 		}
-		h := format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true, Timestamp: ts}
+		h := format.Header{Type: box.TypeInsert, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true, Timestamp: ts}
 		if err := w.Write(&h, body); err != nil {
 			return err
 		}

@@ -1,10 +1,12 @@
 package replay
 
 import (
-	"github.com/xlogtool/xlogtool/memtx"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/memtx"
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/testfix"
@@ -14,18 +16,18 @@ import (
 // (negative cases of its test suite), with the error expected.
 var rejectedRecoveries = map[string]rejected{
 	// A space format with the field type 'st'.
-	"tarantool/test/box-luatest/gh_7917_data/snap/00000000000000000003.snap": {FindingApply, memtx.ErrCreateSpace},
+	"tarantool/test/box-luatest/gh_7917_data/snap/00000000000000000003.snap": {FindingApply, box.ErrCreateSpace},
 	// The same format set by an UPDATE of _space in the xlog.
-	"tarantool/test/box-luatest/gh_7917_data/xlog/00000000000000000000.snap": {FindingApply, memtx.ErrAlterSpace},
+	"tarantool/test/box-luatest/gh_7917_data/xlog/00000000000000000000.snap": {FindingApply, box.ErrAlterSpace},
 	// A row addressing its space by name, without a space id.
-	"tarantool/test/box-luatest/gh_8146_data/00000000000000000004.snap": {FindingApply, memtx.ErrNoSuchSpace},
+	"tarantool/test/box-luatest/gh_8146_data/00000000000000000004.snap": {FindingApply, box.ErrNoSuchSpace},
 	// Only a RAFT and a PROMOTE row.
 	"tarantool/test/box-luatest/gh_7800_data/00000000000000000000.snap": {FindingSnapshot, 0},
 }
 
 type rejected struct {
 	kind string
-	code memtx.ErrorCode
+	code box.ErrorCode
 }
 
 // TestRecoverFixtures recovers from every fixture snapshot (written by
@@ -59,7 +61,7 @@ func TestRecoverFixtures(t *testing.T) {
 			if bad {
 				return
 			}
-			if res.State.Space(memtx.SpaceSpace) == nil || res.State.Space(memtx.SpaceIndex) == nil || res.State.PendingRows() != 0 {
+			if res.State.Space(box.SpaceSpace) == nil || res.State.Space(box.SpaceIndex) == nil || res.State.PendingRows() != 0 {
 				t.Errorf("schema not loaded: %d spaces, %d rows pending", len(res.State.Spaces()), res.State.PendingRows())
 			}
 			roundTrip(t, res)

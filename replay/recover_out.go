@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"github.com/xlogtool/xlogtool/memtx"
 	"bufio"
 	"encoding/json"
 	"fmt"
@@ -11,6 +10,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/memtx"
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/render"
@@ -85,7 +87,7 @@ func (r *Result) WriteJSON(out io.Writer, opts JSONOptions) error {
 	first := true
 	var buf []byte
 	for _, sp := range r.State.Spaces() {
-		if memtx.IsSystemSpace(sp.ID) && !opts.ShowSystem {
+		if box.IsSystemSpace(sp.ID) && !opts.ShowSystem {
 			continue
 		}
 		if !first {

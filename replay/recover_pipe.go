@@ -1,11 +1,13 @@
 package replay
 
 import (
-	"github.com/xlogtool/xlogtool/memtx"
 	"context"
 	"io"
 	"runtime"
 	"sync"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/memtx"
 
 	"github.com/xlogtool/xlogtool/format"
 )
@@ -56,10 +58,10 @@ const pipeBatchRows = 512
 func decodeRequest(row *format.Row) decoded {
 	d, err := row.DML()
 	if err != nil {
-		return decoded{err: &memtx.ApplyError{Code: memtx.ErrInvalidMsgpack, Message: "Invalid MsgPack - " + err.Error(),
-			Type: memtx.RequestType(row.Type)}, ok: true}
+		return decoded{err: &memtx.ApplyError{Code: box.ErrInvalidMsgpack, Message: "Invalid MsgPack - " + err.Error(),
+			Type: box.RowType(row.Type)}, ok: true}
 	}
-	req, err := memtx.RawRequest{Type: memtx.RequestType(row.Type), SpaceID: d.SpaceID, IndexID: d.IndexID,
+	req, err := memtx.RawRequest{Type: box.RowType(row.Type), SpaceID: d.SpaceID, IndexID: d.IndexID,
 		IndexBase: d.IndexBase, Key: d.Key, Tuple: d.Tuple, Ops: d.Ops}.Decode()
 	if err != nil {
 		req.SpaceID = d.SpaceID

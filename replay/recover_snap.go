@@ -1,10 +1,12 @@
 package replay
 
 import (
-	"github.com/xlogtool/xlogtool/memtx"
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/memtx"
 
 	"github.com/xlogtool/xlogtool/format"
 )
@@ -55,7 +57,7 @@ func (rc *recoverer) snapshotRow(b *pipeBatch, p *pipeRow) {
 			}
 			rc.finding(f)
 		}
-	case row.Type == format.TypePromote:
+	case row.Type == box.TypePromote:
 		s, err := row.Synchro()
 		if err != nil {
 			rc.finding(Finding{Kind: FindingSynchro, File: file, Offset: row.Pos.FileOffset(), Type: row.Type.String(), Message: err.Error()})
@@ -65,7 +67,7 @@ func (rc *recoverer) snapshotRow(b *pipeBatch, p *pipeRow) {
 		// and term.
 		rc.resolver.Restore(s.ReplicaID, s.LSN, s.Term)
 		rc.res.SnapshotHad.Promote = true
-	case row.Type == format.TypeRaft:
+	case row.Type == box.TypeRaft:
 		rc.raft(file, &row)
 		rc.res.SnapshotHad.Raft = true
 	default:

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"github.com/xlogtool/xlogtool/memtx"
 	"context"
 	"errors"
 	"os"
@@ -10,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/memtx"
 
 	"github.com/xlogtool/xlogtool/format"
 )
@@ -25,11 +27,11 @@ func synthState(t *testing.T) *memtx.State {
 	t.Helper()
 	st := memtx.NewState()
 	mustApply(t, st,
-		insert(memtx.SpaceSpace, spaceRow(600, "a")...),
-		insert(memtx.SpaceIndex, indexRow(600, 0, "pk", true, part(0, "unsigned"))...),
-		insert(memtx.SpaceIndex, indexRow(600, 1, "sk", true, part(1, "string"))...),
-		insert(memtx.SpaceSpace, uint64(601), uint64(1), "s", "memtx", uint64(0), memtx.Map{{Key: "is_sync", Value: true}}, []any{}),
-		insert(memtx.SpaceIndex, indexRow(601, 0, "pk", true, part(0, "unsigned"))...),
+		insert(box.SpaceSpace, spaceRow(600, "a")...),
+		insert(box.SpaceIndex, indexRow(600, 0, "pk", true, part(0, "unsigned"))...),
+		insert(box.SpaceIndex, indexRow(600, 1, "sk", true, part(1, "string"))...),
+		insert(box.SpaceSpace, uint64(601), uint64(1), "s", "memtx", uint64(0), memtx.Map{{Key: "is_sync", Value: true}}, []any{}),
+		insert(box.SpaceIndex, indexRow(601, 0, "pk", true, part(0, "unsigned"))...),
 	)
 	return st
 }
@@ -52,11 +54,11 @@ type xrow struct {
 
 func dmlBody(t *testing.T, space uint32, key string, tuple []any) []byte {
 	t.Helper()
-	k := uint64(format.KeyTuple)
+	k := uint64(box.KeyTuple)
 	if key == "key" {
-		k = format.KeyKey
+		k = box.KeyKey
 	}
-	b, err := memtx.EncodeMsgpack(memtx.Map{{Key: uint64(format.KeySpaceID), Value: uint64(space)}, {Key: k, Value: tuple}})
+	b, err := memtx.EncodeMsgpack(memtx.Map{{Key: uint64(box.KeySpaceID), Value: uint64(space)}, {Key: k, Value: tuple}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +67,7 @@ func dmlBody(t *testing.T, space uint32, key string, tuple []any) []byte {
 
 // ins is a single-row INSERT transaction of replica r.
 func ins(t *testing.T, r uint32, lsn uint64, space uint32, tuple ...any) xrow {
-	return xrow{h: format.Header{Type: format.TypeInsert, ReplicaID: r, LSN: lsn, TSN: lsn, Commit: true, Timestamp: float64(lsn)},
+	return xrow{h: format.Header{Type: box.TypeInsert, ReplicaID: r, LSN: lsn, TSN: lsn, Commit: true, Timestamp: float64(lsn)},
 		body: dmlBody(t, space, "tuple", tuple)}
 }
 
@@ -79,7 +81,7 @@ func txn(rows ...xrow) []xrow {
 	return rows
 }
 
-func synchroRow(typ format.RowType, r uint32, lsn uint64, owner uint32, confirmed uint64) xrow {
+func synchroRow(typ box.RowType, r uint32, lsn uint64, owner uint32, confirmed uint64) xrow {
 	body := format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: owner, LSN: confirmed})
 	return xrow{h: format.Header{Type: typ, ReplicaID: r, LSN: lsn, TSN: lsn, Commit: true, Timestamp: float64(lsn)}, body: body}
 }
@@ -166,10 +168,10 @@ func TestRecoverFindings(t *testing.T) {
 		t.Fatalf("findings %s", got)
 	}
 	f := res.Findings[0]
-	if f.File != x1 || f.LSN != 12 || f.ReplicaID != 1 || f.Code != memtx.ErrTupleFound || f.SpaceID != 600 || f.Offset <= 0 {
+	if f.File != x1 || f.LSN != 12 || f.ReplicaID != 1 || f.Code != box.ErrTupleFound || f.SpaceID != 600 || f.Offset <= 0 {
 		t.Errorf("finding %+v", f)
 	}
-	if res.Findings[1].Code != memtx.ErrTupleFound || !strings.Contains(res.Findings[1].Message, "'sk'") {
+	if res.Findings[1].Code != box.ErrTupleFound || !strings.Contains(res.Findings[1].Message, "'sk'") {
 		t.Errorf("finding %+v", res.Findings[1])
 	}
 	if res.Counts.CoveredRows != 1 {
@@ -239,7 +241,7 @@ func TestRecoverReplicas(t *testing.T) {
 	st := synthState(t)
 	writeSnap(t, dir, st, vc(1, 0, 2, 0))
 	local := ins(t, 0, 1, 600, uint64(100), "local")
-	local.h.GroupID = format.GroupLocal
+	local.h.GroupID = box.GroupLocal
 	writeXlog(t, dir, vc(1, 0, 2, 0),
 		ins(t, 1, 1, 600, uint64(1), "r1-1"),
 		ins(t, 2, 1, 600, uint64(2), "r2-1"),
@@ -272,24 +274,24 @@ func TestRecoverSynchro(t *testing.T) {
 	st := synthState(t)
 	snap := writeSnap(t, dir, st, vc(1, 10, 2, 5))
 	// Add the snapshot PROMOTE (2.10+ form): owner 1, confirmed 10, term 3.
-	appendRows(t, snap, xrow{h: format.Header{Type: format.TypePromote},
+	appendRows(t, snap, xrow{h: format.Header{Type: box.TypePromote},
 		body: format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: 10, Term: 3, HasTerm: true})})
 	sync := func(r uint32, lsn uint64, key uint64) xrow {
 		x := ins(t, r, lsn, 601, key)
-		x.h.Flags = format.FlagWaitSync | format.FlagWaitAck
+		x.h.Flags = box.FlagWaitSync | box.FlagWaitAck
 		return x
 	}
 	writeXlog(t, dir, vc(1, 10, 2, 5),
 		sync(1, 11, 1),
 		ins(t, 1, 12, 600, uint64(1), "queued behind 11"),
-		synchroRow(format.TypeConfirm, 2, 6, 2, 11), // not the owner: ignored
-		synchroRow(format.TypeConfirm, 1, 13, 1, 11),
+		synchroRow(box.TypeConfirm, 2, 6, 2, 11), // not the owner: ignored
+		synchroRow(box.TypeConfirm, 1, 13, 1, 11),
 		sync(1, 14, 2),
 		ins(t, 1, 15, 600, uint64(2), "queued behind 14"),
-		synchroRow(format.TypeRollback, 1, 16, 1, 14),
+		synchroRow(box.TypeRollback, 1, 16, 1, 14),
 		sync(1, 17, 3),
 		// Replica 2 takes the queue over: 17 is above its LSN, rolled back.
-		synchroRow(format.TypePromote, 2, 7, 1, 16),
+		synchroRow(box.TypePromote, 2, 7, 1, 16),
 		sync(2, 8, 4),
 	)
 	res := mustRecover(t, RecoverOptions{Paths: []string{dir}})
@@ -480,7 +482,7 @@ func TestDeferredSecondaryKeys(t *testing.T) {
 	st := synthState(t)
 	st.DeferSecondaryKeys()
 	mustApply(t, st, insert(600, uint64(1), "x"), insert(600, uint64(2), "y"))
-	mustApply(t, st, memtx.Request{Type: memtx.TypeUpdate, SpaceID: 600, IndexID: 1, IndexBase: 1, Key: []any{"y"}, Ops: []any{[]any{"=", uint64(2), "z"}}})
+	mustApply(t, st, memtx.Request{Type: box.TypeUpdate, SpaceID: 600, IndexID: 1, IndexBase: 1, Key: []any{"y"}, Ops: []any{[]any{"=", uint64(2), "z"}}})
 	mustApply(t, st, insert(600, uint64(3), "y"))
 	if errs := st.BuildSecondaryKeys(); len(errs) != 0 {
 		t.Fatal(errs[0])
@@ -491,10 +493,10 @@ func TestDeferredSecondaryKeys(t *testing.T) {
 	st.DeferSecondaryKeys()
 	mustApply(t, st, insert(600, uint64(1), "x"), insert(600, uint64(2), "x"))
 	errs = st.BuildSecondaryKeys()
-	if len(errs) != 1 || errs[0].Code != memtx.ErrTupleFound || errs[0].SpaceID != 600 {
+	if len(errs) != 1 || errs[0].Code != box.ErrTupleFound || errs[0].SpaceID != 600 {
 		t.Fatalf("errors %v", errs)
 	}
-	if err := st.Apply(memtx.Request{Type: memtx.TypeDelete, SpaceID: 600, IndexID: 1, Key: []any{"x"}}); err != nil {
+	if err := st.Apply(memtx.Request{Type: box.TypeDelete, SpaceID: 600, IndexID: 1, Key: []any{"x"}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -549,18 +551,18 @@ func TestDeferredKeyKinds(t *testing.T) {
 	schema := func() *memtx.State {
 		st := memtx.NewState()
 		mustApply(t, st,
-			insert(memtx.SpaceSpace, spaceRow(700, "mixed")...),
-			insert(memtx.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
-			insert(memtx.SpaceIndex, indexRow(700, 1, "sk", true, part(1, "scalar"))...),
-			insert(memtx.SpaceSpace, spaceRow(701, "two")...),
-			insert(memtx.SpaceIndex, indexRow(701, 0, "pk", true, part(0, "unsigned"))...),
-			insert(memtx.SpaceIndex, indexRow(701, 1, "sk", true, part(1, "string"), part(2, "unsigned"))...),
-			insert(memtx.SpaceSpace, spaceRow(702, "nulls")...),
-			insert(memtx.SpaceIndex, indexRow(702, 0, "pk", true, part(0, "unsigned"))...),
-			insert(memtx.SpaceIndex, indexRow(702, 1, "sk", true, part(1, "unsigned", memtx.MapEntry{Key: "is_nullable", Value: true}))...),
-			insert(memtx.SpaceSpace, spaceRow(703, "uints")...),
-			insert(memtx.SpaceIndex, indexRow(703, 0, "pk", true, part(0, "unsigned"))...),
-			insert(memtx.SpaceIndex, indexRow(703, 1, "sk", true, part(1, "unsigned"))...),
+			insert(box.SpaceSpace, spaceRow(700, "mixed")...),
+			insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
+			insert(box.SpaceIndex, indexRow(700, 1, "sk", true, part(1, "scalar"))...),
+			insert(box.SpaceSpace, spaceRow(701, "two")...),
+			insert(box.SpaceIndex, indexRow(701, 0, "pk", true, part(0, "unsigned"))...),
+			insert(box.SpaceIndex, indexRow(701, 1, "sk", true, part(1, "string"), part(2, "unsigned"))...),
+			insert(box.SpaceSpace, spaceRow(702, "nulls")...),
+			insert(box.SpaceIndex, indexRow(702, 0, "pk", true, part(0, "unsigned"))...),
+			insert(box.SpaceIndex, indexRow(702, 1, "sk", true, part(1, "unsigned", memtx.MapEntry{Key: "is_nullable", Value: true}))...),
+			insert(box.SpaceSpace, spaceRow(703, "uints")...),
+			insert(box.SpaceIndex, indexRow(703, 0, "pk", true, part(0, "unsigned"))...),
+			insert(box.SpaceIndex, indexRow(703, 1, "sk", true, part(1, "unsigned"))...),
 		)
 		return st
 	}
@@ -582,7 +584,7 @@ func TestDeferredKeyKinds(t *testing.T) {
 	rowByRow, deferred := schema(), schema()
 	want := map[uint32]int{}
 	for _, r := range reqs {
-		if codeOf(rowByRow.Apply(r)) == memtx.ErrTupleFound {
+		if codeOf(rowByRow.Apply(r)) == box.ErrTupleFound {
 			want[r.SpaceID]++
 		}
 	}

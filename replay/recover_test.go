@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"github.com/xlogtool/xlogtool/memtx"
 	"bufio"
 	"context"
 	"encoding/hex"
@@ -12,6 +11,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/memtx"
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
@@ -101,7 +103,7 @@ func compareState(t *testing.T, st *memtx.State, d *stateDump) {
 		}
 	}
 	for _, sp := range st.Spaces() {
-		if memtx.IsSystemSpace(sp.ID) || sp.Len() == 0 {
+		if box.IsSystemSpace(sp.ID) || sp.Len() == 0 {
 			continue
 		}
 		if _, ok := d.Spaces[fmt.Sprint(sp.ID)]; !ok {
@@ -316,7 +318,7 @@ func TestRecoverTarantool(t *testing.T) {
 		// compare those space by space.
 		sys := func(rows []snapRow) int {
 			n := 0
-			for n < len(rows) && memtx.IsSystemSpace(rows[n].space) {
+			for n < len(rows) && box.IsSystemSpace(rows[n].space) {
 				n++
 			}
 			return n
@@ -361,7 +363,7 @@ func snapshotRows(t *testing.T, path string) []snapRow {
 			}
 			return out
 		}
-		if row.Type != format.TypeInsert {
+		if row.Type != box.TypeInsert {
 			t.Fatalf("%s: %s row", path, row.Type)
 		}
 		d, err := row.DML()

@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/box"
 )
 
 // Report is the result of a count, ready to print or encode as JSON; lists
@@ -97,13 +97,13 @@ func (c *Collector) Report() *Report {
 		Types: []TypeCount{}, Spaces: []SpaceCount{}, Replicas: []ReplicaCount{},
 		Transactions: txReport(c.txs), SyncTransactions: txReport(c.syncTxs), WaitSync: c.waitSync,
 	}
-	addType := func(t format.RowType, ct Counter) {
+	addType := func(t box.RowType, ct Counter) {
 		if ct.Rows > 0 {
 			r.Types = append(r.Types, TypeCount{Type: t.String(), Code: uint32(t), Counter: ct})
 		}
 	}
 	for t, ct := range c.types {
-		addType(format.RowType(t), ct)
+		addType(box.RowType(t), ct)
 	}
 	for t, ct := range c.typesOther {
 		addType(t, *ct)
@@ -127,8 +127,8 @@ func (c *Collector) Report() *Report {
 	}
 	slices.SortFunc(r.Replicas, func(a, b ReplicaCount) int { return cmp.Compare(a.ReplicaID, b.ReplicaID) })
 	r.Synchro = Synchro{
-		Confirm: c.types[format.TypeConfirm].Rows, Rollback: c.types[format.TypeRollback].Rows,
-		Promote: c.types[format.TypePromote].Rows, Demote: c.types[format.TypeDemote].Rows,
+		Confirm: c.types[box.TypeConfirm].Rows, Rollback: c.types[box.TypeRollback].Rows,
+		Promote: c.types[box.TypePromote].Rows, Demote: c.types[box.TypeDemote].Rows,
 	}
 	return r
 }

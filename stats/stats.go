@@ -10,6 +10,7 @@ package stats
 import (
 	"math"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -98,7 +99,7 @@ type Collector struct {
 	firstTS, lastTS      float64
 
 	types      [typeSlots]Counter
-	typesOther map[format.RowType]*Counter
+	typesOther map[box.RowType]*Counter
 
 	spaceCount map[uint32]*Counter
 	lastSpace  uint32
@@ -126,7 +127,7 @@ type txState struct {
 // New returns a collector counting the rows flt selects (all rows when nil).
 func New(flt *format.Filter) *Collector {
 	c := &Collector{
-		typesOther:    map[format.RowType]*Counter{},
+		typesOther:    map[box.RowType]*Counter{},
 		spaceCount:    map[uint32]*Counter{},
 		names:         map[uint32]string{},
 		replicasOther: map[uint32]*replicaCounter{},
@@ -174,7 +175,7 @@ func (c *Collector) EndFile(r *format.Reader) {
 func (c *Collector) Row(r *format.Row) {
 	c.rowsRead++
 	sid, hasSpace := spaceID(r.Body)
-	if hasSpace && sid == spaceSpaceID && (r.Type == format.TypeInsert || r.Type == format.TypeReplace) {
+	if hasSpace && sid == box.SpaceSpace && (r.Type == box.TypeInsert || r.Type == box.TypeReplace) {
 		c.learnName(r.Body)
 	}
 	size := int64(len(r.RawHeader) + len(r.Body))
@@ -251,7 +252,7 @@ func (c *Collector) match(r *format.Row, sid uint32, has bool) bool {
 			if !has || !contains(c.spaces, sid) {
 				return false
 			}
-		} else if !c.system && has && sid < format.SystemSpaceMax {
+		} else if !c.system && has && sid < box.SystemSpaceMax {
 			return false
 		}
 	}
@@ -288,9 +289,6 @@ func (c *Collector) closeTx(last *format.Row) {
 	}
 }
 
-// spaceSpaceID is _space, whose rows name the spaces.
-const spaceSpaceID = 280
-
 // spaceID finds key 0x10 (space id) in a row body; it is the first key of
 // every DML body Tarantool writes, so this rarely looks further.
 func spaceID(body []byte) (uint32, bool) {
@@ -298,7 +296,7 @@ func spaceID(body []byte) (uint32, bool) {
 		return 0, false
 	}
 	// Fast path: a fixmap whose first entry is 0x10 with a small or uint32 value.
-	if b0 := body[0]; b0 >= 0x81 && b0 <= 0x8f && len(body) >= 3 && body[1] == format.KeySpaceID {
+	if b0 := body[0]; b0 >= 0x81 && b0 <= 0x8f && len(body) >= 3 && body[1] == box.KeySpaceID {
 		switch v := body[2]; {
 		case v < 0x80:
 			return uint32(v), true
@@ -325,7 +323,7 @@ func spaceID(body []byte) (uint32, bool) {
 			continue
 		}
 		k, _ := c.Uint()
-		if k == format.KeySpaceID && c.Kind() == format.MPUint {
+		if k == box.KeySpaceID && c.Kind() == format.MPUint {
 			v, err := c.Uint()
 			if err != nil {
 				return id, found
@@ -353,7 +351,7 @@ func (c *Collector) learnName(body []byte) {
 			return
 		}
 		k, _ := cur.Uint()
-		if k != format.KeyTuple {
+		if k != box.KeyTuple {
 			if cur.Skip() != nil {
 				return
 			}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/testfix"
 )
@@ -66,17 +67,17 @@ func TestTransactions(t *testing.T) {
 	}
 	body := func(space byte) []byte { return []byte{0x82, 0x10, 0xcd, 0x02, space, 0x21, 0x91, 0x01} }
 	write := func(lsn, tsn uint64, commit bool, flags uint64, space byte) {
-		h := format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: tsn, Commit: commit, Flags: flags}
+		h := format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: tsn, Commit: commit, Flags: flags}
 		if err := w.Write(&h, body(space)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	sync := uint64(format.FlagWaitSync | format.FlagWaitAck)
+	sync := uint64(box.FlagWaitSync | box.FlagWaitAck)
 	write(1, 1, false, 0, 0)
 	write(2, 1, false, 0, 0)
 	write(3, 1, true, sync, 1) // space 513
 	write(4, 4, true, sync, 0)
-	write(5, 5, true, format.FlagWaitSync, 0)
+	write(5, 5, true, box.FlagWaitSync, 0)
 	write(6, 6, false, 0, 0)
 	if err := w.Flush(); err != nil { // no EOF marker: the file ends in a transaction
 		t.Fatal(err)

@@ -1,12 +1,9 @@
 package synchro
 
 import (
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
-
-// spaceSpace is the id of _space, whose tuples are
-// [id, owner, name, engine, field_count, options, format].
-const spaceSpace = 280
 
 // SyncSpaces knows which spaces are synchronous: those named explicitly and
 // those whose _space tuple, seen in the rows it has learned, has
@@ -36,7 +33,7 @@ func (s *SyncSpaces) Learn(r *format.Row) {
 	if !r.Type.IsDML() {
 		return
 	}
-	if sid, ok := r.SpaceID(); !ok || sid != spaceSpace {
+	if sid, ok := r.SpaceID(); !ok || sid != box.SpaceSpace {
 		return
 	}
 	d, err := r.DML()
@@ -44,15 +41,15 @@ func (s *SyncSpaces) Learn(r *format.Row) {
 		return
 	}
 	switch r.Type {
-	case format.TypeInsert, format.TypeReplace:
+	case box.TypeInsert, box.TypeReplace:
 		if id, sync, ok := spaceTupleSync(d.Tuple); ok {
 			s.set(id, sync)
 		}
-	case format.TypeDelete:
+	case box.TypeDelete:
 		if id, ok := keyID(d.Key); ok {
 			delete(s.learned, id)
 		}
-	case format.TypeUpdate:
+	case box.TypeUpdate:
 		id, ok := keyID(d.Key)
 		if !ok {
 			return

@@ -13,6 +13,7 @@ package synchro
 import (
 	"fmt"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -135,7 +136,7 @@ func (r *Resolver) Add(file string, row *format.Row) ([]Event, error) {
 			return nil, err
 		}
 		return r.out, nil
-	case row.Type == format.TypeRaft:
+	case row.Type == box.TypeRaft:
 		return nil, nil
 	}
 	key := txKey{origin: row.ReplicaID, tsn: row.TSN}
@@ -222,7 +223,7 @@ func (r *Resolver) commit(tx *Tx) {
 
 func allNop(tx *Tx) bool {
 	for _, row := range tx.Rows {
-		if row.Type != format.TypeNop {
+		if row.Type != box.TypeNop {
 			return false
 		}
 	}
@@ -236,21 +237,21 @@ func (r *Resolver) synchro(file string, row *format.Row) error {
 	}
 	by := row.Clone()
 	switch row.Type {
-	case format.TypeConfirm:
+	case box.TypeConfirm:
 		if r.owns(s.ReplicaID) {
 			r.confirm(s.LSN, by, file)
 		}
-	case format.TypeRollback:
+	case box.TypeRollback:
 		if r.owns(s.ReplicaID) {
 			r.rollback(s.LSN, by, file)
 		}
-	case format.TypePromote, format.TypeDemote:
+	case box.TypePromote, box.TypeDemote:
 		if s.Term > r.state.Term {
 			r.state.Term = s.Term
 		}
 		r.confirm(s.LSN, by, file)
 		r.rollbackAll(by, file)
-		if row.Type == format.TypePromote {
+		if row.Type == box.TypePromote {
 			origin := row.ReplicaID
 			if origin == 0 { // snapshot form: the body names the owner
 				origin = s.ReplicaID

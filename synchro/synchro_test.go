@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/synchro"
 )
@@ -41,15 +42,15 @@ func (f *feeder) record(evs []synchro.Event) {
 }
 
 func dml(lsn uint64, flags uint64) format.Header {
-	return format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true, Flags: flags}
+	return format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true, Flags: flags}
 }
 
-func synchroRow(t format.RowType, lsn uint64, owner uint32, target uint64, term uint64) (format.Header, []byte) {
+func synchroRow(t box.RowType, lsn uint64, owner uint32, target uint64, term uint64) (format.Header, []byte) {
 	s := &format.Synchro{ReplicaID: owner, LSN: target, Term: term, HasTerm: term != 0}
 	return format.Header{Type: t, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true}, format.AppendSynchroBody(nil, s)
 }
 
-const syncFlags = format.FlagWaitSync | format.FlagWaitAck
+const syncFlags = box.FlagWaitSync | box.FlagWaitAck
 
 func TestRollbackTakesEverythingQueuedAfter(t *testing.T) {
 	// FORMAT.md §6.4, verified on 2.6.0: sync (7), async behind it (8),
@@ -57,11 +58,11 @@ func TestRollbackTakesEverythingQueuedAfter(t *testing.T) {
 	f := &feeder{t: t, r: synchro.New(synchro.Options{})}
 	f.add(dml(6, 0))
 	f.add(dml(7, syncFlags))
-	f.add(dml(8, format.FlagWaitSync))
+	f.add(dml(8, box.FlagWaitSync))
 	f.add(dml(9, syncFlags))
-	f.add(synchroRow(format.TypeRollback, 10, 1, 7, 0))
+	f.add(synchroRow(box.TypeRollback, 10, 1, 7, 0))
 	f.add(dml(11, syncFlags))
-	f.add(synchroRow(format.TypeConfirm, 12, 1, 11, 0))
+	f.add(synchroRow(box.TypeConfirm, 12, 1, 11, 0))
 	want := "6:committed 9:rolled back 8:rolled back 7:rolled back 11:committed"
 	if got := strings.Join(f.log, " "); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
@@ -71,13 +72,13 @@ func TestRollbackTakesEverythingQueuedAfter(t *testing.T) {
 func TestConfirmCoversOlderAndQueuedAsync(t *testing.T) {
 	f := &feeder{t: t, r: synchro.New(synchro.Options{})}
 	f.add(dml(1, syncFlags))
-	f.add(dml(2, format.FlagWaitSync))
+	f.add(dml(2, box.FlagWaitSync))
 	f.add(dml(3, syncFlags))
-	f.add(dml(4, format.FlagWaitSync))
-	f.add(synchroRow(format.TypeConfirm, 5, 1, 1, 0))  // confirms 1 and the async 2 behind it
-	f.add(synchroRow(format.TypeConfirm, 6, 2, 3, 0))  // foreign owner: ignored
-	f.add(synchroRow(format.TypeRollback, 7, 1, 4, 0)) // no sync entry >= 4: nothing
-	f.add(synchroRow(format.TypeConfirm, 8, 1, 3, 0))
+	f.add(dml(4, box.FlagWaitSync))
+	f.add(synchroRow(box.TypeConfirm, 5, 1, 1, 0))  // confirms 1 and the async 2 behind it
+	f.add(synchroRow(box.TypeConfirm, 6, 2, 3, 0))  // foreign owner: ignored
+	f.add(synchroRow(box.TypeRollback, 7, 1, 4, 0)) // no sync entry >= 4: nothing
+	f.add(synchroRow(box.TypeConfirm, 8, 1, 3, 0))
 	want := "1:committed 2:committed 3:committed 4:committed"
 	if got := strings.Join(f.log, " "); got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
@@ -94,8 +95,8 @@ func TestPromoteResolvesThePreviousQueue(t *testing.T) {
 	f := &feeder{t: t, r: synchro.New(synchro.Options{})}
 	f.add(dml(1, syncFlags))
 	f.add(dml(2, syncFlags))
-	f.add(dml(3, format.FlagWaitSync))
-	h, b := synchroRow(format.TypePromote, 1, 1, 1, 5)
+	f.add(dml(3, box.FlagWaitSync))
+	h, b := synchroRow(box.TypePromote, 1, 1, 1, 5)
 	h.ReplicaID = 2
 	f.add(h, b)
 	want := "1:committed 3:rolled back 2:rolled back"
@@ -108,7 +109,7 @@ func TestPromoteResolvesThePreviousQueue(t *testing.T) {
 	// The old owner's CONFIRM is now foreign.
 	f.log = nil
 	f.add(dml(4, syncFlags))
-	f.add(synchroRow(format.TypeConfirm, 5, 1, 4, 0))
+	f.add(synchroRow(box.TypeConfirm, 5, 1, 4, 0))
 	if len(f.log) != 0 {
 		t.Fatalf("foreign confirm applied: %v", f.log)
 	}
@@ -120,14 +121,14 @@ func TestPromoteResolvesThePreviousQueue(t *testing.T) {
 func TestMultiRowAndInterleaved(t *testing.T) {
 	f := &feeder{t: t, r: synchro.New(synchro.Options{})}
 	// Transactions of replicas 2 and 3 interleave (legal for relayed rows).
-	f.add(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 10, TSN: 10})
-	f.add(format.Header{Type: format.TypeReplace, ReplicaID: 3, LSN: 1, TSN: 1})
-	f.add(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 11, TSN: 10})
-	f.add(format.Header{Type: format.TypeReplace, ReplicaID: 3, LSN: 2, TSN: 1, Commit: true})
+	f.add(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 10, TSN: 10})
+	f.add(format.Header{Type: box.TypeReplace, ReplicaID: 3, LSN: 1, TSN: 1})
+	f.add(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 11, TSN: 10})
+	f.add(format.Header{Type: box.TypeReplace, ReplicaID: 3, LSN: 2, TSN: 1, Commit: true})
 	// A local row (component 0) inside replica 2's transaction.
-	f.add(format.Header{Type: format.TypeReplace, GroupID: 1, LSN: 1, TSN: 10})
-	f.add(format.Header{Type: format.TypeNop, ReplicaID: 2, LSN: 12, TSN: 10, Commit: true})
-	f.add(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 13, TSN: 13})
+	f.add(format.Header{Type: box.TypeReplace, GroupID: 1, LSN: 1, TSN: 10})
+	f.add(format.Header{Type: box.TypeNop, ReplicaID: 2, LSN: 12, TSN: 10, Commit: true})
+	f.add(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 13, TSN: 13})
 	if got := strings.Join(f.log, " "); got != "2:committed 12:committed" {
 		t.Fatal(got)
 	}
@@ -187,10 +188,10 @@ func TestHeadless(t *testing.T) {
 		}
 	}
 	for _, h := range []format.Header{
-		{Type: format.TypeReplace, ReplicaID: 2, LSN: 11, TSN: 10},
-		{Type: format.TypeReplace, ReplicaID: 2, LSN: 12, TSN: 10, Commit: true},
-		{Type: format.TypeReplace, GroupID: 1, LSN: 5, TSN: 13},
-		{Type: format.TypeReplace, ReplicaID: 2, LSN: 13, TSN: 13, Commit: true},
+		{Type: box.TypeReplace, ReplicaID: 2, LSN: 11, TSN: 10},
+		{Type: box.TypeReplace, ReplicaID: 2, LSN: 12, TSN: 10, Commit: true},
+		{Type: box.TypeReplace, GroupID: 1, LSN: 5, TSN: 13},
+		{Type: box.TypeReplace, ReplicaID: 2, LSN: 13, TSN: 13, Commit: true},
 	} {
 		evs, err := f.r.Add("x", &format.Row{Header: h})
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/verify"
 )
@@ -102,7 +103,7 @@ func genInstance(b *testing.B, dir string, size int64) {
 	// Asynchronous transactions wait behind unconfirmed synchronous ones.
 	queued := func() uint64 {
 		if pendingSync > confirmed {
-			return format.FlagWaitSync
+			return box.FlagWaitSync
 		}
 		return 0
 	}
@@ -119,8 +120,8 @@ func genInstance(b *testing.B, dir string, size int64) {
 		switch {
 		case n%10 == 9: // synchronous, confirmed every few
 			body := dmlBody(syncSpace, lsn, pad)
-			w.row(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true,
-				Flags: format.FlagWaitSync | format.FlagWaitAck}, body)
+			w.row(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true,
+				Flags: box.FlagWaitSync | box.FlagWaitAck}, body)
 			pendingSync = lsn
 			written += int64(len(body)) + 27
 			if n%30 == 29 {
@@ -129,7 +130,7 @@ func genInstance(b *testing.B, dir string, size int64) {
 		case n%10 == 5: // a three-row transaction
 			for i := uint64(0); i < 3; i++ {
 				body := dmlBody(asyncSpace, lsn+i, pad)
-				h := format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: lsn + i, TSN: lsn, Commit: i == 2}
+				h := format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: lsn + i, TSN: lsn, Commit: i == 2}
 				if i == 2 {
 					h.Flags = queued()
 				}
@@ -138,7 +139,7 @@ func genInstance(b *testing.B, dir string, size int64) {
 			}
 		default:
 			body := dmlBody(asyncSpace, lsn, pad)
-			w.row(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true, Flags: queued()}, body)
+			w.row(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true, Flags: queued()}, body)
 			written += int64(len(body)) + 27
 		}
 		if n%8 == 7 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/verify"
 )
@@ -118,7 +119,7 @@ func (b *walBuilder) snapshot(cluster map[uint32]string, raft *format.Raft, prom
 		}
 	}
 	if b.replicaset != "" {
-		put(format.Header{Type: format.TypeInsert}, schemaBody(b.version, b.replicaset))
+		put(format.Header{Type: box.TypeInsert}, schemaBody(b.version, b.replicaset))
 	}
 	for _, sp := range []struct {
 		id   uint32
@@ -129,18 +130,18 @@ func (b *walBuilder) snapshot(cluster map[uint32]string, raft *format.Raft, prom
 			flags = mpMap(mpStr("is_sync"), []byte{0xc3})
 		}
 		tuple := mpArr(mpUint(uint64(sp.id)), mpUint(1), mpStr(fmt.Sprint("s", sp.id)), mpStr("memtx"), mpUint(0), flags, mpArr())
-		put(format.Header{Type: format.TypeInsert}, mpMap(mpUint(0x10), mpUint(280), mpUint(0x21), tuple))
+		put(format.Header{Type: box.TypeInsert}, mpMap(mpUint(0x10), mpUint(280), mpUint(0x21), tuple))
 	}
 	for id := uint32(1); id < 32; id++ {
 		if u, ok := cluster[id]; ok {
-			put(format.Header{Type: format.TypeInsert}, clusterBody(id, u))
+			put(format.Header{Type: box.TypeInsert}, clusterBody(id, u))
 		}
 	}
 	if raft != nil {
-		put(format.Header{Type: format.TypeRaft, GroupID: 1}, format.AppendRaftBody(nil, raft))
+		put(format.Header{Type: box.TypeRaft, GroupID: 1}, format.AppendRaftBody(nil, raft))
 	}
 	if promote != nil {
-		put(format.Header{Type: format.TypePromote}, format.AppendSynchroBody(nil, promote))
+		put(format.Header{Type: box.TypePromote}, format.AppendSynchroBody(nil, promote))
 	}
 	if err := w.Close(); err != nil {
 		b.t.Fatal(err)
@@ -209,7 +210,7 @@ func (b *walBuilder) tx(id uint32, space uint32, n int, flags uint64) (first, la
 	first = b.next(id)
 	for i := 0; i < n; i++ {
 		lsn := b.next(id)
-		h := format.Header{Type: format.TypeReplace, ReplicaID: id, LSN: lsn, TSN: first, Commit: i == n-1}
+		h := format.Header{Type: box.TypeReplace, ReplicaID: id, LSN: lsn, TSN: first, Commit: i == n-1}
 		if i == n-1 {
 			h.Flags = flags
 		}
@@ -227,11 +228,11 @@ func (b *walBuilder) async(id uint32) uint64 {
 
 // sync writes a one-row synchronous transaction (WAIT_SYNC|WAIT_ACK).
 func (b *walBuilder) sync(id uint32) uint64 {
-	_, l := b.tx(id, syncSpace, 1, format.FlagWaitSync|format.FlagWaitAck)
+	_, l := b.tx(id, syncSpace, 1, box.FlagWaitSync|box.FlagWaitAck)
 	return l
 }
 
-func (b *walBuilder) synchro(t format.RowType, origin uint32, s format.Synchro) uint64 {
+func (b *walBuilder) synchro(t box.RowType, origin uint32, s format.Synchro) uint64 {
 	lsn := b.next(origin)
 	b.row(format.Header{Type: t, ReplicaID: origin, LSN: lsn, TSN: lsn, Commit: true}, format.AppendSynchroBody(nil, &s))
 	b.flush()
@@ -239,25 +240,25 @@ func (b *walBuilder) synchro(t format.RowType, origin uint32, s format.Synchro) 
 }
 
 func (b *walBuilder) confirm(origin, owner uint32, lsn uint64) uint64 {
-	return b.synchro(format.TypeConfirm, origin, format.Synchro{ReplicaID: owner, LSN: lsn})
+	return b.synchro(box.TypeConfirm, origin, format.Synchro{ReplicaID: owner, LSN: lsn})
 }
 
 func (b *walBuilder) rollback(origin, owner uint32, lsn uint64) uint64 {
-	return b.synchro(format.TypeRollback, origin, format.Synchro{ReplicaID: owner, LSN: lsn})
+	return b.synchro(box.TypeRollback, origin, format.Synchro{ReplicaID: owner, LSN: lsn})
 }
 
 func (b *walBuilder) promote(origin, prev uint32, lsn, term uint64) uint64 {
-	return b.synchro(format.TypePromote, origin, format.Synchro{ReplicaID: prev, LSN: lsn, Term: term, HasTerm: true})
+	return b.synchro(box.TypePromote, origin, format.Synchro{ReplicaID: prev, LSN: lsn, Term: term, HasTerm: true})
 }
 
 func (b *walBuilder) demote(origin, prev uint32, lsn, term uint64) uint64 {
-	return b.synchro(format.TypeDemote, origin, format.Synchro{ReplicaID: prev, LSN: lsn, Term: term, HasTerm: true})
+	return b.synchro(box.TypeDemote, origin, format.Synchro{ReplicaID: prev, LSN: lsn, Term: term, HasTerm: true})
 }
 
 // raft writes a persisted Raft state row (local, component 0).
 func (b *walBuilder) raft(term uint64, vote uint32) {
 	lsn := b.next(0)
-	b.row(format.Header{Type: format.TypeRaft, GroupID: 1, LSN: lsn, TSN: lsn, Commit: true},
+	b.row(format.Header{Type: box.TypeRaft, GroupID: 1, LSN: lsn, TSN: lsn, Commit: true},
 		format.AppendRaftBody(nil, &format.Raft{Term: term, Vote: vote}))
 	b.flush()
 }

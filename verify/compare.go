@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -183,7 +184,7 @@ func (c *comparer) compareRows(id uint32, holders []*instance, rows []map[uint64
 		var order []uint64
 		for i, in := range holders {
 			d, ok := rows[i][lsn]
-			if !ok || d.typ == format.TypeNop {
+			if !ok || d.typ == box.TypeNop {
 				// A receiver may hold a NOP where the origin has data.
 				continue
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/verify"
 )
@@ -50,7 +51,7 @@ func TestCleanLog(t *testing.T) {
 	b.tx(1, asyncSpace, 3, 0)
 	b.xlog()
 	s1 := b.sync(1)
-	b.tx(1, syncSpace, 2, format.FlagWaitSync|format.FlagWaitAck|format.FlagCommit)
+	b.tx(1, syncSpace, 2, box.FlagWaitSync|box.FlagWaitAck|box.FlagCommit)
 	b.rollback(1, 1, s1)
 	b.raft(3, 0)
 	b.raft(3, 1)
@@ -210,7 +211,7 @@ func TestLSNGapMissingFile(t *testing.T) {
 func TestLSNGapInsideFileIsWarning(t *testing.T) {
 	b := fresh(t, "i1", 1, 2, v2111)
 	b.async(1)
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 7, TSN: 7, Commit: true}, dmlBody(asyncSpace, 7, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 7, TSN: 7, Commit: true}, dmlBody(asyncSpace, 7, "x"))
 	rep := verifyDirs(t, b.done())
 	f := want1(t, rep, verify.KindLSNGap, verify.Warning)
 	if f.LSNFrom != 1 || f.LSNTo != 6 {
@@ -222,7 +223,7 @@ func TestLSNOrder(t *testing.T) {
 	b := fresh(t, "i1", 1, 1, v2111)
 	b.async(1)
 	b.async(1)
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: 2, TSN: 2, Commit: true}, dmlBody(asyncSpace, 2, "again"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: 2, TSN: 2, Commit: true}, dmlBody(asyncSpace, 2, "again"))
 	b.async(1)
 	rep := verifyDirs(t, b.done())
 	f := want1(t, rep, verify.KindLSNOrder, verify.Error)
@@ -235,8 +236,8 @@ func TestBrokenTx(t *testing.T) {
 	b := fresh(t, "i1", 1, 1, v2111)
 	b.async(1)
 	// Rows 3 and 4 of a transaction whose first row (lsn 2) is absent.
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: 3, TSN: 2}, dmlBody(asyncSpace, 3, "x"))
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: 4, TSN: 2, Commit: true}, dmlBody(asyncSpace, 4, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: 3, TSN: 2}, dmlBody(asyncSpace, 3, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: 4, TSN: 2, Commit: true}, dmlBody(asyncSpace, 4, "x"))
 	rep := verifyDirs(t, b.done())
 	f := want1(t, rep, verify.KindBrokenTx, verify.Error)
 	if f.LSNFrom != 2 || f.LSNTo != 3 {
@@ -247,11 +248,11 @@ func TestBrokenTx(t *testing.T) {
 
 func TestIncompleteTx(t *testing.T) {
 	b := fresh(t, "i1", 1, 1, v2111)
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: 1, TSN: 1}, dmlBody(asyncSpace, 1, "x"))
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: 2, TSN: 1}, dmlBody(asyncSpace, 2, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: 1, TSN: 1}, dmlBody(asyncSpace, 1, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: 2, TSN: 1}, dmlBody(asyncSpace, 2, "x"))
 	// A new transaction of the same replica before the commit row.
 	b.async(1)
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: 4, TSN: 4}, dmlBody(asyncSpace, 4, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: 4, TSN: 4}, dmlBody(asyncSpace, 4, "x"))
 	rep := verifyDirs(t, b.done())
 	fs := findings(rep, verify.KindIncompleteTx)
 	if len(fs) != 2 {
@@ -266,12 +267,12 @@ func TestIncompleteTx(t *testing.T) {
 // ids may interleave (gh-7932), including local rows of a transaction.
 func TestInterleavedTransactions(t *testing.T) {
 	b := fresh(t, "i1", 1, 2, v2111)
-	b.copyRow(format.Header{Type: format.TypeReplace, GroupID: 1, LSN: 1, TSN: 1}, dmlBody(600, 1, "local first"))
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1}, dmlBody(asyncSpace, 1, "x"))
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: 1, TSN: 1}, dmlBody(asyncSpace, 1, "x"))
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 2, TSN: 1, Commit: true}, dmlBody(asyncSpace, 2, "x"))
-	b.copyRow(format.Header{Type: format.TypeReplace, GroupID: 1, LSN: 2, TSN: 1}, dmlBody(600, 2, "local"))
-	b.copyRow(format.Header{Type: format.TypeNop, ReplicaID: 1, LSN: 2, TSN: 1, Commit: true}, nil)
+	b.copyRow(format.Header{Type: box.TypeReplace, GroupID: 1, LSN: 1, TSN: 1}, dmlBody(600, 1, "local first"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1}, dmlBody(asyncSpace, 1, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: 1, TSN: 1}, dmlBody(asyncSpace, 1, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 2, TSN: 1, Commit: true}, dmlBody(asyncSpace, 2, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, GroupID: 1, LSN: 2, TSN: 1}, dmlBody(600, 2, "local"))
+	b.copyRow(format.Header{Type: box.TypeNop, ReplicaID: 1, LSN: 2, TSN: 1, Commit: true}, nil)
 	rep := verifyDirs(t, b.done())
 	wantClean(t, rep)
 }
@@ -363,8 +364,8 @@ func TestForeignSynchro(t *testing.T) {
 	b := owned(t, v2111, 2)
 	b.sync(1)
 	// Replica 2 confirms its own queue, which it does not own here.
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true,
-		Flags: format.FlagWaitSync | format.FlagWaitAck}, dmlBody(syncSpace, 1, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true,
+		Flags: box.FlagWaitSync | box.FlagWaitAck}, dmlBody(syncSpace, 1, "x"))
 	rep := verifyDirs(t, b.done())
 	// Replica 2 has no PROMOTE in the queue's term: a stale transaction,
 	// reported once (not also as a queue conflict).
@@ -440,7 +441,7 @@ func TestQueueConflict(t *testing.T) {
 	// 2.6.0: a transaction of replica 2 while replica 1's are pending.
 	b = fresh(t, "i1", 1, 2, v260)
 	b.tx(1, syncSpace, 1, 0)
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true}, dmlBody(syncSpace, 1, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true}, dmlBody(syncSpace, 1, "x"))
 	rep = verifyDirs(t, b.done())
 	f = want1(t, rep, verify.KindQueueConflict, verify.Error)
 	if !strings.Contains(f.Message, "ER_UNCOMMITTED_FOREIGN_SYNC_TXNS") {
@@ -450,7 +451,7 @@ func TestQueueConflict(t *testing.T) {
 
 func TestPromoteTerm(t *testing.T) {
 	b := owned(t, v363, 2)
-	b.copyRow(format.Header{Type: format.TypePromote, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true},
+	b.copyRow(format.Header{Type: box.TypePromote, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true},
 		format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: 2, Term: 2, HasTerm: true}))
 	rep := verifyDirs(t, b.done())
 	f := want1(t, rep, verify.KindPromoteTerm, verify.Error)
@@ -481,7 +482,7 @@ func TestStaleTerm(t *testing.T) {
 	b = owned(t, v2111, 2)
 	b.promote(2, 1, 2, 3)
 	lsn := b.next(1)
-	b.copyRow(format.Header{Type: format.TypeNop, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true, Flags: format.FlagWaitSync | format.FlagWaitAck}, nil)
+	b.copyRow(format.Header{Type: box.TypeNop, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true, Flags: box.FlagWaitSync | box.FlagWaitAck}, nil)
 	wantClean(t, verifyDirs(t, b.done()))
 }
 
@@ -491,14 +492,14 @@ func TestAsyncAfterDemote(t *testing.T) {
 	b := fresh(t, "i1", 1, 2, v2111)
 	b.promote(1, 0, 0, 2)
 	b.demote(1, 1, 0, 3)
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true}, dmlBody(272, 1, "smth"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true}, dmlBody(272, 1, "smth"))
 	wantClean(t, verifyDirs(t, b.done()))
 }
 
 func TestSyncPending(t *testing.T) {
 	b := owned(t, v2111, 1)
 	s := b.sync(1)
-	b.tx(1, asyncSpace, 1, format.FlagWaitSync) // queued behind it
+	b.tx(1, asyncSpace, 1, box.FlagWaitSync) // queued behind it
 	rep := verifyDirs(t, b.done())
 	f := want1(t, rep, verify.KindSyncPending, verify.Warning)
 	if f.LSNFrom != s || f.LSNTo != s+1 {
@@ -592,11 +593,11 @@ func TestDivergentRow(t *testing.T) {
 		a.async(1)
 		b.async(1)
 	}
-	a.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: 4, TSN: 4, Commit: true}, dmlBody(asyncSpace, 4, "mine"))
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: 4, TSN: 4, Commit: true}, dmlBody(asyncSpace, 4, "theirs"))
+	a.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: 4, TSN: 4, Commit: true}, dmlBody(asyncSpace, 4, "mine"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: 4, TSN: 4, Commit: true}, dmlBody(asyncSpace, 4, "theirs"))
 	a.async(1)
 	// A NOP where the origin has data is legal.
-	b.copyRow(format.Header{Type: format.TypeNop, ReplicaID: 1, LSN: 5, TSN: 5, Commit: true}, nil)
+	b.copyRow(format.Header{Type: box.TypeNop, ReplicaID: 1, LSN: 5, TSN: 5, Commit: true}, nil)
 	rep := verifyDirs(t, "a="+a.done(), "b="+b.done())
 	f := want1(t, rep, verify.KindDivergentRow, verify.Error)
 	if f.ReplicaID != 1 || f.LSNFrom != 4 || f.LSNTo != 4 || len(f.Sides) != 2 || len(f.Evidence) != 2 {
@@ -611,7 +612,7 @@ func TestSplitBrainFates(t *testing.T) {
 	var bs []*walBuilder
 	for i, name := range []string{"a", "b", "c"} {
 		b := fresh(t, name, i+1, 3, v2111)
-		b.copyRow(format.Header{Type: format.TypePromote, ReplicaID: 1, LSN: 1, TSN: 1, Commit: true},
+		b.copyRow(format.Header{Type: box.TypePromote, ReplicaID: 1, LSN: 1, TSN: 1, Commit: true},
 			format.AppendSynchroBody(nil, &format.Synchro{LSN: 0, Term: 2, HasTerm: true}))
 		bs = append(bs, b)
 	}
@@ -621,7 +622,7 @@ func TestSplitBrainFates(t *testing.T) {
 	}
 	bs[0].rollback(1, 1, 2) // the old owner rolls 1:2-3 back
 	bs[1].promote(2, 1, 3, 3)
-	bs[2].copyRow(format.Header{Type: format.TypePromote, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true},
+	bs[2].copyRow(format.Header{Type: box.TypePromote, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true},
 		format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: 3, Term: 3, HasTerm: true}))
 	rep := verifyDirs(t, "a="+bs[0].done(), "b="+bs[1].done(), "c="+bs[2].done())
 	var got *verify.Finding
@@ -645,7 +646,7 @@ func TestSplitBrainSameTerm(t *testing.T) {
 	c := fresh(t, "c", 3, 3, v363)
 	a.promote(1, 0, 0, 2)
 	b.promote(2, 0, 0, 2)
-	c.copyRow(format.Header{Type: format.TypePromote, ReplicaID: 1, LSN: 1, TSN: 1, Commit: true},
+	c.copyRow(format.Header{Type: box.TypePromote, ReplicaID: 1, LSN: 1, TSN: 1, Commit: true},
 		format.AppendSynchroBody(nil, &format.Synchro{Term: 2, HasTerm: true}))
 	rep := verifyDirs(t, "a="+a.done(), "b="+b.done(), "c="+c.done())
 	f := want1(t, rep, verify.KindSplitBrain, verify.Error)
@@ -666,23 +667,23 @@ func TestSplitBrainOldOwnerWritesOn(t *testing.T) {
 	}
 	a, b, c := bs[0], bs[1], bs[2]
 	for _, x := range bs {
-		x.copyRow(format.Header{Type: format.TypePromote, ReplicaID: 1, LSN: 1, TSN: 1, Commit: true},
+		x.copyRow(format.Header{Type: box.TypePromote, ReplicaID: 1, LSN: 1, TSN: 1, Commit: true},
 			format.AppendSynchroBody(nil, &format.Synchro{LSN: 0, Term: 2, HasTerm: true}))
 		s := x.next(1)
-		x.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: s, TSN: s, Commit: true,
-			Flags: format.FlagWaitSync | format.FlagWaitAck}, dmlBody(syncSpace, s, "v"))
-		x.copyRow(format.Header{Type: format.TypeConfirm, ReplicaID: 1, LSN: s + 1, TSN: s + 1, Commit: true},
+		x.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: s, TSN: s, Commit: true,
+			Flags: box.FlagWaitSync | box.FlagWaitAck}, dmlBody(syncSpace, s, "v"))
+		x.copyRow(format.Header{Type: box.TypeConfirm, ReplicaID: 1, LSN: s + 1, TSN: s + 1, Commit: true},
 			format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: s}))
 	}
 	a.async(1) // 1:4
 	a.async(1) // 1:5
 	p := b.promote(2, 1, 2, 3)
 	b.async(2)
-	c.copyRow(format.Header{Type: format.TypePromote, ReplicaID: 2, LSN: p, TSN: p, Commit: true},
+	c.copyRow(format.Header{Type: box.TypePromote, ReplicaID: 2, LSN: p, TSN: p, Commit: true},
 		format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: 2, Term: 3, HasTerm: true}))
-	c.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: p + 1, TSN: p + 1, Commit: true}, dmlBody(asyncSpace, 9, "v"))
+	c.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: p + 1, TSN: p + 1, Commit: true}, dmlBody(asyncSpace, 9, "v"))
 	for l := uint64(4); l <= 5; l++ {
-		c.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: l, TSN: l, Commit: true}, dmlBody(asyncSpace, l, "v"))
+		c.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: l, TSN: l, Commit: true}, dmlBody(asyncSpace, l, "v"))
 	}
 	rep := verifyDirs(t, "a="+a.done(), "b="+b.done(), "c="+c.done())
 	var sb *verify.Finding
@@ -732,7 +733,7 @@ func TestVClockTable(t *testing.T) {
 func TestBadRow(t *testing.T) {
 	b := owned(t, v2111, 1)
 	lsn := b.next(1)
-	b.copyRow(format.Header{Type: format.TypeConfirm, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true}, mpArr(mpUint(1), mpUint(2)))
+	b.copyRow(format.Header{Type: box.TypeConfirm, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true}, mpArr(mpUint(1), mpUint(2)))
 	rep := verifyDirs(t, b.done())
 	f := want1(t, rep, verify.KindBadRow, verify.Error)
 	if len(f.Evidence) != 1 || !strings.Contains(f.Message, "CONFIRM") {
@@ -745,7 +746,7 @@ func TestBadRow(t *testing.T) {
 func TestTruncated(t *testing.T) {
 	b := fresh(t, "i1", 1, 2, v2111)
 	for i := 0; i < 33000; i++ {
-		b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: b.next(2), TSN: b.next(2), Commit: true}, dmlBody(asyncSpace, 1, "r"))
+		b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: b.next(2), TSN: b.next(2), Commit: true}, dmlBody(asyncSpace, 1, "r"))
 		b.async(1)
 	}
 	rep := verifyDirs(t, b.done())
@@ -762,8 +763,8 @@ func TestLSNGapPerComponent(t *testing.T) {
 	b.async(1)
 	b.xlog()
 	b.async(1)
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true}, dmlBody(asyncSpace, 1, "x"))
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 2, TSN: 2, Commit: true}, dmlBody(asyncSpace, 2, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true}, dmlBody(asyncSpace, 1, "x"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 2, TSN: 2, Commit: true}, dmlBody(asyncSpace, 2, "x"))
 	middle := b.files[len(b.files)-1]
 	b.xlog()
 	b.async(1)

@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"io"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/render"
 )
@@ -126,7 +127,7 @@ func (rr *rowReader) locate(keys ...rowKey) map[rowKey]located {
 // rowDigest is one row's hash kept while comparing a chunk in detail.
 type rowDigest struct {
 	hash uint64
-	typ  format.RowType
+	typ  box.RowType
 }
 
 // chunkRows reads the rows of the given chunks of component id.
@@ -181,9 +182,9 @@ func (rr *rowReader) decider(id uint32, lsn uint64, f fate) (located, bool) {
 				return true
 			}
 			switch r.Type {
-			case format.TypeConfirm:
+			case box.TypeConfirm:
 				found = f == fateConfirmed && syn.ReplicaID == id && syn.LSN >= lsn
-			case format.TypeRollback:
+			case box.TypeRollback:
 				found = f == fateRolledBack && syn.ReplicaID == id && syn.LSN <= lsn
 			default:
 				found = true

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/testfix"
 	"github.com/xlogtool/xlogtool/verify"
@@ -111,7 +112,7 @@ func twoSets(t *testing.T, version, rsA, rsB string, uuidA, uuidB string) *verif
 		b.promote(1, 0, 0, 2)
 		for k := 0; k < 3; k++ {
 			lsn := b.next(1)
-			b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true},
+			b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true},
 				dmlBody(asyncSpace, lsn, string(rune('a'+i))))
 		}
 		dirs = append(dirs, string(rune('a'+i))+"="+b.done())
@@ -167,7 +168,7 @@ func TestReplicasetsUnknown(t *testing.T) {
 	b := newWAL(t, filepath.Join(t.TempDir(), "b"), uuidOf(2), v2111)
 	b.vc.Set(1, 1)
 	b.xlog()
-	b.copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true}, dmlBody(asyncSpace, 7, "v"))
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true}, dmlBody(asyncSpace, 7, "v"))
 	rep = verifyDirs(t, "a="+a.done(), "b="+b.done())
 	if len(rep.Replicasets) != 1 || rep.Replicasets[0].UUID != uuidOf(100) || !strings.Contains(rep.Replicasets[0].Assumed, "b: no replica set UUID") {
 		t.Fatalf("%+v\n%s", rep.Replicasets, reportText(rep))
@@ -189,7 +190,7 @@ func TestReplicaIDReused(t *testing.T) {
 	}
 	// Replica 1 gives id 3 to instance 4; instance 2 has not received it.
 	lsn := bs[0].next(1)
-	bs[0].copyRow(format.Header{Type: format.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true}, clusterBody(3, uuidOf(4)))
+	bs[0].copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true}, clusterBody(3, uuidOf(4)))
 	rep := verifyDirs(t, "a="+bs[0].done(), "b="+bs[1].done())
 	if rep.HasErrors() {
 		t.Fatalf("errors:\n%s", reportText(rep))

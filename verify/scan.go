@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/render"
 )
@@ -358,11 +359,11 @@ func (s *scanner) scanSnapshot(rd *format.Reader, info *fileInfo) {
 		}
 		s.rowCount++
 		switch r.Type {
-		case format.TypePromote:
+		case box.TypePromote:
 			if syn, err := r.Synchro(); err == nil {
 				promote = &syn
 			}
-		case format.TypeRaft:
+		case box.TypeRaft:
 			if f, err := r.Raft(); err == nil {
 				raft = &f
 			}
@@ -570,7 +571,7 @@ func (s *scanner) xlogRow(r *format.Row) {
 		s.inst.digests.add(id, r.LSN, rowHash(s.seed, r))
 	}
 	switch {
-	case r.Type == format.TypeRaft:
+	case r.Type == box.TypeRaft:
 		s.raftRow(r)
 	case r.Type.IsSynchro():
 		s.synchroRow(r, before)
@@ -583,7 +584,7 @@ func (s *scanner) xlogRow(r *format.Row) {
 // body's first key (as Tarantool writes it).
 func spaceOf(r *format.Row) (uint32, bool) {
 	b := r.Body
-	if len(b) >= 3 && b[0]&0xf0 == 0x80 && b[1] == format.KeySpaceID {
+	if len(b) >= 3 && b[0]&0xf0 == 0x80 && b[1] == box.KeySpaceID {
 		switch c := b[2]; {
 		case c <= 0x7f:
 			return uint32(c), true
@@ -636,7 +637,7 @@ func (s *scanner) txRow(r *format.Row, before format.VClock) {
 			}
 		}
 		t.lastGlobal = r.LSN
-		if r.Type != format.TypeNop {
+		if r.Type != box.TypeNop {
 			t.dataRows++
 			if !s.rules.flags && r.Type.IsDML() {
 				if sid, ok := spaceOf(r); ok && s.schema.syncSpaces.IsSync(sid) {
@@ -646,7 +647,7 @@ func (s *scanner) txRow(r *format.Row, before format.VClock) {
 		}
 	}
 	if r.Type.IsDML() && !t.broken {
-		if sid, ok := spaceOf(r); ok && (sid == spaceSchema || sid == spaceSpace || sid == spaceCluster) {
+		if sid, ok := spaceOf(r); ok && (sid == box.SpaceSchema || sid == box.SpaceSpace || sid == box.SpaceCluster) {
 			s.schema.apply(r)
 			s.learnOwnID()
 		}
@@ -693,8 +694,8 @@ func (s *scanner) commitTx(t *tx) {
 	}
 	var sync, queued bool
 	if s.rules.flags {
-		sync = t.flags&format.FlagWaitAck != 0
-		queued = sync || t.flags&format.FlagWaitSync != 0
+		sync = t.flags&box.FlagWaitAck != 0
+		queued = sync || t.flags&box.FlagWaitSync != 0
 	} else {
 		sync = t.sync
 		queued = sync || !s.limbo.empty()
@@ -816,7 +817,7 @@ func (s *scanner) synchroRow(r *format.Row, before format.VClock) {
 		return
 	}
 	switch r.Type {
-	case format.TypeConfirm, format.TypeRollback:
+	case box.TypeConfirm, box.TypeRollback:
 		s.confirmRollback(r, syn, before)
 	default:
 		s.promoteDemote(r, syn, before)
@@ -826,7 +827,7 @@ func (s *scanner) synchroRow(r *format.Row, before format.VClock) {
 func (s *scanner) confirmRollback(r *format.Row, syn format.Synchro, before format.VClock) {
 	l := &s.limbo
 	X, O, L := r.ReplicaID, syn.ReplicaID, syn.LSN
-	confirm := r.Type == format.TypeConfirm
+	confirm := r.Type == box.TypeConfirm
 	at := func(f *Finding) *Finding {
 		return f.at(s.file, r.Pos.FileOffset()).lsns(O, L, L).withEvidence(s.evidence(s.file, r, ""))
 	}
@@ -906,7 +907,7 @@ func (s *scanner) confirmRollback(r *format.Row, syn format.Synchro, before form
 func (s *scanner) promoteDemote(r *format.Row, syn format.Synchro, before format.VClock) {
 	l := &s.limbo
 	X, T, L := r.ReplicaID, syn.Term, syn.LSN
-	demote := r.Type == format.TypeDemote
+	demote := r.Type == box.TypeDemote
 	at := func(f *Finding) *Finding {
 		f.Term = T
 		return f.at(s.file, r.Pos.FileOffset()).lsns(X, r.LSN, r.LSN).withEvidence(s.evidence(s.file, r, ""))

@@ -3,15 +3,9 @@ package verify
 import (
 	"fmt"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/synchro"
-)
-
-// System spaces whose rows verify follows.
-const (
-	spaceSchema  = 272 // _schema: the replica set UUID
-	spaceSpace   = 280 // _space: which spaces are synchronous
-	spaceCluster = 320 // _cluster: replica ids of instance UUIDs
 )
 
 // schema is what verify needs of the data schema: the synchronous spaces
@@ -42,19 +36,19 @@ func (s *schema) apply(r *format.Row) {
 		return
 	}
 	switch d.SpaceID {
-	case spaceSchema:
+	case box.SpaceSchema:
 		// A DELETE of 'cluster' (the upgrade to 3.x renames the key)
 		// leaves the UUID known.
-		if r.Type == format.TypeInsert || r.Type == format.TypeReplace {
+		if r.Type == box.TypeInsert || r.Type == box.TypeReplace {
 			if u, ok := parseReplicasetTuple(d.Tuple); ok {
 				s.replicaset = u
 			}
 		}
-	case spaceSpace:
+	case box.SpaceSpace:
 		s.syncSpaces.Learn(r)
-	case spaceCluster:
+	case box.SpaceCluster:
 		switch r.Type {
-		case format.TypeInsert, format.TypeReplace:
+		case box.TypeInsert, box.TypeReplace:
 			if id, uuid, ok := parseClusterTuple(d.Tuple); ok {
 				s.cluster[id] = uuid
 				s.clusterAt[id] = rowKey{r.ReplicaID, r.LSN}
@@ -62,7 +56,7 @@ func (s *schema) apply(r *format.Row) {
 					s.clusterAt[id] = rowKey{}
 				}
 			}
-		case format.TypeDelete:
+		case box.TypeDelete:
 			if id, ok := firstUint(d.Key); ok {
 				delete(s.cluster, uint32(id))
 				delete(s.clusterAt, uint32(id))

@@ -1,6 +1,9 @@
 package verify
 
-import "github.com/xlogtool/xlogtool/format"
+import (
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
+)
 
 // keptRow is a copy of one row (header fields and bytes) kept to show it
 // as evidence later. Its buffer is reused.
@@ -73,4 +76,4 @@ func (a *txnAssembler) bucketOf(r *format.Row) uint32 {
 	return a.ownID
 }
 
-func isGlobal(r *format.Row) bool { return r.ReplicaID != 0 && r.GroupID != format.GroupLocal }
+func isGlobal(r *format.Row) bool { return r.ReplicaID != 0 && r.GroupID != box.GroupLocal }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -133,7 +134,7 @@ func tailXlog(ctx context.Context, path string, sum *InstanceSummary, sch *schem
 		sum.Rows++
 		sum.VClock.Follow(r.ReplicaID, r.LSN)
 		if r.Type.IsDML() {
-			if sid, ok := spaceOf(r); ok && (sid == spaceSchema || sid == spaceCluster) {
+			if sid, ok := spaceOf(r); ok && (sid == box.SpaceSchema || sid == box.SpaceCluster) {
 				sch.apply(r)
 			}
 		}
@@ -160,10 +161,10 @@ func snapSystem(path string, sch *schema) {
 			return
 		}
 		sid, ok := spaceOf(r)
-		if !ok || sid > spaceCluster {
+		if !ok || sid > box.SpaceCluster {
 			return
 		}
-		if sid == spaceSchema || sid == spaceCluster {
+		if sid == box.SpaceSchema || sid == box.SpaceCluster {
 			sch.apply(r)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/progress"
 	"github.com/xlogtool/xlogtool/iproto"
@@ -255,7 +256,7 @@ func printPlaySummary(w io.Writer, s *play.Summary, conn *iproto.Conn, statePath
 		fmt.Fprintf(w, "skipped: %s\n", strings.Join(skipped, ", "))
 	}
 	if len(s.NotSent) > 0 {
-		types := make([]format.RowType, 0, len(s.NotSent))
+		types := make([]box.RowType, 0, len(s.NotSent))
 		for t := range s.NotSent {
 			types = append(types, t)
 		}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -38,7 +39,7 @@ func repairInput(t *testing.T) string {
 			t.Fatal(err)
 		}
 		for lsn := uint64(3); lsn <= 8; lsn++ {
-			h := format.Header{Type: format.TypeInsert, LSN: lsn, TSN: lsn, Commit: true}
+			h := format.Header{Type: box.TypeInsert, LSN: lsn, TSN: lsn, Commit: true}
 			if typ == format.TypeXLOG {
 				h.ReplicaID = 1
 			}

@@ -13,9 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/progress"
-	"github.com/xlogtool/xlogtool/memtx"
 	"github.com/xlogtool/xlogtool/replay"
 )
 
@@ -276,7 +276,7 @@ func writeReplaySummary(w io.Writer, res *replay.Result, showSystem bool) error 
 
 	t := newTable(w, []string{"ID", "NAME", "ENGINE", "IS_SYNC", "TUPLES"}, 0, 4)
 	for _, sp := range res.State.Spaces() {
-		if memtx.IsSystemSpace(sp.ID) && !showSystem {
+		if box.IsSystemSpace(sp.ID) && !showSystem {
 			continue
 		}
 		sync := "false"

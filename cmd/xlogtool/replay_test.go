@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/memtx"
@@ -186,10 +187,10 @@ func TestReplayFindings(t *testing.T) {
 	dir := t.TempDir()
 	st := memtx.NewState()
 	for _, req := range []memtx.Request{
-		{Type: memtx.TypeInsert, SpaceID: memtx.SpaceSpace, Tuple: []any{uint64(600), uint64(1), "t", "memtx", uint64(0), memtx.Map{}, []any{}}},
-		{Type: memtx.TypeInsert, SpaceID: memtx.SpaceIndex, Tuple: []any{uint64(600), uint64(0), "pk", "tree",
+		{Type: box.TypeInsert, SpaceID: box.SpaceSpace, Tuple: []any{uint64(600), uint64(1), "t", "memtx", uint64(0), memtx.Map{}, []any{}}},
+		{Type: box.TypeInsert, SpaceID: box.SpaceIndex, Tuple: []any{uint64(600), uint64(0), "pk", "tree",
 			memtx.Map{{Key: "unique", Value: true}}, []any{memtx.Map{{Key: "field", Value: uint64(0)}, {Key: "type", Value: "unsigned"}}}}},
-		{Type: memtx.TypeInsert, SpaceID: 600, Tuple: []any{uint64(1)}},
+		{Type: box.TypeInsert, SpaceID: 600, Tuple: []any{uint64(1)}},
 	} {
 		if err := st.Apply(req); err != nil {
 			t.Fatal(err)
@@ -210,9 +211,9 @@ func TestReplayFindings(t *testing.T) {
 	// LSN 11 inserts key 2, LSN 12 key 1 again.
 	for i, key := range []uint64{2, 1} {
 		lsn := uint64(11 + i)
-		body, _ := memtx.EncodeMsgpack(memtx.Map{{Key: uint64(format.KeySpaceID), Value: uint64(600)},
-			{Key: uint64(format.KeyTuple), Value: []any{key}}})
-		h := format.Header{Type: format.TypeInsert, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true}
+		body, _ := memtx.EncodeMsgpack(memtx.Map{{Key: uint64(box.KeySpaceID), Value: uint64(600)},
+			{Key: uint64(box.KeyTuple), Value: []any{key}}})
+		h := format.Header{Type: box.TypeInsert, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true}
 		if err := w.Write(&h, body); err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -22,7 +23,7 @@ func verifyCLI(t *testing.T, args ...string) (string, string, int) {
 // instanceLog writes one instance directory: an xlog with the rows given
 // as (type, replica id, lsn, body) written as single-row transactions.
 type logRow struct {
-	typ  format.RowType
+	typ  box.RowType
 	id   uint32
 	lsn  uint64
 	body []byte
@@ -70,7 +71,7 @@ func promoteBody(term uint64) []byte {
 func asyncRows(id uint32, n int) []logRow {
 	var rows []logRow
 	for i := 1; i <= n; i++ {
-		rows = append(rows, logRow{format.TypeReplace, id, uint64(i), replaceBody(uint64(i))})
+		rows = append(rows, logRow{box.TypeReplace, id, uint64(i), replaceBody(uint64(i))})
 	}
 	return rows
 }
@@ -116,9 +117,9 @@ func TestVerifyExitCodes(t *testing.T) {
 func TestVerifyJSON(t *testing.T) {
 	root := t.TempDir()
 	a := writeInstance(t, filepath.Join(root, "a"), uuidN(1), format.VClock{},
-		logRow{format.TypePromote, 1, 1, promoteBody(2)})
+		logRow{box.TypePromote, 1, 1, promoteBody(2)})
 	b := writeInstance(t, filepath.Join(root, "b"), uuidN(2), format.VClock{},
-		logRow{format.TypePromote, 2, 1, promoteBody(2)})
+		logRow{box.TypePromote, 2, 1, promoteBody(2)})
 	out, _, code := verifyCLI(t, "verify", "--json", "a="+a, "b="+b)
 	if code != 1 {
 		t.Fatalf("exit %d\n%s", code, out)
@@ -169,11 +170,11 @@ func TestVerifyJSON(t *testing.T) {
 func TestVerifyHTML(t *testing.T) {
 	root := t.TempDir()
 	a := writeInstance(t, filepath.Join(root, "a"), uuidN(1), format.VClock{},
-		logRow{format.TypeRaft, 0, 1, format.AppendRaftBody(nil, &format.Raft{Term: 2, Vote: 1})},
-		logRow{format.TypePromote, 1, 1, promoteBody(2)},
-		logRow{format.TypeReplace, 1, 2, replaceBody(2)})
+		logRow{box.TypeRaft, 0, 1, format.AppendRaftBody(nil, &format.Raft{Term: 2, Vote: 1})},
+		logRow{box.TypePromote, 1, 1, promoteBody(2)},
+		logRow{box.TypeReplace, 1, 2, replaceBody(2)})
 	b := writeInstance(t, filepath.Join(root, "b"), uuidN(2), format.VClock{},
-		logRow{format.TypePromote, 2, 1, promoteBody(2)})
+		logRow{box.TypePromote, 2, 1, promoteBody(2)})
 	page := filepath.Join(root, "report.html")
 	out, _, code := verifyCLI(t, "verify", "--html", page, "a="+a, "b="+b)
 	if code != 1 {
@@ -243,14 +244,14 @@ func systemRows(rs, member string) []logRow {
 	schema = str(str(append(schema, 0x21, 0x92), "cluster"), rs)
 	cluster := format.AppendUint([]byte{0x82, 0x10}, 320)
 	cluster = str(format.AppendUint(append(cluster, 0x21, 0x92), 1), member)
-	return []logRow{{format.TypeReplace, 1, 1, schema}, {format.TypeReplace, 1, 2, cluster}}
+	return []logRow{{box.TypeReplace, 1, 1, schema}, {box.TypeReplace, 1, 2, cluster}}
 }
 
 // withData appends n asynchronous rows of replica 1 after the system rows;
 // tag makes the rows of different replica sets differ.
 func withData(rows []logRow, n int, tag uint64) []logRow {
 	for i := 3; i < 3+n; i++ {
-		rows = append(rows, logRow{format.TypeReplace, 1, uint64(i), replaceBody(tag + uint64(i))})
+		rows = append(rows, logRow{box.TypeReplace, 1, uint64(i), replaceBody(tag + uint64(i))})
 	}
 	return rows
 }

@@ -1,6 +1,118 @@
-package format
+package box
 
 import "strconv"
+
+// Header keys.
+const (
+	KeyType          = 0x00
+	KeySync          = 0x01
+	KeyReplicaID     = 0x02
+	KeyLSN           = 0x03
+	KeyTimestamp     = 0x04
+	KeySchemaVersion = 0x05
+	KeyServerVersion = 0x06
+	KeyGroupID       = 0x07
+	KeyTSN           = 0x08
+	KeyFlags         = 0x09
+	KeyStreamID      = 0x0a
+)
+
+// Body keys.
+const (
+	KeySpaceID        = 0x10
+	KeyIndexID        = 0x11
+	KeyLimit          = 0x12
+	KeyOffset         = 0x13
+	KeyIterator       = 0x14
+	KeyIndexBase      = 0x15
+	KeyFetchPosition  = 0x1f
+	KeyKey            = 0x20
+	KeyTuple          = 0x21 // UPDATE: the operations
+	KeyFunctionName   = 0x22
+	KeyUserName       = 0x23
+	KeyInstanceUUID   = 0x24
+	KeyReplicasetUUID = 0x25 // CLUSTER_UUID in old releases
+	KeyVClock         = 0x26
+	KeyExpr           = 0x27
+	KeyOps            = 0x28 // UPSERT operations
+	KeyBallot         = 0x29
+	KeyTupleMeta      = 0x2a
+	KeyOptions        = 0x2b
+	KeyOldTuple       = 0x2c
+	KeyNewTuple       = 0x2d
+	KeyAfterPosition  = 0x2e
+	KeyAfterTuple     = 0x2f
+	KeyData           = 0x30
+	KeyErrorMessage   = 0x31 // ERROR_24: the message of an error response
+	KeyMetadata       = 0x32
+	KeyBindMetadata   = 0x33
+	KeyBindCount      = 0x34
+	KeyPosition       = 0x35
+	KeyArrow          = 0x36
+	KeyBeginKey       = 0x37
+	KeyEndKey         = 0x38
+	KeySQLText        = 0x40
+	KeySQLBind        = 0x41
+	KeySQLInfo        = 0x42
+	KeyStmtID         = 0x43
+	KeyReplicaAnon    = 0x50
+	KeyIDFilter       = 0x51
+	KeyError          = 0x52 // the error stack (2.4.1+)
+	KeyTerm           = 0x53
+	KeyVersion        = 0x54
+	KeyFeatures       = 0x55
+	KeyTimeout        = 0x56
+	KeyEventKey       = 0x57
+	KeyEventData      = 0x58
+	KeyIsolation      = 0x59 // TXN_ISOLATION
+	KeyVClockSync     = 0x5a
+	KeyAuthType       = 0x5b
+	KeyReplicasetName = 0x5c
+	KeyInstanceName   = 0x5d
+	KeyIsSync         = 0x61
+	KeyIsCheckpoint   = 0x62 // IS_CHECKPOINT_JOIN
+	KeyCheckpointVC   = 0x63 // CHECKPOINT_VCLOCK
+	KeyCheckpointLSN  = 0x64
+
+	// Synchro bodies reuse the header codes for the queue owner and LSN.
+	KeySynchroReplicaID = 0x02
+	KeySynchroLSN       = 0x03
+)
+
+// RAFT body keys.
+const (
+	RaftKeyTerm         = 0
+	RaftKeyVote         = 1
+	RaftKeyState        = 2
+	RaftKeyVClock       = 3
+	RaftKeyLeaderID     = 4
+	RaftKeyIsLeaderSeen = 5
+)
+
+// Keys of an error stack entry (inside KeyError's array under key 0).
+const (
+	ErrorKeyStack   = 0x00
+	ErrorKeyType    = 0x00
+	ErrorKeyFile    = 0x01
+	ErrorKeyLine    = 0x02
+	ErrorKeyMessage = 0x03
+	ErrorKeyErrno   = 0x04
+	ErrorKeyCode    = 0x05
+	ErrorKeyFields  = 0x06
+)
+
+// Row flags (header key 0x09).
+const (
+	FlagCommit   = 0x01
+	FlagWaitSync = 0x02
+	FlagWaitAck  = 0x04
+)
+
+// Group ids (header key 0x07).
+const (
+	GroupDefault = 0
+	GroupLocal   = 1
+)
 
 // Names of body keys as Tarantool's own log reader prints them for data
 // rows (its key table, with blanks turned into underscores), extended with
