@@ -154,9 +154,9 @@ func AppendJSON(b []byte, v any) []byte {
 	case float64:
 		return appendJSONFloat(b, x, 64)
 	case string:
-		return render.AppendJSONBytes(b, []byte(x), false)
+		return appendJSONString(b, x)
 	case []byte:
-		return render.AppendJSONBytes(b, x, true)
+		return appendJSONString(b, string(x))
 	case []any:
 		b = append(b, '[')
 		for i, e := range x {
