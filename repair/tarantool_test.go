@@ -90,31 +90,7 @@ func makeTTFixtures(t *testing.T) (clean, killed *ttFixture) {
 	return clean, killed
 }
 
-func toInt(t *testing.T, v any) int64 {
-	t.Helper()
-	switch n := v.(type) {
-	case int64:
-		return n
-	case uint64:
-		return int64(n)
-	case int8:
-		return int64(n)
-	case int16:
-		return int64(n)
-	case int32:
-		return int64(n)
-	case uint8:
-		return int64(n)
-	case uint16:
-		return int64(n)
-	case uint32:
-		return int64(n)
-	case float64:
-		return int64(n)
-	}
-	t.Fatalf("not a number: %#v", v)
-	return 0
-}
+func toInt(t *testing.T, v any) int64 { return tarantooltest.Int(t, v) }
 
 // copyFixture copies the .xlog and .snap files and reads the WAL rows.
 func copyFixture(t *testing.T, from, to string) *ttFixture {

@@ -33,7 +33,7 @@ func startLiveSet(t *testing.T) *liveSet {
 	ls := &liveSet{t: t, insts: make([]*tarantooltest.Instance, 3)}
 	for _, in := range rs {
 		res := in.Eval(t, "return box.info.id")
-		id := int(toInt(t, res[0]))
+		id := int(tarantooltest.Int(t, res[0]))
 		if id < 1 || id > 3 || ls.insts[id-1] != nil {
 			t.Fatalf("unexpected replica id %v", res[0])
 		}
@@ -42,37 +42,18 @@ func startLiveSet(t *testing.T) *liveSet {
 	return ls
 }
 
-func toInt(t *testing.T, v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case uint64:
-		return int64(x)
-	case int:
-		return int64(x)
-	case float64:
-		return int64(x)
-	}
-	t.Fatalf("not a number: %#v", v)
-	return 0
-}
-
 func (ls *liveSet) lsn(i int) int64 {
-	return toInt(ls.t, ls.insts[i].Eval(ls.t, "return box.info.lsn")[0])
+	return ls.insts[i].LSN(ls.t)
 }
 
 // connect configures instance i to replicate from the instances listed
 // (by index) and waits until it follows them.
 func (ls *liveSet) connect(i int, from ...int) {
-	uris := make([]any, 0, len(from)+1)
-	for _, j := range append([]int{i}, from...) {
-		uris = append(uris, ls.insts[j].URI())
-	}
-	ls.insts[i].Eval(ls.t, "box.cfg{replication = ...}", uris)
+	var peers []*tarantooltest.Instance
 	for _, j := range from {
-		ls.insts[i].WaitFor(ls.t, fmt.Sprintf(`box.info.replication[%d] ~= nil and box.info.replication[%d].upstream ~= nil
-			and box.info.replication[%d].upstream.status == 'follow'`, j+1, j+1, j+1), 30*time.Second)
+		peers = append(peers, ls.insts[j])
 	}
+	ls.insts[i].ReplicateFrom(ls.t, peers...)
 }
 
 // stopAll stops every instance gracefully, so the last xlogs are closed.

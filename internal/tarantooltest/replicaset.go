@@ -112,3 +112,54 @@ func (inst *Instance) waitFollowing(t testing.TB, want int, timeout time.Duratio
     return n >= %d
 end)()`, want), timeout)
 }
+
+// ReplicateFrom configures the instance to replicate from itself and the
+// peers given (and from nobody else) and waits until it follows them all.
+func (inst *Instance) ReplicateFrom(t testing.TB, peers ...*Instance) {
+	t.Helper()
+	uris := []any{inst.URI()}
+	for _, p := range peers {
+		uris = append(uris, p.URI())
+	}
+	inst.Eval(t, "box.cfg{replication = ...}", uris)
+	for _, p := range peers {
+		id := Int(t, p.Eval(t, "return box.info.id")[0])
+		inst.WaitFor(t, fmt.Sprintf(`box.info.replication[%d] ~= nil and box.info.replication[%d].upstream ~= nil
+			and box.info.replication[%d].upstream.status == 'follow'`, id, id, id), followTimeout)
+	}
+}
+
+// LSN returns the instance's box.info.lsn.
+func (inst *Instance) LSN(t testing.TB) int64 {
+	t.Helper()
+	return Int(t, inst.Eval(t, "return box.info.lsn")[0])
+}
+
+// Int converts a number Tarantool returned to int64.
+func Int(t testing.TB, v any) int64 {
+	t.Helper()
+	switch x := v.(type) {
+	case int64:
+		return x
+	case uint64:
+		return int64(x)
+	case int:
+		return int64(x)
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case float64:
+		return int64(x)
+	}
+	t.Fatalf("not a number: %#v", v)
+	return 0
+}
