@@ -87,12 +87,6 @@ func (r *Row) Clone() *Row {
 	return &c
 }
 
-// DecodeRow decodes the row at the start of b (a header map and, for every
-// type but NOP, the body that follows) into r and returns its length. Rows
-// of replication streams are log rows: a packet decodes with DecodeRow.
-// r's slices point into b.
-func DecodeRow(b []byte, r *Row) (int, error) { return decodeRow(b, r) }
-
 // decodeRow decodes the row at the start of b into r and returns its length.
 // A body follows the header unless the header ends the data or the row is a
 // NOP (Tarantool never reads a NOP body).

@@ -81,11 +81,7 @@ func encodeHeader(enc *msgpack.Encoder, n int, typ box.RowType, sync, streamID u
 // readPacket reads one length-prefixed packet and returns the bytes after
 // the prefix (header and body). The prefix may use any MessagePack unsigned
 // integer encoding.
-func readPacket(r *bufio.Reader) ([]byte, error) { return readPacketBuf(r, nil) }
-
-// readPacketBuf is readPacket reading into buf's storage when it is large
-// enough; the result aliases buf then.
-func readPacketBuf(r *bufio.Reader, buf []byte) ([]byte, error) {
+func readPacket(r *bufio.Reader) ([]byte, error) {
 	c, err := r.ReadByte()
 	if err != nil {
 		return nil, err
@@ -107,13 +103,6 @@ func readPacketBuf(r *bufio.Reader, buf []byte) ([]byte, error) {
 	if size > maxPacketSize {
 		return nil, fmt.Errorf("iproto: packet length %d exceeds %d", size, maxPacketSize)
 	}
-	if size <= uint64(cap(buf)) {
-		pkt := buf[:size]
-		if _, err := io.ReadFull(r, pkt); err != nil {
-			return nil, unexpectedEOF(err)
-		}
-		return pkt, nil
-	}
 	if size <= preallocLimit {
 		pkt := make([]byte, size)
 		if _, err := io.ReadFull(r, pkt); err != nil {
@@ -121,12 +110,12 @@ func readPacketBuf(r *bufio.Reader, buf []byte) ([]byte, error) {
 		}
 		return pkt, nil
 	}
-	var big bytes.Buffer
-	big.Grow(preallocLimit)
-	if _, err := io.CopyN(&big, r, int64(size)); err != nil {
+	var buf bytes.Buffer
+	buf.Grow(preallocLimit)
+	if _, err := io.CopyN(&buf, r, int64(size)); err != nil {
 		return nil, unexpectedEOF(err)
 	}
-	return big.Bytes(), nil
+	return buf.Bytes(), nil
 }
 
 func unexpectedEOF(err error) error {

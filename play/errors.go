@@ -84,7 +84,7 @@ func (p *Player) requestError(pd pending, err error) *RequestError {
 	if i < 0 {
 		i = 0
 	}
-	e := &RequestError{Row: it.rows[i], File: it.files[i], Snapshot: it.snap, Ordinal: it.ord, TxRows: len(it.rows), Err: err}
+	e := &RequestError{Row: it.rows[i], File: it.rows[i].Pos.File, Snapshot: it.snap, Ordinal: it.ord, TxRows: len(it.rows), Err: err}
 	switch pd.kind {
 	case kindBegin:
 		e.Request = "BEGIN"

@@ -319,6 +319,7 @@ func (p *Player) playFile(ctx context.Context, ref format.FileRef) error {
 	defer rd.Close()
 	p.sum.Files++
 	m := rd.Meta()
+	p.res.SetVersion(m.Tarantool)
 	switch m.FileType {
 	case format.TypeXLOG:
 		p.inSnap = false
@@ -401,7 +402,7 @@ func (p *Player) feed(file string, row *format.Row) error {
 	if !playable(row.Type) {
 		p.sum.NotSent[row.Type]++
 	}
-	evs, err := p.res.Add(file, row)
+	evs, err := p.res.Add(row)
 	if err != nil {
 		return &ReadError{File: file, Err: err}
 	}
@@ -410,9 +411,9 @@ func (p *Player) feed(file string, row *format.Row) error {
 			continue
 		}
 		switch {
-		case ev.Fate == synchro.Committed && ev.Tx.Headless:
+		case ev.Fate.Applied() && ev.Tx.Headless:
 			p.sum.TxHeadless++
-		case ev.Fate == synchro.Committed:
+		case ev.Fate.Applied():
 			p.commit(ev.Tx)
 		case ev.Fate == synchro.RolledBack:
 			p.sum.TxRolledBack++
@@ -424,7 +425,7 @@ func (p *Player) feed(file string, row *format.Row) error {
 	if !p.inSnap {
 		p.seen.Follow(row.ReplicaID, row.LSN)
 	}
-	if row.Type.IsSynchro() && row.ReplicaID != 0 && !p.inSnap && p.res.State().Queued == 0 {
+	if row.Type.IsSynchro() && row.ReplicaID != 0 && !p.inSnap && p.res.Queue().Empty() {
 		// Every transaction before this row has its fate now: the
 		// position may move past it (and past those rolled back).
 		p.push(&item{origin: row.ReplicaID, key: row.LSN, sealed: true})
@@ -459,8 +460,7 @@ type item struct {
 	origin uint32
 	key    uint64
 
-	rows  []*format.Row // rows to send
-	files []string
+	rows []*format.Row // rows to send; each names its file in Pos
 
 	waiting   int  // requests without an answer yet
 	sealed    bool // every request has been sent
@@ -492,7 +492,7 @@ func (p *Player) commit(tx *synchro.Tx) {
 		inRun = covered && !(p.prior.Has(it.origin) && it.key <= p.prior.Get(it.origin))
 	}
 	var already int64
-	for i, r := range tx.Rows {
+	for _, r := range tx.Rows {
 		if !playable(r.Type) {
 			continue
 		}
@@ -505,7 +505,6 @@ func (p *Player) commit(tx *synchro.Tx) {
 			continue
 		}
 		it.rows = append(it.rows, r)
-		it.files = append(it.files, tx.Files[i])
 	}
 	if inRun {
 		p.sum.RowsCovered += already
@@ -531,8 +530,8 @@ func (p *Player) commit(tx *synchro.Tx) {
 	}
 	switch {
 	case p.opts.DryRun:
-		for i, r := range it.rows {
-			if err := p.opts.Print(it.files[i], r); err != nil {
+		for _, r := range it.rows {
+			if err := p.opts.Print(r.Pos.File, r); err != nil {
 				p.fatal = err
 				return
 			}

@@ -306,7 +306,6 @@ type recoverer struct {
 	// The transaction being read: its rows (copies) and their decoded
 	// requests until its last row.
 	tx       []*format.Row
-	txFiles  []string
 	txDecs   []decoded
 	txOpen   bool
 	txTSN    uint64
@@ -314,9 +313,8 @@ type recoverer struct {
 	txOrigin uint32
 
 	// one holds a transaction of one row.
-	one     [1]*format.Row
-	oneFile [1]string
-	oneDec  [1]decoded
+	one    [1]*format.Row
+	oneDec [1]decoded
 
 	// current is the transaction handed to the resolver last, with
 	// its decoded requests (see handle).
@@ -458,6 +456,7 @@ func (rc *recoverer) loadSnapshot(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	defer r.Close()
+	rc.resolver.SetVersion(r.Meta().Tarantool)
 	if err := format.CheckName(rc.snap.path, r.Meta()); err != nil {
 		rc.warn(Finding{Kind: FindingFile, File: rc.snap.path, Message: err.Error()})
 	}
@@ -486,6 +485,7 @@ func (rc *recoverer) replayXlog(ctx context.Context, x *logFile) error {
 		return err
 	}
 	defer r.Close()
+	rc.resolver.SetVersion(r.Meta().Tarantool)
 	rc.res.Xlogs = append(rc.res.Xlogs, x.path)
 	rc.lastLSN = [format.VClockMax]uint64{}
 	var n int64
@@ -615,7 +615,7 @@ func (rc *recoverer) xlogRow(file string, row *format.Row, dec *decoded) {
 	switch {
 	case row.Type.IsSynchro():
 		rc.closeTorn(file, row)
-		evs, err := rc.resolver.Add(file, row)
+		evs, err := rc.resolver.Add(row)
 		if err != nil {
 			rc.finding(Finding{Kind: FindingSynchro, File: file, Offset: row.Pos.FileOffset(), ReplicaID: id, LSN: row.LSN,
 				Type: row.Type.String(), Message: err.Error()})
@@ -648,7 +648,7 @@ func (rc *recoverer) closeTorn(file string, row *format.Row) {
 	}
 	if !rc.txCut {
 		first := rc.tx[0]
-		rc.finding(Finding{Kind: FindingTornTx, File: rc.txFiles[0], Offset: first.Pos.FileOffset(), ReplicaID: rc.txOrigin,
+		rc.finding(Finding{Kind: FindingTornTx, File: first.Pos.File, Offset: first.Pos.FileOffset(), ReplicaID: rc.txOrigin,
 			LSN: first.LSN, Message: fmt.Sprintf("transaction %d has no last row (%d rows, then lsn %d:%d starts another one); not applied",
 				rc.txTSN, len(rc.tx), row.ReplicaID, row.LSN)})
 		rc.res.Counts.Torn++
@@ -662,7 +662,7 @@ func (rc *recoverer) resetTx() {
 	for i := range rc.tx {
 		rc.tx[i], rc.txDecs[i] = nil, decoded{}
 	}
-	rc.tx, rc.txFiles, rc.txDecs = rc.tx[:0], rc.txFiles[:0], rc.txDecs[:0]
+	rc.tx, rc.txDecs = rc.tx[:0], rc.txDecs[:0]
 	rc.txOpen, rc.txCut = false, false
 }
 
@@ -678,7 +678,7 @@ func (rc *recoverer) cutOpenTx(why string) {
 	}
 	rc.res.Counts.Cut++
 	if len(rc.res.Unapplied) < maxTxList {
-		info := rc.txInfo(rc.tx, rc.txFiles)
+		info := rc.txInfo(rc.tx)
 		info.By = why
 		rc.res.Unapplied = append(rc.res.Unapplied, info)
 	}
@@ -697,27 +697,25 @@ func (rc *recoverer) txRow(file string, row *format.Row, dec *decoded) {
 			return
 		}
 		rc.tx = append(rc.tx, row.Clone())
-		rc.txFiles = append(rc.txFiles, file)
 		rc.txDecs = append(rc.txDecs, *dec)
 		if row.ReplicaID != 0 && rc.txOrigin == 0 {
 			rc.txOrigin = row.ReplicaID
 		}
 		if row.Commit {
-			rc.commit(rc.tx, rc.txFiles, rc.txDecs)
+			rc.commit(rc.tx, rc.txDecs)
 			rc.resetTx()
 		}
 		return
 	}
 	if row.Commit {
 		// A transaction of one row.
-		rc.one[0], rc.oneFile[0], rc.oneDec[0] = row, file, *dec
-		rc.commit(rc.one[:], rc.oneFile[:], rc.oneDec[:])
+		rc.one[0], rc.oneDec[0] = row, *dec
+		rc.commit(rc.one[:], rc.oneDec[:])
 		rc.one[0], rc.oneDec[0] = nil, decoded{}
 		return
 	}
 	rc.txOpen, rc.txTSN, rc.txOrigin = true, row.TSN, row.ReplicaID
 	rc.tx = append(rc.tx, row.Clone())
-	rc.txFiles = append(rc.txFiles, file)
 	rc.txDecs = append(rc.txDecs, *dec)
 }
 
@@ -726,22 +724,22 @@ func (rc *recoverer) txRow(file string, row *format.Row, dec *decoded) {
 // transaction neither is synchronous nor asks to wait: no WAIT_SYNC or
 // WAIT_ACK flag, no synchronous space), it is applied directly;
 // otherwise its rows go to the resolver, which copies what it keeps.
-func (rc *recoverer) commit(rows []*format.Row, files []string, decs []decoded) {
+func (rc *recoverer) commit(rows []*format.Row, decs []decoded) {
 	for _, row := range rows {
 		rc.reached.Follow(row.ReplicaID, row.LSN)
 	}
 	if rc.plainAsync(rows, decs) {
 		for i, row := range rows {
-			rc.applyDecoded(files[i], row, &decs[i])
+			rc.applyDecoded(row, &decs[i])
 		}
 		rc.res.Counts.Applied++
 		return
 	}
 	rc.current, rc.currentDecs = rows, decs
-	for i, row := range rows {
-		evs, err := rc.resolver.Add(files[i], row)
+	for _, row := range rows {
+		evs, err := rc.resolver.Add(row)
 		if err != nil {
-			rc.finding(Finding{Kind: FindingSynchro, File: files[i], Offset: row.Pos.FileOffset(), ReplicaID: row.ReplicaID,
+			rc.finding(Finding{Kind: FindingSynchro, File: row.Pos.File, Offset: row.Pos.FileOffset(), ReplicaID: row.ReplicaID,
 				LSN: row.LSN, Type: row.Type.String(), Message: err.Error()})
 			continue
 		}
@@ -752,7 +750,7 @@ func (rc *recoverer) commit(rows []*format.Row, files []string, decs []decoded) 
 
 // plainAsync reports whether a transaction commits without the queue.
 func (rc *recoverer) plainAsync(rows []*format.Row, decs []decoded) bool {
-	if rc.resolver.State().Queued != 0 {
+	if !rc.resolver.Queue().Empty() {
 		return false
 	}
 	for i, row := range rows {
@@ -783,10 +781,10 @@ func (rc *recoverer) handle(evs []synchro.Event) {
 			continue
 		}
 		switch ev.Fate {
-		case synchro.Committed:
+		case synchro.Committed, synchro.Confirmed:
 			if rc.isCurrent(ev.Tx) {
 				for i, row := range rc.current {
-					rc.applyDecoded(ev.Tx.Files[i], row, &rc.currentDecs[i])
+					rc.applyDecoded(row, &rc.currentDecs[i])
 				}
 			} else {
 				rc.applyTx(ev.Tx)
@@ -794,7 +792,7 @@ func (rc *recoverer) handle(evs []synchro.Event) {
 			rc.res.Counts.Applied++
 		case synchro.RolledBack:
 			rc.res.Counts.RolledBack++
-			info := rc.txInfo(ev.Tx.Rows, ev.Tx.Files)
+			info := rc.txInfo(ev.Tx.Rows)
 			info.Sync = ev.Tx.Sync
 			if ev.By != nil {
 				info.By = fmt.Sprintf("%s %d:%d", ev.By.Type, ev.By.ReplicaID, ev.By.LSN)
@@ -820,13 +818,13 @@ func (rc *recoverer) isCurrent(tx *synchro.Tx) bool {
 	return a.ReplicaID == b.ReplicaID && a.LSN == b.LSN && a.TSN == b.TSN
 }
 
-func (rc *recoverer) txInfo(rows []*format.Row, files []string) TxInfo {
+func (rc *recoverer) txInfo(rows []*format.Row) TxInfo {
 	var info TxInfo
 	if len(rows) == 0 {
 		return info
 	}
 	first := rows[0]
-	info.File, info.Offset, info.TSN, info.Rows = files[0], first.Pos.FileOffset(), first.TSN, len(rows)
+	info.File, info.Offset, info.TSN, info.Rows = first.Pos.File, first.Pos.FileOffset(), first.TSN, len(rows)
 	for _, r := range rows {
 		if r.ReplicaID != 0 {
 			if info.ReplicaID == 0 {
@@ -846,18 +844,15 @@ func (rc *recoverer) txInfo(rows []*format.Row, files []string) TxInfo {
 
 // applyTx applies the rows of a committed transaction.
 func (rc *recoverer) applyTx(tx *synchro.Tx) {
-	for i, row := range tx.Rows {
-		rc.applyRow(tx.Files[i], row)
+	for _, row := range tx.Rows {
+		rc.applyDecoded(row, &decoded{})
 	}
-}
-
-func (rc *recoverer) applyRow(file string, row *format.Row) {
-	rc.applyDecoded(file, row, &decoded{})
 }
 
 // applyDecoded applies a row of a committed transaction, with its request
 // when it is decoded already.
-func (rc *recoverer) applyDecoded(file string, row *format.Row, dec *decoded) {
+func (rc *recoverer) applyDecoded(row *format.Row, dec *decoded) {
+	file := row.Pos.File
 	switch {
 	case row.Type == box.TypeNop:
 		return
@@ -917,7 +912,7 @@ func (rc *recoverer) finish() {
 		if rc.txCut {
 			rc.cutOpenTx("cut by the target vclock")
 		} else {
-			info := rc.txInfo(rc.tx, rc.txFiles)
+			info := rc.txInfo(rc.tx)
 			info.By = "the log ends before its last row"
 			rc.res.Counts.Cut++
 			if len(rc.res.Unapplied) < maxTxList {
@@ -934,7 +929,7 @@ func (rc *recoverer) finish() {
 			continue
 		}
 		rc.res.Counts.Pending++
-		info := rc.txInfo(ev.Tx.Rows, ev.Tx.Files)
+		info := rc.txInfo(ev.Tx.Rows)
 		info.Sync = ev.Tx.Sync
 		rc.res.Pending = append(rc.res.Pending, info)
 		if rc.opts.IncludePending {

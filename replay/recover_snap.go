@@ -65,7 +65,7 @@ func (rc *recoverer) snapshotRow(b *pipeBatch, p *pipeRow) {
 		}
 		// The snapshot form restores the queue: owner, confirmed LSN
 		// and term.
-		rc.resolver.Restore(s.ReplicaID, s.LSN, s.Term)
+		rc.resolver.Restore(&s)
 		rc.res.SnapshotHad.Promote = true
 	case row.Type == box.TypeRaft:
 		rc.raft(file, &row)

@@ -1,13 +1,24 @@
-// Package synchro assembles transactions from log rows and decides their
-// fate under Tarantool's synchronous-replication rules: a transaction that
-// went through the synchronous queue (the limbo) counts only once a CONFIRM
-// (or a PROMOTE/DEMOTE) covers it, and a ROLLBACK discards it together with
-// everything queued after it.
+// Package synchro is the one interpreter of Tarantool's synchronous
+// replication as logs and replication streams show it: which
+// transactions wait in the synchronous queue (the limbo), who owns the
+// queue in which term, and what becomes of each transaction — committed
+// at once, confirmed by a CONFIRM (or a PROMOTE/DEMOTE), rolled back by a
+// ROLLBACK together with everything queued after it, or still pending.
 //
-// The Resolver is a pure state machine fed rows in log order; it emits
-// every transaction with its fate as soon as the fate is known, in the
-// order Tarantool makes them take effect. replay uses it to rebuild state
-// and play to skip rolled-back transactions.
+// Queue is the state machine: fed committed transactions and synchro
+// requests in log order, it returns decisions and the state it met, with
+// the rules of the writer's version (Rules, RulesFor: implicit ownership
+// in 2.5–2.8.1 including the clear_synchro_queue takeover, PROMOTE/DEMOTE
+// and terms from 2.6.3, the split-brain filters of 2.10.1+ in Filter*).
+// It keeps what a log does not tell apart (unknown owner, term, confirmed
+// LSNs) and bounds its memory. verify uses it directly; a node's
+// followers, tail and the node's own limbo can feed it one row or one
+// transaction at a time.
+//
+// Resolver builds on it for readers that want whole transactions with
+// their rows: it assembles rows into transactions and emits each with its
+// fate as soon as the fate is known, in the order Tarantool makes them
+// take effect (replay, play, stats).
 package synchro
 
 import (
@@ -22,7 +33,12 @@ type Fate int
 
 // Fates.
 const (
+	// Committed: took effect without waiting in the queue.
 	Committed Fate = iota
+	// Confirmed: waited in the queue and was confirmed (CONFIRM,
+	// PROMOTE, DEMOTE).
+	Confirmed
+	// RolledBack: waited and was rolled back.
 	RolledBack
 	// Pending: still waiting in the queue when the log ended.
 	Pending
@@ -31,15 +47,17 @@ const (
 )
 
 func (f Fate) String() string {
-	return [...]string{"committed", "rolled back", "pending", "incomplete"}[f]
+	return [...]string{"committed", "confirmed", "rolled back", "pending", "incomplete"}[f]
 }
+
+// Applied reports whether the transaction takes effect.
+func (f Fate) Applied() bool { return f == Committed || f == Confirmed }
 
 // Tx is one transaction read from a log.
 type Tx struct {
-	// Rows are copies of the transaction's rows in log order.
+	// Rows are copies of the transaction's rows in log order; each names
+	// its file in Pos.
 	Rows []*format.Row
-	// Files names the file of each row.
-	Files []string
 	// Origin is the replica id of the first global row (0 for a
 	// transaction of local rows only).
 	Origin uint32
@@ -57,26 +75,19 @@ type Tx struct {
 	// (its LSN differs from the TSN): the rows before it are missing from
 	// the log. Tarantool 2.10+ refuses such a log.
 	Headless bool
+
+	firstLSN uint64
+	flags    uint64
+	syncRow  bool
 }
 
-// Event reports the fate of a transaction, or a synchronous-replication
-// row that changed the queue (Tx nil, Row set).
+// Event reports the fate of a transaction.
 type Event struct {
 	Tx   *Tx
 	Fate Fate
 	// By is the CONFIRM, ROLLBACK, PROMOTE or DEMOTE row that decided the
 	// fate (nil for transactions committed without waiting).
 	By *format.Row
-	// ByFile is the file of By.
-	ByFile string
-}
-
-// Options configure a Resolver.
-type Options struct {
-	// IsSync tells whether a space is synchronous. Files written before
-	// Tarantool 2.6.3 do not mark synchronous transactions, so the
-	// resolver asks about the spaces a transaction writes.
-	IsSync func(spaceID uint32) bool
 }
 
 type txKey struct {
@@ -84,55 +95,53 @@ type txKey struct {
 	tsn    uint64
 }
 
-// State is the queue state visible to callers.
-type State struct {
-	// Owner is the queue owner (0 when unclaimed).
-	Owner uint32
-	// Term is the greatest PROMOTE/DEMOTE term seen.
-	Term uint64
-	// ConfirmedLSN is the owner's highest confirmed LSN.
-	ConfirmedLSN uint64
-	// Queued is the number of transactions waiting.
-	Queued int
-}
-
-// Resolver decides the fate of transactions.
+// Resolver assembles transactions from rows and decides their fate with a
+// Queue.
 type Resolver struct {
-	opts  Options
-	open  map[txKey]*Tx
-	order []*Tx // open transactions in order of their first row
-	queue []*Tx
-	state State
-	out   []Event
+	opts   Options
+	q      *Queue
+	open   map[txKey]*Tx
+	order  []*Tx // open transactions in order of their first row
+	queued map[uint64]*Tx
+	nextID uint64
+	out    []Event
 }
 
-// New returns a resolver with an empty, unclaimed queue.
+// New returns a resolver with an empty, unclaimed queue and the rules for
+// rows of an unknown writer until SetVersion names one.
 func New(opts Options) *Resolver {
-	return &Resolver{opts: opts, open: make(map[txKey]*Tx)}
+	q := NewQueue(Options{Limit: opts.Limit})
+	q.SetRules(LenientRules())
+	return &Resolver{opts: opts, q: q, open: make(map[txKey]*Tx), queued: make(map[uint64]*Tx)}
 }
+
+// SetVersion selects the rules of the writer of the rows that follow (a
+// file header's Version line; "" for an unknown writer).
+func (r *Resolver) SetVersion(v string) {
+	if v == "" {
+		r.q.SetRules(LenientRules())
+		return
+	}
+	r.q.SetRules(RulesFor(v))
+}
+
+// Queue returns the resolver's queue (to read, not to feed).
+func (r *Resolver) Queue() *Queue { return r.q }
 
 // State returns the current queue state.
-func (r *Resolver) State() State {
-	s := r.state
-	s.Queued = len(r.queue)
-	return s
-}
+func (r *Resolver) State() State { return r.q.State() }
 
 // Restore sets the queue state recorded in a snapshot (its PROMOTE row).
-func (r *Resolver) Restore(owner uint32, confirmed, term uint64) {
-	r.state.Owner, r.state.ConfirmedLSN = owner, confirmed
-	if term > r.state.Term {
-		r.state.Term = term
-	}
-}
+func (r *Resolver) Restore(s *format.Synchro) { r.q.Restore(s) }
 
 // Add feeds one row and returns the events it caused, in the order their
-// effects take place. The row is copied where it is kept.
-func (r *Resolver) Add(file string, row *format.Row) ([]Event, error) {
+// effects take place (valid until the next call). The row is copied where
+// it is kept.
+func (r *Resolver) Add(row *format.Row) ([]Event, error) {
 	r.out = r.out[:0]
 	switch {
 	case row.Type.IsSynchro():
-		if err := r.synchro(file, row); err != nil {
+		if err := r.synchro(row); err != nil {
 			return nil, err
 		}
 		return r.out, nil
@@ -166,23 +175,18 @@ func (r *Resolver) Add(file string, row *format.Row) ([]Event, error) {
 		r.order = append(r.order, tx)
 	}
 	tx.Rows = append(tx.Rows, row.Clone())
-	tx.Files = append(tx.Files, file)
 	if row.ReplicaID != 0 {
 		if tx.EntryLSN == 0 {
 			tx.Origin = row.ReplicaID
 			tx.Headless = row.LSN != tx.TSN
+			tx.firstLSN = row.LSN
 		}
 		tx.EntryLSN = row.LSN
 	}
-	if row.WaitAck() {
-		tx.Sync = true
-	}
-	if row.WaitSync() {
-		tx.Queued = true
-	}
-	if !tx.Sync && r.opts.IsSync != nil && row.Type.IsDML() {
+	tx.flags |= row.Flags
+	if !tx.syncRow && r.opts.IsSync != nil && row.Type.IsDML() {
 		if sid, ok := row.SpaceID(); ok && r.opts.IsSync(sid) {
-			tx.Sync = true
+			tx.syncRow = true
 		}
 	}
 	if !row.Commit {
@@ -199,26 +203,43 @@ func (r *Resolver) Add(file string, row *format.Row) ([]Event, error) {
 	return r.out, nil
 }
 
-// commit handles a transaction whose last row was written.
+// commit handles a transaction whose last row was read.
 func (r *Resolver) commit(tx *Tx) {
-	global := tx.Origin != 0 && !allNop(tx)
-	if tx.Sync && global {
-		tx.Queued = true
-	}
-	if global && len(r.queue) > 0 {
-		tx.Queued = true
-	}
-	if !tx.Queued || !global {
-		tx.Queued = false
+	if tx.Origin == 0 || allNop(tx) {
+		// Local and NOP-only transactions never enter the queue.
 		r.out = append(r.out, Event{Tx: tx, Fate: Committed})
 		return
 	}
-	if len(r.queue) == 0 && r.state.Owner == 0 && tx.Sync {
-		// Before explicit ownership (PROMOTE), the origin of the first
-		// synchronous transaction entering an empty queue owns it.
-		r.state.Owner = tx.Origin
+	tx.Sync, tx.Queued = r.q.Classify(tx.flags, tx.syncRow)
+	r.nextID++
+	id := r.nextID
+	st := r.q.Commit(Entry{Origin: tx.Origin, First: tx.firstLSN, LSN: tx.EntryLSN, Sync: tx.Sync, ID: id}, tx.Queued)
+	tx.Queued = st.Queued
+	if st.Queued {
+		r.queued[id] = tx
 	}
-	r.queue = append(r.queue, tx)
+	r.decisions(st.Decisions, nil, tx, id)
+}
+
+// decisions turns the queue's decisions into events; tx is the
+// transaction just committed (with its id), not yet in the table.
+func (r *Resolver) decisions(ds []Decision, by *format.Row, cur *Tx, curID uint64) {
+	for _, d := range ds {
+		tx := r.queued[d.Entry.ID]
+		if tx != nil {
+			delete(r.queued, d.Entry.ID)
+		} else if d.Entry.ID == curID {
+			tx = cur
+		}
+		if tx == nil {
+			continue
+		}
+		ev := Event{Tx: tx, Fate: d.Fate}
+		if d.Fate != Committed {
+			ev.By = by
+		}
+		r.out = append(r.out, ev)
+	}
 }
 
 func allNop(tx *Tx) bool {
@@ -230,107 +251,37 @@ func allNop(tx *Tx) bool {
 	return true
 }
 
-func (r *Resolver) synchro(file string, row *format.Row) error {
+func (r *Resolver) synchro(row *format.Row) error {
 	s, err := row.Synchro()
 	if err != nil {
-		return fmt.Errorf("%s: offset %d: %s body: %w", file, row.Pos.FileOffset(), row.Type, err)
+		return fmt.Errorf("%s: offset %d: %s body: %w", row.Pos.File, row.Pos.FileOffset(), row.Type, err)
 	}
-	by := row.Clone()
-	switch row.Type {
-	case box.TypeConfirm:
-		if r.owns(s.ReplicaID) {
-			r.confirm(s.LSN, by, file)
-		}
-	case box.TypeRollback:
-		if r.owns(s.ReplicaID) {
-			r.rollback(s.LSN, by, file)
-		}
-	case box.TypePromote, box.TypeDemote:
-		if s.Term > r.state.Term {
-			r.state.Term = s.Term
-		}
-		r.confirm(s.LSN, by, file)
-		r.rollbackAll(by, file)
-		if row.Type == box.TypePromote {
-			origin := row.ReplicaID
-			if origin == 0 { // snapshot form: the body names the owner
-				origin = s.ReplicaID
-			}
-			r.state.Owner = origin
-		} else {
-			r.state.Owner = 0
-		}
-		r.state.ConfirmedLSN = s.LSN
-		if row.ReplicaID != 0 && row.ReplicaID != s.ReplicaID {
-			r.state.ConfirmedLSN = 0
-		}
+	if row.Type == box.TypePromote && row.ReplicaID == 0 {
+		// The snapshot form: the queue state at the snapshot.
+		r.q.Restore(&s)
+		return nil
+	}
+	st := r.q.Apply(row.Type, row.ReplicaID, s)
+	if len(st.Decisions) > 0 {
+		r.decisions(st.Decisions, row.Clone(), nil, 0)
 	}
 	return nil
-}
-
-// owns reports whether CONFIRM/ROLLBACK naming this owner apply: requests
-// for another instance's queue are ignored.
-func (r *Resolver) owns(owner uint32) bool {
-	if r.state.Owner != 0 {
-		return owner == r.state.Owner
-	}
-	return len(r.queue) == 0 || r.queue[0].Origin == owner
-}
-
-// confirm commits every queued transaction before the first synchronous
-// one whose entry LSN is above lsn.
-func (r *Resolver) confirm(lsn uint64, by *format.Row, file string) {
-	n := 0
-	for _, tx := range r.queue {
-		if tx.Sync && tx.EntryLSN > lsn {
-			break
-		}
-		r.out = append(r.out, Event{Tx: tx, Fate: Committed, By: by, ByFile: file})
-		n++
-	}
-	r.queue = r.queue[n:]
-	if lsn > r.state.ConfirmedLSN {
-		r.state.ConfirmedLSN = lsn
-	}
-}
-
-// rollback discards the oldest synchronous transaction with entry LSN >=
-// lsn and everything queued after it, newest first.
-func (r *Resolver) rollback(lsn uint64, by *format.Row, file string) {
-	first := -1
-	for i, tx := range r.queue {
-		if tx.Sync && tx.EntryLSN >= lsn {
-			first = i
-			break
-		}
-	}
-	if first < 0 {
-		return
-	}
-	for i := len(r.queue) - 1; i >= first; i-- {
-		r.out = append(r.out, Event{Tx: r.queue[i], Fate: RolledBack, By: by, ByFile: file})
-	}
-	r.queue = r.queue[:first]
-}
-
-func (r *Resolver) rollbackAll(by *format.Row, file string) {
-	for i := len(r.queue) - 1; i >= 0; i-- {
-		r.out = append(r.out, Event{Tx: r.queue[i], Fate: RolledBack, By: by, ByFile: file})
-	}
-	r.queue = r.queue[:0]
 }
 
 // End reports the transactions left: queued ones as Pending, and those
 // whose last row never came as Incomplete.
 func (r *Resolver) End() []Event {
 	var out []Event
-	for _, tx := range r.queue {
-		out = append(out, Event{Tx: tx, Fate: Pending})
+	for _, d := range r.q.End() {
+		if tx := r.queued[d.Entry.ID]; tx != nil {
+			out = append(out, Event{Tx: tx, Fate: Pending})
+		}
 	}
 	for _, tx := range r.order {
 		out = append(out, Event{Tx: tx, Fate: Incomplete})
 	}
-	r.queue, r.order = nil, nil
+	r.order = nil
+	r.queued = make(map[uint64]*Tx)
 	r.open = make(map[txKey]*Tx)
 	return out
 }

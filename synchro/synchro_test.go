@@ -28,7 +28,7 @@ func (f *feeder) add(h format.Header, body ...[]byte) {
 	if len(body) > 0 {
 		row.Body = body[0]
 	}
-	evs, err := f.r.Add("test.xlog", row)
+	evs, err := f.r.Add(row)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -37,8 +37,16 @@ func (f *feeder) add(h format.Header, body ...[]byte) {
 
 func (f *feeder) record(evs []synchro.Event) {
 	for _, e := range evs {
-		f.log = append(f.log, fmt.Sprintf("%d:%s", e.Tx.EntryLSN, e.Fate))
+		f.log = append(f.log, fmt.Sprintf("%d:%s", e.Tx.EntryLSN, fateText(e.Fate)))
 	}
+}
+
+// fateText names confirmed transactions committed, as they take effect.
+func fateText(f synchro.Fate) string {
+	if f.Applied() {
+		return "committed"
+	}
+	return f.String()
 }
 
 func dml(lsn uint64, flags uint64) format.Header {
@@ -157,13 +165,13 @@ func TestTarantool260Sample(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		evs, err := r.Add(path, row)
+		evs, err := r.Add(row)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, e := range evs {
 			if e.Tx.Sync || e.Fate != synchro.Committed {
-				fates = append(fates, fmt.Sprintf("%d:%s", e.Tx.EntryLSN, e.Fate))
+				fates = append(fates, fmt.Sprintf("%d:%s", e.Tx.EntryLSN, fateText(e.Fate)))
 			}
 		}
 	}
@@ -193,7 +201,7 @@ func TestHeadless(t *testing.T) {
 		{Type: box.TypeReplace, GroupID: 1, LSN: 5, TSN: 13},
 		{Type: box.TypeReplace, ReplicaID: 2, LSN: 13, TSN: 13, Commit: true},
 	} {
-		evs, err := f.r.Add("x", &format.Row{Header: h})
+		evs, err := f.r.Add(&format.Row{Header: h})
 		if err != nil {
 			t.Fatal(err)
 		}

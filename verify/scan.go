@@ -15,7 +15,12 @@ import (
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/render"
+	"github.com/xlogtool/xlogtool/synchro"
 )
+
+// queueLimit bounds the queue entries kept; beyond it the oldest are
+// given up as pending.
+const queueLimit = 1 << 20
 
 // fileInfo describes one file of an instance's directory.
 type fileInfo struct {
@@ -85,7 +90,7 @@ type scanner struct {
 
 	file     string
 	fileIdx  int
-	rules    rules
+	rules    synchro.Rules
 	damaged  bool // damage was skipped since the previous row
 	started  bool
 	vclock   format.VClock
@@ -93,7 +98,7 @@ type scanner struct {
 	ownKnown bool
 	schema   schema
 	txns     txnAssembler
-	limbo    limbo
+	queue    *synchro.Queue
 	raft     struct {
 		term, vote uint64
 		known      bool
@@ -120,7 +125,7 @@ func newScanner(ctx context.Context, src Source, seed maphash.Seed, lim scanLimi
 	s.inst.sum.Name = src.Name
 	s.inst.sum.Dir = src.Dir
 	s.pr = render.NewPrinter(&s.rbuf, render.Options{Format: render.JSON, ShowPos: true})
-	s.limbo.resolved = s.resolved
+	s.queue = synchro.NewQueue(synchro.Options{Limit: queueLimit, MergeAsync: true})
 	return s
 }
 
@@ -192,7 +197,7 @@ func (s *scanner) render(file string, r *format.Row) json.RawMessage {
 
 func (s *scanner) event(e Event) {
 	e.Signature = s.vclock.Signature()
-	e.Owner = s.limbo.owner
+	e.Owner = s.queue.State().Owner
 	s.inst.timeline.add(e)
 }
 
@@ -252,7 +257,8 @@ func (s *scanner) scanFile(idx int, ref format.FileRef, newest bool) {
 	}
 	defer rd.Close()
 	m := rd.Meta()
-	s.rules = rulesFor(m.Tarantool)
+	s.rules = synchro.RulesFor(m.Tarantool)
+	s.queue.SetRules(s.rules)
 	if m.Tarantool != "" {
 		s.versions[m.Tarantool] = true
 	}
@@ -401,20 +407,16 @@ func (s *scanner) scanSnapshot(rd *format.Reader, info *fileInfo) {
 	s.schema = snapSchema
 	s.schema.known = true
 	s.learnOwnID()
-	s.limbo.reset(s.rules, fresh)
-	if promote != nil {
-		s.limbo.restore(*promote)
-	} else if s.rules.snapshotLimbo {
-		s.limbo.ownerKnown, s.limbo.termKnown = true, true
-		s.limbo.term = s.rules.termStart
-	}
+	s.queue.Reset(fresh)
+	s.queue.Restore(promote)
 	if raft != nil {
 		s.raft.term, s.raft.vote, s.raft.known = raft.Term, uint64(raft.Vote), true
 	}
 	s.inst.sum.FirstVClock = firstOr(s.inst.sum.FirstVClock, vs, !s.firstSeen)
 	s.firstSeen = true
-	s.event(Event{Kind: EventStart, Term: s.limbo.term, Text: fmt.Sprintf("snapshot %s: queue owner %d, queue term %d, raft term %d",
-		vs, s.limbo.owner, s.limbo.term, s.raft.term)})
+	qs := s.queue.State()
+	s.event(Event{Kind: EventStart, Term: qs.Term, Text: fmt.Sprintf("snapshot %s: queue owner %d, queue term %d, raft term %d",
+		vs, qs.Owner, qs.Term, s.raft.term)})
 }
 
 func firstOr(cur, v format.VClock, take bool) format.VClock {
@@ -467,7 +469,7 @@ func (s *scanner) scanXlog(rd *format.Reader, info *fileInfo) {
 		s.started = true
 		s.vclock = h
 		s.schema.known = h.Signature() == 0
-		s.limbo.reset(s.rules, h.Signature() == 0)
+		s.queue.Reset(h.Signature() == 0)
 		s.inst.sum.FirstVClock = firstOr(s.inst.sum.FirstVClock, h, !s.firstSeen)
 		s.firstSeen = true
 		s.event(Event{Kind: EventStart, Text: "first file " + filepath.Base(info.Path) + " at " + h.String()})
@@ -522,7 +524,7 @@ func (s *scanner) checkChain(m *format.Meta, info *fileInfo) {
 		s.event(Event{Kind: EventGap, Text: "rows missing: " + rangesText(s.vclock, h)})
 		// Whatever happened in the missing rows is unknown now.
 		s.vclock = s.vclock.Max(h)
-		s.limbo.reset(s.rules, false)
+		s.queue.Reset(false)
 		s.txns = txnAssembler{ownID: s.txns.ownID}
 	} else if prevNote != "" {
 		s.add(newFinding(KindLSNGap, Warning, "%s%s; no rows are missing", filepath.Base(info.Path), prevNote).at(info.Path, 0))
@@ -639,7 +641,7 @@ func (s *scanner) txRow(r *format.Row, before format.VClock) {
 		t.lastGlobal = r.LSN
 		if r.Type != box.TypeNop {
 			t.dataRows++
-			if !s.rules.flags && r.Type.IsDML() {
+			if !s.rules.Flags && r.Type.IsDML() {
 				if sid, ok := spaceOf(r); ok && s.schema.syncSpaces.IsSync(sid) {
 					t.sync = true
 				}
@@ -692,116 +694,102 @@ func (s *scanner) commitTx(t *tx) {
 	if t.dataRows == 0 {
 		return // NOP transactions never enter the queue
 	}
-	var sync, queued bool
-	if s.rules.flags {
-		sync = t.flags&box.FlagWaitAck != 0
-		queued = sync || t.flags&box.FlagWaitSync != 0
-	} else {
-		sync = t.sync
-		queued = sync || !s.limbo.empty()
-	}
+	q := s.queue
+	sync, queued := q.Classify(t.flags, t.sync)
 	X := t.origin
-	l := &s.limbo
-	stale := false
-	if l.ownerKnown && l.outdated(X) {
-		why := ""
+	e := synchro.Entry{Origin: X, First: t.firstGlobal, LSN: t.lastGlobal, Sync: sync, Time: t.ts}
+	var count int64
+	var head uint32
+	if es := q.Entries(); len(es) > 0 {
+		count, head = q.Len(), es[0].Origin
+	}
+	st := q.Commit(e, queued)
+	if st.Stale {
+		why := "an asynchronous transaction"
+		note := "Tarantool 2.10.1+ refuses it (split-brain: async transaction from an old term)"
 		if queued {
 			why = "a synchronous (or queued) transaction"
-		} else if l.owner != 0 {
-			why = "an asynchronous transaction"
+			note = "Tarantool 2.10.1+ writes such a transaction as NOPs"
 		}
-		if why != "" {
-			stale = true
-			note := "Tarantool 2.10.1+ refuses it (split-brain: async transaction from an old term)"
-			if queued {
-				note = "Tarantool 2.10.1+ writes such a transaction as NOPs"
+		if !s.rules.Filters {
+			note = fmt.Sprintf("Tarantool %s applies it without a check", s.rules.Version)
+		}
+		f := newFinding(KindStaleTerm, Error,
+			"%s of replica %d (%d:%d-%d) after the queue moved on: replica %d's last PROMOTE is in term %d, the queue is in term %d owned by replica %d; %s",
+			why, X, X, t.firstGlobal, t.lastGlobal, X, st.OriginTerm, st.Term, st.Owner, note).
+			at(t.file, t.off).lsns(X, t.firstGlobal, t.lastGlobal)
+		f.Term = st.Term
+		s.add(f.withEvidence(s.evidence(t.first.file, &t.first.row, "first row")))
+	}
+	if st.Takeover {
+		prev := st.PrevOwner
+		s.event(Event{Time: t.ts, Kind: EventOwner, ReplicaID: X, LSN: e.LSN,
+			Text: fmt.Sprintf("replica %d takes the queue over from %d with its synchronous transaction %d:%d", X, prev, X, e.LSN)})
+		if s.ownKnown && X == s.inst.ownID {
+			how := fmt.Sprintf("its first synchronous transaction after replica %d's", prev)
+			if prev == 0 {
+				how = "its first synchronous transaction into an unowned queue"
 			}
-			if !s.rules.staleAsyncChecked {
-				note = fmt.Sprintf("Tarantool %s applies it without a check", s.rules.v)
-			}
-			f := newFinding(KindStaleTerm, Error,
-				"%s of replica %d (%d:%d-%d) after the queue moved on: replica %d's last PROMOTE is in term %d, the queue is in term %d owned by replica %d; %s",
-				why, X, X, t.firstGlobal, t.lastGlobal, X, l.termMap[X], l.term, l.owner, note).
-				at(t.file, t.off).lsns(X, t.firstGlobal, t.lastGlobal)
-			f.Term = l.term
-			s.add(f.withEvidence(s.evidence(t.first.file, &t.first.row, "first row")))
+			s.inst.know.addClaim(claim{lsn: e.First, prevOwner: prev, how: how,
+				know: t.know, ts: t.ts, file: t.first.file, off: t.off, row: s.render(t.first.file, &t.first.row)})
 		}
 	}
-	e := qentry{origin: X, first: t.firstGlobal, last: t.lastGlobal, sync: sync, ts: t.ts}
-	if queued {
-		s.admit(t, e, stale)
-	} else {
-		s.resolved(e, fateCommitted)
+	if st.Conflict != synchro.NoConflict && !st.Stale {
+		var conflict string
+		switch st.Conflict {
+		case synchro.ForeignTxns:
+			conflict = fmt.Sprintf("the queue holds %d transactions of replica %d (ER_UNCOMMITTED_FOREIGN_SYNC_TXNS)", count, head)
+		case synchro.Unclaimed:
+			conflict = "the queue is not claimed by anyone (ER_SYNC_QUEUE_UNCLAIMED)"
+		case synchro.ForeignQueue:
+			conflict = fmt.Sprintf("the queue belongs to replica %d (ER_SYNC_QUEUE_FOREIGN)", st.Owner)
+		}
+		f := newFinding(KindQueueConflict, Error, "queued transaction %d:%d-%d of replica %d, but %s",
+			X, e.First, e.LSN, X, conflict).at(t.file, t.off).lsns(X, e.First, e.LSN)
+		s.add(f.withEvidence(s.evidence(t.first.file, &t.first.row, "first row")))
 	}
+	s.resolve(st.Decisions)
 	if s.ownKnown && X == s.inst.ownID {
-		s.inst.know.add(t.firstGlobal, t.lastGlobal, t.know, l.owner == X, t.ts)
+		s.inst.know.add(t.firstGlobal, t.lastGlobal, t.know, q.State().Owner == X, t.ts)
 	}
 }
 
-// admit puts a queued transaction into the queue, checking that its
-// origin may do that (unless it was reported as stale already).
-func (s *scanner) admit(t *tx, e qentry, stale bool) {
-	l := &s.limbo
-	X := e.origin
-	conflict := ""
-	switch {
-	case !l.ownerKnown && l.empty():
-		l.owner, l.ownerKnown = X, true
-	case s.rules.implicitOwner && l.empty() && e.sync:
-		if l.owner != X {
-			prev := l.owner
-			l.owner = X
-			s.event(Event{Time: t.ts, Kind: EventOwner, ReplicaID: X, LSN: e.last,
-				Text: fmt.Sprintf("replica %d takes the queue over from %d with its synchronous transaction %d:%d", X, prev, X, e.last)})
-			if s.ownKnown && X == s.inst.ownID {
-				how := fmt.Sprintf("its first synchronous transaction after replica %d's", prev)
-				if prev == 0 {
-					how = "its first synchronous transaction into an unowned queue"
-				}
-				s.inst.know.addClaim(claim{lsn: e.first, prevOwner: prev, how: how,
-					know: t.know, ts: t.ts, file: t.first.file, off: t.off, row: s.render(t.first.file, &t.first.row)})
-			}
-		}
-	case !l.empty() && l.queue[0].origin != X:
-		conflict = fmt.Sprintf("the queue holds %d transactions of replica %d (ER_UNCOMMITTED_FOREIGN_SYNC_TXNS)", l.count(), l.queue[0].origin)
-	case !s.rules.implicitOwner && l.owner == 0:
-		conflict = "the queue is not claimed by anyone (ER_SYNC_QUEUE_UNCLAIMED)"
-	case !s.rules.implicitOwner && l.owner != X:
-		conflict = fmt.Sprintf("the queue belongs to replica %d (ER_SYNC_QUEUE_FOREIGN)", l.owner)
-	case l.empty() && l.owner != X && e.sync:
-		l.owner = X
+// resolve records the fates the queue decided.
+func (s *scanner) resolve(ds []synchro.Decision) {
+	for _, d := range ds {
+		s.resolved(d.Entry, fateOf(d.Fate))
 	}
-	if conflict != "" {
-		if stale {
-			s.resolved(e, fateCommitted)
-			return
-		}
-		f := newFinding(KindQueueConflict, Error, "queued transaction %d:%d-%d of replica %d, but %s",
-			X, e.first, e.last, X, conflict).at(t.file, t.off).lsns(X, e.first, e.last)
-		s.add(f.withEvidence(s.evidence(t.first.file, &t.first.row, "first row")))
-		s.resolved(e, fateCommitted)
-		return
+}
+
+func fateOf(f synchro.Fate) fate {
+	switch f {
+	case synchro.Confirmed:
+		return fateConfirmed
+	case synchro.RolledBack:
+		return fateRolledBack
+	case synchro.Pending:
+		return fatePending
 	}
-	l.append(e)
+	return fateCommitted
 }
 
 // resolved records the fate of a transaction.
-func (s *scanner) resolved(e qentry, f fate) {
-	s.inst.fates.add(e.origin, e.first, e.last, f, e.sync, e.ts)
+func (s *scanner) resolved(e synchro.Entry, f fate) {
+	s.inst.fates.add(e.Origin, e.First, e.LSN, f, e.Sync, e.Time)
 	c := &s.inst.sum.Sync
-	n := max(e.n, 1)
+	n := e.Count()
 	switch {
 	case f == fateCommitted:
 		c.Async += n
-	case f == fateConfirmed && e.sync:
+	case f == fateConfirmed && e.Sync:
 		c.Confirmed += n
 	case f == fateConfirmed:
 		c.QueuedConfirmed += n
-	case f == fateRolledBack && e.sync:
+	case f == fateRolledBack && e.Sync:
 		c.RolledBack += n
 	case f == fateRolledBack:
 		c.QueuedRolledBack += n
-	case f == fatePending && e.sync:
+	case f == fatePending && e.Sync:
 		c.Pending += n
 	case f == fatePending:
 		c.QueuedPending += n
@@ -825,44 +813,40 @@ func (s *scanner) synchroRow(r *format.Row, before format.VClock) {
 }
 
 func (s *scanner) confirmRollback(r *format.Row, syn format.Synchro, before format.VClock) {
-	l := &s.limbo
 	X, O, L := r.ReplicaID, syn.ReplicaID, syn.LSN
 	confirm := r.Type == box.TypeConfirm
 	at := func(f *Finding) *Finding {
 		return f.at(s.file, r.Pos.FileOffset()).lsns(O, L, L).withEvidence(s.evidence(s.file, r, ""))
 	}
-	if O == 0 || L == 0 || O >= format.VClockMax {
+	st := s.queue.Apply(r.Type, X, syn)
+	s.resolve(st.Decisions)
+	switch {
+	case st.Invalid:
 		s.add(at(newFinding(KindForeignSynchro, Error, "%s with zero or invalid queue owner %d / LSN %d", r.Type, O, L)))
 		return
-	}
-	owner, known := l.owner, l.ownerKnown
-	if !l.empty() {
-		owner, known = l.queue[0].origin, true
-	}
-	if !known {
+	case st.Unknown:
 		// Nothing is known about the queue here (the log starts after a
 		// restart of a version that does not persist its owner).
-		l.setConfirmed(O, L)
 		return
-	}
-	if O != owner {
-		outdated := l.knowConfirmed(O) && L <= l.confirmed[O]
+	case st.Foreign:
+		owner := st.Owner
+		outdated := st.ConfirmedKnown && L <= st.Confirmed
 		switch {
-		case s.rules.masterMismatch:
+		case s.rules.MasterMismatch:
 			s.add(at(newFinding(KindForeignSynchro, Error,
 				"%s from replica %d for replica %d's queue, but the queue belongs to replica %d: Tarantool %s fails on it with ER_SYNC_MASTER_MISMATCH",
-				r.Type, X, O, owner, s.rules.v)))
+				r.Type, X, O, owner, s.rules.Version)))
 		case outdated && confirm:
 			// Confirms what is already confirmed: ignored (gh-9138).
 		case outdated:
 			s.add(at(newFinding(KindForeignSynchro, Error,
 				"ROLLBACK from replica %d of %d:%d, which was already confirmed here; the queue belongs to replica %d (split-brain: the old owner rolled back what the new one confirmed)",
 				X, O, L, owner)))
-		case !confirm && l.outdated(X):
+		case !confirm && st.OriginOutdated:
 			// An old term's rollback of what the new owner already
 			// cancelled: ignored (gh-9138).
 		default:
-			what := fmt.Sprintf("would confirm %d:%d-%d", O, l.confirmed[O]+1, L)
+			what := fmt.Sprintf("would confirm %d:%d-%d", O, st.Confirmed+1, L)
 			if !confirm {
 				what = fmt.Sprintf("would roll back %d:%d and later", O, L)
 			}
@@ -872,7 +856,7 @@ func (s *scanner) confirmRollback(r *format.Row, syn format.Synchro, before form
 		}
 		return
 	}
-	if X != O && s.ownKnown && X == s.inst.ownID {
+	if st.Clear && s.ownKnown && X == s.inst.ownID {
 		// clear_synchro_queue on a new master (2.6.1–2.8.0).
 		s.inst.know.addClaim(claim{lsn: r.LSN, prevOwner: O, how: fmt.Sprintf("%s for replica %d's queue (box.ctl.clear_synchro_queue)", r.Type, O),
 			know: before, ts: r.Timestamp, file: s.file, off: r.Pos.FileOffset(), row: s.render(s.file, r)})
@@ -880,65 +864,58 @@ func (s *scanner) confirmRollback(r *format.Row, syn format.Synchro, before form
 			Text: fmt.Sprintf("replica %d clears replica %d's queue: %s %d", X, O, r.Type, L)})
 	}
 	if confirm {
-		if rb := l.rolledBack[O]; rb.from != 0 && L >= rb.from && L <= rb.to && (!l.knowConfirmed(O) || l.confirmed[O] < L) {
+		if rb := st.RolledBack; rb.From != 0 && L >= rb.From && L <= rb.To && (!st.ConfirmedKnown || st.Confirmed < L) {
 			f := at(newFinding(KindSplitBrain, Error,
 				"CONFIRM from replica %d confirms %d:%d, which this instance rolled back before (%d:%d-%d)",
-				X, O, L, O, rb.from, rb.to))
+				X, O, L, O, rb.From, rb.To))
 			s.add(f)
 			s.event(Event{Time: r.Timestamp, Kind: EventSplit, ReplicaID: X, LSN: r.LSN, Text: f.Message})
 		}
-		if l.knowConfirmed(O) && L <= l.confirmed[O] && s.rules.filters && !s.rules.outdatedConfirmOK {
+		if st.ConfirmedKnown && L <= st.Confirmed && s.rules.Filters && !s.rules.OutdatedConfirmOK {
 			s.add(at(newFinding(KindOutdatedSynchro, Warning,
 				"CONFIRM of %d:%d, already confirmed up to %d here: Tarantool %s rejects it when split-brain checks are on (3.5.0/2.11.8 and later ignore it)",
-				O, L, l.confirmed[O], s.rules.v)))
+				O, L, st.Confirmed, s.rules.Version)))
 		}
-		l.confirm(O, L)
 		return
 	}
-	if l.knowConfirmed(O) && L <= l.confirmed[O] {
+	if st.ConfirmedKnown && L <= st.Confirmed {
 		s.add(at(newFinding(KindSplitBrain, Error, "ROLLBACK from replica %d of %d:%d, which was already confirmed here (up to %d)",
-			X, O, L, l.confirmed[O])))
+			X, O, L, st.Confirmed)))
 	}
-	l.rollback(O, L)
 	s.event(Event{Time: r.Timestamp, Kind: EventRollback, ReplicaID: X, LSN: r.LSN,
 		Text: fmt.Sprintf("replica %d rolls back %d:%d and later", X, O, L)})
 }
 
 func (s *scanner) promoteDemote(r *format.Row, syn format.Synchro, before format.VClock) {
-	l := &s.limbo
 	X, T, L := r.ReplicaID, syn.Term, syn.LSN
 	demote := r.Type == box.TypeDemote
 	at := func(f *Finding) *Finding {
 		f.Term = T
 		return f.at(s.file, r.Pos.FileOffset()).lsns(X, r.LSN, r.LSN).withEvidence(s.evidence(s.file, r, ""))
 	}
+	st := s.queue.Apply(r.Type, X, syn)
+	s.resolve(st.Decisions)
 	if T == 0 {
 		s.add(at(newFinding(KindPromoteTerm, Error, "%s from replica %d with a zero term", r.Type, X)))
-	} else if l.termKnown && T <= l.term {
-		if T == l.term && X == l.termOrigin {
+	} else if st.TermKnown && T <= st.Term {
+		if T == st.Term && X == st.TermOrigin {
 			s.add(at(newFinding(KindPromoteTerm, Warning, "%s from replica %d repeats term %d", r.Type, X, T)))
 		} else {
 			s.add(at(newFinding(KindPromoteTerm, Error,
 				"%s from replica %d in term %d, but the queue is already in term %d (set by replica %d): the term does not grow (split-brain: PROMOTE/DEMOTE with an obsolete term)",
-				r.Type, X, T, l.term, l.termOrigin)))
+				r.Type, X, T, st.Term, st.TermOrigin)))
 		}
 	}
-	cur := l.owner
-	if !l.empty() {
-		cur = l.queue[0].origin
-	}
-	if (l.ownerKnown || !l.empty()) && l.knowConfirmed(cur) && l.confirmed[cur] > L {
+	if cur := st.Owner; st.ConfirmedKnown && st.Confirmed > L {
 		s.add(at(newFinding(KindPromoteLSN, Error,
 			"%s from replica %d confirms replica %d's queue only up to %d, but %d:%d-%d were already confirmed here (split-brain: lsn from an already processed range)",
-			r.Type, X, cur, L, cur, L+1, l.confirmed[cur])))
+			r.Type, X, cur, L, cur, L+1, st.Confirmed)))
 	}
-	prev := l.owner
-	newOwner := X
+	prev := st.PrevOwner
 	kind := EventPromote
 	if demote {
-		newOwner, kind = 0, EventDemote
+		kind = EventDemote
 	}
-	l.transfer(X, newOwner, L, T)
 	ev := promoteEvent{origin: X, lsn: r.LSN, term: T, prevOwner: syn.ReplicaID, border: L, demote: demote,
 		ts: r.Timestamp, file: s.file, off: r.Pos.FileOffset(), row: s.render(s.file, r)}
 	if len(s.inst.promotes) < claimLimit {
@@ -996,18 +973,16 @@ func (s *scanner) finish() {
 			s.incompleteTx(t, "the log ends before its commit row", nil)
 		}
 	}
-	l := &s.limbo
-	if len(l.queue) > 0 {
-		first, last := l.queue[0], l.queue[len(l.queue)-1]
-		for _, e := range l.queue {
-			s.resolved(e, fatePending)
-		}
+	q := s.queue
+	if es := q.Entries(); len(es) > 0 {
+		first, last := es[0], es[len(es)-1]
+		nsync, count := q.PendingSync(), q.Len()
+		s.resolve(q.End())
 		f := newFinding(KindSyncPending, Warning,
 			"%d synchronous transactions (%d queued in all) of replica %d are neither confirmed nor rolled back at the end of the log: %d:%d-%d",
-			l.pendingSync(), l.count(), first.origin, first.origin, first.first, last.last).lsns(first.origin, first.first, last.last)
+			nsync, count, first.Origin, first.Origin, first.First, last.LSN).lsns(first.Origin, first.First, last.LSN)
 		f.at(s.file, -1)
 		s.add(f)
-		l.queue = nil
 	}
 	sum := &s.inst.sum
 	sum.ReplicaID = s.inst.ownID
@@ -1020,18 +995,14 @@ func (s *scanner) finish() {
 		sum.Versions = append(sum.Versions, v)
 	}
 	sort.Strings(sum.Versions)
-	sum.Queue = QueueState{Owner: l.owner, OwnerKnown: l.ownerKnown, Term: l.term, TermKnown: l.termKnown}
-	for id := uint32(1); id < format.VClockMax; id++ {
-		if l.knowConfirmed(id) && l.confirmed[id] > 0 {
-			sum.Queue.Confirmed.Set(id, l.confirmed[id])
-		}
-	}
+	qs := q.State()
+	sum.Queue = QueueState{Owner: qs.Owner, OwnerKnown: qs.OwnerKnown, Term: qs.Term, TermKnown: qs.TermKnown, Confirmed: qs.Confirmed}
 	sum.Raft = RaftState{Term: s.raft.term, Vote: uint32(s.raft.vote), Known: s.raft.known}
 	s.inst.vclock = s.vclock
-	s.event(Event{Kind: EventEnd, Time: sum.LastTime, Term: l.term, Text: "end of the log at " + s.vclock.String()})
+	s.event(Event{Kind: EventEnd, Time: sum.LastTime, Term: qs.Term, Text: "end of the log at " + s.vclock.String()})
 	sum.Timeline = s.inst.timeline.list()
 	sum.TimelineDropped = s.inst.timeline.dropped
-	if s.inst.fates.truncated || s.inst.know.truncated || l.overflow {
+	if s.inst.fates.truncated || s.inst.know.truncated || q.Overflow() {
 		s.add(newFinding(KindTruncated, Warning,
 			"the log has more fate changes, write-order changes or queued transactions than verify keeps (%d / %d / %d); later checks are coarser",
 			fateLimit, segmentLimit, queueLimit))
