@@ -1,0 +1,73 @@
+package node
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/xlogtool/xlogtool/format"
+)
+
+// Snapshot makes a checkpoint: the WAL moves to a new file starting at the
+// snapshot's vclock, the state is written as <signature>.snap, and files
+// no longer needed by the newest checkpoint_count snapshots are removed.
+func (n *Node) Snapshot() error {
+	n.snapMu.Lock()
+	defer n.snapMu.Unlock()
+	// The state is held still while it is written: writes wait.
+	n.mu.Lock()
+	v := n.vclock
+	path := filepath.Join(n.cfg.Dir, format.FileName(format.TypeSNAP, v))
+	if _, err := os.Lstat(path); err == nil {
+		n.mu.Unlock()
+		return nil // nothing changed since the last checkpoint
+	}
+	err := n.writeSnapshotFile(path, v)
+	n.mu.Unlock()
+	if err != nil {
+		return boxErr(erWALIO, "%v", err)
+	}
+	if err := n.wal.rotateNow(); err != nil {
+		return boxErr(erWALIO, "%v", err)
+	}
+	n.gc()
+	return nil
+}
+
+// gc removes the snapshots beyond checkpoint_count and the xlogs that hold
+// only rows older than the oldest snapshot kept.
+func (n *Node) gc() {
+	n.mu.Lock()
+	keep := n.cfg.CheckpointCount
+	n.mu.Unlock()
+	snaps, xlogs, err := dirFiles(n.cfg.Dir)
+	if err != nil || len(snaps) <= keep {
+		return
+	}
+	for _, s := range snaps[:len(snaps)-keep] {
+		n.remove(s.Path)
+	}
+	oldest := snaps[len(snaps)-keep].Signature
+	// An xlog is needed if the next one starts after the oldest kept
+	// snapshot: rows after it may be in it.
+	for i, x := range xlogs {
+		if i+1 < len(xlogs) && xlogs[i+1].Signature <= oldest {
+			n.remove(x.Path)
+		}
+	}
+	// Leftovers of interrupted writes.
+	entries, _ := os.ReadDir(n.cfg.Dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".snap.inprogress") {
+			n.remove(filepath.Join(n.cfg.Dir, e.Name()))
+		}
+	}
+}
+
+func (n *Node) remove(path string) {
+	if err := os.Remove(path); err != nil {
+		n.log.Warnf("gc: %v", err)
+		return
+	}
+	n.log.fiberf("main/104/gc", "removed `%s'", path)
+}

@@ -1,0 +1,280 @@
+package node
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/xlogtool/xlogtool/format"
+)
+
+// walRow is one row of a transaction bound for the WAL.
+type walRow struct {
+	header format.Header
+	body   []byte
+}
+
+// walEntry is one transaction: its rows, with LSNs assigned, and the
+// channel that receives the outcome of the write.
+type walEntry struct {
+	rows []walRow
+	done chan error
+}
+
+// walOptions configure a WAL writer.
+type walOptions struct {
+	dir      string
+	instance string
+	version  string
+	fsync    bool
+	maxSize  int64
+	log      *Logger
+}
+
+// wal writes transactions to xlog files in batches: every entry queued
+// while the previous batch was being written goes into the next one, with
+// one write(2) and, with fsync, one fsync for all of them (group commit).
+// Files rotate between transactions once they exceed maxSize; each new
+// file is named by the vclock before its first row and records the
+// previous file's vclock as PrevVClock.
+type wal struct {
+	opts   walOptions
+	queue  chan *walEntry
+	rotate chan chan error
+	closed chan struct{}
+	done   chan struct{}
+
+	// Owned by the writer goroutine.
+	vclock  format.VClock // vclock after the last row written
+	prev    format.VClock // vclock of the current file's start
+	hasPrev bool
+	file    *os.File
+	bw      *bufio.Writer
+	cw      *countingWriter
+	w       *format.Writer
+	err     error // a failed write stops the WAL for good
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// openWAL starts a WAL writer whose next rows follow vclock. prev is the
+// vclock of the newest existing xlog (the PrevVClock of the first file),
+// if any.
+func openWAL(opts walOptions, vclock format.VClock, prev *format.VClock) *wal {
+	w := &wal{opts: opts, queue: make(chan *walEntry, 4096), rotate: make(chan chan error),
+		closed: make(chan struct{}), done: make(chan struct{}), vclock: vclock}
+	if prev != nil {
+		w.prev, w.hasPrev = *prev, true
+	}
+	go w.loop()
+	return w
+}
+
+// submit queues a transaction; the returned channel gets the result of
+// its write.
+func (w *wal) submit(rows []walRow) <-chan error {
+	e := &walEntry{rows: rows, done: make(chan error, 1)}
+	select {
+	case w.queue <- e:
+	case <-w.closed:
+		e.done <- errWALClosed
+	}
+	return e.done
+}
+
+var errWALClosed = errors.New("the WAL is closed")
+
+// rotateNow closes the current file so the next transaction starts a new
+// one named by the current vclock (a checkpoint needs an xlog that starts
+// at its signature).
+func (w *wal) rotateNow() error {
+	ch := make(chan error, 1)
+	select {
+	case w.rotate <- ch:
+		return <-ch
+	case <-w.closed:
+		return errWALClosed
+	}
+}
+
+// close writes the pending entries, finishes the file with the EOF marker
+// and stops the writer.
+func (w *wal) close() error {
+	close(w.closed)
+	<-w.done
+	return w.err
+}
+
+func (w *wal) loop() {
+	defer close(w.done)
+	batch := make([]*walEntry, 0, 256)
+	for {
+		select {
+		case e := <-w.queue:
+			batch = append(batch[:0], e)
+		drain:
+			for len(batch) < cap(batch) {
+				select {
+				case e := <-w.queue:
+					batch = append(batch, e)
+				default:
+					break drain
+				}
+			}
+			w.writeBatch(batch)
+		case ch := <-w.rotate:
+			ch <- w.closeFile()
+		case <-w.closed:
+			for {
+				select {
+				case e := <-w.queue:
+					w.writeBatch([]*walEntry{e})
+					continue
+				default:
+				}
+				break
+			}
+			if err := w.closeFile(); err != nil && w.err == nil {
+				w.err = err
+			}
+			return
+		}
+	}
+}
+
+func (w *wal) writeBatch(batch []*walEntry) {
+	err := w.err
+	if err == nil {
+		err = w.write(batch)
+		if err != nil {
+			w.err = fmt.Errorf("WAL write failed: %w", err)
+			w.opts.log.Errorf("%v", w.err)
+		}
+	}
+	for _, e := range batch {
+		e.done <- err
+	}
+}
+
+func (w *wal) write(batch []*walEntry) error {
+	if w.file != nil && w.cw.n >= w.opts.maxSize {
+		if err := w.closeFile(); err != nil {
+			return err
+		}
+	}
+	if w.file == nil {
+		if err := w.openFile(); err != nil {
+			return err
+		}
+	}
+	for _, e := range batch {
+		w.w.Begin()
+		for i := range e.rows {
+			r := &e.rows[i]
+			if err := w.w.Write(&r.header, r.body); err != nil {
+				return err
+			}
+		}
+		if err := w.w.Commit(); err != nil {
+			return err
+		}
+	}
+	if err := w.w.Flush(); err != nil {
+		return err
+	}
+	if err := w.bw.Flush(); err != nil {
+		return err
+	}
+	if w.opts.fsync {
+		if err := w.file.Sync(); err != nil {
+			return err
+		}
+	}
+	for _, e := range batch {
+		for i := range e.rows {
+			h := &e.rows[i].header
+			if h.ReplicaID != 0 || h.GroupID == 0 {
+				w.vclock.Follow(h.ReplicaID, h.LSN)
+			}
+		}
+	}
+	return nil
+}
+
+// openFile creates the xlog named by the current vclock: written as
+// NAME.inprogress with its header, synced and renamed, as Tarantool does.
+func (w *wal) openFile() error {
+	meta := &format.Meta{FileType: format.TypeXLOG, Version: format.Version13, Tarantool: w.opts.version,
+		Instance: w.opts.instance, VClock: w.vclock, HasVClock: true, PrevVClock: w.prev, HasPrevVClock: w.hasPrev}
+	name := filepath.Join(w.opts.dir, format.FileName(format.TypeXLOG, w.vclock))
+	tmp := name + ".inprogress"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	cw := &countingWriter{w: f}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	fw, err := format.NewWriter(bw, meta, format.WriterOptions{BlockSize: 1 << 30})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err == nil {
+		err = syncDir(w.opts.dir)
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	w.file, w.cw, w.bw, w.w = f, cw, bw, fw
+	w.prev, w.hasPrev = w.vclock, true
+	w.opts.log.fiberf("wal/101/main", "xlog: opened `%s'", name)
+	return nil
+}
+
+// closeFile ends the current file with the EOF marker.
+func (w *wal) closeFile() error {
+	if w.file == nil {
+		return nil
+	}
+	err := w.w.Close()
+	if err == nil {
+		err = w.bw.Flush()
+	}
+	if err == nil {
+		err = w.file.Sync()
+	}
+	if cerr := w.file.Close(); err == nil {
+		err = cerr
+	}
+	w.file, w.w, w.bw, w.cw = nil, nil, nil, nil
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	d.Close()
+	return err
+}
