@@ -4,7 +4,7 @@ import (
 	"strings"
 
 	"github.com/xlogtool/xlogtool/format"
-	"github.com/xlogtool/xlogtool/replay"
+	"github.com/xlogtool/xlogtool/memtx"
 )
 
 // The built-in functions clients call remotely. The node has no Lua: any
@@ -76,27 +76,27 @@ func argString(args []any, i int) string {
 	return ""
 }
 
-func optMap(args []any, i int) replay.Map {
+func optMap(args []any, i int) memtx.Map {
 	if i < len(args) {
-		m, _ := args[i].(replay.Map)
+		m, _ := args[i].(memtx.Map)
 		return m
 	}
 	return nil
 }
 
-func optString(m replay.Map, k string) string {
+func optString(m memtx.Map, k string) string {
 	v, _ := m.Get(k)
 	s, _ := v.(string)
 	return s
 }
 
-func optBool(m replay.Map, k string) bool {
+func optBool(m memtx.Map, k string) bool {
 	v, _ := m.Get(k)
 	b, _ := v.(bool)
 	return b
 }
 
-func optUint(m replay.Map, k string) (uint64, bool) {
+func optUint(m memtx.Map, k string) (uint64, bool) {
 	v, ok := m.Get(k)
 	if !ok {
 		return 0, false
@@ -111,7 +111,7 @@ func optUint(m replay.Map, k string) (uint64, bool) {
 }
 
 // write runs one internal DML request as admin and waits for its WAL write.
-func (n *Node) write(req replay.Request) error {
+func (n *Node) write(req memtx.Request) error {
 	n.mu.Lock()
 	r, err := n.execLocked(n.adminSession(), req, nil)
 	n.mu.Unlock()
@@ -148,7 +148,7 @@ func (n *Node) callSpaceCreate(s *session, args []any) ([]any, error) {
 	id := maxID + 1
 	if v, ok := optUint(opts, "id"); ok {
 		id = v
-	} else if err := n.write(replay.Request{Type: replay.TypeUpdate, SpaceID: 272, IndexBase: 1,
+	} else if err := n.write(memtx.Request{Type: memtx.TypeUpdate, SpaceID: 272, IndexBase: 1,
 		Key: []any{"max_id"}, Ops: []any{[]any{"+", uint64(2), uint64(1)}}}); err != nil {
 		return nil, err
 	}
@@ -156,15 +156,15 @@ func (n *Node) callSpaceCreate(s *session, args []any) ([]any, error) {
 	if engine == "" {
 		engine = "memtx"
 	}
-	flags := replay.Map{}
+	flags := memtx.Map{}
 	if optBool(opts, "temporary") {
-		flags = append(flags, replay.MapEntry{Key: "temporary", Value: true})
+		flags = append(flags, memtx.MapEntry{Key: "temporary", Value: true})
 	}
 	if optBool(opts, "is_sync") {
-		flags = append(flags, replay.MapEntry{Key: "is_sync", Value: true})
+		flags = append(flags, memtx.MapEntry{Key: "is_sync", Value: true})
 	}
 	if optBool(opts, "is_local") {
-		flags = append(flags, replay.MapEntry{Key: "group_id", Value: uint64(1)})
+		flags = append(flags, memtx.MapEntry{Key: "group_id", Value: uint64(1)})
 	}
 	fieldCount, _ := optUint(opts, "field_count")
 	formatV, _ := opts.Get("format")
@@ -174,7 +174,7 @@ func (n *Node) callSpaceCreate(s *session, args []any) ([]any, error) {
 	}
 	fmtArr = normalizeFormat(fmtArr)
 	tuple := []any{id, uint64(s.uid), name, engine, fieldCount, flags, fmtArr}
-	if err := n.write(replay.Request{Type: replay.TypeInsert, SpaceID: 280, Tuple: tuple}); err != nil {
+	if err := n.write(memtx.Request{Type: memtx.TypeInsert, SpaceID: 280, Tuple: tuple}); err != nil {
 		return nil, err
 	}
 	return []any{tuple}, nil
@@ -186,19 +186,19 @@ func normalizeFormat(f []any) []any {
 	for i, e := range f {
 		switch x := e.(type) {
 		case []any:
-			m := replay.Map{}
+			m := memtx.Map{}
 			if len(x) > 0 {
-				m = append(m, replay.MapEntry{Key: "name", Value: x[0]})
+				m = append(m, memtx.MapEntry{Key: "name", Value: x[0]})
 			}
 			if len(x) > 1 {
-				m = append(m, replay.MapEntry{Key: "type", Value: x[1]})
+				m = append(m, memtx.MapEntry{Key: "type", Value: x[1]})
 			} else {
-				m = append(m, replay.MapEntry{Key: "type", Value: "any"})
+				m = append(m, memtx.MapEntry{Key: "type", Value: "any"})
 			}
 			out[i] = m
-		case replay.Map:
+		case memtx.Map:
 			if _, ok := x.Get("type"); !ok {
-				x = append(x, replay.MapEntry{Key: "type", Value: "any"})
+				x = append(x, memtx.MapEntry{Key: "type", Value: "any"})
 			}
 			out[i] = x
 		default:
@@ -229,14 +229,14 @@ func (n *Node) spaceMethod(s *session, name, method string, args []any) ([]any, 
 	case "drop":
 		return nil, n.dropSpace(sp)
 	case "truncate":
-		return nil, n.write(replay.Request{Type: replay.TypeUpsert, SpaceID: 330, Tuple: []any{uint64(sp.ID), uint64(1)},
+		return nil, n.write(memtx.Request{Type: memtx.TypeUpsert, SpaceID: 330, Tuple: []any{uint64(sp.ID), uint64(1)},
 			Ops: []any{[]any{"+", uint64(1), uint64(1)}}})
 	}
 	return nil, boxErr(erNoSuchProc, "Procedure 'box.space.%s:%s' is not defined (this node has no Lua: only built-in functions can be called)", name, method)
 }
 
 // createIndex is box.space.NAME:create_index(name, opts).
-func (n *Node) createIndex(sp *replay.Space, name string, opts replay.Map) ([]any, error) {
+func (n *Node) createIndex(sp *memtx.Space, name string, opts memtx.Map) ([]any, error) {
 	n.mu.Lock()
 	var id uint64
 	for _, ix := range sp.Indexes() {
@@ -269,8 +269,8 @@ func (n *Node) createIndex(sp *replay.Space, name string, opts replay.Map) ([]an
 	if err != nil {
 		return nil, err
 	}
-	tuple := []any{uint64(sp.ID), id, name, typ, replay.Map{{Key: "unique", Value: unique}}, parts}
-	if err := n.write(replay.Request{Type: replay.TypeInsert, SpaceID: 288, Tuple: tuple}); err != nil {
+	tuple := []any{uint64(sp.ID), id, name, typ, memtx.Map{{Key: "unique", Value: unique}}, parts}
+	if err := n.write(memtx.Request{Type: memtx.TypeInsert, SpaceID: 288, Tuple: tuple}); err != nil {
 		return nil, err
 	}
 	return []any{tuple}, nil
@@ -278,7 +278,7 @@ func (n *Node) createIndex(sp *replay.Space, name string, opts replay.Map) ([]an
 
 // indexParts converts create_index parts (1-based Lua field numbers or
 // field names) into the _index form [[fieldno, type], ...].
-func indexParts(v any, given bool, format []replay.Field) ([]any, error) {
+func indexParts(v any, given bool, format []memtx.Field) ([]any, error) {
 	if !given {
 		return []any{[]any{uint64(0), "unsigned"}}, nil
 	}
@@ -293,7 +293,7 @@ func indexParts(v any, given bool, format []replay.Field) ([]any, error) {
 				return 0, "", boxErr(erIllegalParams, "options.parts: invalid field number 0")
 			}
 			t := "unsigned"
-			if int(f-1) < len(format) && format[f-1].Type != replay.TypeAny {
+			if int(f-1) < len(format) && format[f-1].Type != memtx.TypeAny {
 				t = format[f-1].Type.String()
 			}
 			return f - 1, t, nil
@@ -309,7 +309,7 @@ func indexParts(v any, given bool, format []replay.Field) ([]any, error) {
 	}
 	var out []any
 	if _, nested := list[0].([]any); !nested {
-		if _, isMap := list[0].(replay.Map); !isMap {
+		if _, isMap := list[0].(memtx.Map); !isMap {
 			// Flat {1, 'unsigned', 2, 'string'} or {1, 2}.
 			for i := 0; i < len(list); i++ {
 				no, typ, err := field(list[i])
@@ -343,7 +343,7 @@ func indexParts(v any, given bool, format []replay.Field) ([]any, error) {
 				typ, _ = x[1].(string)
 			}
 			out = append(out, []any{no, typ})
-		case replay.Map:
+		case memtx.Map:
 			fv, _ := x.Get("field")
 			no, typ, err := field(fv)
 			if err != nil {
@@ -352,9 +352,9 @@ func indexParts(v any, given bool, format []replay.Field) ([]any, error) {
 			if t := optString(x, "type"); t != "" {
 				typ = t
 			}
-			m := replay.Map{{Key: "field", Value: no}, {Key: "type", Value: typ}}
+			m := memtx.Map{{Key: "field", Value: no}, {Key: "type", Value: typ}}
 			if optBool(x, "is_nullable") {
-				m = append(m, replay.MapEntry{Key: "is_nullable", Value: true})
+				m = append(m, memtx.MapEntry{Key: "is_nullable", Value: true})
 			}
 			out = append(out, m)
 		}
@@ -364,7 +364,7 @@ func indexParts(v any, given bool, format []replay.Field) ([]any, error) {
 
 // dropSpace deletes a space's indexes (secondary first), its privileges,
 // its _truncate row and its _space row, each as its own transaction.
-func (n *Node) dropSpace(sp *replay.Space) error {
+func (n *Node) dropSpace(sp *memtx.Space) error {
 	n.mu.Lock()
 	ixs := sp.Indexes()
 	var privs [][]any
@@ -378,12 +378,12 @@ func (n *Node) dropSpace(sp *replay.Space) error {
 	}
 	n.mu.Unlock()
 	for _, p := range privs {
-		if err := n.write(replay.Request{Type: replay.TypeDelete, SpaceID: 312, Key: []any{p[1], p[2], p[3]}}); err != nil {
+		if err := n.write(memtx.Request{Type: memtx.TypeDelete, SpaceID: 312, Key: []any{p[1], p[2], p[3]}}); err != nil {
 			return err
 		}
 	}
 	for i := len(ixs) - 1; i >= 0; i-- {
-		if err := n.write(replay.Request{Type: replay.TypeDelete, SpaceID: 288, Key: []any{uint64(sp.ID), uint64(ixs[i].ID)}}); err != nil {
+		if err := n.write(memtx.Request{Type: memtx.TypeDelete, SpaceID: 288, Key: []any{uint64(sp.ID), uint64(ixs[i].ID)}}); err != nil {
 			return err
 		}
 	}
@@ -392,11 +392,11 @@ func (n *Node) dropSpace(sp *replay.Space) error {
 	hasTrunc := tr != nil && tr.Get([]any{uint64(sp.ID)}) != nil
 	n.mu.Unlock()
 	if hasTrunc {
-		if err := n.write(replay.Request{Type: replay.TypeDelete, SpaceID: 330, Key: []any{uint64(sp.ID)}}); err != nil {
+		if err := n.write(memtx.Request{Type: memtx.TypeDelete, SpaceID: 330, Key: []any{uint64(sp.ID)}}); err != nil {
 			return err
 		}
 	}
-	return n.write(replay.Request{Type: replay.TypeDelete, SpaceID: 280, Key: []any{uint64(sp.ID)}})
+	return n.write(memtx.Request{Type: memtx.TypeDelete, SpaceID: 280, Key: []any{uint64(sp.ID)}})
 }
 
 // createUser is box.schema.user.create: the _user row, then the grants
@@ -419,11 +419,11 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 	})
 	n.mu.Unlock()
 	id := maxID + 1
-	auth := replay.Map{}
+	auth := memtx.Map{}
 	if password != "" {
-		auth = replay.Map{{Key: "chap-sha1", Value: passwordHash(password)}}
+		auth = memtx.Map{{Key: "chap-sha1", Value: passwordHash(password)}}
 	}
-	if err := n.write(replay.Request{Type: replay.TypeInsert, SpaceID: 304,
+	if err := n.write(memtx.Request{Type: memtx.TypeInsert, SpaceID: 304,
 		Tuple: []any{id, uint64(s.uid), name, "user", auth}}); err != nil {
 		return err
 	}
@@ -432,7 +432,7 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 		{uint64(s.uid), id, "user", id, uint64(PrivAlter)},
 		{uint64(s.uid), id, "universe", uint64(0), uint64(PrivSession | PrivUsage)},
 	} {
-		if err := n.write(replay.Request{Type: replay.TypeReplace, SpaceID: 312, Tuple: p}); err != nil {
+		if err := n.write(memtx.Request{Type: memtx.TypeReplace, SpaceID: 312, Tuple: p}); err != nil {
 			return err
 		}
 	}
@@ -496,7 +496,7 @@ func (n *Node) grant(s *session, user, objType, objName string, bits uint32) err
 		bits |= uint32(b)
 	}
 	n.mu.Unlock()
-	return n.write(replay.Request{Type: replay.TypeReplace, SpaceID: 312,
+	return n.write(memtx.Request{Type: memtx.TypeReplace, SpaceID: 312,
 		Tuple: []any{uint64(s.uid), ut[0], objType, objID, uint64(bits)}})
 }
 
@@ -517,40 +517,40 @@ func (n *Node) callPasswd(s *session, args []any) error {
 	if ut == nil {
 		return boxErr(erNoSuchUser, "User '%s' is not found", user)
 	}
-	return n.write(replay.Request{Type: replay.TypeUpdate, SpaceID: 304, Key: []any{ut[0]},
-		Ops: []any{[]any{"=", uint64(4), replay.Map{{Key: "chap-sha1", Value: passwordHash(password)}}}}})
+	return n.write(memtx.Request{Type: memtx.TypeUpdate, SpaceID: 304, Key: []any{ut[0]},
+		Ops: []any{[]any{"=", uint64(4), memtx.Map{{Key: "chap-sha1", Value: passwordHash(password)}}}}})
 }
 
 // Info is box.info as a map.
-func (n *Node) Info() replay.Map {
+func (n *Node) Info() memtx.Map {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	vc := replay.Map{}
+	vc := memtx.Map{}
 	n.vclock.Each(func(id uint32, lsn uint64) {
-		vc = append(vc, replay.MapEntry{Key: uint64(id), Value: lsn})
+		vc = append(vc, memtx.MapEntry{Key: uint64(id), Value: lsn})
 	})
 	status := "running"
-	return replay.Map{
+	return memtx.Map{
 		{Key: "version", Value: n.cfg.Version},
 		{Key: "id", Value: uint64(n.id)},
 		{Key: "ro", Value: n.readOnly},
 		{Key: "uuid", Value: n.uuid},
-		{Key: "cluster", Value: replay.Map{{Key: "uuid", Value: n.rsUUID}}},
+		{Key: "cluster", Value: memtx.Map{{Key: "uuid", Value: n.rsUUID}}},
 		{Key: "lsn", Value: n.vclock.Get(n.id)},
 		{Key: "signature", Value: n.vclock.Signature()},
 		{Key: "vclock", Value: vc},
 		{Key: "status", Value: status},
-		{Key: "election", Value: replay.Map{{Key: "state", Value: "follower"}, {Key: "term", Value: uint64(1)},
+		{Key: "election", Value: memtx.Map{{Key: "state", Value: "follower"}, {Key: "term", Value: uint64(1)},
 			{Key: "vote", Value: uint64(0)}, {Key: "leader", Value: uint64(0)}}},
-		{Key: "synchro", Value: replay.Map{{Key: "queue", Value: replay.Map{{Key: "owner", Value: uint64(0)},
+		{Key: "synchro", Value: memtx.Map{{Key: "queue", Value: memtx.Map{{Key: "owner", Value: uint64(0)},
 			{Key: "len", Value: uint64(0)}}}}},
-		{Key: "replication", Value: replay.Map{{Key: uint64(n.id), Value: replay.Map{
+		{Key: "replication", Value: memtx.Map{{Key: uint64(n.id), Value: memtx.Map{
 			{Key: "id", Value: uint64(n.id)}, {Key: "uuid", Value: n.uuid}, {Key: "lsn", Value: n.vclock.Get(n.id)}}}}},
 	}
 }
 
 // reconfigure applies the dynamic options of box.cfg{...}.
-func (n *Node) reconfigure(opts replay.Map) error {
+func (n *Node) reconfigure(opts memtx.Map) error {
 	for _, e := range opts {
 		k, _ := e.Key.(string)
 		switch k {
@@ -563,7 +563,7 @@ func (n *Node) reconfigure(opts replay.Map) error {
 			n.readOnly = b
 			n.mu.Unlock()
 		case "checkpoint_count":
-			v, _ := optUint(replay.Map{e}, k)
+			v, _ := optUint(memtx.Map{e}, k)
 			if v < 1 {
 				return boxErr(59, "Incorrect value for option 'checkpoint_count': the value must not be less than one")
 			}
@@ -571,12 +571,12 @@ func (n *Node) reconfigure(opts replay.Map) error {
 			n.cfg.CheckpointCount = int(v)
 			n.mu.Unlock()
 		case "replication_synchro_quorum":
-			v, _ := optUint(replay.Map{e}, k)
+			v, _ := optUint(memtx.Map{e}, k)
 			n.mu.Lock()
 			n.cfg.ReplicationSynchroQuorum = int(v)
 			n.mu.Unlock()
 		case "memtx_memory":
-			v, _ := optUint(replay.Map{e}, k)
+			v, _ := optUint(memtx.Map{e}, k)
 			n.mu.Lock()
 			if int64(v) < n.cfg.MemtxMemory {
 				n.mu.Unlock()

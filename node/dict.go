@@ -3,7 +3,7 @@ package node
 import (
 	"strings"
 
-	"github.com/xlogtool/xlogtool/replay"
+	"github.com/xlogtool/xlogtool/memtx"
 )
 
 // The data dictionary of a Tarantool 2.6.0 instance that bootstraps a new
@@ -42,9 +42,9 @@ func field(spec string) any {
 	name, typ, _ := strings.Cut(spec, ":")
 	nullable := strings.HasSuffix(typ, "?")
 	typ = strings.TrimSuffix(typ, "?")
-	m := replay.Map{{Key: "name", Value: name}, {Key: "type", Value: typ}}
+	m := memtx.Map{{Key: "name", Value: name}, {Key: "type", Value: typ}}
 	if nullable {
-		m = append(m, replay.MapEntry{Key: "is_nullable", Value: true})
+		m = append(m, memtx.MapEntry{Key: "is_nullable", Value: true})
 	}
 	return m
 }
@@ -73,15 +73,15 @@ type dictSpace struct {
 	name       string
 	engine     string
 	fieldCount uint32
-	opts       replay.Map
+	opts       memtx.Map
 	format     []any
 }
 
 func dictSpaces() []dictSpace {
-	m := func(k string, v any) replay.Map { return replay.Map{{Key: k, Value: v}} }
+	m := func(k string, v any) memtx.Map { return memtx.Map{{Key: k, Value: v}} }
 	// _schema's first field lists its type before its name, as 2.6.0 has it.
 	schemaFormat := []any{
-		replay.Map{{Key: "type", Value: "string"}, {Key: "name", Value: "key"}},
+		memtx.Map{{Key: "type", Value: "string"}, {Key: "name", Value: "key"}},
 		field("value:any?"),
 	}
 	return []dictSpace{
@@ -151,7 +151,7 @@ func indexRow(desc string) []any {
 		parts = append(parts, []any{parseU(fno), typ})
 	}
 	return []any{parseU(f[0]), parseU(f[1]), f[2], f[3],
-		replay.Map{{Key: "unique", Value: f[4] == "1"}}, parts}
+		memtx.Map{{Key: "unique", Value: f[4] == "1"}}, parts}
 }
 
 func parseU(s string) uint64 {
@@ -173,7 +173,7 @@ UNLIKELY _sql_stat_get _sql_stat_push _sql_stat_init`)
 
 func funcRow(id uint32, name, lang, body string, params, exports []any) []any {
 	return []any{u(id), u(UserAdmin), name, uint64(1), lang, body, "function", params, "any", "none", "none",
-		false, false, true, exports, replay.Map{}, "", dictTimestamp, dictTimestamp}
+		false, false, true, exports, memtx.Map{}, "", dictTimestamp, dictTimestamp}
 }
 
 func dictFuncs() [][]any {
@@ -203,12 +203,12 @@ zh__gb2312han=zh_u_co_gb2312 zh__pinyin=zh_u_co_pinyin zh__stroke=zh_u_co_stroke
 zh__zhuyin=zh_u_co_zhuyin`)
 
 func dictCollations() [][]any {
-	strength := func(s string) replay.Map { return replay.Map{{Key: "strength", Value: s}} }
+	strength := func(s string) memtx.Map { return memtx.Map{{Key: "strength", Value: s}} }
 	out := [][]any{
-		{uint64(0), "none", u(UserAdmin), "BINARY", "", replay.Map{}},
+		{uint64(0), "none", u(UserAdmin), "BINARY", "", memtx.Map{}},
 		{uint64(1), "unicode", u(UserAdmin), "ICU", "", strength("tertiary")},
 		{uint64(2), "unicode_ci", u(UserAdmin), "ICU", "", strength("primary")},
-		{uint64(3), "binary", u(UserAdmin), "BINARY", "", replay.Map{}},
+		{uint64(3), "binary", u(UserAdmin), "BINARY", "", memtx.Map{}},
 	}
 	id := uint64(4)
 	for _, c := range icuCollations {
@@ -281,7 +281,7 @@ func Dictionary(instanceUUID, replicasetUUID string) []dictRow {
 	for _, s := range dictSpaces() {
 		opts := s.opts
 		if opts == nil {
-			opts = replay.Map{}
+			opts = memtx.Map{}
 		}
 		add(280, []any{u(s.id), u(UserAdmin), s.name, s.engine, u(s.fieldCount), opts, s.format})
 	}
@@ -292,11 +292,11 @@ func Dictionary(instanceUUID, replicasetUUID string) []dictRow {
 	for _, f := range funcs {
 		add(296, f)
 	}
-	add(304, []any{u(UserGuest), u(UserAdmin), "guest", "user", replay.Map{{Key: "chap-sha1", Value: GuestPasswordHash}}})
-	add(304, []any{u(UserAdmin), u(UserAdmin), "admin", "user", replay.Map{}})
-	add(304, []any{u(RolePublic), u(UserAdmin), "public", "role", replay.Map{}})
-	add(304, []any{u(RoleReplication), u(UserAdmin), "replication", "role", replay.Map{}})
-	add(304, []any{u(RoleSuper), u(UserAdmin), "super", "role", replay.Map{}})
+	add(304, []any{u(UserGuest), u(UserAdmin), "guest", "user", memtx.Map{{Key: "chap-sha1", Value: GuestPasswordHash}}})
+	add(304, []any{u(UserAdmin), u(UserAdmin), "admin", "user", memtx.Map{}})
+	add(304, []any{u(RolePublic), u(UserAdmin), "public", "role", memtx.Map{}})
+	add(304, []any{u(RoleReplication), u(UserAdmin), "replication", "role", memtx.Map{}})
+	add(304, []any{u(RoleSuper), u(UserAdmin), "super", "role", memtx.Map{}})
 	for _, p := range dictPrivs(len(funcs)) {
 		add(312, p)
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/xlogtool/xlogtool/iproto"
-	"github.com/xlogtool/xlogtool/replay"
+	"github.com/xlogtool/xlogtool/memtx"
 )
 
 // Error codes the node returns (NODE.md §7).
@@ -56,7 +56,7 @@ func asBoxError(err error) *BoxError {
 	if errors.As(err, &be) {
 		return be
 	}
-	var ae *replay.ApplyError
+	var ae *memtx.ApplyError
 	if errors.As(err, &ae) {
 		return &BoxError{Code: uint32(ae.Code), Message: ae.Message}
 	}

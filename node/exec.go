@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/format"
-	"github.com/xlogtool/xlogtool/replay"
+	"github.com/xlogtool/xlogtool/memtx"
 )
 
 // session is the state of one client connection.
@@ -38,7 +38,7 @@ const (
 	iterGT  = 6
 )
 
-func (n *Node) spaceName(sp *replay.Space) string {
+func (n *Node) spaceName(sp *memtx.Space) string {
 	if sp.Name != "" {
 		return sp.Name
 	}
@@ -46,7 +46,7 @@ func (n *Node) spaceName(sp *replay.Space) string {
 }
 
 // space finds a space the way requests name it.
-func (n *Node) space(id uint32) (*replay.Space, *BoxError) {
+func (n *Node) space(id uint32) (*memtx.Space, *BoxError) {
 	sp := n.st.Space(id)
 	if sp == nil || !sp.Defined {
 		return nil, boxErr(erNoSuchSpace, "Space '%d' does not exist", id)
@@ -101,10 +101,10 @@ func (n *Node) Select(s *session, spaceID, indexID, iter uint32, key []any, offs
 	if indexID != 0 {
 		pk := sp.Index(0)
 		sort.SliceStable(all, func(i, j int) bool {
-			if c := ix.Compare(all[i], all[j]); c != 0 {
+			if c := ix.CompareKeys(all[i], all[j]); c != 0 {
 				return c < 0
 			}
-			return pk.Compare(all[i], all[j]) < 0
+			return pk.CompareKeys(all[i], all[j]) < 0
 		})
 	}
 	reverse := iter == iterREQ || iter == iterLT || iter == iterLE
@@ -183,13 +183,13 @@ func (r dmlResult) Wait() error {
 // Exec executes one DML request as an autocommit transaction: it checks
 // access, applies the request to the state and queues its row to the WAL.
 // body is the row body to log (nil: encoded from req).
-func (n *Node) Exec(s *session, req replay.Request, body []byte) (dmlResult, error) {
+func (n *Node) Exec(s *session, req memtx.Request, body []byte) (dmlResult, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.execLocked(s, req, body)
 }
 
-func (n *Node) execLocked(s *session, req replay.Request, body []byte) (dmlResult, error) {
+func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult, error) {
 	if n.broken != nil {
 		return dmlResult{}, boxErr(erWALIO, "Failed to write to disk: %v", n.broken)
 	}
@@ -207,7 +207,7 @@ func (n *Node) execLocked(s *session, req replay.Request, body []byte) (dmlResul
 		return dmlResult{}, boxErr(erUnsupported, "View '%s' does not support %s", n.spaceName(sp), req.Type)
 	}
 	var old []any
-	if req.Type == replay.TypeUpdate || req.Type == replay.TypeDelete {
+	if req.Type == memtx.TypeUpdate || req.Type == memtx.TypeDelete {
 		ix := sp.Index(req.IndexID)
 		if ix == nil {
 			return dmlResult{}, boxErr(erNoSuchIndexID, "No index #%d is defined in space '%s'", req.IndexID, n.spaceName(sp))
@@ -221,12 +221,12 @@ func (n *Node) execLocked(s *session, req replay.Request, body []byte) (dmlResul
 		}
 	}
 	var grow int64
-	if req.Tuple != nil && req.Type != replay.TypeUpdate {
+	if req.Tuple != nil && req.Type != memtx.TypeUpdate {
 		grow = tupleSize(req.Tuple)
-	} else if old != nil && req.Type == replay.TypeUpdate {
+	} else if old != nil && req.Type == memtx.TypeUpdate {
 		grow = tupleSize(old)
 	}
-	if !replay.IsSystemSpace(sp.ID) && n.cfg.MemtxMemory > 0 && grow > 0 && n.memUsed+grow > n.cfg.MemtxMemory {
+	if !memtx.IsSystemSpace(sp.ID) && n.cfg.MemtxMemory > 0 && grow > 0 && n.memUsed+grow > n.cfg.MemtxMemory {
 		return dmlResult{}, boxErr(erMemoryIssue, "Failed to allocate %d bytes in slab allocator for memtx_tuple", grow)
 	}
 	if body == nil {
@@ -242,22 +242,22 @@ func (n *Node) execLocked(s *session, req replay.Request, body []byte) (dmlResul
 	var result []any
 	pk := sp.Index(0)
 	switch req.Type {
-	case replay.TypeInsert, replay.TypeReplace:
+	case memtx.TypeInsert, memtx.TypeReplace:
 		if pk != nil {
 			t, _ := normalizeArray(req.Tuple)
 			result, _ = sp.Lookup(0, pk.KeyOf(t))
-			if !replay.IsSystemSpace(sp.ID) {
+			if !memtx.IsSystemSpace(sp.ID) {
 				n.memUsed += tupleSize(result)
 				// A replaced tuple is freed (approximately: same size).
 			}
 		}
-	case replay.TypeUpdate:
+	case memtx.TypeUpdate:
 		if old != nil && pk != nil {
 			result, _ = sp.Lookup(0, pk.KeyOf(old))
 		}
-	case replay.TypeDelete:
+	case memtx.TypeDelete:
 		result = old
-		if old != nil && !replay.IsSystemSpace(sp.ID) {
+		if old != nil && !memtx.IsSystemSpace(sp.ID) {
 			n.memUsed -= tupleSize(old)
 		}
 	}
@@ -270,7 +270,7 @@ func (n *Node) execLocked(s *session, req replay.Request, body []byte) (dmlResul
 	if sp.Temporary {
 		return dmlResult{tuple: result}, nil
 	}
-	return dmlResult{tuple: result, wait: n.logRow(format.TypeInsert+format.RowType(req.Type-replay.TypeInsert), body, sp.IsLocal)}, nil
+	return dmlResult{tuple: result, wait: n.logRow(format.TypeInsert+format.RowType(req.Type-memtx.TypeInsert), body, sp.IsLocal)}, nil
 }
 
 // logRow assigns the next LSN to a one-row transaction and queues it.
@@ -293,7 +293,7 @@ func normalizeArray(v []any) ([]any, *BoxError) {
 	if v == nil {
 		return []any{}, nil
 	}
-	out, err := replay.Normalize(v)
+	out, err := memtx.Normalize(v)
 	if err != nil {
 		return nil, boxErr(erInvalidMsgpack, "Invalid MsgPack - %v", err)
 	}
@@ -304,7 +304,7 @@ func normalizeArray(v []any) ([]any, *BoxError) {
 // tupleSize approximates the memory a tuple takes in memtx: its MsgPack
 // size plus the tuple header.
 func tupleSize(t []any) int64 {
-	b, err := replay.EncodeMsgpack(t)
+	b, err := memtx.EncodeMsgpack(t)
 	if err != nil {
 		return 64
 	}
@@ -313,7 +313,7 @@ func tupleSize(t []any) int64 {
 
 // encodeDMLBody encodes a request as Tarantool logs it: space id, index
 // id (when not 0), index base (when not 0), key, tuple or operations.
-func encodeDMLBody(req replay.Request) ([]byte, error) {
+func encodeDMLBody(req memtx.Request) ([]byte, error) {
 	type kv struct {
 		k byte
 		v any
@@ -327,19 +327,19 @@ func encodeDMLBody(req replay.Request) ([]byte, error) {
 		items = append(items, kv{0x15, uint64(req.IndexBase)})
 	}
 	switch req.Type {
-	case replay.TypeInsert, replay.TypeReplace:
+	case memtx.TypeInsert, memtx.TypeReplace:
 		items = append(items, kv{0x21, req.Tuple})
-	case replay.TypeDelete:
+	case memtx.TypeDelete:
 		items = append(items, kv{0x20, req.Key})
-	case replay.TypeUpdate:
+	case memtx.TypeUpdate:
 		items = append(items, kv{0x20, req.Key}, kv{0x21, req.Ops})
-	case replay.TypeUpsert:
+	case memtx.TypeUpsert:
 		items = append(items, kv{0x21, req.Tuple}, kv{0x28, req.Ops})
 	}
 	b := []byte{0x80 | byte(len(items))}
 	for _, it := range items {
 		b = append(b, it.k)
-		vb, err := replay.EncodeMsgpack(it.v)
+		vb, err := memtx.EncodeMsgpack(it.v)
 		if err != nil {
 			return nil, err
 		}
@@ -419,7 +419,7 @@ var privNames = map[uint32]string{PrivRead: "Read", PrivWrite: "Write", PrivExec
 	PrivSession: "Session", PrivUsage: "Usage", PrivCreate: "Create", PrivDrop: "Drop", PrivAlter: "Alter"}
 
 // checkSpace checks that the session may access a space.
-func (n *Node) checkSpace(s *session, sp *replay.Space, want uint32) *BoxError {
+func (n *Node) checkSpace(s *session, sp *memtx.Space, want uint32) *BoxError {
 	if s.uid == UserAdmin {
 		return nil
 	}
@@ -456,7 +456,7 @@ func (n *Node) Authenticate(user string, salt, scramble []byte, hasScramble bool
 		return nil, err
 	}
 	stored := ""
-	if m, ok := t[4].(replay.Map); ok {
+	if m, ok := t[4].(memtx.Map); ok {
 		if v, ok := m.Get("chap-sha1"); ok {
 			stored, _ = v.(string)
 		}

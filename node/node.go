@@ -2,10 +2,10 @@ package node
 
 import (
 	"context"
-	"io"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/memtx"
 	"github.com/xlogtool/xlogtool/replay"
 )
 
@@ -25,7 +26,7 @@ type Node struct {
 	// statements and queue their rows to the WAL under it, so the WAL
 	// holds the rows in the order the state saw them.
 	mu            sync.Mutex
-	st            *replay.State
+	st            *memtx.State
 	vclock        format.VClock
 	id            uint32
 	uuid          string
@@ -113,9 +114,9 @@ func (n *Node) bootstrap() error {
 	}
 	n.log.Infof("instance uuid %s", n.uuid)
 	n.log.Infof("initializing an empty data directory")
-	st := replay.NewState()
+	st := memtx.NewState()
 	for _, r := range Dictionary(n.uuid, n.rsUUID) {
-		if err := st.Apply(replay.Request{Type: replay.TypeInsert, SpaceID: r.space, Tuple: r.tuple}); err != nil {
+		if err := st.Apply(memtx.Request{Type: memtx.TypeInsert, SpaceID: r.space, Tuple: r.tuple}); err != nil {
 			return fmt.Errorf("data dictionary: %w", err)
 		}
 	}
@@ -144,7 +145,7 @@ func (n *Node) bootstrap() error {
 // keeps the state still).
 func (n *Node) writeSnapshotFile(path string, v format.VClock) error {
 	n.log.fiberf("snapshot/101/main", "saving snapshot `%s.inprogress'", path)
-	_, err := n.st.WriteSnapshot(path, v, replay.SnapshotOptions{Instance: n.uuid, Version: n.cfg.Version})
+	_, err := n.st.WriteSnapshot(path, v, memtx.SnapshotOptions{Instance: n.uuid, Version: n.cfg.Version})
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -296,7 +297,7 @@ func countRows(path string) (int, error) {
 func (n *Node) dataSize() int64 {
 	var total int64
 	for _, sp := range n.st.Spaces() {
-		if replay.IsSystemSpace(sp.ID) {
+		if memtx.IsSystemSpace(sp.ID) {
 			continue
 		}
 		sp.Ascend(func(t []any) bool {

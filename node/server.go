@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/format"
-	"github.com/xlogtool/xlogtool/replay"
+	"github.com/xlogtool/xlogtool/memtx"
 )
 
 // MaxPacket bounds the size of one request; a longer length prefix closes
@@ -98,8 +98,8 @@ func (s *server) close() {
 // reply is one answer queued for the writer, in request order.
 type reply struct {
 	sync uint64
-	pkt  []byte         // ready
-	dml  *dmlResult     // or: wait for the WAL, then encode
+	pkt  []byte          // ready
+	dml  *dmlResult      // or: wait for the WAL, then encode
 	data func() [][]byte // the tuples of a DML reply
 }
 
@@ -281,24 +281,24 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 		}
 		return reply{sync: sync, pkt: appendDataReply(nil, sync, sv, values(ts))}
 	case reqInsert, reqReplace, reqUpdate, reqDelete, reqUpsert:
-		dr := replay.Request{SpaceID: req.spaceID, IndexID: req.indexID, IndexBase: req.indexBase}
+		dr := memtx.Request{SpaceID: req.spaceID, IndexID: req.indexID, IndexBase: req.indexBase}
 		var e *BoxError
 		switch req.typ {
 		case reqInsert, reqReplace:
 			e = req.need(keySpaceID, keyTuple)
-			dr.Type, dr.Tuple = replay.TypeInsert, req.tuple
+			dr.Type, dr.Tuple = memtx.TypeInsert, req.tuple
 			if req.typ == reqReplace {
-				dr.Type = replay.TypeReplace
+				dr.Type = memtx.TypeReplace
 			}
 		case reqUpdate:
 			e = req.need(keySpaceID, keyKey, keyTuple)
-			dr.Type, dr.Key, dr.Ops = replay.TypeUpdate, req.key, req.tuple
+			dr.Type, dr.Key, dr.Ops = memtx.TypeUpdate, req.key, req.tuple
 		case reqDelete:
 			e = req.need(keySpaceID, keyKey)
-			dr.Type, dr.Key = replay.TypeDelete, req.key
+			dr.Type, dr.Key = memtx.TypeDelete, req.key
 		case reqUpsert:
 			e = req.need(keySpaceID, keyOps, keyTuple)
-			dr.Type, dr.Tuple, dr.Ops = replay.TypeUpsert, req.tuple, req.ops
+			dr.Type, dr.Tuple, dr.Ops = memtx.TypeUpsert, req.tuple, req.ops
 		}
 		if e != nil {
 			return fail(e)

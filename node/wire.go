@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/xlogtool/xlogtool/format"
-	"github.com/xlogtool/xlogtool/replay"
+	"github.com/xlogtool/xlogtool/memtx"
 )
 
 // Server side of the IPROTO codec: request decoding and reply encoding.
@@ -152,7 +152,7 @@ func (r *request) decodeBody(body []byte) *BoxError {
 				return bad
 			}
 			raw := body[start:c.Pos()]
-			v, err := replay.DecodeMsgpack(raw)
+			v, err := memtx.DecodeMsgpack(raw)
 			if err != nil {
 				return bad
 			}
@@ -283,7 +283,7 @@ func appendStr(b []byte, s string) []byte {
 }
 
 func encodeValue(v any) []byte {
-	b, err := replay.EncodeMsgpack(v)
+	b, err := memtx.EncodeMsgpack(v)
 	if err != nil {
 		return []byte{0xc0}
 	}

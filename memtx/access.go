@@ -1,7 +1,6 @@
-package replay
+package memtx
 
-// Access to a space's tuples by any index key, for the node's requests
-// until the storage engine serves them itself.
+// Access to a space's tuples by the key of any index (the node's requests).
 
 // CompareKey compares the key of tuple t in index ix with key, a prefix of
 // the index parts.
@@ -10,14 +9,6 @@ func (ix *Index) CompareKey(t, key []any) int {
 		return 0
 	}
 	return ix.kd.compareKey(t, key)
-}
-
-// Compare orders two tuples by the key of index ix.
-func (ix *Index) Compare(a, b []any) int {
-	if ix.kd == nil {
-		return 0
-	}
-	return ix.kd.compare(a, b)
 }
 
 // KeyOf returns the key of tuple t in index ix.
