@@ -79,10 +79,10 @@ type dictSpace struct {
 
 func dictSpaces() []dictSpace {
 	m := func(k string, v any) memtx.Map { return memtx.Map{{Key: k, Value: v}} }
-	// _schema's first field lists its type before its name, as 2.6.0 has it.
+	// _schema's fields list their type before their name, as 2.6.0 has them.
 	schemaFormat := []any{
 		memtx.Map{{Key: "type", Value: "string"}, {Key: "name", Value: "key"}},
-		field("value:any?"),
+		memtx.Map{{Key: "type", Value: "any"}, {Key: "name", Value: "value"}, {Key: "is_nullable", Value: true}},
 	}
 	return []dictSpace{
 		{257, "_vinyl_deferred_delete", "blackhole", 0, m("group_id", uint64(1)), fields("space_id:unsigned lsn:unsigned tuple:array")},

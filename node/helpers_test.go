@@ -1,0 +1,134 @@
+package node
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/memtx"
+)
+
+const (
+	testUser     = "tester"
+	testPassword = "secret"
+)
+
+// testConfig is a configuration for a node in dir with the test user.
+func testConfig(dir string) Config {
+	cfg := Defaults()
+	cfg.Dir = dir
+	cfg.BootstrapUser = testUser + ":" + testPassword
+	cfg.CheckpointInterval = 0
+	return cfg
+}
+
+// startNode opens a node and serves it on a free loopback port; it is
+// closed when the test ends.
+func startNode(t testing.TB, cfg Config) *Node {
+	t.Helper()
+	var logw io.Writer
+	if os.Getenv("XLOGTOOL_NODE_LOG") != "" {
+		logw = os.Stderr
+	}
+	n, err := Open(cfg, NewLogger(logw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Listen("127.0.0.1:0"); err != nil {
+		n.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// dial connects to addr as the test user.
+func dial(t testing.TB, addr string) *iproto.Conn {
+	t.Helper()
+	return dialAs(t, addr, testUser, testPassword)
+}
+
+func dialAs(t testing.TB, addr, user, password string) *iproto.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := iproto.Dial(ctx, addr, iproto.Options{User: user, Password: password, Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("dial %s: %v", addr, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// call calls a built-in function and fails the test on error.
+func call(t testing.TB, c *iproto.Conn, fn string, args ...any) []any {
+	t.Helper()
+	out, err := c.Call(ctx(t), fn, args...)
+	if err != nil {
+		t.Fatalf("call %s: %v", fn, err)
+	}
+	return out
+}
+
+// snapshotRows reads the rows of a snapshot as (space id, tuple) pairs.
+func snapshotRows(t testing.TB, path string) (*format.Meta, []dictRow) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := format.NewReader(f, format.Options{Name: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []dictRow
+	for {
+		row, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := row.DML()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := memtx.DecodeMsgpack(d.Tuple)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, dictRow{space: d.SpaceID, tuple: v.([]any)})
+	}
+	return r.Meta(), rows
+}
+
+func newestFile(t testing.TB, dir, ext string) string {
+	t.Helper()
+	files, err := format.ScanDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := ""
+	for _, f := range files {
+		if f.Ext == ext {
+			last = f.Path
+		}
+	}
+	if last == "" {
+		t.Fatalf("no %s file in %s", ext, dir)
+	}
+	return filepath.Clean(last)
+}
