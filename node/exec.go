@@ -55,7 +55,7 @@ func (n *Node) space(id uint32) (*memtx.Space, *BoxError) {
 }
 
 // Select returns the tuples an IPROTO SELECT finds.
-func (n *Node) Select(s *session, spaceID, indexID, iter uint32, key []any, offset, limit uint32) ([][]any, error) {
+func (n *Node) Select(s *session, spaceID, indexID, iter uint32, key []any, offset, limit uint32) (out [][]any, _ error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	base := spaceID
@@ -84,7 +84,17 @@ func (n *Node) Select(s *session, spaceID, indexID, iter uint32, key []any, offs
 		return nil, boxErr(13, "Index '%s' (%s) of space '%s' (memtx) does not support requested iterator type",
 			ix.Name, upperASCII(ix.Type), n.spaceName(view))
 	}
-	var out [][]any
+	if visible := n.viewFilter(s, spaceID); visible != nil {
+		defer func() {
+			kept := out[:0]
+			for _, t := range out {
+				if visible(t) {
+					kept = append(kept, t)
+				}
+			}
+			out = kept
+		}()
+	}
 	if indexID == 0 || ix.Unique {
 		if (iter == iterEQ || iter == iterREQ) && len(key) == len(ix.Parts) {
 			if t, ok := sp.Lookup(indexID, key); ok && offset == 0 && limit > 0 {
@@ -150,6 +160,32 @@ func (n *Node) Select(s *session, spaceID, indexID, iter uint32, key []any, offs
 		out = append(out, t)
 	}
 	return out, nil
+}
+
+// viewFilter returns, for _vspace and _vindex read by a user without
+// read or write on the universe, which rows the user may see: those of
+// spaces it owns or has any privilege on, as Tarantool's system views.
+func (n *Node) viewFilter(s *session, spaceID uint32) func(t []any) bool {
+	if (spaceID != 281 && spaceID != 289) || s.uid == UserAdmin {
+		return nil
+	}
+	p := n.privileges(s.uid)
+	if p["universe:0"]&(PrivRead|PrivWrite) != 0 {
+		return nil
+	}
+	return func(t []any) bool {
+		if len(t) < 2 {
+			return false
+		}
+		id, _ := t[0].(uint64)
+		if p[fmt.Sprintf("space:%d", id)] != 0 {
+			return true
+		}
+		if sp := n.st.Space(uint32(id)); sp != nil && sp.Owner == s.uid {
+			return true
+		}
+		return false
+	}
 }
 
 func upperASCII(s string) string {
