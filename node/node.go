@@ -174,7 +174,7 @@ func (e *RecoveryError) Error() string {
 		}
 		fmt.Fprintf(&b, "\n  %s", f.String())
 	}
-	fmt.Fprintf(&b, "\nremedy: xlogtool repair %s (writes a recoverable copy)", e.Dir)
+	fmt.Fprintf(&b, "\nremedy: xlogtool repair --out %s.repaired %s, then start the node on the repaired copy", e.Dir, e.Dir)
 	return b.String()
 }
 
@@ -182,7 +182,7 @@ func (n *Node) recover() error {
 	n.log.Infof("recovering from `%s'", n.cfg.Dir)
 	res, err := replay.Recover(context.Background(), replay.RecoverOptions{Paths: []string{n.cfg.Dir}})
 	if err != nil {
-		return fmt.Errorf("recovery of %s: %w\nremedy: xlogtool repair %s", n.cfg.Dir, err, n.cfg.Dir)
+		return fmt.Errorf("recovery of %s: %w\nremedy: xlogtool repair --out %s.repaired %s", n.cfg.Dir, err, n.cfg.Dir, n.cfg.Dir)
 	}
 	if res.HasErrors() {
 		return &RecoveryError{Findings: res.Findings, Dir: n.cfg.Dir}
