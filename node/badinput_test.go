@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
+
 	"github.com/xlogtool/xlogtool/iproto"
 )
 
@@ -93,19 +95,19 @@ func TestBadInput(t *testing.T) {
 	t.Run("protocol errors", func(t *testing.T) {
 		c := dial(t, addr)
 		for _, tc := range []struct {
-			typ  uint32
+			typ  box.RowType
 			body []byte
-			code uint32
+			code box.ErrorCode
 		}{
-			{200, nil, erUnknownRequestType},
-			{12, nil, erUnknownRequestType},  // NOP
-			{40, nil, erUnknownRequestType},  // CONFIRM
-			{1, []byte{0x81, 0x10, 0xcd, 0x02, 0x00}, erMissingRequestFld}, // SELECT without limit
-			{1, []byte{0x83, 0x10, 0xa1, 'x', 0x12, 0x01, 0x20, 0x90}, erInvalidMsgpack},
-			{1, []byte{0x83, 0x10, 0xcd, 0x7f, 0x00, 0x12, 0x01, 0x20, 0x90}, erNoSuchSpace},
-			{2, []byte{0x82, 0x10, 0xcd, 0x01, 0x10, 0x21, 0x91, 0x01}, 23}, // _schema wants a string key
-			{10, []byte{0x80}, erMissingRequestFld},
-			{1, []byte{0x93, 0x01}, erInvalidMsgpack},
+			{200, nil, box.ErrUnknownRequestType},
+			{12, nil, box.ErrUnknownRequestType},                                  // NOP
+			{40, nil, box.ErrUnknownRequestType},                                  // CONFIRM
+			{1, []byte{0x81, 0x10, 0xcd, 0x02, 0x00}, box.ErrMissingRequestField}, // SELECT without limit
+			{1, []byte{0x83, 0x10, 0xa1, 'x', 0x12, 0x01, 0x20, 0x90}, box.ErrInvalidMsgpack},
+			{1, []byte{0x83, 0x10, 0xcd, 0x7f, 0x00, 0x12, 0x01, 0x20, 0x90}, box.ErrNoSuchSpace},
+			{2, []byte{0x82, 0x10, 0xcd, 0x01, 0x10, 0x21, 0x91, 0x01}, box.ErrFieldType}, // _schema wants a string key
+			{10, []byte{0x80}, box.ErrMissingRequestField},
+			{1, []byte{0x93, 0x01}, box.ErrInvalidMsgpack},
 		} {
 			resp, err := c.DoRaw(ctx(t), tc.typ, tc.body)
 			if err == nil {
@@ -121,16 +123,16 @@ func TestBadInput(t *testing.T) {
 		if err := c.Ping(ctx(t)); err != nil {
 			t.Fatal(err)
 		}
-		_, err := c.Select(ctx(t), 280, 0, []any{}, 10, 0, iproto.IterAll)
-		if !iproto.IsCode(err, erAccessDenied) {
+		_, err := c.Select(ctx(t), 280, 0, []any{}, 10, 0, box.IterAll)
+		if !iproto.IsCode(err, box.ErrAccessDenied) {
 			t.Errorf("guest reads _space: %v", err)
 		}
 		_, err = c.Replace(ctx(t), 272, []any{"x"})
-		if !iproto.IsCode(err, erAccessDenied) {
+		if !iproto.IsCode(err, box.ErrAccessDenied) {
 			t.Errorf("guest writes _schema: %v", err)
 		}
 		// The views are readable.
-		if _, err := c.Select(ctx(t), 281, 0, []any{}, 10, 0, iproto.IterAll); err != nil {
+		if _, err := c.Select(ctx(t), 281, 0, []any{}, 10, 0, box.IterAll); err != nil {
 			t.Error(err)
 		}
 	})

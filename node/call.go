@@ -3,7 +3,8 @@ package node
 import (
 	"strings"
 
-	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/box"
+
 	"github.com/xlogtool/xlogtool/memtx"
 )
 
@@ -51,12 +52,12 @@ func (n *Node) Call(s *session, name string, args []any) ([]any, error) {
 		// Meaningful with replicas; one instance owns its queue already.
 		return nil, nil
 	}
-	return nil, boxErr(erNoSuchProc, "Procedure '%s' is not defined (this node has no Lua: only built-in functions can be called)", name)
+	return nil, boxErr(box.ErrNoSuchProc, "Procedure '%s' is not defined (this node has no Lua: only built-in functions can be called)", name)
 }
 
 // Eval answers EVAL: there is no Lua engine.
 func (n *Node) Eval(s *session, expr string) ([]any, error) {
-	return nil, boxErr(erUnsupported, "xlogtool node does not support EVAL (there is no Lua engine)")
+	return nil, boxErr(box.ErrUnsupported, "xlogtool node does not support EVAL (there is no Lua engine)")
 }
 
 func (n *Node) needUniverse(s *session, p uint32) error {
@@ -125,7 +126,7 @@ func (n *Node) write(req memtx.Request) error {
 func (n *Node) callSpaceCreate(s *session, args []any) ([]any, error) {
 	name := argString(args, 0)
 	if name == "" {
-		return nil, boxErr(erIllegalParams, "name should be a string")
+		return nil, boxErr(box.ErrIllegalParams, "name should be a string")
 	}
 	opts := optMap(args, 1)
 	n.mu.Lock()
@@ -138,7 +139,7 @@ func (n *Node) callSpaceCreate(s *session, args []any) ([]any, error) {
 		if optBool(opts, "if_not_exists") {
 			return nil, nil
 		}
-		return nil, boxErr(erSpaceExists, "Space '%s' already exists", name)
+		return nil, boxErr(box.ErrSpaceExists, "Space '%s' already exists", name)
 	}
 	maxID := uint64(511)
 	if t := n.st.Space(272).Get([]any{"max_id"}); len(t) > 1 {
@@ -148,7 +149,7 @@ func (n *Node) callSpaceCreate(s *session, args []any) ([]any, error) {
 	id := maxID + 1
 	if v, ok := optUint(opts, "id"); ok {
 		id = v
-	} else if err := n.write(memtx.Request{Type: memtx.TypeUpdate, SpaceID: 272, IndexBase: 1,
+	} else if err := n.write(memtx.Request{Type: box.TypeUpdate, SpaceID: 272, IndexBase: 1,
 		Key: []any{"max_id"}, Ops: []any{[]any{"+", uint64(2), uint64(1)}}}); err != nil {
 		return nil, err
 	}
@@ -174,7 +175,7 @@ func (n *Node) callSpaceCreate(s *session, args []any) ([]any, error) {
 	}
 	fmtArr = normalizeFormat(fmtArr)
 	tuple := []any{id, uint64(s.uid), name, engine, fieldCount, flags, fmtArr}
-	if err := n.write(memtx.Request{Type: memtx.TypeInsert, SpaceID: 280, Tuple: tuple}); err != nil {
+	if err := n.write(memtx.Request{Type: box.TypeInsert, SpaceID: 280, Tuple: tuple}); err != nil {
 		return nil, err
 	}
 	return []any{tuple}, nil
@@ -214,7 +215,7 @@ func (n *Node) spaceMethod(s *session, name, method string, args []any) ([]any, 
 	sp := n.st.SpaceByName(name)
 	if sp == nil || !sp.Defined {
 		n.mu.Unlock()
-		return nil, boxErr(erNoSuchProc, "Procedure 'box.space.%s:%s' is not defined", name, method)
+		return nil, boxErr(box.ErrNoSuchProc, "Procedure 'box.space.%s:%s' is not defined", name, method)
 	}
 	owner := sp.Owner == s.uid
 	n.mu.Unlock()
@@ -229,10 +230,10 @@ func (n *Node) spaceMethod(s *session, name, method string, args []any) ([]any, 
 	case "drop":
 		return nil, n.dropSpace(sp)
 	case "truncate":
-		return nil, n.write(memtx.Request{Type: memtx.TypeUpsert, SpaceID: 330, Tuple: []any{uint64(sp.ID), uint64(1)},
+		return nil, n.write(memtx.Request{Type: box.TypeUpsert, SpaceID: 330, Tuple: []any{uint64(sp.ID), uint64(1)},
 			Ops: []any{[]any{"+", uint64(1), uint64(1)}}})
 	}
-	return nil, boxErr(erNoSuchProc, "Procedure 'box.space.%s:%s' is not defined (this node has no Lua: only built-in functions can be called)", name, method)
+	return nil, boxErr(box.ErrNoSuchProc, "Procedure 'box.space.%s:%s' is not defined (this node has no Lua: only built-in functions can be called)", name, method)
 }
 
 // createIndex is box.space.NAME:create_index(name, opts).
@@ -245,7 +246,7 @@ func (n *Node) createIndex(sp *memtx.Space, name string, opts memtx.Map) ([]any,
 			if optBool(opts, "if_not_exists") {
 				return nil, nil
 			}
-			return nil, boxErr(erIndexExists, "Index '%s' already exists", name)
+			return nil, boxErr(box.ErrIndexExists, "Index '%s' already exists", name)
 		}
 		if uint64(ix.ID) >= id {
 			id = uint64(ix.ID) + 1
@@ -270,7 +271,7 @@ func (n *Node) createIndex(sp *memtx.Space, name string, opts memtx.Map) ([]any,
 		return nil, err
 	}
 	tuple := []any{uint64(sp.ID), id, name, typ, memtx.Map{{Key: "unique", Value: unique}}, parts}
-	if err := n.write(memtx.Request{Type: memtx.TypeInsert, SpaceID: 288, Tuple: tuple}); err != nil {
+	if err := n.write(memtx.Request{Type: box.TypeInsert, SpaceID: 288, Tuple: tuple}); err != nil {
 		return nil, err
 	}
 	return []any{tuple}, nil
@@ -284,13 +285,13 @@ func indexParts(v any, given bool, format []memtx.Field) ([]any, error) {
 	}
 	list, ok := v.([]any)
 	if !ok || len(list) == 0 {
-		return nil, boxErr(erIllegalParams, "options.parts: expected filed=type pairs")
+		return nil, boxErr(box.ErrIllegalParams, "options.parts: expected filed=type pairs")
 	}
 	field := func(x any) (uint64, string, error) {
 		switch f := x.(type) {
 		case uint64:
 			if f == 0 {
-				return 0, "", boxErr(erIllegalParams, "options.parts: invalid field number 0")
+				return 0, "", boxErr(box.ErrIllegalParams, "options.parts: invalid field number 0")
 			}
 			t := "unsigned"
 			if int(f-1) < len(format) && format[f-1].Type != memtx.TypeAny {
@@ -303,9 +304,9 @@ func indexParts(v any, given bool, format []memtx.Field) ([]any, error) {
 					return uint64(i), fd.Type.String(), nil
 				}
 			}
-			return 0, "", boxErr(erIllegalParams, "options.parts: field was not found by name '%s'", f)
+			return 0, "", boxErr(box.ErrIllegalParams, "options.parts: field was not found by name '%s'", f)
 		}
-		return 0, "", boxErr(erIllegalParams, "options.parts: expected field number or name")
+		return 0, "", boxErr(box.ErrIllegalParams, "options.parts: expected field number or name")
 	}
 	var out []any
 	if _, nested := list[0].([]any); !nested {
@@ -333,7 +334,7 @@ func indexParts(v any, given bool, format []memtx.Field) ([]any, error) {
 		switch x := p.(type) {
 		case []any:
 			if len(x) == 0 {
-				return nil, boxErr(erIllegalParams, "options.parts: empty part")
+				return nil, boxErr(box.ErrIllegalParams, "options.parts: empty part")
 			}
 			no, typ, err := field(x[0])
 			if err != nil {
@@ -378,12 +379,12 @@ func (n *Node) dropSpace(sp *memtx.Space) error {
 	}
 	n.mu.Unlock()
 	for _, p := range privs {
-		if err := n.write(memtx.Request{Type: memtx.TypeDelete, SpaceID: 312, Key: []any{p[1], p[2], p[3]}}); err != nil {
+		if err := n.write(memtx.Request{Type: box.TypeDelete, SpaceID: 312, Key: []any{p[1], p[2], p[3]}}); err != nil {
 			return err
 		}
 	}
 	for i := len(ixs) - 1; i >= 0; i-- {
-		if err := n.write(memtx.Request{Type: memtx.TypeDelete, SpaceID: 288, Key: []any{uint64(sp.ID), uint64(ixs[i].ID)}}); err != nil {
+		if err := n.write(memtx.Request{Type: box.TypeDelete, SpaceID: 288, Key: []any{uint64(sp.ID), uint64(ixs[i].ID)}}); err != nil {
 			return err
 		}
 	}
@@ -392,11 +393,11 @@ func (n *Node) dropSpace(sp *memtx.Space) error {
 	hasTrunc := tr != nil && tr.Get([]any{uint64(sp.ID)}) != nil
 	n.mu.Unlock()
 	if hasTrunc {
-		if err := n.write(memtx.Request{Type: memtx.TypeDelete, SpaceID: 330, Key: []any{uint64(sp.ID)}}); err != nil {
+		if err := n.write(memtx.Request{Type: box.TypeDelete, SpaceID: 330, Key: []any{uint64(sp.ID)}}); err != nil {
 			return err
 		}
 	}
-	return n.write(memtx.Request{Type: memtx.TypeDelete, SpaceID: 280, Key: []any{uint64(sp.ID)}})
+	return n.write(memtx.Request{Type: box.TypeDelete, SpaceID: 280, Key: []any{uint64(sp.ID)}})
 }
 
 // createUser is box.schema.user.create: the _user row, then the grants
@@ -408,7 +409,7 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 		if ifNotExists {
 			return nil
 		}
-		return boxErr(erUserExists, "User '%s' already exists", name)
+		return boxErr(box.ErrUserExists, "User '%s' already exists", name)
 	}
 	var maxID uint64
 	n.st.Space(304).Ascend(func(t []any) bool {
@@ -423,7 +424,7 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 	if password != "" {
 		auth = memtx.Map{{Key: "chap-sha1", Value: passwordHash(password)}}
 	}
-	if err := n.write(memtx.Request{Type: memtx.TypeInsert, SpaceID: 304,
+	if err := n.write(memtx.Request{Type: box.TypeInsert, SpaceID: 304,
 		Tuple: []any{id, uint64(s.uid), name, "user", auth}}); err != nil {
 		return err
 	}
@@ -432,7 +433,7 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 		{uint64(s.uid), id, "user", id, uint64(PrivAlter)},
 		{uint64(s.uid), id, "universe", uint64(0), uint64(PrivSession | PrivUsage)},
 	} {
-		if err := n.write(memtx.Request{Type: memtx.TypeReplace, SpaceID: 312, Tuple: p}); err != nil {
+		if err := n.write(memtx.Request{Type: box.TypeReplace, SpaceID: 312, Tuple: p}); err != nil {
 			return err
 		}
 	}
@@ -454,7 +455,7 @@ func (n *Node) callGrant(s *session, args []any) error {
 	for _, p := range strings.Split(what, ",") {
 		b, ok := privBits[strings.TrimSpace(p)]
 		if !ok {
-			return boxErr(erIllegalParams, "Invalid privilege '%s'", p)
+			return boxErr(box.ErrIllegalParams, "Invalid privilege '%s'", p)
 		}
 		bits |= b
 	}
@@ -467,7 +468,7 @@ func (n *Node) grant(s *session, user, objType, objName string, bits uint32) err
 	ut := n.userByName(user)
 	if ut == nil {
 		n.mu.Unlock()
-		return boxErr(erNoSuchUser, "User '%s' is not found", user)
+		return boxErr(box.ErrNoSuchUser, "User '%s' is not found", user)
 	}
 	var objID any = uint64(0)
 	switch objType {
@@ -475,20 +476,20 @@ func (n *Node) grant(s *session, user, objType, objName string, bits uint32) err
 		rt := n.userByName(objName)
 		if rt == nil || rt[3] != "role" {
 			n.mu.Unlock()
-			return boxErr(82, "Role '%s' is not found", objName)
+			return boxErr(box.ErrNoSuchRole, "Role '%s' is not found", objName)
 		}
 		objID, bits = rt[0], PrivExecute
 	case "space":
 		sp := n.st.SpaceByName(objName)
 		if sp == nil {
 			n.mu.Unlock()
-			return boxErr(erNoSuchSpace, "Space '%s' does not exist", objName)
+			return boxErr(box.ErrNoSuchSpace, "Space '%s' does not exist", objName)
 		}
 		objID = uint64(sp.ID)
 	case "universe":
 	default:
 		n.mu.Unlock()
-		return boxErr(erIllegalParams, "Unknown object type '%s'", objType)
+		return boxErr(box.ErrIllegalParams, "Unknown object type '%s'", objType)
 	}
 	key := []any{ut[0], objType, objID}
 	if old := n.st.Space(312).Get(key); len(old) > 4 {
@@ -496,7 +497,7 @@ func (n *Node) grant(s *session, user, objType, objName string, bits uint32) err
 		bits |= uint32(b)
 	}
 	n.mu.Unlock()
-	return n.write(memtx.Request{Type: memtx.TypeReplace, SpaceID: 312,
+	return n.write(memtx.Request{Type: box.TypeReplace, SpaceID: 312,
 		Tuple: []any{uint64(s.uid), ut[0], objType, objID, uint64(bits)}})
 }
 
@@ -515,9 +516,9 @@ func (n *Node) callPasswd(s *session, args []any) error {
 	ut := n.userByName(user)
 	n.mu.Unlock()
 	if ut == nil {
-		return boxErr(erNoSuchUser, "User '%s' is not found", user)
+		return boxErr(box.ErrNoSuchUser, "User '%s' is not found", user)
 	}
-	return n.write(memtx.Request{Type: memtx.TypeUpdate, SpaceID: 304, Key: []any{ut[0]},
+	return n.write(memtx.Request{Type: box.TypeUpdate, SpaceID: 304, Key: []any{ut[0]},
 		Ops: []any{[]any{"=", uint64(4), memtx.Map{{Key: "chap-sha1", Value: passwordHash(password)}}}}})
 }
 
@@ -557,7 +558,7 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 		case "read_only":
 			b, ok := e.Value.(bool)
 			if !ok {
-				return boxErr(59, "Incorrect value for option 'read_only': should be of type boolean")
+				return boxErr(box.ErrCfg, "Incorrect value for option 'read_only': should be of type boolean")
 			}
 			n.mu.Lock()
 			n.readOnly = b
@@ -565,7 +566,7 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 		case "checkpoint_count":
 			v, _ := optUint(memtx.Map{e}, k)
 			if v < 1 {
-				return boxErr(59, "Incorrect value for option 'checkpoint_count': the value must not be less than one")
+				return boxErr(box.ErrCfg, "Incorrect value for option 'checkpoint_count': the value must not be less than one")
 			}
 			n.mu.Lock()
 			n.cfg.CheckpointCount = int(v)
@@ -580,17 +581,15 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 			n.mu.Lock()
 			if int64(v) < n.cfg.MemtxMemory {
 				n.mu.Unlock()
-				return boxErr(59, "Incorrect value for option 'memtx_memory': cannot decrease memory size at runtime")
+				return boxErr(box.ErrCfg, "Incorrect value for option 'memtx_memory': cannot decrease memory size at runtime")
 			}
 			n.cfg.MemtxMemory = int64(v)
 			n.mu.Unlock()
 		case "listen", "log_level", "replication_synchro_timeout", "checkpoint_interval", "wal_mode":
 			// Accepted; static or without effect here.
 		default:
-			return boxErr(59, "Incorrect value for option '%s': unexpected option", k)
+			return boxErr(box.ErrCfg, "Incorrect value for option '%s': unexpected option", k)
 		}
 	}
 	return nil
 }
-
-var _ = format.TypeInsert

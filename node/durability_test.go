@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/iproto"
 )
@@ -167,7 +168,7 @@ func TestKillDurability(t *testing.T) {
 				t.Fatal(err)
 			}
 			c2 := dial(t, ch2.addr)
-			rows, err := c2.Select(ctx(t), id, 0, []any{}, 1<<30, 0, iproto.IterAll)
+			rows, err := c2.Select(ctx(t), id, 0, []any{}, 1<<30, 0, box.IterAll)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
+
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/memtx"
 )
@@ -27,17 +29,6 @@ var sysviews = map[uint32]uint32{277: 276, 281: 280, 286: 284, 289: 288, 297: 29
 // schemaSpaces are the system spaces whose changes bump schema_version.
 var schemaSpaces = map[uint32]bool{276: true, 280: true, 284: true, 288: true, 296: true, 340: true}
 
-// Iterator types (IPROTO_ITERATOR).
-const (
-	iterEQ  = 0
-	iterREQ = 1
-	iterALL = 2
-	iterLT  = 3
-	iterLE  = 4
-	iterGE  = 5
-	iterGT  = 6
-)
-
 func (n *Node) spaceName(sp *memtx.Space) string {
 	if sp.Name != "" {
 		return sp.Name
@@ -46,16 +37,16 @@ func (n *Node) spaceName(sp *memtx.Space) string {
 }
 
 // space finds a space the way requests name it.
-func (n *Node) space(id uint32) (*memtx.Space, *BoxError) {
+func (n *Node) space(id uint32) (*memtx.Space, *box.Error) {
 	sp := n.st.Space(id)
 	if sp == nil || !sp.Defined {
-		return nil, boxErr(erNoSuchSpace, "Space '%d' does not exist", id)
+		return nil, boxErr(box.ErrNoSuchSpace, "Space '%d' does not exist", id)
 	}
 	return sp, nil
 }
 
 // Select returns the tuples an IPROTO SELECT finds.
-func (n *Node) Select(s *session, spaceID, indexID, iter uint32, key []any, offset, limit uint32) (out [][]any, _ error) {
+func (n *Node) Select(s *session, spaceID, indexID uint32, iter box.Iterator, key []any, offset, limit uint32) (out [][]any, _ error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	base := spaceID
@@ -75,13 +66,13 @@ func (n *Node) Select(s *session, spaceID, indexID, iter uint32, key []any, offs
 	}
 	ix := sp.Index(indexID)
 	if ix == nil {
-		return nil, boxErr(erNoSuchIndexID, "No index #%d is defined in space '%s'", indexID, n.spaceName(view))
+		return nil, boxErr(box.ErrNoSuchIndexID, "No index #%d is defined in space '%s'", indexID, n.spaceName(view))
 	}
 	if len(key) > len(ix.Parts) {
-		return nil, boxErr(21, "Invalid key part count (expected [0..%d], got %d)", len(ix.Parts), len(key))
+		return nil, boxErr(box.ErrKeyPartCount, "Invalid key part count (expected [0..%d], got %d)", len(ix.Parts), len(key))
 	}
-	if iter > iterGT {
-		return nil, boxErr(13, "Index '%s' (%s) of space '%s' (memtx) does not support requested iterator type",
+	if iter > box.IterGt {
+		return nil, boxErr(box.ErrUnsupportedIndexFeature, "Index '%s' (%s) of space '%s' (memtx) does not support requested iterator type",
 			ix.Name, upperASCII(ix.Type), n.spaceName(view))
 	}
 	if visible := n.viewFilter(s, spaceID); visible != nil {
@@ -96,7 +87,7 @@ func (n *Node) Select(s *session, spaceID, indexID, iter uint32, key []any, offs
 		}()
 	}
 	if indexID == 0 || ix.Unique {
-		if (iter == iterEQ || iter == iterREQ) && len(key) == len(ix.Parts) {
+		if (iter == box.IterEq || iter == box.IterReq) && len(key) == len(ix.Parts) {
 			if t, ok := sp.Lookup(indexID, key); ok && offset == 0 && limit > 0 {
 				out = append(out, t)
 			}
@@ -117,7 +108,7 @@ func (n *Node) Select(s *session, spaceID, indexID, iter uint32, key []any, offs
 			return pk.CompareKeys(all[i], all[j]) < 0
 		})
 	}
-	reverse := iter == iterREQ || iter == iterLT || iter == iterLE
+	reverse := iter == box.IterReq || iter == box.IterLt || iter == box.IterLe
 	if reverse {
 		for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
 			all[i], all[j] = all[j], all[i]
@@ -132,21 +123,21 @@ func (n *Node) Select(s *session, spaceID, indexID, iter uint32, key []any, offs
 			c := ix.CompareKey(t, key)
 			ok := false
 			switch iter {
-			case iterEQ, iterREQ:
+			case box.IterEq, box.IterReq:
 				ok = c == 0
-			case iterALL:
+			case box.IterAll:
 				ok = true
-			case iterGE:
+			case box.IterGe:
 				ok = c >= 0
-			case iterGT:
+			case box.IterGt:
 				ok = c > 0
-			case iterLE:
+			case box.IterLe:
 				ok = c <= 0
-			case iterLT:
+			case box.IterLt:
 				ok = c < 0
 			}
 			if !ok {
-				if iter == iterEQ || iter == iterREQ {
+				if iter == box.IterEq || iter == box.IterReq {
 					// Sorted: a match may still come.
 					continue
 				}
@@ -211,7 +202,7 @@ func (r dmlResult) Wait() error {
 		return nil
 	}
 	if err := <-r.wait; err != nil {
-		return boxErr(erWALIO, "Failed to write to disk: %v", err)
+		return boxErr(box.ErrWALIO, "Failed to write to disk: %v", err)
 	}
 	return nil
 }
@@ -227,7 +218,7 @@ func (n *Node) Exec(s *session, req memtx.Request, body []byte) (dmlResult, erro
 
 func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult, error) {
 	if n.broken != nil {
-		return dmlResult{}, boxErr(erWALIO, "Failed to write to disk: %v", n.broken)
+		return dmlResult{}, boxErr(box.ErrWALIO, "Failed to write to disk: %v", n.broken)
 	}
 	sp, err := n.space(req.SpaceID)
 	if err != nil {
@@ -237,16 +228,16 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 		return dmlResult{}, err
 	}
 	if n.readOnly && !sp.Temporary {
-		return dmlResult{}, boxErr(erReadonly, "Can't modify data because this instance is in read-only mode.")
+		return dmlResult{}, boxErr(box.ErrReadonly, "Can't modify data because this instance is in read-only mode.")
 	}
 	if sp.Engine == "sysview" {
-		return dmlResult{}, boxErr(erUnsupported, "View '%s' does not support %s", n.spaceName(sp), req.Type)
+		return dmlResult{}, boxErr(box.ErrUnsupported, "View '%s' does not support %s", n.spaceName(sp), req.Type)
 	}
 	var old []any
-	if req.Type == memtx.TypeUpdate || req.Type == memtx.TypeDelete {
+	if req.Type == box.TypeUpdate || req.Type == box.TypeDelete {
 		ix := sp.Index(req.IndexID)
 		if ix == nil {
-			return dmlResult{}, boxErr(erNoSuchIndexID, "No index #%d is defined in space '%s'", req.IndexID, n.spaceName(sp))
+			return dmlResult{}, boxErr(box.ErrNoSuchIndexID, "No index #%d is defined in space '%s'", req.IndexID, n.spaceName(sp))
 		}
 		key, kerr := normalizeArray(req.Key)
 		if kerr != nil {
@@ -257,18 +248,18 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 		}
 	}
 	var grow int64
-	if req.Tuple != nil && req.Type != memtx.TypeUpdate {
+	if req.Tuple != nil && req.Type != box.TypeUpdate {
 		grow = tupleSize(req.Tuple)
-	} else if old != nil && req.Type == memtx.TypeUpdate {
+	} else if old != nil && req.Type == box.TypeUpdate {
 		grow = tupleSize(old)
 	}
-	if !memtx.IsSystemSpace(sp.ID) && n.cfg.MemtxMemory > 0 && grow > 0 && n.memUsed+grow > n.cfg.MemtxMemory {
-		return dmlResult{}, boxErr(erMemoryIssue, "Failed to allocate %d bytes in slab allocator for memtx_tuple", grow)
+	if !box.IsSystemSpace(sp.ID) && n.cfg.MemtxMemory > 0 && grow > 0 && n.memUsed+grow > n.cfg.MemtxMemory {
+		return dmlResult{}, boxErr(box.ErrMemoryIssue, "Failed to allocate %d bytes in slab allocator for memtx_tuple", grow)
 	}
 	if body == nil {
 		b, encErr := encodeDMLBody(req)
 		if encErr != nil {
-			return dmlResult{}, boxErr(erInvalidMsgpack, "Invalid MsgPack - %v", encErr)
+			return dmlResult{}, boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - %v", encErr)
 		}
 		body = b
 	}
@@ -278,22 +269,22 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 	var result []any
 	pk := sp.Index(0)
 	switch req.Type {
-	case memtx.TypeInsert, memtx.TypeReplace:
+	case box.TypeInsert, box.TypeReplace:
 		if pk != nil {
 			t, _ := normalizeArray(req.Tuple)
 			result, _ = sp.Lookup(0, pk.KeyOf(t))
-			if !memtx.IsSystemSpace(sp.ID) {
+			if !box.IsSystemSpace(sp.ID) {
 				n.memUsed += tupleSize(result)
 				// A replaced tuple is freed (approximately: same size).
 			}
 		}
-	case memtx.TypeUpdate:
+	case box.TypeUpdate:
 		if old != nil && pk != nil {
 			result, _ = sp.Lookup(0, pk.KeyOf(old))
 		}
-	case memtx.TypeDelete:
+	case box.TypeDelete:
 		result = old
-		if old != nil && !memtx.IsSystemSpace(sp.ID) {
+		if old != nil && !box.IsSystemSpace(sp.ID) {
 			n.memUsed -= tupleSize(old)
 		}
 	}
@@ -306,14 +297,14 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 	if sp.Temporary {
 		return dmlResult{tuple: result}, nil
 	}
-	return dmlResult{tuple: result, wait: n.logRow(format.TypeInsert+format.RowType(req.Type-memtx.TypeInsert), body, sp.IsLocal)}, nil
+	return dmlResult{tuple: result, wait: n.logRow(req.Type, body, sp.IsLocal)}, nil
 }
 
 // logRow assigns the next LSN to a one-row transaction and queues it.
-func (n *Node) logRow(typ format.RowType, body []byte, local bool) <-chan error {
+func (n *Node) logRow(typ box.RowType, body []byte, local bool) <-chan error {
 	h := format.Header{Type: typ, Timestamp: float64(time.Now().UnixNano()) / 1e9, Commit: true}
 	if local {
-		h.GroupID = format.GroupLocal
+		h.GroupID = box.GroupLocal
 		h.LSN = n.vclock.Get(0) + 1
 		n.vclock.Set(0, h.LSN)
 	} else {
@@ -325,13 +316,13 @@ func (n *Node) logRow(typ format.RowType, body []byte, local bool) <-chan error 
 	return n.wal.submit([]walRow{{header: h, body: body}})
 }
 
-func normalizeArray(v []any) ([]any, *BoxError) {
+func normalizeArray(v []any) ([]any, *box.Error) {
 	if v == nil {
 		return []any{}, nil
 	}
 	out, err := memtx.Normalize(v)
 	if err != nil {
-		return nil, boxErr(erInvalidMsgpack, "Invalid MsgPack - %v", err)
+		return nil, boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - %v", err)
 	}
 	a, _ := out.([]any)
 	return a, nil
@@ -363,13 +354,13 @@ func encodeDMLBody(req memtx.Request) ([]byte, error) {
 		items = append(items, kv{0x15, uint64(req.IndexBase)})
 	}
 	switch req.Type {
-	case memtx.TypeInsert, memtx.TypeReplace:
+	case box.TypeInsert, box.TypeReplace:
 		items = append(items, kv{0x21, req.Tuple})
-	case memtx.TypeDelete:
+	case box.TypeDelete:
 		items = append(items, kv{0x20, req.Key})
-	case memtx.TypeUpdate:
+	case box.TypeUpdate:
 		items = append(items, kv{0x20, req.Key}, kv{0x21, req.Ops})
-	case memtx.TypeUpsert:
+	case box.TypeUpsert:
 		items = append(items, kv{0x21, req.Tuple}, kv{0x28, req.Ops})
 	}
 	b := []byte{0x80 | byte(len(items))}
@@ -455,7 +446,7 @@ var privNames = map[uint32]string{PrivRead: "Read", PrivWrite: "Write", PrivExec
 	PrivSession: "Session", PrivUsage: "Usage", PrivCreate: "Create", PrivDrop: "Drop", PrivAlter: "Alter"}
 
 // checkSpace checks that the session may access a space.
-func (n *Node) checkSpace(s *session, sp *memtx.Space, want uint32) *BoxError {
+func (n *Node) checkSpace(s *session, sp *memtx.Space, want uint32) *box.Error {
 	if s.uid == UserAdmin {
 		return nil
 	}
@@ -466,15 +457,15 @@ func (n *Node) checkSpace(s *session, sp *memtx.Space, want uint32) *BoxError {
 	if p[fmt.Sprintf("space:%d", sp.ID)]&want == want {
 		return nil
 	}
-	return boxErr(erAccessDenied, "%s access to space '%s' is denied for user '%s'", privNames[want], n.spaceName(sp), s.user)
+	return boxErr(box.ErrAccessDenied, "%s access to space '%s' is denied for user '%s'", privNames[want], n.spaceName(sp), s.user)
 }
 
 // checkUniverse checks a privilege on the universe.
-func (n *Node) checkUniverse(s *session, want uint32) *BoxError {
+func (n *Node) checkUniverse(s *session, want uint32) *box.Error {
 	if s.uid == UserAdmin || n.privileges(s.uid)["universe:0"]&want == want {
 		return nil
 	}
-	return boxErr(erAccessDenied, "%s access to universe '' is denied for user '%s'", privNames[want], s.user)
+	return boxErr(box.ErrAccessDenied, "%s access to universe '' is denied for user '%s'", privNames[want], s.user)
 }
 
 // Authenticate checks a chap-sha1 scramble against _user and returns the
@@ -484,7 +475,7 @@ func (n *Node) Authenticate(user string, salt, scramble []byte, hasScramble bool
 	defer n.mu.Unlock()
 	t := n.userByName(user)
 	if t == nil || len(t) < 5 || t[3] != "user" {
-		return nil, boxErr(erNoSuchUser, "User '%s' is not found", user)
+		return nil, boxErr(box.ErrNoSuchUser, "User '%s' is not found", user)
 	}
 	uid64, _ := t[0].(uint64)
 	s := &session{uid: uint32(uid64), user: user}
@@ -501,7 +492,7 @@ func (n *Node) Authenticate(user string, salt, scramble []byte, hasScramble bool
 		return s, nil
 	}
 	if stored == "" || !checkScramble(stored, salt, scramble) {
-		return nil, boxErr(erPasswordMismatch, "Incorrect password supplied for user '%s'", user)
+		return nil, boxErr(box.ErrPasswordMismatch, "Incorrect password supplied for user '%s'", user)
 	}
 	return s, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/iproto"
 	"github.com/xlogtool/xlogtool/memtx"
@@ -77,7 +78,7 @@ func fill(t *testing.T, c *iproto.Conn, name string, from, to int) {
 
 func spaceID(t testing.TB, c *iproto.Conn, name string) uint32 {
 	t.Helper()
-	rows, err := c.Select(ctx(t), 281, 2, []any{name}, 1, 0, iproto.IterEq)
+	rows, err := c.Select(ctx(t), 281, 2, []any{name}, 1, 0, box.IterEq)
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("space %s: %v %v", name, rows, err)
 	}
@@ -142,7 +143,7 @@ func plain(v any) any {
 
 func selectAll(t testing.TB, c *iproto.Conn, space string) string {
 	t.Helper()
-	rows, err := c.Select(ctx(t), spaceID(t, c, space), 0, []any{}, 1<<30, 0, iproto.IterAll)
+	rows, err := c.Select(ctx(t), spaceID(t, c, space), 0, []any{}, 1<<30, 0, box.IterAll)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +220,7 @@ box.space.s:replace{3, 'sync again'}
 	if got := selectAll(t, c, "s"); got != jsonOf(t, want[1]) {
 		t.Errorf("s: node %s\nTarantool %s", got, jsonOf(t, want[1]))
 	}
-	rows, err := c.Select(ctx(t), spaceID(t, c, "a"), 1, []any{"three"}, 1, 0, iproto.IterEq)
+	rows, err := c.Select(ctx(t), spaceID(t, c, "a"), 1, []any{"three"}, 1, 0, box.IterEq)
 	if err != nil || jsonOf(t, rows) != "["+jsonOf(t, want[2])+"]" {
 		t.Errorf("secondary: %v %v", rows, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
+
 	"github.com/tarantool/go-tarantool/v3"
 )
 
@@ -88,23 +90,23 @@ func TestGoTarantool(t *testing.T) {
 	if fmt.Sprint(data) != "[[7 SEVEN]]" {
 		t.Errorf("delete: %v", data)
 	}
-	codeOf := func(req tarantool.Request) uint32 {
+	codeOf := func(req tarantool.Request) box.ErrorCode {
 		_, err := conn.Do(req).Get()
 		var se tarantool.ServerError
 		if !errors.As(err, &se) {
 			t.Fatalf("%T: want a server error, got %v", req, err)
 		}
-		return uint32(se.Code)
+		return box.ErrorCode(se.Code)
 	}
 	for _, tc := range []struct {
 		req  tarantool.Request
-		code uint32
+		code box.ErrorCode
 	}{
-		{tarantool.NewInsertRequest(id).Tuple([]any{uint(1), "dup"}), erTupleFound},
-		{tarantool.NewInsertRequest(uint32(9999)).Tuple([]any{uint(1)}), erNoSuchSpace},
-		{tarantool.NewSelectRequest(id).Index(uint32(7)), erNoSuchIndexID},
-		{tarantool.NewCallRequest("nosuch"), erNoSuchProc},
-		{tarantool.NewEvalRequest("return 1"), erUnsupported},
+		{tarantool.NewInsertRequest(id).Tuple([]any{uint(1), "dup"}), box.ErrTupleFound},
+		{tarantool.NewInsertRequest(uint32(9999)).Tuple([]any{uint(1)}), box.ErrNoSuchSpace},
+		{tarantool.NewSelectRequest(id).Index(uint32(7)), box.ErrNoSuchIndexID},
+		{tarantool.NewCallRequest("nosuch"), box.ErrNoSuchProc},
+		{tarantool.NewEvalRequest("return 1"), box.ErrUnsupported},
 	} {
 		if got := codeOf(tc.req); got != tc.code {
 			t.Errorf("%T: code %d, want %d", tc.req, got, tc.code)

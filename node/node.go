@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
+
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/memtx"
 	"github.com/xlogtool/xlogtool/replay"
@@ -116,7 +118,7 @@ func (n *Node) bootstrap() error {
 	n.log.Infof("initializing an empty data directory")
 	st := memtx.NewState()
 	for _, r := range Dictionary(n.uuid, n.rsUUID) {
-		if err := st.Apply(memtx.Request{Type: memtx.TypeInsert, SpaceID: r.space, Tuple: r.tuple}); err != nil {
+		if err := st.Apply(memtx.Request{Type: box.TypeInsert, SpaceID: r.space, Tuple: r.tuple}); err != nil {
 			return fmt.Errorf("data dictionary: %w", err)
 		}
 	}
@@ -297,7 +299,7 @@ func countRows(path string) (int, error) {
 func (n *Node) dataSize() int64 {
 	var total int64
 	for _, sp := range n.st.Spaces() {
-		if memtx.IsSystemSpace(sp.ID) {
+		if box.IsSystemSpace(sp.ID) {
 			continue
 		}
 		sp.Ascend(func(t []any) bool {

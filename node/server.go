@@ -11,7 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/box"
+
 	"github.com/xlogtool/xlogtool/memtx"
 )
 
@@ -225,15 +226,15 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 	if req != nil {
 		sync = req.sync
 	}
-	fail := func(e *BoxError) reply {
+	fail := func(e *box.Error) reply {
 		return reply{sync: sync, pkt: appendErrorReply(nil, sync, n.schemaVersionNow(), e)}
 	}
 	if berr != nil {
 		return fail(berr)
 	}
 	sv := n.schemaVersionNow()
-	if req.schemaVersion != 0 && req.schemaVersion != sv && req.typ != reqAuth {
-		return fail(boxErr(erWrongSchemaVersion, "Wrong schema version, current: %d, in request: %d", sv, req.schemaVersion))
+	if req.schemaVersion != 0 && req.schemaVersion != sv && req.typ != box.TypeAuth {
+		return fail(boxErr(box.ErrWrongSchemaVersion, "Wrong schema version, current: %d, in request: %d", sv, req.schemaVersion))
 	}
 	values := func(ts [][]any) [][]byte {
 		out := make([][]byte, len(ts))
@@ -243,17 +244,17 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 		return out
 	}
 	switch req.typ {
-	case reqPing:
+	case box.TypePing:
 		return reply{sync: sync, pkt: appendEmptyReply(nil, sync, sv)}
-	case reqAuth:
-		if e := req.need(keyUserName, keyTuple); e != nil {
+	case box.TypeAuth:
+		if e := req.need(box.KeyUserName, box.KeyTuple); e != nil {
 			return fail(e)
 		}
 		var scramble []byte
 		has := len(req.tuple) > 0
 		if has {
 			if len(req.tuple) < 2 {
-				return fail(boxErr(erInvalidMsgpack, "Invalid MsgPack - authentication request body"))
+				return fail(boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - authentication request body"))
 			}
 			switch x := req.tuple[1].(type) {
 			case string:
@@ -262,7 +263,7 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 				scramble = x
 			}
 			if len(scramble) != 20 {
-				return fail(boxErr(erInvalidMsgpack, "Invalid MsgPack - invalid scramble size"))
+				return fail(boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - invalid scramble size"))
 			}
 		}
 		s, err := n.Authenticate(req.user, salt, scramble, has)
@@ -271,34 +272,34 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 		}
 		*sessp = s
 		return reply{sync: sync, pkt: appendEmptyReply(nil, sync, sv)}
-	case reqSelect:
-		if e := req.need(keySpaceID, keyLimit, keyKey); e != nil {
+	case box.TypeSelect:
+		if e := req.need(box.KeySpaceID, box.KeyLimit, box.KeyKey); e != nil {
 			return fail(e)
 		}
-		ts, err := n.Select(sess, req.spaceID, req.indexID, req.iterator, req.key, req.offset, req.limit)
+		ts, err := n.Select(sess, req.spaceID, req.indexID, box.Iterator(req.iterator), req.key, req.offset, req.limit)
 		if err != nil {
 			return fail(asBoxError(err))
 		}
 		return reply{sync: sync, pkt: appendDataReply(nil, sync, sv, values(ts))}
-	case reqInsert, reqReplace, reqUpdate, reqDelete, reqUpsert:
+	case box.TypeInsert, box.TypeReplace, box.TypeUpdate, box.TypeDelete, box.TypeUpsert:
 		dr := memtx.Request{SpaceID: req.spaceID, IndexID: req.indexID, IndexBase: req.indexBase}
-		var e *BoxError
+		var e *box.Error
 		switch req.typ {
-		case reqInsert, reqReplace:
-			e = req.need(keySpaceID, keyTuple)
-			dr.Type, dr.Tuple = memtx.TypeInsert, req.tuple
-			if req.typ == reqReplace {
-				dr.Type = memtx.TypeReplace
+		case box.TypeInsert, box.TypeReplace:
+			e = req.need(box.KeySpaceID, box.KeyTuple)
+			dr.Type, dr.Tuple = box.TypeInsert, req.tuple
+			if req.typ == box.TypeReplace {
+				dr.Type = box.TypeReplace
 			}
-		case reqUpdate:
-			e = req.need(keySpaceID, keyKey, keyTuple)
-			dr.Type, dr.Key, dr.Ops = memtx.TypeUpdate, req.key, req.tuple
-		case reqDelete:
-			e = req.need(keySpaceID, keyKey)
-			dr.Type, dr.Key = memtx.TypeDelete, req.key
-		case reqUpsert:
-			e = req.need(keySpaceID, keyOps, keyTuple)
-			dr.Type, dr.Tuple, dr.Ops = memtx.TypeUpsert, req.tuple, req.ops
+		case box.TypeUpdate:
+			e = req.need(box.KeySpaceID, box.KeyKey, box.KeyTuple)
+			dr.Type, dr.Key, dr.Ops = box.TypeUpdate, req.key, req.tuple
+		case box.TypeDelete:
+			e = req.need(box.KeySpaceID, box.KeyKey)
+			dr.Type, dr.Key = box.TypeDelete, req.key
+		case box.TypeUpsert:
+			e = req.need(box.KeySpaceID, box.KeyOps, box.KeyTuple)
+			dr.Type, dr.Tuple, dr.Ops = box.TypeUpsert, req.tuple, req.ops
 		}
 		if e != nil {
 			return fail(e)
@@ -313,8 +314,8 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 			}
 			return [][]byte{encodeValue(res.tuple)}
 		}}
-	case reqCall, reqCall16:
-		if e := req.need(keyFunctionName); e != nil {
+	case box.TypeCall, box.TypeCall16:
+		if e := req.need(box.KeyFunctionName); e != nil {
 			return fail(e)
 		}
 		out, err := n.Call(sess, req.name, req.tuple)
@@ -323,7 +324,7 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 		}
 		vals := make([][]byte, len(out))
 		for i, v := range out {
-			if req.typ == reqCall16 {
+			if req.typ == box.TypeCall16 {
 				if _, isArr := v.([]any); !isArr {
 					v = []any{v}
 				}
@@ -331,14 +332,12 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 			vals[i] = encodeValue(v)
 		}
 		return reply{sync: sync, pkt: appendDataReply(nil, sync, n.schemaVersionNow(), vals)}
-	case reqEval:
-		if e := req.need(keyExpr); e != nil {
+	case box.TypeEval:
+		if e := req.need(box.KeyExpr); e != nil {
 			return fail(e)
 		}
 		_, err := n.Eval(sess, req.expr)
 		return fail(asBoxError(err))
 	}
-	return fail(boxErr(erUnknownRequestType, "Unknown request type %d", req.typ))
+	return fail(boxErr(box.ErrUnknownRequestType, "Unknown request type %d", req.typ))
 }
-
-var _ = format.TypeInsert

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/xlogtool/xlogtool/box"
+
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -25,10 +27,10 @@ func (n *Node) Snapshot() error {
 	err := n.writeSnapshotFile(path, v)
 	n.mu.Unlock()
 	if err != nil {
-		return boxErr(erWALIO, "%v", err)
+		return boxErr(box.ErrWALIO, "%v", err)
 	}
 	if err := n.wal.rotateNow(); err != nil {
-		return boxErr(erWALIO, "%v", err)
+		return boxErr(box.ErrWALIO, "%v", err)
 	}
 	n.gc()
 	return nil

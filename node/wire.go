@@ -2,8 +2,9 @@ package node
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
+
+	"github.com/xlogtool/xlogtool/box"
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/memtx"
@@ -11,46 +12,9 @@ import (
 
 // Server side of the IPROTO codec: request decoding and reply encoding.
 
-// IPROTO keys.
-const (
-	keyType          = 0x00
-	keySync          = 0x01
-	keySchemaVersion = 0x05
-	keySpaceID       = 0x10
-	keyIndexID       = 0x11
-	keyLimit         = 0x12
-	keyOffset        = 0x13
-	keyIterator      = 0x14
-	keyIndexBase     = 0x15
-	keyKey           = 0x20
-	keyTuple         = 0x21
-	keyFunctionName  = 0x22
-	keyUserName      = 0x23
-	keyExpr          = 0x27
-	keyOps           = 0x28
-	keyData          = 0x30
-	keyError24       = 0x31
-	keyError         = 0x52
-)
-
-// Request types.
-const (
-	reqSelect  = 1
-	reqInsert  = 2
-	reqReplace = 3
-	reqUpdate  = 4
-	reqDelete  = 5
-	reqCall16  = 6
-	reqAuth    = 7
-	reqEval    = 8
-	reqUpsert  = 9
-	reqCall    = 10
-	reqPing    = 64
-)
-
 // request is a decoded IPROTO request.
 type request struct {
-	typ           uint32
+	typ           box.RowType
 	sync          uint64
 	schemaVersion uint64
 
@@ -61,39 +25,37 @@ type request struct {
 	rawTuple                                             []byte
 }
 
-var errBadHeader = errors.New("packet header")
-
 // decodeRequest decodes a packet (header and body, the length prefix
 // removed).
-func decodeRequest(pkt []byte) (*request, *BoxError) {
+func decodeRequest(pkt []byte) (*request, *box.Error) {
 	c := format.NewMPCursor(pkt)
 	r := &request{has: map[byte]bool{}}
 	n, err := c.MapLen()
 	if err != nil {
-		return nil, boxErr(erInvalidMsgpack, "Invalid MsgPack - packet header")
+		return nil, boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - packet header")
 	}
 	for i := 0; i < n; i++ {
 		k, err := c.Uint()
 		if err != nil {
-			return nil, boxErr(erInvalidMsgpack, "Invalid MsgPack - packet header")
+			return nil, boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - packet header")
 		}
 		switch k {
-		case keyType, keySync, keySchemaVersion:
+		case box.KeyType, box.KeySync, box.KeySchemaVersion:
 			v, err := c.Uint()
 			if err != nil {
-				return r, boxErr(erInvalidMsgpack, "Invalid MsgPack - packet header")
+				return r, boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - packet header")
 			}
 			switch k {
-			case keyType:
-				r.typ = uint32(v)
-			case keySync:
+			case box.KeyType:
+				r.typ = box.RowType(v)
+			case box.KeySync:
 				r.sync = v
-			case keySchemaVersion:
+			case box.KeySchemaVersion:
 				r.schemaVersion = v
 			}
 		default:
 			if err := c.Skip(); err != nil {
-				return r, boxErr(erInvalidMsgpack, "Invalid MsgPack - packet header")
+				return r, boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - packet header")
 			}
 		}
 	}
@@ -107,8 +69,8 @@ func decodeRequest(pkt []byte) (*request, *BoxError) {
 	return r, nil
 }
 
-func (r *request) decodeBody(body []byte) *BoxError {
-	bad := boxErr(erInvalidMsgpack, "Invalid MsgPack - packet body")
+func (r *request) decodeBody(body []byte) *box.Error {
+	bad := boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - packet body")
 	c := format.NewMPCursor(body)
 	n, err := c.MapLen()
 	if err != nil {
@@ -127,26 +89,26 @@ func (r *request) decodeBody(body []byte) *BoxError {
 		}
 		key := byte(k)
 		switch key {
-		case keySpaceID, keyIndexID, keyLimit, keyOffset, keyIterator, keyIndexBase:
+		case box.KeySpaceID, box.KeyIndexID, box.KeyLimit, box.KeyOffset, box.KeyIterator, box.KeyIndexBase:
 			v, err := c.Uint()
 			if err != nil || v > 1<<32-1 {
 				return bad
 			}
 			switch key {
-			case keySpaceID:
+			case box.KeySpaceID:
 				r.spaceID = uint32(v)
-			case keyIndexID:
+			case box.KeyIndexID:
 				r.indexID = uint32(v)
-			case keyLimit:
+			case box.KeyLimit:
 				r.limit = uint32(v)
-			case keyOffset:
+			case box.KeyOffset:
 				r.offset = uint32(v)
-			case keyIterator:
+			case box.KeyIterator:
 				r.iterator = uint32(v)
-			case keyIndexBase:
+			case box.KeyIndexBase:
 				r.indexBase = uint32(v)
 			}
-		case keyKey, keyTuple, keyOps:
+		case box.KeyKey, box.KeyTuple, box.KeyOps:
 			start := c.Pos()
 			if c.Skip() != nil {
 				return bad
@@ -161,14 +123,14 @@ func (r *request) decodeBody(body []byte) *BoxError {
 				return bad
 			}
 			switch key {
-			case keyKey:
+			case box.KeyKey:
 				r.key = a
-			case keyTuple:
+			case box.KeyTuple:
 				r.tuple, r.rawTuple = a, raw
-			case keyOps:
+			case box.KeyOps:
 				r.ops = a
 			}
-		case keyFunctionName, keyUserName, keyExpr:
+		case box.KeyFunctionName, box.KeyUserName, box.KeyExpr:
 			if c.Kind() != format.MPStr {
 				return bad
 			}
@@ -177,11 +139,11 @@ func (r *request) decodeBody(body []byte) *BoxError {
 				return bad
 			}
 			switch key {
-			case keyFunctionName:
+			case box.KeyFunctionName:
 				r.name = string(b)
-			case keyUserName:
+			case box.KeyUserName:
 				r.user = string(b)
-			case keyExpr:
+			case box.KeyExpr:
 				r.expr = string(b)
 			}
 		default:
@@ -196,12 +158,12 @@ func (r *request) decodeBody(body []byte) *BoxError {
 }
 
 // need reports the first mandatory body key missing (ER_MISSING_REQUEST_FIELD).
-func (r *request) need(keys ...byte) *BoxError {
-	names := map[byte]string{keySpaceID: "space id", keyLimit: "limit", keyKey: "key", keyTuple: "tuple",
-		keyOps: "operations", keyFunctionName: "function name", keyExpr: "expression", keyUserName: "username"}
+func (r *request) need(keys ...byte) *box.Error {
+	names := map[byte]string{box.KeySpaceID: "space id", box.KeyLimit: "limit", box.KeyKey: "key", box.KeyTuple: "tuple",
+		box.KeyOps: "operations", box.KeyFunctionName: "function name", box.KeyExpr: "expression", box.KeyUserName: "username"}
 	for _, k := range keys {
 		if !r.has[k] {
-			return boxErr(erMissingRequestFld, "Missing mandatory field '%s' in request", names[k])
+			return boxErr(box.ErrMissingRequestField, "Missing mandatory field '%s' in request", names[k])
 		}
 	}
 	return nil
@@ -209,11 +171,11 @@ func (r *request) need(keys ...byte) *BoxError {
 
 // appendHeader encodes a reply header as Tarantool does: fixed widths.
 func appendReplyHeader(b []byte, code uint32, sync, schemaVersion uint64) []byte {
-	b = append(b, 0x83, keyType, 0xce)
+	b = append(b, 0x83, box.KeyType, 0xce)
 	b = binary.BigEndian.AppendUint32(b, code)
-	b = append(b, keySync, 0xcf)
+	b = append(b, box.KeySync, 0xcf)
 	b = binary.BigEndian.AppendUint64(b, sync)
-	b = append(b, keySchemaVersion, 0xce)
+	b = append(b, box.KeySchemaVersion, 0xce)
 	return binary.BigEndian.AppendUint32(b, uint32(schemaVersion))
 }
 
@@ -232,7 +194,7 @@ func endPacket(b []byte, start int) []byte {
 func appendDataReply(b []byte, sync, sv uint64, values [][]byte) []byte {
 	b, start := beginPacket(b)
 	b = appendReplyHeader(b, 0, sync, sv)
-	b = append(b, 0x81, keyData, 0xdd)
+	b = append(b, 0x81, box.KeyData, 0xdd)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(values)))
 	for _, v := range values {
 		b = append(b, v...)
@@ -250,12 +212,12 @@ func appendEmptyReply(b []byte, sync, sv uint64) []byte {
 
 // appendErrorReply encodes an error reply: both the 2.4.1+ error stack and
 // the plain message.
-func appendErrorReply(b []byte, sync, sv uint64, e *BoxError) []byte {
+func appendErrorReply(b []byte, sync, sv uint64, e *box.Error) []byte {
 	b, start := beginPacket(b)
-	b = appendReplyHeader(b, 0x8000|e.Code, sync, sv)
-	b = append(b, 0x82, keyError24)
+	b = appendReplyHeader(b, 0x8000|uint32(e.Code), sync, sv)
+	b = append(b, 0x82, box.KeyErrorMessage)
 	b = appendStr(b, e.Message)
-	b = append(b, keyError, 0x81, 0x00, 0x91, 0x86)
+	b = append(b, box.KeyError, 0x81, 0x00, 0x91, 0x86)
 	b = append(b, 0x00)
 	b = appendStr(b, "ClientError")
 	b = append(b, 0x01)
