@@ -434,3 +434,81 @@ func (t *btree[T]) clear() {
 	t.root = nil
 	t.length = 0
 }
+
+// lowerBound returns the position of the first item of n for which
+// below(item) is false (below must be true for a prefix of the items).
+func (n *bnode[T]) lowerBound(below func(T) bool) int {
+	lo, hi := 0, len(n.items)
+	for lo < hi {
+		h := int(uint(lo+hi) >> 1)
+		if below(n.items[h]) {
+			lo = h + 1
+		} else {
+			hi = h
+		}
+	}
+	return lo
+}
+
+// ascendFrom calls fn in order for the items from the first one for
+// which below is false, until fn returns false.
+func (t *btree[T]) ascendFrom(below func(T) bool, fn func(T) bool) {
+	if t.root != nil {
+		t.root.ascendFrom(below, fn)
+	}
+}
+
+func (n *bnode[T]) ascendFrom(below func(T) bool, fn func(T) bool) bool {
+	i := n.lowerBound(below)
+	if n.children != nil && !n.children[i].ascendFrom(below, fn) {
+		return false
+	}
+	for ; i < len(n.items); i++ {
+		if !fn(n.items[i]) {
+			return false
+		}
+		if n.children != nil && !n.children[i+1].ascend(fn) {
+			return false
+		}
+	}
+	return true
+}
+
+// descendFrom calls fn in reverse order for the items before the first
+// one for which upTo is false, until fn returns false.
+func (t *btree[T]) descendFrom(upTo func(T) bool, fn func(T) bool) {
+	if t.root != nil {
+		t.root.descendFrom(upTo, fn)
+	}
+}
+
+func (n *bnode[T]) descendFrom(upTo func(T) bool, fn func(T) bool) bool {
+	i := n.lowerBound(upTo) // items[:i] qualify
+	if n.children != nil && !n.children[i].descendFrom(upTo, fn) {
+		return false
+	}
+	for i--; i >= 0; i-- {
+		if !fn(n.items[i]) {
+			return false
+		}
+		if n.children != nil && !n.children[i].descend(fn) {
+			return false
+		}
+	}
+	return true
+}
+
+func (n *bnode[T]) descend(fn func(T) bool) bool {
+	for i := len(n.items) - 1; i >= 0; i-- {
+		if n.children != nil && !n.children[i+1].descend(fn) {
+			return false
+		}
+		if !fn(n.items[i]) {
+			return false
+		}
+	}
+	if n.children != nil {
+		return n.children[0].descend(fn)
+	}
+	return true
+}

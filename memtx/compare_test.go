@@ -115,12 +115,12 @@ func TestKeyDefMultiPartNullableDesc(t *testing.T) {
 	order := rows
 	for i := range order {
 		for j := range order {
-			if got := sign(kd.compare(order[i], order[j])); got != sign(i-j) {
+			if got := sign(kd.compare(tupleOf(t, order[i]), tupleOf(t, order[j]))); got != sign(i-j) {
 				t.Errorf("compare(%s, %s) = %d, want %d", show(order[i]), show(order[j]), got, sign(i-j))
 			}
 		}
 	}
-	if c := kd.compareKey(rows[2], tup(nil)); c != 1 {
+	if c := kd.compareKey(tupleOf(t, rows[2]), tup(nil)); c != 1 {
 		t.Errorf("partial key with nil: %d", c)
 	}
 }

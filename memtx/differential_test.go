@@ -223,7 +223,11 @@ func compareSpace(st *State, id uint32, want []any) []string {
 		wantT[i], _ = w.([]any)
 	}
 	if pk := sp.primary(); pk != nil && pk.Type == "hash" {
-		sort.SliceStable(wantT, func(i, j int) bool { return pk.kd.compare(wantT[i], wantT[j]) < 0 })
+		sort.SliceStable(wantT, func(i, j int) bool {
+			a, _ := newTuple(wantT[i])
+			b, _ := newTuple(wantT[j])
+			return pk.kd.compare(a, b) < 0
+		})
 	}
 	var out []string
 	if len(got) != len(wantT) {

@@ -1,10 +1,10 @@
 package memtx
 
 import (
-	"strconv"
-	"strings"
-
 	"github.com/xlogtool/xlogtool/box"
+	"strconv"
+
+	"github.com/xlogtool/xlogtool/format"
 )
 
 // keyPartRT is a key part ready for comparisons.
@@ -28,13 +28,15 @@ type keyDef struct {
 }
 
 // value returns the value of part i in tuple t (nil if absent).
-func (kd *keyDef) value(t []any, i int) any {
+func (kd *keyDef) value(t Tuple, i int) any {
 	p := &kd.parts[i]
-	if p.field >= len(t) {
-		return nil
-	}
-	v := t[p.field]
-	for _, tok := range p.path {
+	v := decodeRaw(fieldAt(t, p.field))
+	return walkPath(v, p.path)
+}
+
+// walkPath follows a JSON path into a value (nil where it leads nowhere).
+func walkPath(v any, path []pathToken) any {
+	for _, tok := range path {
 		switch x := v.(type) {
 		case []any:
 			if tok.kind != tokNum || tok.num >= len(x) {
@@ -53,58 +55,20 @@ func (kd *keyDef) value(t []any, i int) any {
 	return v
 }
 
-// comparePlain compares two values of an ascending part: unsigned
-// integers and strings under the binary collation directly (every field
-// type orders those the same way), the rest as compareField does.
-func comparePlain(x, y any, p *keyPartRT) int {
-	switch a := x.(type) {
-	case uint64:
-		if b, ok := y.(uint64); ok {
-			switch {
-			case a < b:
-				return -1
-			case a > b:
-				return 1
-			}
-			return 0
-		}
-	case string:
-		if b, ok := y.(string); ok && p.coll == collBinary {
-			return strings.Compare(a, b)
-		}
-	}
-	return compareField(x, y, p.typ, p.coll)
-}
-
-func (kd *keyDef) comparePart(i int, a, b any) int {
-	p := &kd.parts[i]
-	c := compareField(a, b, p.typ, p.coll)
-	if p.desc {
-		return -c
-	}
-	return c
-}
-
 // compare orders two tuples by the key.
-func (kd *keyDef) compare(a, b []any) int {
-	if kd.plain {
-		for i := range kd.parts {
-			p := &kd.parts[i]
-			var x, y any
-			if p.field < len(a) {
-				x = a[p.field]
-			}
-			if p.field < len(b) {
-				y = b[p.field]
-			}
-			if c := comparePlain(x, y, p); c != 0 {
-				return c
-			}
-		}
-		return 0
-	}
+func (kd *keyDef) compare(a, b Tuple) int {
 	for i := range kd.parts {
-		if c := kd.comparePart(i, kd.value(a, i), kd.value(b, i)); c != 0 {
+		p := &kd.parts[i]
+		var c int
+		if p.path == nil {
+			c = compareRaw(fieldAt(a, p.field), fieldAt(b, p.field), p)
+		} else {
+			c = compareField(kd.value(a, i), kd.value(b, i), p.typ, p.coll)
+		}
+		if c != 0 {
+			if p.desc {
+				return -c
+			}
 			return c
 		}
 	}
@@ -113,23 +77,22 @@ func (kd *keyDef) compare(a, b []any) int {
 
 // compareKey compares the key of tuple t with the key values in key (a
 // prefix of the parts).
-func (kd *keyDef) compareKey(t []any, key []any) int {
+func (kd *keyDef) compareKey(t Tuple, key []any) int {
 	for i := range key {
 		if i >= len(kd.parts) {
 			break
 		}
-		if kd.plain {
-			p := &kd.parts[i]
-			var x any
-			if p.field < len(t) {
-				x = t[p.field]
-			}
-			if c := comparePlain(x, key[i], p); c != 0 {
-				return c
-			}
-			continue
+		p := &kd.parts[i]
+		var c int
+		if p.path == nil {
+			c = compareRawValue(fieldAt(t, p.field), key[i], p)
+		} else {
+			c = compareField(kd.value(t, i), key[i], p.typ, p.coll)
 		}
-		if c := kd.comparePart(i, kd.value(t, i), key[i]); c != 0 {
+		if c != 0 {
+			if p.desc {
+				return -c
+			}
 			return c
 		}
 	}
@@ -137,8 +100,15 @@ func (kd *keyDef) compareKey(t []any, key []any) int {
 }
 
 // hasNull reports whether the key of t has a nil part.
-func (kd *keyDef) hasNull(t []any) bool {
+func (kd *keyDef) hasNull(t Tuple) bool {
 	for i := range kd.parts {
+		p := &kd.parts[i]
+		if p.path == nil {
+			if k, _, _ := peek(fieldAt(t, p.field)); k == rawNil || k == rawAbsent {
+				return true
+			}
+			continue
+		}
 		if kd.value(t, i) == nil {
 			return true
 		}
@@ -311,31 +281,59 @@ func checkValue(i int, v any, typ FieldType, nullable bool, rules TypeRules) *Ap
 	return nil
 }
 
+// checkRaw checks one MessagePack value against one type constraint,
+// in place for scalars of types without a range.
+func checkRaw(i int, b []byte, typ FieldType, nullable bool, rules TypeRules) *ApplyError {
+	if b[0] != 0xc0 {
+		if _, _, ranged := fixedIntRange(typ); !ranged {
+			if pv := rawProbe(b); pv != nil {
+				if !typeAccepts(typ, pv, rules) {
+					return fieldTypeError(strconv.Itoa(i+1), typ)
+				}
+				return nil
+			}
+		}
+	}
+	return checkValue(i, decodeRaw(b), typ, nullable, rules)
+}
+
 // validate checks a tuple against the format.
-func (f *tupleFormat) validate(t []any) *ApplyError {
-	if f.exactCount > 0 && uint32(len(t)) != f.exactCount {
+func (f *tupleFormat) validate(t Tuple) *ApplyError {
+	c := format.NewMPCursor(t)
+	n, err := c.ArrayLen()
+	if err != nil {
+		return invalidValue(err)
+	}
+	if f.exactCount > 0 && uint32(n) != f.exactCount {
 		return errorf(box.ErrExactFieldCount, "Tuple field count %d does not match space field count %d",
-			len(t), f.exactCount)
+			n, f.exactCount)
 	}
 	strict := f.env.strictFormats()
 	rules := f.env.typeRules()
-	for i := 0; i < len(t) && i < len(f.fields); i++ {
+	for i := 0; i < n && i < len(f.fields); i++ {
+		b := c.Rest()
+		if err := c.Skip(); err != nil {
+			return invalidValue(err)
+		}
 		fd := &f.fields[i]
 		useFormat := strict && fd.inFormat
 		nullable := (!useFormat || fd.fmtNullable) && (!fd.indexed || fd.partNullable)
 		if useFormat {
-			if err := checkValue(i, t[i], fd.fmtType, nullable, rules); err != nil {
+			if err := checkRaw(i, b, fd.fmtType, nullable, rules); err != nil {
 				return err
 			}
 		}
 		for _, typ := range fd.partTypes {
-			if err := checkValue(i, t[i], typ, nullable, rules); err != nil {
+			if err := checkRaw(i, b, typ, nullable, rules); err != nil {
 				return err
 			}
 		}
 	}
 	for _, r := range f.paths {
-		if err := r.validate(t, rules); err != nil {
+		if r.field >= n {
+			continue // reported as a missing field by the count check
+		}
+		if err := r.validate(decodeRaw(fieldAt(t, r.field)), rules); err != nil {
 			return err
 		}
 	}
@@ -343,7 +341,7 @@ func (f *tupleFormat) validate(t []any) *ApplyError {
 	if strict {
 		minCount = f.minStrict
 	}
-	for i := len(t); i < minCount; i++ {
+	for i := n; i < minCount; i++ {
 		if i < len(f.fields) {
 			fd := &f.fields[i]
 			if (!strict || !fd.inFormat || fd.fmtNullable) && (!fd.indexed || fd.partNullable) {
@@ -373,11 +371,8 @@ func (r *pathRule) where() string {
 	return s
 }
 
-func (r *pathRule) validate(t []any, rules TypeRules) *ApplyError {
-	if r.field >= len(t) {
-		return nil // reported as a missing field by the count check
-	}
-	v := t[r.field]
+// validate checks the value v of the rule's top-level field.
+func (r *pathRule) validate(v any, rules TypeRules) *ApplyError {
 	for _, tok := range r.path {
 		if v == nil {
 			if r.nullable {

@@ -107,3 +107,13 @@ func dec(s string) Decimal {
 	}
 	return d
 }
+
+// tupleOf encodes canonical values as a stored tuple.
+func tupleOf(t *testing.T, v []any) Tuple {
+	t.Helper()
+	tu, err := newTuple(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tu
+}

@@ -1,9 +1,9 @@
 package memtx
 
 import (
+	"bytes"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/xlogtool/xlogtool/box"
@@ -97,8 +97,8 @@ func (s *State) buildKeys(sp *Space) []*ApplyError {
 func (sp *Space) fillIndex(ix *Index, pk *Index) []*ApplyError {
 	tree := ix.newTree(pk.kd)
 	var errs []*ApplyError
-	var prev []any // the last tuple put in the tree
-	sortedEach(sp, ix.kd, tree.cmp, func(t []any, sameKey bool) {
+	var prev Tuple // the last tuple put in the tree
+	sortedEach(sp, ix.kd, tree.cmp, func(t Tuple, sameKey bool) {
 		if prev == nil {
 			tree.set(t)
 			prev = t
@@ -121,7 +121,7 @@ func (sp *Space) fillIndex(ix *Index, pk *Index) []*ApplyError {
 // strKey and uintKey are the key of a tuple (by its position) when the
 // key is one plain part of strings or of unsigned integers.
 type strKey struct {
-	s string
+	s []byte // in the tuple
 	i int32
 }
 
@@ -131,7 +131,9 @@ type uintKey struct {
 }
 
 // keyOther reports whether sortedEach compares whole tuples for the key.
-func keyOther(kd *keyDef) bool { return !kd.plain || len(kd.parts) != 1 }
+func keyOther(kd *keyDef) bool {
+	return kd.parts[0].path != nil || kd.parts[0].desc || len(kd.parts) != 1
+}
 
 // sortedEach calls fn for the tuples of sp in the order of cmp (the key
 // of kd, then the primary key), telling whether a tuple has the key of
@@ -139,14 +141,10 @@ func keyOther(kd *keyDef) bool { return !kd.plain || len(kd.parts) != 1 }
 // plain part and every tuple holds a string there (binary collation) or
 // every tuple an unsigned integer, the keys are taken out of the tuples
 // and sorted as plain Go values.
-func sortedEach(sp *Space, kd *keyDef, cmp func(a, b []any) int, fn func(t []any, sameKey bool)) {
-	tuples := make([][]any, 0, sp.Len())
-	sp.Ascend(func(t []any) bool {
-		tuples = append(tuples, t)
-		return true
-	})
+func sortedEach(sp *Space, kd *keyDef, cmp func(a, b Tuple) int, fn func(t Tuple, sameKey bool)) {
+	tuples := sp.storedTuples()
 	if len(tuples) > 1<<31-1 {
-		panic("replay: too many tuples in one space")
+		panic("memtx: too many tuples in one space")
 	}
 	isStr, isUint := !keyOther(kd), !keyOther(kd)
 	field := -1
@@ -158,14 +156,10 @@ func sortedEach(sp *Space, kd *keyDef, cmp func(a, b []any) int, fn func(t []any
 		if !isStr && !isUint {
 			break
 		}
-		var v any
-		if field < len(t) {
-			v = t[field]
-		}
-		switch v.(type) {
-		case string:
+		switch k, _, _ := peek(fieldAt(t, field)); k {
+		case rawStr:
 			isUint = false
-		case uint64:
+		case rawUint:
 			isStr = false
 		default:
 			isStr, isUint = false, false
@@ -175,23 +169,25 @@ func sortedEach(sp *Space, kd *keyDef, cmp func(a, b []any) int, fn func(t []any
 	case isStr:
 		keys := make([]strKey, len(tuples))
 		for i, t := range tuples {
-			keys[i] = strKey{t[field].(string), int32(i)}
+			_, _, s := peek(fieldAt(t, field))
+			keys[i] = strKey{s, int32(i)}
 		}
 		first := true
-		var last string
+		var last []byte
 		parallelSortEach(keys, func(a, b strKey) int {
-			if c := strings.Compare(a.s, b.s); c != 0 {
+			if c := bytes.Compare(a.s, b.s); c != 0 {
 				return c
 			}
 			return cmp(tuples[a.i], tuples[b.i])
 		}, func(k strKey) {
-			fn(tuples[k.i], !first && k.s == last)
+			fn(tuples[k.i], !first && bytes.Equal(k.s, last))
 			first, last = false, k.s
 		})
 	case isUint:
 		keys := make([]uintKey, len(tuples))
 		for i, t := range tuples {
-			keys[i] = uintKey{t[field].(uint64), int32(i)}
+			_, u, _ := peek(fieldAt(t, field))
+			keys[i] = uintKey{u, int32(i)}
 		}
 		first := true
 		var last uint64
@@ -205,8 +201,8 @@ func sortedEach(sp *Space, kd *keyDef, cmp func(a, b []any) int, fn func(t []any
 			first, last = false, k.u
 		})
 	default:
-		var last []any
-		parallelSortEach(tuples, cmp, func(t []any) {
+		var last Tuple
+		parallelSortEach(tuples, cmp, func(t Tuple) {
 			fn(t, last != nil && !kd.hasNull(t) && kd.compare(last, t) == 0)
 			last = t
 		})

@@ -16,6 +16,9 @@ type Request struct {
 	// canonical is set when the values are known to be canonical (see
 	// RawRequest.Decode), so Apply does not normalise them again.
 	canonical bool
+	// tuple is the tuple of an INSERT, REPLACE or UPSERT as it will be
+	// stored (RawRequest.Decode), used instead of Tuple.
+	tuple Tuple
 }
 
 // RawRequest is a DML body with its MessagePack values not decoded, as a
@@ -32,8 +35,9 @@ type RawRequest struct {
 	Ops       []byte
 }
 
-// Decode decodes the values of a raw request. The result shares nothing
-// with the raw slices. Malformed MessagePack, or a key, tuple or operation
+// Decode decodes the key and operations of a raw request and copies its
+// tuple, checked, into the bytes it will be stored in. The result shares
+// nothing with the raw slices. Malformed MessagePack, or a key, tuple or operation
 // list that is not an array, is reported as an *ApplyError with code
 // ER_INVALID_MSGPACK.
 func (r RawRequest) Decode() (Request, error) {
@@ -61,17 +65,22 @@ func (r RawRequest) Decode() (Request, error) {
 	if req.Key, err = decode("key", r.Key); err != nil {
 		return Request{}, err
 	}
-	tuple, err := decode("tuple", r.Tuple)
-	if err != nil {
-		return Request{}, err
-	}
 	if r.Type == box.TypeUpdate {
-		req.Ops = tuple
-	} else {
-		req.Tuple = tuple
-		if req.Ops, err = decode("operations", r.Ops); err != nil {
+		if req.Ops, err = decode("tuple", r.Tuple); err != nil {
 			return Request{}, err
 		}
+		return req, nil
+	}
+	if r.Tuple != nil {
+		t, aerr := tupleFromMsgpack("tuple", r.Tuple)
+		if aerr != nil {
+			aerr.Type, aerr.SpaceID = r.Type, r.SpaceID
+			return Request{}, aerr
+		}
+		req.tuple = t
+	}
+	if req.Ops, err = decode("operations", r.Ops); err != nil {
+		return Request{}, err
 	}
 	return req, nil
 }

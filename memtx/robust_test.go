@@ -121,9 +121,9 @@ func TestRandomRequests(t *testing.T) {
 		if pk == nil {
 			continue
 		}
-		var prev []any
+		var prev Tuple
 		n := 0
-		sp.Ascend(func(tu []any) bool {
+		sp.AscendTuples(func(tu Tuple) bool {
 			if prev != nil && pk.kd.compare(prev, tu) >= 0 {
 				t.Fatalf("space %d out of order: %s, %s", sp.ID, show(prev), show(tu))
 			}

@@ -38,7 +38,7 @@ type Index struct {
 	Functional bool
 
 	kd   *keyDef
-	tree *btree[[]any] // maintained for the primary and unique secondary indexes
+	tree *btree[Tuple] // nil for indexes the engine does not maintain
 }
 
 // maintained reports whether the engine keeps the index contents.

@@ -1,9 +1,8 @@
 package memtx
 
 import (
-	"math"
-
 	"github.com/xlogtool/xlogtool/box"
+	"math"
 )
 
 // Sequences: Tarantool does not log the values a sequence generates; the
@@ -24,7 +23,7 @@ type seqBinding struct {
 
 // followSequence updates the sequence bound to sp with the tuple t just
 // stored by an INSERT or REPLACE.
-func (s *State) followSequence(sp *Space, t []any) {
+func (s *State) followSequence(sp *Space, t Tuple) {
 	if ss := s.spaces[box.SpaceSpaceSequence]; ss == nil || ss.Len() == 0 {
 		return
 	}
@@ -80,7 +79,7 @@ func (s *State) followSequence(sp *Space, t []any) {
 			return
 		}
 	}
-	_ = s.apply(Request{Type: box.TypeReplace, SpaceID: box.SpaceSequenceData,
+	_, _ = s.apply(Request{Type: box.TypeReplace, SpaceID: box.SpaceSequenceData,
 		Tuple: []any{uint64(b.seqID), normInt(value)}, canonical: true})
 }
 

@@ -4,11 +4,11 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"github.com/xlogtool/xlogtool/box"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -52,13 +52,50 @@ func (s *State) SnapshotSpaces() []*Space {
 	return append(sys, user...)
 }
 
-// WriteSnapshot writes the state as a Tarantool snapshot file with the
-// vclock v in its header. The file is written as path.inprogress and
-// renamed when complete; an existing file is not replaced. Tarantool loads a snapshot only under the name
-// format.FileName(format.TypeSNAP, v). It returns the number of rows.
-// Data rows are INSERTs numbered from 0 (the LSN of a snapshot row is
-// its ordinal), with GROUP_ID 1 for replica-local spaces.
+// ReadView is the content of the snapshot spaces of a state at one
+// moment (see State.ReadView). It shares the stored tuples, which are
+// never modified, and stays unchanged while the state goes on changing;
+// it may be read on another goroutine than the state's.
+type ReadView struct {
+	spaces []ViewSpace
+}
+
+// ViewSpace is one space of a read view.
+type ViewSpace struct {
+	ID      uint32
+	Name    string
+	IsLocal bool
+	Tuples  []Tuple // in primary-key order
+}
+
+// ReadView takes a read view of the spaces a snapshot holds
+// (SnapshotSpaces), in their order. It costs one slice element per tuple
+// and no copy of the tuples.
+func (s *State) ReadView() *ReadView {
+	v := &ReadView{}
+	for _, sp := range s.SnapshotSpaces() {
+		v.spaces = append(v.spaces, ViewSpace{ID: sp.ID, Name: sp.Name, IsLocal: sp.IsLocal, Tuples: sp.storedTuples()})
+	}
+	return v
+}
+
+// Spaces returns the spaces of the view in snapshot order.
+func (v *ReadView) Spaces() []ViewSpace { return v.spaces }
+
+// WriteSnapshot writes the state as a Tarantool snapshot file (see
+// ReadView.WriteSnapshot).
 func (s *State) WriteSnapshot(path string, v format.VClock, opts SnapshotOptions) (int64, error) {
+	return s.ReadView().WriteSnapshot(path, v, opts)
+}
+
+// WriteSnapshot writes the view as a Tarantool snapshot file with the
+// vclock v in its header. The file is written as path.inprogress and
+// renamed when complete; an existing file is not replaced. Tarantool
+// loads a snapshot only under the name format.FileName(format.TypeSNAP,
+// v). It returns the number of rows. Data rows are INSERTs numbered from
+// 0 (the LSN of a snapshot row is its ordinal), with GROUP_ID 1 for
+// replica-local spaces.
+func (rv *ReadView) WriteSnapshot(path string, v format.VClock, opts SnapshotOptions) (int64, error) {
 	if opts.Timestamp == 0 {
 		opts.Timestamp = float64(time.Now().UnixMicro()) / 1e6
 	}
@@ -84,29 +121,26 @@ func (s *State) WriteSnapshot(path string, v format.VClock, opts SnapshotOptions
 	}
 	var body []byte
 	var lsn uint64
-	for _, sp := range s.SnapshotSpaces() {
+	for _, sp := range rv.spaces {
 		var group uint32
 		if sp.IsLocal {
 			group = box.GroupLocal
 		}
 		var werr error
-		sp.Ascend(func(t []any) bool {
+		for _, t := range sp.Tuples {
 			// {0x10: space id as uint32, 0x21: tuple}, as Tarantool's
 			// checkpoint writer encodes it.
 			body = append(body[:0], 0x82, box.KeySpaceID, 0xce)
 			body = binary.BigEndian.AppendUint32(body, sp.ID)
 			body = append(body, box.KeyTuple)
-			if body, werr = appendValue(body, t, 0); werr != nil {
-				return false
-			}
+			body = append(body, t...)
 			h := format.Header{Type: box.TypeInsert, LSN: lsn, TSN: lsn, Commit: true,
 				GroupID: group, Timestamp: opts.Timestamp}
 			if werr = w.Write(&h, body); werr != nil {
-				return false
+				break
 			}
 			lsn++
-			return true
-		})
+		}
 		if werr != nil {
 			return fail(fmt.Errorf("space %d: %w", sp.ID, werr))
 		}

@@ -29,6 +29,8 @@ type Space struct {
 	// keysDeferred: the secondary indexes are stale until buildKeys
 	// (see DeferSecondaryKeys).
 	keysDeferred bool
+	// bytes is the memory of the tuples (see State.MemoryUsed).
+	bytes int64
 }
 
 // Len returns the number of tuples.
@@ -39,18 +41,34 @@ func (sp *Space) Len() int {
 	return 0
 }
 
-// Ascend calls fn for each tuple in primary-key order until fn returns
-// false. The tuples are shared with the state and must not be modified.
+// Ascend calls fn for each tuple, decoded, in primary-key order until fn
+// returns false.
 func (sp *Space) Ascend(fn func(tuple []any) bool) {
+	sp.AscendTuples(func(t Tuple) bool { return fn(t.Decode()) })
+}
+
+// AscendTuples calls fn for each stored tuple in primary-key order until
+// fn returns false.
+func (sp *Space) AscendTuples(fn func(t Tuple) bool) {
 	if pk := sp.primary(); pk != nil {
 		pk.tree.ascend(fn)
 	}
 }
 
-// Tuples returns all tuples in primary-key order.
+// Tuples returns all tuples, decoded, in primary-key order.
 func (sp *Space) Tuples() [][]any {
 	out := make([][]any, 0, sp.Len())
 	sp.Ascend(func(t []any) bool {
+		out = append(out, t)
+		return true
+	})
+	return out
+}
+
+// storedTuples returns all stored tuples in primary-key order.
+func (sp *Space) storedTuples() []Tuple {
+	out := make([]Tuple, 0, sp.Len())
+	sp.AscendTuples(func(t Tuple) bool {
 		out = append(out, t)
 		return true
 	})
@@ -73,8 +91,23 @@ func (sp *Space) Index(id uint32) *Index {
 	return nil
 }
 
-// Get returns the tuple with the given primary key, or nil.
+// IndexByName returns the index with the given name, or nil.
+func (sp *Space) IndexByName(name string) *Index {
+	for _, ix := range sp.indexes {
+		if ix.Name == name {
+			return ix
+		}
+	}
+	return nil
+}
+
+// Get returns the tuple, decoded, with the given primary key, or nil.
 func (sp *Space) Get(key []any) []any {
+	return sp.GetTuple(key).Decode()
+}
+
+// GetTuple returns the stored tuple with the given primary key, or nil.
+func (sp *Space) GetTuple(key []any) Tuple {
 	pk := sp.primary()
 	if pk == nil {
 		return nil
@@ -118,8 +151,8 @@ func itoa(v uint32) string {
 	return string(b[i:])
 }
 
-func (sp *Space) lookup(ix *Index, key []any) ([]any, bool) {
-	return ix.tree.get(func(t []any) int { return ix.kd.compareKey(t, key) })
+func (sp *Space) lookup(ix *Index, key []any) (Tuple, bool) {
+	return ix.tree.get(func(t Tuple) int { return ix.kd.compareKey(t, key) })
 }
 
 // collResolver maps a collation id to the comparison used for it.
@@ -160,13 +193,13 @@ func (ix *Index) compile(coll collResolver, rules TypeRules) *ApplyError {
 // newTree creates the ordered container of an index given the primary key
 // definition (secondary indexes are ordered by their key, then by the
 // primary key).
-func (ix *Index) newTree(pk *keyDef) *btree[[]any] {
+func (ix *Index) newTree(pk *keyDef) *btree[Tuple] {
 	if ix.ID == 0 || pk == nil {
 		kd := ix.kd
-		return newBtree(func(a, b []any) int { return kd.compare(a, b) })
+		return newBtree(func(a, b Tuple) int { return kd.compare(a, b) })
 	}
 	kd := ix.kd
-	return newBtree(func(a, b []any) int {
+	return newBtree(func(a, b Tuple) int {
 		if c := kd.compare(a, b); c != 0 {
 			return c
 		}
@@ -175,23 +208,23 @@ func (ix *Index) newTree(pk *keyDef) *btree[[]any] {
 }
 
 // shouldMaintain tells whether the engine keeps the contents of an index:
-// the primary key and unique secondary tree/hash indexes over plain or
-// JSON-path fields.
+// the primary key and secondary tree and hash indexes, unique or not,
+// over plain or JSON-path fields.
 func (ix *Index) shouldMaintain() bool {
 	if ix.ID == 0 {
 		return true
 	}
-	return ix.Unique && !ix.Functional && !ix.isMultikey() && (ix.Type == "tree" || ix.Type == "hash")
+	return !ix.Functional && !ix.isMultikey() && (ix.Type == "tree" || ix.Type == "hash")
 }
 
 // change is a prepared modification of one space.
 type change struct {
-	old, new []any
+	old, new Tuple
 }
 
 // checkUnique verifies that tuple t, replacing old (may be nil), does not
 // collide with another tuple in a unique secondary index.
-func (sp *Space) checkUnique(t, old []any) *ApplyError {
+func (sp *Space) checkUnique(t, old Tuple) *ApplyError {
 	if sp.keysDeferred {
 		return nil
 	}
@@ -203,7 +236,7 @@ func (sp *Space) checkUnique(t, old []any) *ApplyError {
 		if ix.kd.hasNull(t) {
 			continue // NULL is never equal to NULL in a unique index
 		}
-		d, found := ix.tree.get(func(x []any) int { return ix.kd.compare(x, t) })
+		d, found := ix.tree.get(func(x Tuple) int { return ix.kd.compare(x, t) })
 		if found && (old == nil || pk.kd.compare(d, old) != 0) {
 			return errorf(box.ErrTupleFound, "Duplicate key exists in unique index '%s' in space '%s'", ix.Name, sp.displayName())
 		}
@@ -213,6 +246,12 @@ func (sp *Space) checkUnique(t, old []any) *ApplyError {
 
 // commit applies a prepared change to every maintained index.
 func (sp *Space) commit(ch change) {
+	if ch.old != nil {
+		sp.bytes -= tupleCost(ch.old)
+	}
+	if ch.new != nil {
+		sp.bytes += tupleCost(ch.new)
+	}
 	for _, ix := range sp.indexes {
 		if !ix.maintained() {
 			continue
@@ -220,7 +259,7 @@ func (sp *Space) commit(ch change) {
 		if ix.ID == 0 {
 			if ch.old != nil && (ch.new == nil || ix.kd.compare(ch.old, ch.new) != 0) {
 				old := ch.old
-				ix.tree.delete(func(x []any) int { return ix.kd.compare(x, old) })
+				ix.tree.delete(func(x Tuple) int { return ix.kd.compare(x, old) })
 			}
 			if ch.new != nil && !ix.tree.insertHinted(ch.new) {
 				ix.tree.set(ch.new)
@@ -233,7 +272,7 @@ func (sp *Space) commit(ch change) {
 		if ch.old != nil {
 			old := ch.old
 			cmp := ix.tree.cmp
-			ix.tree.delete(func(x []any) int { return cmp(x, old) })
+			ix.tree.delete(func(x Tuple) int { return cmp(x, old) })
 		}
 		if ch.new != nil && !ix.tree.insertHinted(ch.new) {
 			ix.tree.set(ch.new)
@@ -250,7 +289,7 @@ func (sp *Space) tupleFound(ix *Index) *ApplyError {
 }
 
 // prepareReplace handles INSERT and REPLACE.
-func (sp *Space) prepareReplace(t []any, insert bool) (change, *ApplyError) {
+func (sp *Space) prepareReplace(t Tuple, insert bool) (change, *ApplyError) {
 	if err := sp.format.validate(t); err != nil {
 		return change{}, err
 	}
@@ -258,7 +297,7 @@ func (sp *Space) prepareReplace(t []any, insert bool) (change, *ApplyError) {
 	if pk == nil {
 		return change{}, sp.noIndex(0)
 	}
-	old, found := pk.tree.get(func(x []any) int { return pk.kd.compare(x, t) })
+	old, found := pk.tree.get(func(x Tuple) int { return pk.kd.compare(x, t) })
 	if found && insert {
 		return change{}, sp.tupleFound(pk)
 	}
@@ -304,12 +343,12 @@ func (sp *Space) prepareDelete(indexID uint32, key []any) (change, *ApplyError) 
 
 // checkNewPrimary verifies that the result of an UPDATE keeps the
 // primary key of the old tuple.
-func (sp *Space) checkNewPrimary(old, t []any) *ApplyError {
+func (sp *Space) checkNewPrimary(old, t Tuple) *ApplyError {
 	pk := sp.primary()
 	if pk.kd.compare(old, t) == 0 {
 		return nil
 	}
-	if _, found := pk.tree.get(func(x []any) int { return pk.kd.compare(x, t) }); found {
+	if _, found := pk.tree.get(func(x Tuple) int { return pk.kd.compare(x, t) }); found {
 		return sp.tupleFound(pk)
 	}
 	return errorf(box.ErrCantUpdatePrimaryKey, "Attempt to modify a tuple field which is part of index '%s' in space '%s'",
@@ -336,13 +375,16 @@ func (sp *Space) prepareUpdate(req *Request, key, ops []any) (change, *ApplyErro
 	if err != nil {
 		return change{}, err
 	}
-	u := newUpdater(old)
+	u := newUpdater(old.Decode())
 	for i := range decoded {
 		if err := u.apply(&decoded[i]); err != nil {
 			return change{}, err
 		}
 	}
-	t := u.result(sp.format.isDouble)
+	t, err := newTuple(u.result(sp.format.isDouble))
+	if err != nil {
+		return change{}, err
+	}
 	if err := sp.format.validate(t); err != nil {
 		return change{}, err
 	}
@@ -355,7 +397,7 @@ func (sp *Space) prepareUpdate(req *Request, key, ops []any) (change, *ApplyErro
 	return change{old: old, new: t}, nil
 }
 
-func (sp *Space) prepareUpsert(req *Request, t, ops []any) (change, *ApplyError) {
+func (sp *Space) prepareUpsert(req *Request, t Tuple, ops []any) (change, *ApplyError) {
 	if err := sp.format.validate(t); err != nil {
 		return change{}, err
 	}
@@ -367,19 +409,23 @@ func (sp *Space) prepareUpsert(req *Request, t, ops []any) (change, *ApplyError)
 	if err != nil {
 		return change{}, err
 	}
-	old, found := pk.tree.get(func(x []any) int { return pk.kd.compare(x, t) })
+	old, found := pk.tree.get(func(x Tuple) int { return pk.kd.compare(x, t) })
 	if !found {
 		if err := sp.checkUnique(t, nil); err != nil {
 			return change{}, err
 		}
 		return change{new: t}, nil
 	}
-	u := newUpdater(old)
+	oldValues := old.Decode()
+	u := newUpdater(oldValues)
 	for i := range decoded {
 		// Tarantool skips (and logs) operations that fail on the tuple.
 		_ = u.apply(&decoded[i])
 	}
-	nt := u.result(sp.format.isDouble)
+	nt, err := newTuple(u.result(sp.format.isDouble))
+	if err != nil {
+		return change{}, err
+	}
 	if err := sp.format.validate(nt); err != nil {
 		return change{}, err
 	}
@@ -388,7 +434,7 @@ func (sp *Space) prepareUpsert(req *Request, t, ops []any) (change, *ApplyError)
 		for _, p := range pk.kd.parts {
 			keyMask |= fieldBit(p.field)
 		}
-		if keyMask&columnMask(decoded, len(old)) != 0 {
+		if keyMask&columnMask(decoded, len(oldValues)) != 0 {
 			// Tarantool logs ER_CANT_UPDATE_PRIMARY_KEY and does
 			// nothing.
 			return change{}, nil
@@ -396,7 +442,7 @@ func (sp *Space) prepareUpsert(req *Request, t, ops []any) (change, *ApplyError)
 		// Tarantool misses the change of the key when the operations
 		// address it only through negative field numbers it resolves
 		// against a stale field count: the tuple moves to its new key.
-		if _, dup := pk.tree.get(func(x []any) int { return pk.kd.compare(x, nt) }); dup {
+		if _, dup := pk.tree.get(func(x Tuple) int { return pk.kd.compare(x, nt) }); dup {
 			return change{}, sp.tupleFound(pk)
 		}
 	}
@@ -408,7 +454,7 @@ func (sp *Space) prepareUpsert(req *Request, t, ops []any) (change, *ApplyError)
 
 // rebuild returns a new set of indexes (sorted by id) with the maintained
 // ones filled from tuples, checking uniqueness.
-func (sp *Space) rebuild(indexes []*Index, tuples [][]any) ([]*Index, *ApplyError) {
+func (sp *Space) rebuild(indexes []*Index, tuples []Tuple) ([]*Index, *ApplyError) {
 	sort.Slice(indexes, func(i, j int) bool { return indexes[i].ID < indexes[j].ID })
 	var pkDef *keyDef
 	if len(indexes) > 0 && indexes[0].ID == 0 {
@@ -424,7 +470,7 @@ func (sp *Space) rebuild(indexes []*Index, tuples [][]any) ([]*Index, *ApplyErro
 				if c.Unique && !(c.ID != 0 && c.kd.hasNull(t)) {
 					probe := t
 					kd := c.kd
-					if _, dup := c.tree.get(func(x []any) int { return kd.compare(x, probe) }); dup {
+					if _, dup := c.tree.get(func(x Tuple) int { return kd.compare(x, probe) }); dup {
 						return nil, sp.tupleFound(&c)
 					}
 				}
@@ -438,7 +484,7 @@ func (sp *Space) rebuild(indexes []*Index, tuples [][]any) ([]*Index, *ApplyErro
 
 // Ascend calls fn for each tuple held by the index in index order until fn
 // returns false. Indexes the engine does not maintain hold nothing.
-func (ix *Index) Ascend(fn func(tuple []any) bool) {
+func (ix *Index) Ascend(fn func(tuple Tuple) bool) {
 	if ix.tree != nil {
 		ix.tree.ascend(fn)
 	}
@@ -446,4 +492,4 @@ func (ix *Index) Ascend(fn func(tuple []any) bool) {
 
 // CompareKeys compares the keys of two tuples under the index's key
 // definition (without the primary key appended to secondary keys).
-func (ix *Index) CompareKeys(a, b []any) int { return ix.kd.compare(a, b) }
+func (ix *Index) CompareKeys(a, b Tuple) int { return ix.kd.compare(a, b) }

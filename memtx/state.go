@@ -2,10 +2,9 @@ package memtx
 
 import (
 	"errors"
+	"github.com/xlogtool/xlogtool/box"
 	"sort"
 	"strings"
-
-	"github.com/xlogtool/xlogtool/box"
 )
 
 // State is the replayed content of a database: spaces with their
@@ -23,6 +22,10 @@ type State struct {
 	seqCache map[uint32]seqBinding
 	// deferKeys: see DeferSecondaryKeys.
 	deferKeys bool
+	// txn is the open transaction's undo log (see Begin).
+	txn *txnLog
+	// schemaVersion counts schema changes (see SchemaVersion).
+	schemaVersion uint64
 }
 
 // Options tune a State.
@@ -32,6 +35,10 @@ type Options struct {
 	// Tarantool version; older rules make the engine as strict as the
 	// version that wrote the logs.
 	TypeRules TypeRules
+	// MemoryLimit, when not 0, is the most tuple memory (MemoryUsed) the
+	// state takes: a request storing a tuple beyond it fails with
+	// ER_MEMORY_ISSUE, as memtx_memory makes Tarantool's fail.
+	MemoryLimit uint64
 }
 
 // NewState returns an empty state. System spaces are created on demand:
@@ -105,22 +112,34 @@ func (s *State) DeferredErrors() []*ApplyError {
 // (values of unsupported Go types) are reported as *ApplyError with code
 // ER_INVALID_MSGPACK too. NOP requests are accepted and ignored.
 func (s *State) Apply(req Request) error {
-	err := s.apply(req)
-	if err == nil {
-		return nil
-	}
-	err.Type = req.Type
-	err.SpaceID = req.SpaceID
+	_, err := s.Execute(req)
 	return err
 }
 
-func (s *State) apply(req Request) *ApplyError {
+// Change is what a request did: the tuple it replaced or deleted (Old)
+// and the tuple it stored (New); both are nil when it changed nothing.
+type Change struct {
+	Old, New Tuple
+}
+
+// Execute executes one request as Apply does and returns what it changed.
+func (s *State) Execute(req Request) (Change, error) {
+	ch, err := s.apply(req)
+	if err != nil {
+		err.Type = req.Type
+		err.SpaceID = req.SpaceID
+		return Change{}, err
+	}
+	return Change{Old: ch.old, New: ch.new}, nil
+}
+
+func (s *State) apply(req Request) (change, *ApplyError) {
 	switch req.Type {
 	case box.TypeNop:
-		return nil
+		return change{}, nil
 	case box.TypeInsert, box.TypeReplace, box.TypeUpdate, box.TypeDelete, box.TypeUpsert:
 	default:
-		return errorf(box.ErrUnknownRequestType, "Unknown request type %d", uint32(req.Type))
+		return change{}, errorf(box.ErrUnknownRequestType, "Unknown request type %d", uint32(req.Type))
 	}
 	sp := s.spaces[req.SpaceID]
 	if sp == nil {
@@ -128,28 +147,31 @@ func (s *State) apply(req Request) *ApplyError {
 		case b != nil:
 			sp = s.bootstrapSpace(b)
 		case box.IsSystemSpace(req.SpaceID):
-			return s.buffer(req)
+			return change{}, s.buffer(req)
 		default:
-			return errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", req.SpaceID)
+			return change{}, errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", req.SpaceID)
 		}
 	}
 	if !storesData(sp.Engine) {
-		return nil
+		return change{}, nil
 	}
 	if sp.primary() == nil && box.IsSystemSpace(sp.ID) {
 		// A system space defined before its primary key: keep the row
 		// until the key is known.
-		return s.buffer(req)
+		return change{}, s.buffer(req)
 	}
 	if s.deferKeys || sp.keysDeferred {
 		s.deferKeysFor(sp, req.Type)
 	}
 	ch, err := s.prepare(sp, &req)
 	if err != nil {
-		return err
+		return change{}, err
 	}
 	if ch.old == nil && ch.new == nil {
-		return nil
+		return change{}, nil
+	}
+	if err := s.checkMemory(ch.new); err != nil {
+		return change{}, err
 	}
 	sp.commit(ch)
 	switch sp.ID {
@@ -170,20 +192,27 @@ func (s *State) apply(req Request) *ApplyError {
 	if err != nil {
 		// The schema change is rejected: undo the row.
 		sp.commit(change{old: ch.new, new: ch.old})
-		return err
+		if sp.ID == box.SpaceSchema && ch.old != nil {
+			s.trackVersion(ch.old)
+		}
+		return change{}, err
 	}
+	s.record(undo{sp: sp, ch: ch})
 	if effect != nil {
 		effect()
 	}
 	if (req.Type == box.TypeInsert || req.Type == box.TypeReplace) && ch.new != nil {
 		s.followSequence(sp, ch.new)
 	}
-	return nil
+	return ch, nil
 }
 
 // buffer keeps a row of a system space without a primary key yet. Its
 // values are copied: the caller may reuse its slices.
 func (s *State) buffer(req Request) *ApplyError {
+	if req.tuple != nil {
+		req.Tuple, req.tuple = req.tuple.Decode(), nil
+	}
 	for _, v := range []*[]any{&req.Key, &req.Tuple, &req.Ops} {
 		n, err := normTuple(*v, false)
 		if err != nil {
@@ -223,10 +252,7 @@ func normTuple(v []any, canonical bool) ([]any, *ApplyError) {
 func (s *State) prepare(sp *Space, req *Request) (change, *ApplyError) {
 	switch req.Type {
 	case box.TypeInsert, box.TypeReplace:
-		if req.Tuple == nil {
-			return change{}, errorf(box.ErrMissingRequestField, "Missing mandatory field 'TUPLE' in request")
-		}
-		t, err := normTuple(req.Tuple, req.canonical)
+		t, err := req.storedTuple()
 		if err != nil {
 			return change{}, err
 		}
@@ -254,10 +280,7 @@ func (s *State) prepare(sp *Space, req *Request) (change, *ApplyError) {
 		}
 		return sp.prepareUpdate(req, key, ops)
 	}
-	if req.Tuple == nil {
-		return change{}, errorf(box.ErrMissingRequestField, "Missing mandatory field 'TUPLE' in request")
-	}
-	t, err := normTuple(req.Tuple, req.canonical)
+	t, err := req.storedTuple()
 	if err != nil {
 		return change{}, err
 	}
@@ -266,6 +289,22 @@ func (s *State) prepare(sp *Space, req *Request) (change, *ApplyError) {
 		return change{}, err
 	}
 	return sp.prepareUpsert(req, t, ops)
+}
+
+// storedTuple returns the tuple of an INSERT, REPLACE or UPSERT in its
+// stored form.
+func (req *Request) storedTuple() (Tuple, *ApplyError) {
+	if req.tuple != nil {
+		return req.tuple, nil
+	}
+	if req.Tuple == nil {
+		return nil, errorf(box.ErrMissingRequestField, "Missing mandatory field 'TUPLE' in request")
+	}
+	t, err := normTuple(req.Tuple, req.canonical)
+	if err != nil {
+		return nil, err
+	}
+	return newTuple(t)
 }
 
 // bootstrapSpace creates a system space known only from the built-in
@@ -283,7 +322,7 @@ func (s *State) bootstrapSpace(b *bootstrapSpace) *Space {
 // collation resolves a collation id through the _collation space.
 func (s *State) collation(id uint32) collKind {
 	if c := s.spaces[box.SpaceCollation]; c != nil {
-		if t := c.Get([]any{uint64(id)}); t != nil && len(t) > 3 {
+		if t := c.Get([]any{uint64(id)}); len(t) > 3 {
 			typ, _ := t[3].(string)
 			if strings.EqualFold(typ, "BINARY") {
 				return collBinary
@@ -312,9 +351,9 @@ func (s *State) collation(id uint32) collKind {
 
 // ddlSpace handles a change of _space: create, alter or drop a space.
 func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
-	row := ch.new
+	row := ch.new.Decode()
 	if ch.old != nil {
-		row = ch.old
+		row = ch.old.Decode()
 	}
 	id, ok := asUint32(firstField(row))
 	if !ok {
@@ -329,11 +368,12 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 			return nil, errorf(box.ErrDropSpace, "Can't drop space '%s': the space has indexes", sp.displayName())
 		}
 		return func() {
+			s.saveSpace(id)
 			delete(s.spaces, id)
 			delete(s.pending, id)
 		}, nil
 	}
-	def, err := parseSpaceRow(ch.new)
+	def, err := parseSpaceRow(ch.new.Decode())
 	if err != nil {
 		code := box.ErrAlterSpace
 		if sp == nil {
@@ -347,6 +387,7 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 	}
 	if sp == nil {
 		return func() {
+			s.saveSpace(id)
 			n := &Space{env: s.env}
 			if b := findBootstrap(id); b != nil {
 				// A system space gets its built-in primary key until
@@ -367,7 +408,7 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 	probe.setDef(def)
 	f := newTupleFormat(probe, sp.indexes)
 	var verr *ApplyError
-	sp.Ascend(func(t []any) bool {
+	sp.AscendTuples(func(t Tuple) bool {
 		verr = f.validate(t)
 		return verr == nil
 	})
@@ -375,6 +416,7 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 		return nil, verr
 	}
 	return func() {
+		s.saveSpace(id)
 		sp.setDef(def)
 		sp.format = f
 		s.flushPending(sp)
@@ -398,9 +440,9 @@ func (sp *Space) setDef(d *spaceDef) {
 
 // ddlIndex handles a change of _index: create, alter or drop an index.
 func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
-	row := ch.new
+	row := ch.new.Decode()
 	if ch.old != nil {
-		row = ch.old
+		row = ch.old.Decode()
 	}
 	if len(row) < 2 {
 		return nil, errorf(box.ErrWrongIndexRecord, "Wrong record in _index space: too few fields")
@@ -415,7 +457,7 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 		return nil, errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", sid)
 	}
 	existing := sp.Index(iid)
-	tuples := sp.Tuples()
+	tuples := sp.storedTuples()
 	var indexes []*Index
 	for _, ix := range sp.indexes {
 		if ix.ID != iid {
@@ -433,7 +475,7 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 			tuples = nil
 		}
 	} else {
-		ix, err := parseIndexRow(ch.new, sp.Format)
+		ix, err := parseIndexRow(ch.new.Decode(), sp.Format)
 		if err != nil {
 			return nil, err
 		}
@@ -459,6 +501,10 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 		}
 	}
 	return func() {
+		s.saveSpace(sid)
+		if ch.new == nil && iid == 0 {
+			sp.bytes = 0
+		}
 		sp.indexes = rebuilt
 		sp.keysDeferred = false
 		sp.format = f
@@ -473,7 +519,7 @@ func (s *State) ddlTruncate(typ box.RowType, ch change) (func(), *ApplyError) {
 	if ch.new == nil || typ == box.TypeInsert {
 		return nil, nil
 	}
-	id, ok := asUint32(firstField(ch.new))
+	id, ok := asUint32(firstField(ch.new.Decode()))
 	if !ok {
 		return nil, errorf(box.ErrFieldType, "_truncate row: space id is not an unsigned integer")
 	}
@@ -485,11 +531,18 @@ func (s *State) ddlTruncate(typ box.RowType, ch change) (func(), *ApplyError) {
 		return nil, errorf(box.ErrTruncateSystemSpace, "Can't truncate a system space, space '%s'", sp.displayName())
 	}
 	return func() {
-		for _, ix := range sp.indexes {
-			if ix.tree != nil {
-				ix.tree.clear()
+		s.saveSpace(id)
+		indexes := make([]*Index, len(sp.indexes))
+		pk := sp.primary()
+		for i, ix := range sp.indexes {
+			c := *ix
+			if c.tree != nil && pk != nil {
+				c.tree = c.newTree(pk.kd)
 			}
+			indexes[i] = &c
 		}
+		sp.indexes = indexes
+		sp.bytes = 0
 	}, nil
 }
 
@@ -520,7 +573,8 @@ func (s *State) flushPending(sp *Space) {
 
 // trackVersion follows the data dictionary version stored in _schema as
 // {'version', major, minor[, patch]}.
-func (s *State) trackVersion(t []any) {
+func (s *State) trackVersion(tuple Tuple) {
+	t := tuple.Decode()
 	if len(t) < 3 {
 		return
 	}
@@ -541,9 +595,9 @@ func (s *State) trackVersion(t []any) {
 	s.env.ddVersion = v
 }
 
-// SchemaVersion returns the data dictionary version found in _schema as
-// major, minor and patch numbers (zeros while unknown).
-func (s *State) SchemaVersion() (major, minor, patch int) {
+// DictionaryVersion returns the data dictionary version found in _schema
+// as major, minor and patch numbers (zeros while unknown).
+func (s *State) DictionaryVersion() (major, minor, patch int) {
 	v := s.env.ddVersion
 	return int(v >> 16), int(v >> 8 & 0xff), int(v & 0xff)
 }

@@ -294,7 +294,7 @@ func TestLegacySchemaRows(t *testing.T) {
 		insert(512, 1, "a"), insert(512, 1, "b"),
 		insert(513, 1, 99), // 's' is declared 'str' but formats are not enforced
 	)
-	if maj, min, patch := st.SchemaVersion(); maj != 1 || min != 6 || patch != 8 {
+	if maj, min, patch := st.DictionaryVersion(); maj != 1 || min != 6 || patch != 8 {
 		t.Fatalf("schema version %d.%d.%d", maj, min, patch)
 	}
 	old := st.Space(512)

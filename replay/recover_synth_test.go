@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -467,14 +468,14 @@ func TestDeferredSecondaryKeys(t *testing.T) {
 	if len(errs) != 0 {
 		t.Fatal(errs[0])
 	}
-	var x, y [][]any
-	a.Space(600).Index(1).Ascend(func(t []any) bool { x = append(x, t); return true })
-	b.Space(600).Index(1).Ascend(func(t []any) bool { y = append(y, t); return true })
+	var x, y []memtx.Tuple
+	a.Space(600).Index(1).Ascend(func(t memtx.Tuple) bool { x = append(x, t); return true })
+	b.Space(600).Index(1).Ascend(func(t memtx.Tuple) bool { y = append(y, t); return true })
 	if len(x) != len(y) || len(x) != 100000 {
 		t.Fatalf("%d and %d tuples in the secondary index", len(x), len(y))
 	}
 	for i := range x {
-		if !memtx.Equal(x[i], y[i]) {
+		if !bytes.Equal(x[i], y[i]) {
 			t.Fatalf("tuple %d: %s and %s", i, show(x[i]), show(y[i]))
 		}
 	}
@@ -605,9 +606,9 @@ func TestDeferredKeyKinds(t *testing.T) {
 		if want[id] == 0 && id != 702 {
 			t.Errorf("space %d: the test wants conflicts", id)
 		}
-		var a, b [][]any
-		rowByRow.Space(id).Index(1).Ascend(func(t []any) bool { a = append(a, t); return true })
-		deferred.Space(id).Index(1).Ascend(func(t []any) bool { b = append(b, t); return true })
+		var a, b []memtx.Tuple
+		rowByRow.Space(id).Index(1).Ascend(func(t memtx.Tuple) bool { a = append(a, t); return true })
+		deferred.Space(id).Index(1).Ascend(func(t memtx.Tuple) bool { b = append(b, t); return true })
 		// The tuples differ (the first one in the log wins row by row,
 		// the first in primary-key order when keys are built); the keys
 		// held are the same.

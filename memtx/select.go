@@ -1,0 +1,139 @@
+package memtx
+
+import (
+	"github.com/xlogtool/xlogtool/box"
+	"strings"
+)
+
+// Select returns the tuples of index indexID of space spaceID that the
+// iterator yields for key, skipping offset of them and returning at
+// most limit. Errors carry Tarantool's codes and messages (no such
+// space or index, key part count and types, iterators a HASH index does
+// not support).
+func (s *State) Select(spaceID, indexID uint32, it box.Iterator, key []any, offset, limit uint32) ([]Tuple, error) {
+	sp := s.spaces[spaceID]
+	if sp == nil {
+		return nil, errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", spaceID)
+	}
+	out, err := sp.Select(indexID, it, key, offset, limit)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Select is State.Select on this space.
+func (sp *Space) Select(indexID uint32, it box.Iterator, key []any, offset, limit uint32) ([]Tuple, error) {
+	var out []Tuple
+	err := sp.Iterate(indexID, it, key, func(t Tuple) bool {
+		if offset > 0 {
+			offset--
+			return true
+		}
+		if limit == 0 {
+			return false
+		}
+		out = append(out, t)
+		limit--
+		return limit > 0
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Iterate calls fn for the tuples of index indexID that the iterator
+// yields for key, in its order, until fn returns false.
+func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tuple) bool) error {
+	ix := sp.Index(indexID)
+	if ix == nil {
+		return sp.noIndex(indexID)
+	}
+	if it > box.IterGt {
+		return errorf(box.ErrUnsupportedIndexFeature, "Index '%s' (%s) of space '%s' (memtx) does not support requested iterator type",
+			ix.Name, strings.ToUpper(ix.Type), sp.displayName())
+	}
+	nk, nerr := Normalize(key)
+	if nerr != nil {
+		return invalidValue(nerr)
+	}
+	if key, _ = nk.([]any); key == nil {
+		key = []any{}
+	}
+	if err := ix.kd.validatePartialKey(key); err != nil {
+		return err
+	}
+	if strings.EqualFold(ix.Type, "hash") {
+		switch it {
+		case box.IterAll:
+			key = key[:0]
+		case box.IterEq, box.IterGt:
+			if len(key) != len(ix.kd.parts) && (it == box.IterEq || len(key) > 0) {
+				return errorf(box.ErrPartialKey, "HASH index  does not support selects via a partial key (expected %d parts, got %d). Please Consider changing index type to TREE.",
+					len(ix.kd.parts), len(key))
+			}
+		default:
+			return errorf(box.ErrUnsupportedIndexFeature, "Index '%s' (HASH) of space '%s' (memtx) does not support requested iterator type",
+				ix.Name, sp.displayName())
+		}
+	}
+	if !ix.maintained() {
+		return errorf(box.ErrUnsupportedIndexFeature, "Index '%s' (%s) of space '%s' (memtx) does not support requested iterator type",
+			ix.Name, strings.ToUpper(ix.Type), sp.displayName())
+	}
+	cmp := func(t Tuple) int { return ix.kd.compareKey(t, key) }
+	if len(key) == 0 {
+		switch it {
+		case box.IterReq, box.IterLt, box.IterLe:
+			ix.tree.descendFrom(func(Tuple) bool { return true }, fn)
+		default:
+			ix.tree.ascend(fn)
+		}
+		return nil
+	}
+	switch it {
+	case box.IterEq:
+		ix.tree.ascendFrom(func(t Tuple) bool { return cmp(t) < 0 }, func(t Tuple) bool {
+			return cmp(t) == 0 && fn(t)
+		})
+	case box.IterReq:
+		ix.tree.descendFrom(func(t Tuple) bool { return cmp(t) <= 0 }, func(t Tuple) bool {
+			return cmp(t) == 0 && fn(t)
+		})
+	case box.IterAll:
+		ix.tree.ascend(fn)
+	case box.IterGe:
+		ix.tree.ascendFrom(func(t Tuple) bool { return cmp(t) < 0 }, fn)
+	case box.IterGt:
+		ix.tree.ascendFrom(func(t Tuple) bool { return cmp(t) <= 0 }, fn)
+	case box.IterLe:
+		ix.tree.descendFrom(func(t Tuple) bool { return cmp(t) <= 0 }, fn)
+	case box.IterLt:
+		ix.tree.descendFrom(func(t Tuple) bool { return cmp(t) < 0 }, fn)
+	}
+	return nil
+}
+
+// validatePartialKey checks a search key: at most as many parts as the
+// index, each of the part's type (nil only in nullable parts).
+func (kd *keyDef) validatePartialKey(key []any) *ApplyError {
+	if len(key) > len(kd.parts) {
+		return errorf(box.ErrKeyPartCount, "Invalid key part count (expected [0..%d], got %d)", len(kd.parts), len(key))
+	}
+	return kd.checkKeyTypes(key)
+}
+
+func (kd *keyDef) checkKeyTypes(key []any) *ApplyError {
+	for i, v := range key {
+		p := &kd.parts[i]
+		if v == nil && p.nullable {
+			continue
+		}
+		if v == nil || !typeAccepts(p.typ, v, kd.rules) {
+			return errorf(box.ErrKeyPartType, "Supplied key type of part %d does not match index part type: expected %s",
+				i, p.typ)
+		}
+	}
+	return nil
+}

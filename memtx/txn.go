@@ -1,0 +1,154 @@
+package memtx
+
+import "github.com/xlogtool/xlogtool/box"
+
+// Transactions: between Begin and Commit every change to the state is
+// written to an undo log, so that Rollback (or RollbackTo a savepoint)
+// restores every index and every schema object as it was. As in
+// Tarantool's memtx without MVCC, one transaction is open at a time and
+// its changes are visible as soon as they are made; each request is
+// atomic on its own (a failing request changes nothing).
+
+// undo is one entry of the undo log: a change of a space's tuples, or
+// the state of a space before a schema change.
+type undo struct {
+	sp    *Space
+	ch    change
+	saved *savedSpace
+}
+
+// savedSpace is a space as it was before a schema change.
+type savedSpace struct {
+	id      uint32
+	ptr     *Space // nil when the space did not exist
+	val     Space
+	pending []Request
+}
+
+type txnLog struct {
+	entries []undo
+}
+
+// Begin starts a transaction. It fails with ER_ACTIVE_TRANSACTION when
+// one is open.
+func (s *State) Begin() error {
+	if s.txn != nil {
+		return &ApplyError{Code: box.ErrActiveTransaction, Message: box.ErrActiveTransaction.Message()}
+	}
+	s.txn = &txnLog{}
+	return nil
+}
+
+// InTransaction reports whether a transaction is open.
+func (s *State) InTransaction() bool { return s.txn != nil }
+
+// Commit ends the open transaction keeping its changes.
+func (s *State) Commit() { s.txn = nil }
+
+// Rollback ends the open transaction undoing all its changes.
+func (s *State) Rollback() {
+	s.RollbackTo(0)
+	s.txn = nil
+}
+
+// Savepoint returns a position in the open transaction that RollbackTo
+// returns to (0 outside a transaction).
+func (s *State) Savepoint() int {
+	if s.txn == nil {
+		return 0
+	}
+	return len(s.txn.entries)
+}
+
+// RollbackTo undoes the changes of the open transaction made after the
+// savepoint, newest first; the transaction stays open.
+func (s *State) RollbackTo(savepoint int) {
+	if s.txn == nil {
+		return
+	}
+	e := s.txn.entries
+	for i := len(e) - 1; i >= savepoint && i >= 0; i-- {
+		u := &e[i]
+		if u.saved != nil {
+			s.restoreSpace(u.saved)
+		} else {
+			u.sp.commit(change{old: u.ch.new, new: u.ch.old})
+			if u.sp.ID == box.SpaceSchema && u.ch.old != nil {
+				s.trackVersion(u.ch.old)
+			}
+		}
+		e[i] = undo{}
+	}
+	if savepoint < len(e) {
+		s.txn.entries = e[:max(savepoint, 0)]
+		s.seqCache = nil
+	}
+}
+
+// record adds a change to the undo log of the open transaction.
+func (s *State) record(u undo) {
+	if s.txn != nil {
+		s.txn.entries = append(s.txn.entries, u)
+	}
+}
+
+// saveSpace is called before a schema change of space id: it counts the
+// change and keeps the space as it is for a rollback.
+func (s *State) saveSpace(id uint32) {
+	s.schemaVersion++
+	if s.txn == nil {
+		return
+	}
+	sv := &savedSpace{id: id, ptr: s.spaces[id], pending: s.pending[id]}
+	if sv.ptr != nil {
+		sv.val = *sv.ptr
+	}
+	s.record(undo{saved: sv})
+}
+
+func (s *State) restoreSpace(sv *savedSpace) {
+	s.schemaVersion++
+	if sv.ptr == nil {
+		delete(s.spaces, sv.id)
+	} else {
+		*sv.ptr = sv.val
+		s.spaces[sv.id] = sv.ptr
+	}
+	if sv.pending != nil {
+		s.pending[sv.id] = sv.pending
+	}
+}
+
+// SchemaVersion counts the schema changes applied (creating, altering and
+// dropping spaces and indexes, truncations), as Tarantool's
+// schema_version does: a client that cached the schema compares it.
+func (s *State) SchemaVersion() uint64 { return s.schemaVersion }
+
+// tupleOverhead approximates what memtx spends on a tuple beside its
+// MessagePack data (the tuple header and allocator rounding).
+const tupleOverhead = 16
+
+func tupleCost(t Tuple) int64 { return int64(len(t)) + tupleOverhead }
+
+// MemoryUsed returns the memory the stored tuples take, as memtx_memory
+// counts it: their MessagePack data plus a per-tuple header.
+func (s *State) MemoryUsed() uint64 {
+	var n int64
+	for _, sp := range s.spaces {
+		n += sp.bytes
+	}
+	return uint64(n)
+}
+
+// checkMemory fails a request storing t when the state is at its memory
+// limit.
+func (s *State) checkMemory(t Tuple) *ApplyError {
+	if s.opts.MemoryLimit == 0 || t == nil {
+		return nil
+	}
+	need := tupleCost(t)
+	if s.MemoryUsed()+uint64(need) > s.opts.MemoryLimit {
+		return &ApplyError{Code: box.ErrMemoryIssue, Message: box.ErrMemoryIssue.Message(need, "slab allocator", "memtx_tuple")}
+	}
+	return nil
+}
