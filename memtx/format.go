@@ -122,17 +122,7 @@ func (kd *keyDef) validateKey(key []any) *ApplyError {
 		return errorf(box.ErrExactMatch, "Invalid key part count in an exact match (expected %d, got %d)",
 			len(kd.parts), len(key))
 	}
-	for i, v := range key {
-		p := &kd.parts[i]
-		if v == nil && p.nullable {
-			continue
-		}
-		if v == nil || !typeAccepts(p.typ, v, kd.rules) {
-			return errorf(box.ErrKeyPartType, "Supplied key type of part %d does not match index part type: expected %s",
-				i, p.typ)
-		}
-	}
-	return nil
+	return kd.checkKeyTypes(key)
 }
 
 // fmtField is the effective definition of a top-level field: the space
