@@ -1,6 +1,7 @@
 package memtx
 
-// Access to a space's tuples by the key of any index (the node's requests).
+// Access to a space's tuples by the key of any index, with decoded
+// values (Select and GetTuple work on stored tuples without decoding).
 
 // CompareKey compares the key of tuple t in index ix with key, a prefix of
 // the index parts.
@@ -8,7 +9,11 @@ func (ix *Index) CompareKey(t, key []any) int {
 	if ix.kd == nil {
 		return 0
 	}
-	return ix.kd.compareKey(t, key)
+	tu, err := newTuple(t)
+	if err != nil {
+		return 0
+	}
+	return ix.kd.compareKey(tu, key)
 }
 
 // KeyOf returns the key of tuple t in index ix.
@@ -16,9 +21,13 @@ func (ix *Index) KeyOf(t []any) []any {
 	if ix.kd == nil {
 		return nil
 	}
+	tu, err := newTuple(t)
+	if err != nil {
+		return nil
+	}
 	key := make([]any, len(ix.kd.parts))
 	for i := range key {
-		key[i] = ix.kd.value(t, i)
+		key[i] = ix.kd.value(tu, i)
 	}
 	return key
 }
@@ -30,7 +39,8 @@ func (sp *Space) Lookup(indexID uint32, key []any) ([]any, bool) {
 		return nil, false
 	}
 	if ix.maintained() {
-		return sp.lookup(ix, key)
+		t, ok := sp.lookup(ix, key)
+		return t.Decode(), ok
 	}
 	var found []any
 	sp.Ascend(func(t []any) bool {

@@ -490,6 +490,16 @@ func (ix *Index) Ascend(fn func(tuple Tuple) bool) {
 	}
 }
 
-// CompareKeys compares the keys of two tuples under the index's key
-// definition (without the primary key appended to secondary keys).
-func (ix *Index) CompareKeys(a, b Tuple) int { return ix.kd.compare(a, b) }
+// CompareTuples compares the keys of two stored tuples under the index's
+// key definition (without the primary key appended to secondary keys).
+func (ix *Index) CompareTuples(a, b Tuple) int { return ix.kd.compare(a, b) }
+
+// CompareKeys is CompareTuples for decoded tuples.
+func (ix *Index) CompareKeys(a, b []any) int {
+	x, err1 := newTuple(a)
+	y, err2 := newTuple(b)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return ix.kd.compare(x, y)
+}

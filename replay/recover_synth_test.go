@@ -618,7 +618,7 @@ func TestDeferredKeyKinds(t *testing.T) {
 		}
 		ix := rowByRow.Space(id).Index(1)
 		for i := range a {
-			if ix.CompareKeys(a[i], b[i]) != 0 {
+			if ix.CompareTuples(a[i], b[i]) != 0 {
 				t.Errorf("space %d: key %d: %s, row by row %s", id, i, show(b[i]), show(a[i]))
 				break
 			}
