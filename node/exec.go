@@ -4,7 +4,6 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
@@ -45,8 +44,9 @@ func (n *Node) space(id uint32) (*memtx.Space, *box.Error) {
 	return sp, nil
 }
 
-// Select returns the tuples an IPROTO SELECT finds.
-func (n *Node) Select(s *session, spaceID, indexID uint32, iter box.Iterator, key []any, offset, limit uint32) (out [][]any, _ error) {
+// Select returns the tuples an IPROTO SELECT finds. The system views
+// show their base spaces, filtered by what the user may see.
+func (n *Node) Select(s *session, spaceID, indexID uint32, iter box.Iterator, key []any, offset, limit uint32) ([]memtx.Tuple, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	base := spaceID
@@ -64,135 +64,57 @@ func (n *Node) Select(s *session, spaceID, indexID uint32, iter box.Iterator, ke
 	if err != nil {
 		return nil, err
 	}
-	ix := sp.Index(indexID)
-	if ix == nil {
-		return nil, boxErr(box.ErrNoSuchIndexID, "No index #%d is defined in space '%s'", indexID, n.spaceName(view))
+	visible := n.viewFilter(s, spaceID)
+	if visible == nil {
+		return sp.Select(indexID, iter, key, offset, limit)
 	}
-	if len(key) > len(ix.Parts) {
-		return nil, boxErr(box.ErrKeyPartCount, "Invalid key part count (expected [0..%d], got %d)", len(ix.Parts), len(key))
-	}
-	if iter > box.IterGt {
-		return nil, boxErr(box.ErrUnsupportedIndexFeature, "Index '%s' (%s) of space '%s' (memtx) does not support requested iterator type",
-			ix.Name, upperASCII(ix.Type), n.spaceName(view))
-	}
-	if visible := n.viewFilter(s, spaceID); visible != nil {
-		defer func() {
-			kept := out[:0]
-			for _, t := range out {
-				if visible(t) {
-					kept = append(kept, t)
-				}
-			}
-			out = kept
-		}()
-	}
-	if indexID == 0 || ix.Unique {
-		if (iter == box.IterEq || iter == box.IterReq) && len(key) == len(ix.Parts) {
-			if t, ok := sp.Lookup(indexID, key); ok && offset == 0 && limit > 0 {
-				out = append(out, t)
-			}
-			return out, nil
+	var out []memtx.Tuple
+	ierr := sp.Iterate(indexID, iter, key, func(t memtx.Tuple) bool {
+		if !visible(t) {
+			return true
 		}
-	}
-	all := make([][]any, 0, sp.Len())
-	sp.Ascend(func(t []any) bool {
-		all = append(all, t)
-		return true
-	})
-	if indexID != 0 {
-		pk := sp.Index(0)
-		sort.SliceStable(all, func(i, j int) bool {
-			if c := ix.CompareKeys(all[i], all[j]); c != 0 {
-				return c < 0
-			}
-			return pk.CompareKeys(all[i], all[j]) < 0
-		})
-	}
-	reverse := iter == box.IterReq || iter == box.IterLt || iter == box.IterLe
-	if reverse {
-		for i, j := 0, len(all)-1; i < j; i, j = i+1, j-1 {
-			all[i], all[j] = all[j], all[i]
+		if offset > 0 {
+			offset--
+			return true
 		}
-	}
-	skip := offset
-	for _, t := range all {
 		if uint32(len(out)) >= limit {
-			break
-		}
-		if len(key) > 0 {
-			c := ix.CompareKey(t, key)
-			ok := false
-			switch iter {
-			case box.IterEq, box.IterReq:
-				ok = c == 0
-			case box.IterAll:
-				ok = true
-			case box.IterGe:
-				ok = c >= 0
-			case box.IterGt:
-				ok = c > 0
-			case box.IterLe:
-				ok = c <= 0
-			case box.IterLt:
-				ok = c < 0
-			}
-			if !ok {
-				if iter == box.IterEq || iter == box.IterReq {
-					// Sorted: a match may still come.
-					continue
-				}
-				continue
-			}
-		}
-		if skip > 0 {
-			skip--
-			continue
+			return false
 		}
 		out = append(out, t)
-	}
-	return out, nil
+		return true
+	})
+	return out, ierr
 }
 
 // viewFilter returns, for _vspace and _vindex read by a user without
 // read or write on the universe, which rows the user may see: those of
 // spaces it owns or has any privilege on, as Tarantool's system views.
-func (n *Node) viewFilter(s *session, spaceID uint32) func(t []any) bool {
-	if (spaceID != 281 && spaceID != 289) || s.uid == UserAdmin {
+func (n *Node) viewFilter(s *session, spaceID uint32) func(t memtx.Tuple) bool {
+	if (spaceID != box.SpaceVSpace && spaceID != box.SpaceVIndex) || s.uid == UserAdmin {
 		return nil
 	}
 	p := n.privileges(s.uid)
 	if p["universe:0"]&(PrivRead|PrivWrite) != 0 {
 		return nil
 	}
-	return func(t []any) bool {
-		if len(t) < 2 {
+	return func(t memtx.Tuple) bool {
+		v, err := memtx.DecodeMsgpack(t.Field(0))
+		if err != nil {
 			return false
 		}
-		id, _ := t[0].(uint64)
+		id, _ := v.(uint64)
 		if p[fmt.Sprintf("space:%d", id)] != 0 {
 			return true
 		}
-		if sp := n.st.Space(uint32(id)); sp != nil && sp.Owner == s.uid {
-			return true
-		}
-		return false
+		sp := n.st.Space(uint32(id))
+		return sp != nil && sp.Owner == s.uid
 	}
-}
-
-func upperASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'a' && c <= 'z' {
-			b[i] = c - 32
-		}
-	}
-	return string(b)
 }
 
 // dmlResult is the outcome of a write: the tuple to return and the
 // channel the WAL answers on.
 type dmlResult struct {
-	tuple []any
+	tuple memtx.Tuple
 	wait  <-chan error
 }
 
@@ -233,29 +155,6 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 	if sp.Engine == "sysview" {
 		return dmlResult{}, boxErr(box.ErrUnsupported, "View '%s' does not support %s", n.spaceName(sp), req.Type)
 	}
-	var old []any
-	if req.Type == box.TypeUpdate || req.Type == box.TypeDelete {
-		ix := sp.Index(req.IndexID)
-		if ix == nil {
-			return dmlResult{}, boxErr(box.ErrNoSuchIndexID, "No index #%d is defined in space '%s'", req.IndexID, n.spaceName(sp))
-		}
-		key, kerr := normalizeArray(req.Key)
-		if kerr != nil {
-			return dmlResult{}, kerr
-		}
-		if len(key) == len(ix.Parts) {
-			old, _ = sp.Lookup(req.IndexID, key)
-		}
-	}
-	var grow int64
-	if req.Tuple != nil && req.Type != box.TypeUpdate {
-		grow = tupleSize(req.Tuple)
-	} else if old != nil && req.Type == box.TypeUpdate {
-		grow = tupleSize(old)
-	}
-	if !box.IsSystemSpace(sp.ID) && n.cfg.MemtxMemory > 0 && grow > 0 && n.memUsed+grow > n.cfg.MemtxMemory {
-		return dmlResult{}, boxErr(box.ErrMemoryIssue, "Failed to allocate %d bytes in slab allocator for memtx_tuple", grow)
-	}
 	if body == nil {
 		b, encErr := encodeDMLBody(req)
 		if encErr != nil {
@@ -263,38 +162,24 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 		}
 		body = b
 	}
-	if err := n.st.Apply(req); err != nil {
-		return dmlResult{}, asBoxError(err)
+	ch, aerr := n.st.Execute(req)
+	if aerr != nil {
+		return dmlResult{}, asBoxError(aerr)
 	}
-	var result []any
-	pk := sp.Index(0)
+	var result memtx.Tuple
 	switch req.Type {
-	case box.TypeInsert, box.TypeReplace:
-		if pk != nil {
-			t, _ := normalizeArray(req.Tuple)
-			result, _ = sp.Lookup(0, pk.KeyOf(t))
-			if !box.IsSystemSpace(sp.ID) {
-				n.memUsed += tupleSize(result)
-				// A replaced tuple is freed (approximately: same size).
-			}
-		}
-	case box.TypeUpdate:
-		if old != nil && pk != nil {
-			result, _ = sp.Lookup(0, pk.KeyOf(old))
-		}
+	case box.TypeInsert, box.TypeReplace, box.TypeUpdate:
+		result = ch.New
 	case box.TypeDelete:
-		result = old
-		if old != nil && !box.IsSystemSpace(sp.ID) {
-			n.memUsed -= tupleSize(old)
-		}
+		result = ch.Old
 	}
 	if schemaSpaces[sp.ID] {
 		n.schemaVersion++
 	}
-	if sp.ID == 304 || sp.ID == 312 {
+	if sp.ID == box.SpaceUser || sp.ID == box.SpacePriv {
 		n.privGen++
 	}
-	if sp.Temporary {
+	if sp.Temporary || (ch.Old == nil && ch.New == nil) {
 		return dmlResult{tuple: result}, nil
 	}
 	return dmlResult{tuple: result, wait: n.logRow(req.Type, body, sp.IsLocal)}, nil
@@ -316,63 +201,59 @@ func (n *Node) logRow(typ box.RowType, body []byte, local bool) <-chan error {
 	return n.wal.submit([]walRow{{header: h, body: body}})
 }
 
-func normalizeArray(v []any) ([]any, *box.Error) {
-	if v == nil {
-		return []any{}, nil
-	}
-	out, err := memtx.Normalize(v)
-	if err != nil {
-		return nil, boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - %v", err)
-	}
-	a, _ := out.([]any)
-	return a, nil
-}
-
-// tupleSize approximates the memory a tuple takes in memtx: its MsgPack
-// size plus the tuple header.
-func tupleSize(t []any) int64 {
-	b, err := memtx.EncodeMsgpack(t)
-	if err != nil {
-		return 64
-	}
-	return int64(len(b)) + 16
-}
-
 // encodeDMLBody encodes a request as Tarantool logs it: space id, index
 // id (when not 0), index base (when not 0), key, tuple or operations.
 func encodeDMLBody(req memtx.Request) ([]byte, error) {
-	type kv struct {
-		k byte
-		v any
+	enc := func(v []any) []byte {
+		b, err := memtx.EncodeMsgpack(v)
+		if err != nil {
+			return nil
+		}
+		return b
 	}
-	var items []kv
-	items = append(items, kv{0x10, uint64(req.SpaceID)})
-	if req.IndexID != 0 {
-		items = append(items, kv{0x11, uint64(req.IndexID)})
-	}
-	if req.IndexBase != 0 {
-		items = append(items, kv{0x15, uint64(req.IndexBase)})
-	}
+	raw := memtx.RawRequest{Type: req.Type, SpaceID: req.SpaceID, IndexID: req.IndexID, IndexBase: req.IndexBase}
 	switch req.Type {
 	case box.TypeInsert, box.TypeReplace:
-		items = append(items, kv{0x21, req.Tuple})
+		raw.Tuple = enc(req.Tuple)
 	case box.TypeDelete:
-		items = append(items, kv{0x20, req.Key})
+		raw.Key = enc(req.Key)
 	case box.TypeUpdate:
-		items = append(items, kv{0x20, req.Key}, kv{0x21, req.Ops})
+		raw.Key, raw.Tuple = enc(req.Key), enc(req.Ops)
 	case box.TypeUpsert:
-		items = append(items, kv{0x21, req.Tuple}, kv{0x28, req.Ops})
+		raw.Tuple, raw.Ops = enc(req.Tuple), enc(req.Ops)
 	}
-	b := []byte{0x80 | byte(len(items))}
-	for _, it := range items {
-		b = append(b, it.k)
-		vb, err := memtx.EncodeMsgpack(it.v)
-		if err != nil {
-			return nil, err
+	return appendRawDMLBody(nil, raw), nil
+}
+
+// appendRawDMLBody encodes a DML body from raw values in Tarantool's key
+// order.
+func appendRawDMLBody(b []byte, r memtx.RawRequest) []byte {
+	n := 1
+	for _, c := range []bool{r.IndexID != 0, r.IndexBase != 0, r.Key != nil, r.Tuple != nil, r.Ops != nil} {
+		if c {
+			n++
 		}
-		b = append(b, vb...)
 	}
-	return b, nil
+	b = append(b, 0x80|byte(n), box.KeySpaceID)
+	b = format.AppendUint(b, uint64(r.SpaceID))
+	if r.IndexID != 0 {
+		b = append(b, box.KeyIndexID)
+		b = format.AppendUint(b, uint64(r.IndexID))
+	}
+	if r.IndexBase != 0 {
+		b = append(b, box.KeyIndexBase)
+		b = format.AppendUint(b, uint64(r.IndexBase))
+	}
+	if r.Key != nil {
+		b = append(append(b, box.KeyKey), r.Key...)
+	}
+	if r.Tuple != nil {
+		b = append(append(b, box.KeyTuple), r.Tuple...)
+	}
+	if r.Ops != nil {
+		b = append(append(b, box.KeyOps), r.Ops...)
+	}
+	return b
 }
 
 // ---- users and privileges ----
@@ -383,8 +264,11 @@ func (n *Node) userByName(name string) []any {
 	if sp == nil {
 		return nil
 	}
-	t, _ := sp.Lookup(2, []any{name})
-	return t
+	ts, err := sp.Select(2, box.IterEq, []any{name}, 0, 1)
+	if err != nil || len(ts) == 0 {
+		return nil
+	}
+	return ts[0].Decode()
 }
 
 func (n *Node) userName(uid uint32) string {

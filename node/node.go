@@ -35,7 +35,6 @@ type Node struct {
 	rsUUID        string
 	schemaVersion uint64
 	readOnly      bool
-	memUsed       int64
 	broken        error // a failed WAL write: no further writes
 	privGen       uint64
 	privCache     map[uint32]map[string]uint32
@@ -116,7 +115,7 @@ func (n *Node) bootstrap() error {
 	}
 	n.log.Infof("instance uuid %s", n.uuid)
 	n.log.Infof("initializing an empty data directory")
-	st := memtx.NewState()
+	st := memtx.NewStateWithOptions(n.stateOptions())
 	for _, r := range Dictionary(n.uuid, n.rsUUID) {
 		if err := st.Apply(memtx.Request{Type: box.TypeInsert, SpaceID: r.space, Tuple: r.tuple}); err != nil {
 			return fmt.Errorf("data dictionary: %w", err)
@@ -182,7 +181,7 @@ func (e *RecoveryError) Error() string {
 
 func (n *Node) recover() error {
 	n.log.Infof("recovering from `%s'", n.cfg.Dir)
-	res, err := replay.Recover(context.Background(), replay.RecoverOptions{Paths: []string{n.cfg.Dir}})
+	res, err := replay.Recover(context.Background(), replay.RecoverOptions{Paths: []string{n.cfg.Dir}, State: n.stateOptions()})
 	if err != nil {
 		return fmt.Errorf("recovery of %s: %w\nremedy: xlogtool repair --out %s.repaired %s", n.cfg.Dir, err, n.cfg.Dir, n.cfg.Dir)
 	}
@@ -223,7 +222,6 @@ func (n *Node) recover() error {
 	if n.id == 0 {
 		return fmt.Errorf("replica %s is not registered with replica set %s", n.uuid, n.rsUUID)
 	}
-	n.memUsed = n.dataSize()
 	n.log.Infof("instance uuid %s, replica id %d, vclock %s", n.uuid, n.id, n.vclock.String())
 	// The next xlog is named by the vclock reached. A file of that name
 	// holds no rows past it: an empty one (left by a stop before any
@@ -295,19 +293,10 @@ func countRows(path string) (int, error) {
 	return rows, nil
 }
 
-// dataSize estimates the memory the stored tuples take.
-func (n *Node) dataSize() int64 {
-	var total int64
-	for _, sp := range n.st.Spaces() {
-		if box.IsSystemSpace(sp.ID) {
-			continue
-		}
-		sp.Ascend(func(t []any) bool {
-			total += tupleSize(t)
-			return true
-		})
-	}
-	return total
+// stateOptions configure the storage engine: memtx_memory bounds the
+// tuples stored.
+func (n *Node) stateOptions() memtx.Options {
+	return memtx.Options{MemoryLimit: uint64(n.cfg.MemtxMemory)}
 }
 
 // Close stops the server and the WAL; the last xlog gets its EOF marker.

@@ -236,10 +236,10 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 	if req.schemaVersion != 0 && req.schemaVersion != sv && req.typ != box.TypeAuth {
 		return fail(boxErr(box.ErrWrongSchemaVersion, "Wrong schema version, current: %d, in request: %d", sv, req.schemaVersion))
 	}
-	values := func(ts [][]any) [][]byte {
+	values := func(ts []memtx.Tuple) [][]byte {
 		out := make([][]byte, len(ts))
 		for i, t := range ts {
-			out[i] = encodeValue(t)
+			out[i] = t
 		}
 		return out
 	}
@@ -282,29 +282,30 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 		}
 		return reply{sync: sync, pkt: appendDataReply(nil, sync, sv, values(ts))}
 	case box.TypeInsert, box.TypeReplace, box.TypeUpdate, box.TypeDelete, box.TypeUpsert:
-		dr := memtx.Request{SpaceID: req.spaceID, IndexID: req.indexID, IndexBase: req.indexBase}
+		raw := memtx.RawRequest{Type: req.typ, SpaceID: req.spaceID, IndexID: req.indexID, IndexBase: req.indexBase}
 		var e *box.Error
 		switch req.typ {
 		case box.TypeInsert, box.TypeReplace:
 			e = req.need(box.KeySpaceID, box.KeyTuple)
-			dr.Type, dr.Tuple = box.TypeInsert, req.tuple
-			if req.typ == box.TypeReplace {
-				dr.Type = box.TypeReplace
-			}
+			raw.Tuple = req.rawTuple
 		case box.TypeUpdate:
 			e = req.need(box.KeySpaceID, box.KeyKey, box.KeyTuple)
-			dr.Type, dr.Key, dr.Ops = box.TypeUpdate, req.key, req.tuple
+			raw.Key, raw.Tuple = req.rawKey, req.rawTuple
 		case box.TypeDelete:
 			e = req.need(box.KeySpaceID, box.KeyKey)
-			dr.Type, dr.Key = box.TypeDelete, req.key
+			raw.Key = req.rawKey
 		case box.TypeUpsert:
 			e = req.need(box.KeySpaceID, box.KeyOps, box.KeyTuple)
-			dr.Type, dr.Tuple, dr.Ops = box.TypeUpsert, req.tuple, req.ops
+			raw.Tuple, raw.Ops = req.rawTuple, req.rawOps
 		}
 		if e != nil {
 			return fail(e)
 		}
-		res, err := n.Exec(sess, dr, nil)
+		dr, derr := raw.Decode()
+		if derr != nil {
+			return fail(asBoxError(derr))
+		}
+		res, err := n.Exec(sess, dr, appendRawDMLBody(nil, raw))
 		if err != nil {
 			return fail(asBoxError(err))
 		}
@@ -312,7 +313,7 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 			if res.tuple == nil {
 				return nil
 			}
-			return [][]byte{encodeValue(res.tuple)}
+			return [][]byte{res.tuple}
 		}}
 	case box.TypeCall, box.TypeCall16:
 		if e := req.need(box.KeyFunctionName); e != nil {

@@ -22,7 +22,7 @@ type request struct {
 	has                                                  map[byte]bool
 	key, tuple, ops                                      []any
 	name, user, expr                                     string
-	rawTuple                                             []byte
+	rawKey, rawTuple, rawOps                             []byte
 }
 
 // decodeRequest decodes a packet (header and body, the length prefix
@@ -124,11 +124,11 @@ func (r *request) decodeBody(body []byte) *box.Error {
 			}
 			switch key {
 			case box.KeyKey:
-				r.key = a
+				r.key, r.rawKey = a, raw
 			case box.KeyTuple:
 				r.tuple, r.rawTuple = a, raw
 			case box.KeyOps:
-				r.ops = a
+				r.ops, r.rawOps = a, raw
 			}
 		case box.KeyFunctionName, box.KeyUserName, box.KeyExpr:
 			if c.Kind() != format.MPStr {
