@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,8 +19,18 @@ import (
 // Block framing constants.
 const (
 	FixHeaderSize = 19
-	// MaxBlockLen is the largest payload length Tarantool accepts.
+	// MaxBlockLen is the largest payload length Tarantool accepts in a
+	// block's fixed header (IPROTO_BODY_LEN_MAX).
 	MaxBlockLen = 1 << 31
+	// DefaultMaxBlockSize bounds the rows of one block the reader holds:
+	// the stored payload of a plain block and the decompressed payload of a
+	// zstd block. Tarantool's writer cuts a block after 128 KiB of rows
+	// (XLOG_TX_AUTOCOMMIT_THRESHOLD) unless a single transaction is larger,
+	// and stores at most MaxBlockLen bytes; nothing it reads bounds a
+	// decompressed block, so a few bytes of zstd could otherwise stand for
+	// gigabytes. A block beyond the bound is reported as damage at its
+	// offset; Options.MaxBlockSize raises the bound.
+	DefaultMaxBlockSize = 256 << 20
 	// CompressThreshold: a block is compressed when its rows plus the fixed
 	// header reach this many bytes.
 	CompressThreshold = 2048
@@ -60,6 +71,10 @@ type Options struct {
 	Force bool
 	// OnIssue, if set, is called for every problem as it is found.
 	OnIssue func(*Error)
+	// MaxBlockSize bounds the rows of one block, stored or decompressed
+	// (DefaultMaxBlockSize when 0, at most MaxBlockLen); memory use follows
+	// it.
+	MaxBlockSize int
 }
 
 // BlockInfo describes the current block.
@@ -82,7 +97,19 @@ type Stats struct {
 
 const (
 	minBuf = 256 << 10
-	maxRow = MaxBlockLen
+	// maxKeptBuf: a read buffer grown beyond this for a large block is
+	// given up once the data in it is used.
+	maxKeptBuf = 4 * minBuf
+	// zOutMin is the smallest buffer a block is decompressed into: with
+	// less than a zstd block (128 KiB) and its 16 bytes of slack free in
+	// the output, klauspost's decoder takes its slow sequence-copying path.
+	zOutMin = 256 << 10
+	// aheadMaxRaw bounds the decompressed bytes of a block worked on
+	// ahead; a larger block is done again by the reader itself, so that
+	// the blocks ahead never hold more than maxAhead times this.
+	aheadMaxRaw = 1 << 20
+	// spareMax: decompression buffers larger than this are not kept.
+	spareMax = aheadMaxRaw + zOutMin
 	// maxAhead bounds the blocks checked and decompressed ahead, and
 	// maxAheadBytes their stored bytes (so that a few huge transactions do
 	// not multiply the memory used); they are handed to a goroutine
@@ -103,9 +130,10 @@ const (
 // is used only when the reader reaches those blocks, in order, and the
 // buffer is not changed while they run.
 type Reader struct {
-	opts Options
-	src  io.Reader
-	file *os.File
+	opts     Options
+	src      io.Reader
+	file     *os.File
+	maxBlock int // bound of a block's rows, stored or decompressed
 
 	buf    []byte
 	r, w   int
@@ -164,7 +192,11 @@ func Open(path string, opts Options) (*Reader, error) {
 // where the file type and version could be read, a reader whose Meta is set
 // and whose Next returns that error.
 func NewReader(src io.Reader, opts Options) (*Reader, error) {
-	r := &Reader{opts: opts, src: src, buf: make([]byte, minBuf), depth: aheadDepth()}
+	r := &Reader{opts: opts, src: src, buf: make([]byte, minBuf), depth: aheadDepth(), maxBlock: opts.MaxBlockSize}
+	if r.maxBlock <= 0 {
+		r.maxBlock = DefaultMaxBlockSize
+	}
+	r.maxBlock = min(r.maxBlock, MaxBlockLen)
 	n := 0
 	for {
 		r.fill(n + 1)
@@ -294,21 +326,36 @@ func (r *Reader) errorf(kind Kind, off int64, err error, f string, a ...any) *Er
 }
 
 // fill makes at least n bytes available in buf[r:w] unless the source ends.
+// The buffer grows only when it is full of data read, at most doubling and
+// never beyond what n needs, so a length field alone never makes it grow.
 func (r *Reader) fill(n int) bool {
 	for r.w-r.r < n && !r.srcEOF {
 		r.waitAhead() // the buffer may move
 		if r.w == len(r.buf) {
-			if r.r > 0 {
+			used := r.w - r.r
+			switch {
+			case len(r.buf) > maxKeptBuf && max(used, n) <= minBuf:
+				// A large block has been used: give its buffer up.
+				nb := make([]byte, minBuf)
+				copy(nb, r.buf[r.r:r.w])
+				r.buf = nb
+			case r.r > 0:
 				copy(r.buf, r.buf[r.r:r.w])
-				r.w -= r.r
-				r.base += int64(r.r)
-				r.r = 0
-			}
-			if r.w == len(r.buf) {
-				nb := make([]byte, 2*len(r.buf))
+			default:
+				size := (n + minBuf - 1) / minBuf * minBuf
+				if size > 3*len(r.buf) {
+					size = 2 * len(r.buf)
+				}
+				nb := make([]byte, size)
 				copy(nb, r.buf[:r.w])
 				r.buf = nb
+				if size > returnAbove {
+					debug.FreeOSMemory() // the old buffer
+				}
 			}
+			r.w = used
+			r.base += int64(r.r)
+			r.r = 0
 		}
 		m, err := r.src.Read(r.buf[r.w:])
 		r.w += m
@@ -390,7 +437,9 @@ func (r *Reader) loadBlock() bool {
 		return r.damaged(r.errorf(kind, off, err, "%v", err))
 	}
 	info.Offset = off
-	if !r.fill(FixHeaderSize + plen) {
+	// Of a block longer than the bound, read no more than the bound and a
+	// byte: ending before that, it is still a torn tail.
+	if !r.fill(FixHeaderSize + min(plen, r.maxBlock+1)) {
 		if r.srcErr != nil {
 			r.stop(r.errorf(KindIO, off, r.srcErr, "read: %v", r.srcErr))
 			return false
@@ -404,6 +453,10 @@ func (r *Reader) loadBlock() bool {
 			"torn tail: block of %d bytes has only %d", plen, r.w-r.r-FixHeaderSize))
 		r.finish(EndTorn)
 		return false
+	}
+	if plen > r.maxBlock {
+		return r.damaged(r.errorf(KindBadFixHeader, off, nil,
+			"block of %d bytes is larger than the %d bytes a block may hold", plen, r.maxBlock))
 	}
 	data := r.buf[r.r+FixHeaderSize : r.r+FixHeaderSize+plen]
 	pre := r.takeAhead(off, plen)
@@ -421,20 +474,28 @@ func (r *Reader) loadBlock() bool {
 	if info.Compressed {
 		var out []byte
 		var err error
-		if pre != nil {
+		if cap(r.zbuf) > spareMax {
+			r.zbuf = nil // the previous block was a large one
+		}
+		if pre != nil && pre.err != errInflate {
 			// Decompressed ahead: its buffer becomes the current one, and
 			// the current one a spare.
 			out, err = pre.out, pre.err
 			pre.out = r.zbuf
 			r.recycle(pre)
 		} else {
+			r.recycle(pre)
 			if err = r.initDecoder(); err != nil {
 				r.stop(r.errorf(KindDecompress, off, err, "zstd: %v", err))
 				return false
 			}
-			out, err = decompress(r.zdec, data, r.zbuf[:0])
+			out, err = decompress(r.zdec, data, r.zbuf, r.maxBlock)
 		}
 		r.zbuf = out
+		if err == errInflate {
+			return r.damaged(r.errorf(KindDecompress, off, err,
+				"zstd block of %d bytes inflates past the %d bytes a block may hold", plen, r.maxBlock))
+		}
 		if err != nil {
 			return r.damaged(r.errorf(KindDecompress, off, err, "can't decompress block: %v", err))
 		}
@@ -457,16 +518,65 @@ func (r *Reader) loadBlock() bool {
 // byte: a 3-byte RLE block header stands for at most 128 KiB.
 const zstdMaxRatio = 128 << 10 / 3
 
-// decompress decodes one zstd frame after checking that the content size
-// its header may declare is one the stored bytes can produce, so that a
-// forged header cannot make the decoder allocate it up front.
-func decompress(d *zstd.Decoder, data, dst []byte) ([]byte, error) {
+// errInflate: a zstd frame decompresses to more than the bound allows.
+var errInflate = errors.New("zstd frame inflates past the bound")
+
+// decompress decodes one zstd frame into dst's memory (or a new buffer),
+// producing at most limit bytes, else errInflate. The decoder stops at the
+// capacity of the buffer it is given (WithDecodeAllCapLimit); the buffer
+// starts at a few times the stored size and grows fourfold up to limit
+// only while the frame goes on, so memory follows what the data really
+// holds. A content size the frame declares is checked first: one the stored
+// bytes cannot produce is damage, found before anything is allocated.
+func decompress(d *zstd.Decoder, data, dst []byte, limit int) ([]byte, error) {
+	size := max(zOutMin, 8*len(data))
 	var h zstd.Header
-	if h.Decode(data) == nil && h.HasFCS && h.FrameContentSize > uint64(len(data))*zstdMaxRatio {
-		return dst, fmt.Errorf("zstd frame declares %d bytes of content in %d stored bytes", h.FrameContentSize, len(data))
+	if h.Decode(data) == nil && h.HasFCS {
+		if h.FrameContentSize > uint64(len(data))*zstdMaxRatio {
+			return dst[:0], fmt.Errorf("zstd frame declares %d bytes of content in %d stored bytes", h.FrameContentSize, len(data))
+		}
+		if h.FrameContentSize > uint64(limit) {
+			return dst[:0], errInflate
+		}
+		size = max(zOutMin, int(h.FrameContentSize)+zstdSlack)
 	}
-	return d.DecodeAll(data, dst)
+	for {
+		if size >= limit {
+			// The last try: room for a zstd block past the bound, so
+			// that the decoder stops at the bound (its maximum decoded
+			// size) without growing the buffer.
+			size = limit + zstdBlockMax + zstdSlack
+		}
+		if cap(dst) < size {
+			dst = make([]byte, 0, size)
+		}
+		out, err := d.DecodeAll(data, dst[:0])
+		if !errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+			if err == nil && len(out) > limit {
+				err = errInflate
+			}
+			return out, err
+		}
+		if cap(dst) >= limit {
+			return nil, errInflate
+		}
+		size, dst = 8*cap(dst), nil
+		if size > returnAbove {
+			debug.FreeOSMemory() // the buffers of the tries before
+		}
+	}
 }
+
+// zstdBlockMax is the most a zstd block decompresses to.
+const zstdBlockMax = 128 << 10
+
+// returnAbove: when a buffer beyond this size is given up for a larger one
+// (a large block, or a hostile one), its memory goes back to the system at
+// once, so that the next one does not add to it.
+const returnAbove = 16 << 20
+
+// zstdSlack: the decoder wants a little room past the end of its output.
+const zstdSlack = 16
 
 // aheadDepth is the number of blocks to work on ahead: none with a single
 // CPU, where it would only cost.
@@ -481,7 +591,8 @@ func (r *Reader) initDecoder() error {
 	if r.zdec != nil {
 		return nil
 	}
-	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(min(runtime.GOMAXPROCS(0), maxAhead)+1), zstd.WithDecoderMaxMemory(MaxBlockLen))
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(min(runtime.GOMAXPROCS(0), maxAhead)+1),
+		zstd.WithDecoderMaxMemory(uint64(r.maxBlock)), zstd.WithDecodeAllCapLimit(true))
 	if err == nil {
 		r.zdec = d
 	}
@@ -510,11 +621,12 @@ const (
 	aheadCancelled // nobody will work on it
 )
 
-// work checks and decompresses the block.
+// work checks and decompresses the block, up to aheadMaxRaw bytes of it
+// (errInflate beyond: the reader does it again).
 func (a *aheadBlock) work(d *zstd.Decoder) {
 	a.crc = Checksum(a.data)
 	if a.crc == a.want {
-		a.out, a.err = decompress(d, a.data, a.out[:0])
+		a.out, a.err = decompress(d, a.data, a.out, aheadMaxRaw)
 	}
 }
 
@@ -623,9 +735,9 @@ func (r *Reader) cancel(a *aheadBlock) bool {
 	return false
 }
 
-// recycle keeps a block's buffer for reuse.
+// recycle keeps a block's buffer for reuse, unless it is a large one.
 func (r *Reader) recycle(a *aheadBlock) {
-	if a != nil && a.out != nil && len(r.spare) <= r.depth {
+	if a != nil && a.out != nil && cap(a.out) <= spareMax && len(r.spare) <= r.depth {
 		r.spare = append(r.spare, a.out[:0])
 	}
 }
@@ -760,8 +872,12 @@ func decodeFixHeader(h []byte) (BlockInfo, int, Kind, error) {
 	if err != nil || crc > math.MaxUint32 {
 		return info, 0, KindBadFixHeader, fmt.Errorf("broken block header crc32c")
 	}
-	if err := c.Skip(); err != nil || c.p != FixHeaderSize {
-		return info, 0, KindBadFixHeader, fmt.Errorf("broken block header padding")
+	// Padding, when the three numbers leave room for it: one MessagePack
+	// item ending exactly at the end of the fixed header.
+	if c.p < FixHeaderSize {
+		if err := c.Skip(); err != nil || c.p != FixHeaderSize {
+			return info, 0, KindBadFixHeader, fmt.Errorf("broken block header padding")
+		}
 	}
 	info.Len = int(plen)
 	info.CRC = uint32(crc)

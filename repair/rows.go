@@ -268,7 +268,7 @@ func looseRows(payload []byte, compressed bool) []*format.Row {
 		if err != nil {
 			return nil
 		}
-		raw, _ = io.ReadAll(dec)
+		raw, _ = io.ReadAll(io.LimitReader(dec, format.DefaultMaxBlockSize)) // a bomb is cut at the reader's bound
 		dec.Close()
 	}
 	if len(raw) == 0 {
