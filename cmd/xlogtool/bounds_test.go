@@ -37,13 +37,13 @@ func init() {
 const memCeiling = 3 * format.DefaultMaxBlockSize
 
 // runMeasured runs xlogtool in a process of its own and returns its exit
-// status, stderr and peak RSS in bytes.
+// status, output and peak RSS in bytes.
 func runMeasured(t *testing.T, args ...string) (code int, stderr string, rss int64) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), envRunMain+"=1")
 	var eb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.Discard, &eb
+	cmd.Stdout, cmd.Stderr = &eb, &eb // meta reports damage on stdout
 	err := cmd.Run()
 	if cmd.ProcessState == nil {
 		t.Fatalf("xlogtool %s: %v", strings.Join(args, " "), err)
@@ -55,19 +55,21 @@ func runMeasured(t *testing.T, args ...string) (code int, stderr string, rss int
 	return cmd.ProcessState.ExitCode(), eb.String(), ru.Maxrss * 1024
 }
 
-func checkBounded(t *testing.T, want string, args ...string) {
+// checkBounded runs xlogtool on a hostile file and checks that it exits 1,
+// saying want (the offset and the message), within memCeiling.
+func checkBounded(t *testing.T, want [2]string, args ...string) {
 	t.Helper()
-	code, stderr, rss := runMeasured(t, args...)
+	code, out, rss := runMeasured(t, args...)
 	t.Logf("xlogtool %s: exit %d, peak RSS %d MB", strings.Join(args, " "), code, rss>>20)
-	if code != exitDamage || !strings.Contains(stderr, want) {
-		t.Errorf("xlogtool %s: exit %d, stderr:\n%s\nwant exit 1 and %q", strings.Join(args, " "), code, stderr, want)
+	if code != exitDamage || !strings.Contains(out, want[0]) || !strings.Contains(out, want[1]) {
+		t.Errorf("xlogtool %s: exit %d, output:\n%s\nwant exit 1 and %q", strings.Join(args, " "), code, out, want)
 	}
 	if rss > memCeiling {
 		t.Errorf("xlogtool %s: peak RSS %d MB, over %d MB", strings.Join(args, " "), rss>>20, memCeiling>>20)
 	}
 }
 
-// A 61 KB xlog whose one zstd block (checksum correct) inflates to 2 GB:
+// A 66 KB xlog whose one zstd block (checksum correct) inflates to 2 GB:
 // refused at the block's offset after inflating no more than the bound.
 func TestZstdBombMemory(t *testing.T) {
 	dir := t.TempDir()
@@ -76,7 +78,8 @@ func TestZstdBombMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	hdr := bytes.Index(testfix.BombLog(1, 1), format.MagicZstd[:])
-	want := fmt.Sprintf("offset %d: zstd block of", hdr)
+	want := [2]string{fmt.Sprint(hdr), fmt.Sprintf("zstd block of %d bytes inflates past the %d bytes a block may hold",
+		len(testfix.ZstdBomb(2<<30, 0)), format.DefaultMaxBlockSize)}
 	checkBounded(t, want, "cat", one)
 	// Eight of them: the blocks read ahead are inflated no further than a
 	// small bound each, and their buffers are not kept.
@@ -89,9 +92,22 @@ func TestZstdBombMemory(t *testing.T) {
 		return // each bomb costs a second or two of CPU
 	}
 	checkBounded(t, want, "cat", "--force", eight)
-	for _, args := range [][]string{{"meta"}, {"stats"}, {"verify"}, {"filter", "--out", filepath.Join(dir, "out")}, {"replay"}} {
+	for _, args := range [][]string{{"meta"}, {"stats"}, {"filter", "--out", filepath.Join(dir, "out")}} {
 		checkBounded(t, want, append(args, one)...)
 	}
+	vdir := filepath.Join(dir, "verify")
+	if err := os.Mkdir(vdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(one, filepath.Join(vdir, filepath.Base(one))); err != nil {
+		t.Fatal(err)
+	}
+	checkBounded(t, want, "verify", vdir)
+	snap := filepath.Join(dir, "00000000000000000000.snap")
+	if err := os.WriteFile(snap, append([]byte("SNAP"), testfix.BombLog(1, 2<<30)[4:]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkBounded(t, want, "replay", snap)
 }
 
 // A 2 GiB sparse file whose first block claims ~2 GiB and holds 8 KB: the
@@ -117,7 +133,7 @@ func TestHugeLengthMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	want := fmt.Sprintf("offset %d: block of 2147483647 bytes is larger than", off)
+	want := [2]string{fmt.Sprintf("offset %d:", off), fmt.Sprintf("block of 2147483647 bytes is larger than the %d bytes a block may hold", format.DefaultMaxBlockSize)}
 	checkBounded(t, want, "cat", p)
 
 	fifo := filepath.Join(dir, "fifo.xlog")
