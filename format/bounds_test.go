@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/internal/testfix"
@@ -173,7 +174,7 @@ func TestZstdDeclaredSizeBeyondBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := append([]byte{0x81, 0x21, 0xc6, 0, 8, 0, 0}, payload...) // {TUPLE: bin32}
-	if err := wr.Write(&format.Header{Type: format.TypeInsert, LSN: 1}, body); err != nil {
+	if err := wr.Write(&format.Header{Type: box.TypeInsert, LSN: 1}, body); err != nil {
 		t.Fatal(err)
 	}
 	if err := wr.Close(); err != nil {
