@@ -827,3 +827,20 @@ func TestCandidateDisableDuringWALWrite(t *testing.T) {
 	n.unblock()
 	n.check("state is persisted", Follower, 2, 2, 0, 2, 0, "{0: 1}")
 }
+
+// TestRecoverTermOnlyRow: rows {term 5, vote 2}, {term 6} recover as term
+// 6 without a vote (Tarantool would keep vote 2 and announce it in term 6,
+// a vote never given in that term; docs/raft.md).
+func TestRecoverTermOnlyRow(t *testing.T) {
+	r := NewRaft(nil)
+	for _, row := range []format.Raft{{Term: 1}, {Term: 5, Vote: 2}, {Term: 6}, {Term: 4, Vote: 3}} {
+		r.Recover(row)
+	}
+	if got := r.CheckpointLocal(); got != (format.Raft{Term: 6}) {
+		t.Fatalf("recovered %+v", got)
+	}
+	r.Recover(format.Raft{Term: 6, Vote: 3})
+	if got := r.CheckpointLocal(); got != (format.Raft{Term: 6, Vote: 3}) {
+		t.Fatalf("recovered %+v", got)
+	}
+}
