@@ -1,10 +1,10 @@
 package raft
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -68,18 +68,6 @@ type Config struct {
 	// self included.
 	Registered int
 	Rand       Rand
-}
-
-// Errors of Promote and Demote, with Tarantool's codes and texts.
-var (
-	ErrVoterPromote = errors.New("election_mode='voter' does not support manual elections") // ER_UNSUPPORTED (5)
-)
-
-// NoQuorumError is ER_NO_ELECTION_QUORUM (242).
-type NoQuorumError struct{ Healthy, Quorum int }
-
-func (e *NoQuorumError) Error() string {
-	return fmt.Sprintf("Not enough peers connected to start elections: %d out of minimal required %d", e.Healthy, e.Quorum)
 }
 
 // Election is the Raft machine with Tarantool's box glue around it (src/box/raft.c,
@@ -375,11 +363,13 @@ func (e *Election) Writable() bool {
 // Promote is box.ctl.promote(). With elections on it starts a new term
 // with this node as candidate; the outcome arrives through Ready. With
 // elections off it bumps the term and asks for a PROMOTE once persisted.
+// Errors are Tarantool's (*box.Error): ER_UNSUPPORTED in mode voter,
+// ER_NO_ELECTION_QUORUM without a healthy quorum.
 func (e *Election) Promote() error {
 	r := e.Raft
 	switch e.cfg.Mode {
 	case ModeVoter:
-		return ErrVoterPromote
+		return box.NewError(box.ErrUnsupported, "election_mode='voter'", "manual elections")
 	case ModeOff:
 		r.NewTerm()
 		e.offPromote = r.volatileTerm
@@ -389,7 +379,7 @@ func (e *Election) Promote() error {
 		return nil
 	}
 	if e.healthy < r.quorum {
-		return &NoQuorumError{Healthy: e.healthy, Quorum: r.quorum}
+		return box.NewError(box.ErrNoElectionQuorum, e.healthy, r.quorum)
 	}
 	r.Promote()
 	return nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -229,15 +230,16 @@ func TestFencing(t *testing.T) {
 
 func TestPromoteByMode(t *testing.T) {
 	n := newENode(t, Config{Mode: ModeVoter, SynchroQuorum: 2, Registered: 3})
-	if err := n.e.Promote(); !errors.Is(err, ErrVoterPromote) {
+	var be *box.Error
+	if err := n.e.Promote(); !errors.As(err, &be) || be.Code != box.ErrUnsupported ||
+		be.Message != "election_mode='voter' does not support manual elections" {
 		t.Fatalf("voter: %v", err)
 	}
 
 	n = newENode(t, Config{Mode: ModeManual, SynchroQuorum: 2, Registered: 3,
 		ElectionTimeout: time.Second, ReplicationTimeout: 100 * time.Millisecond})
-	var nq *NoQuorumError
-	if err := n.e.Promote(); !errors.As(err, &nq) ||
-		err.Error() != "Not enough peers connected to start elections: 1 out of minimal required 2" {
+	if err := n.e.Promote(); !errors.As(err, &be) || be.Code != box.ErrNoElectionQuorum ||
+		be.Message != "Not enough peers connected to start elections: 1 out of minimal required 2" {
 		t.Fatalf("manual, alone: %v", err)
 	}
 	// Manual mode never starts elections by itself.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/node/raft"
 )
@@ -85,10 +86,10 @@ func (n *Node) start() {
 	c := n.c
 	rec := raft.NewRaft(nil)
 	for i, b := range c.Disks[n.id].Records() {
-		if format.RowType(b[0]) != format.TypeRaft {
+		if box.RowType(b[0]) != box.TypeRaft {
 			continue
 		}
-		row, err := (&format.Row{Header: format.Header{Type: format.TypeRaft}, Body: b[1:]}).Raft()
+		row, err := (&format.Row{Header: format.Header{Type: box.TypeRaft}, Body: b[1:]}).Raft()
 		if err != nil {
 			c.Check.failf("node %d: disk record %d: %v", n.id, i, err)
 			continue
@@ -178,7 +179,7 @@ func (n *Node) drain() {
 func (n *Node) persist(row format.Raft) {
 	c := n.c
 	epoch := n.epoch
-	c.Disks[n.id].Write(format.AppendRaftBody([]byte{byte(format.TypeRaft)}, &row), func(err error) {
+	c.Disks[n.id].Write(format.AppendRaftBody([]byte{byte(box.TypeRaft)}, &row), func(err error) {
 		if n.epoch != epoch {
 			return
 		}
@@ -200,7 +201,7 @@ func (n *Node) persist(row format.Raft) {
 func (n *Node) promote(term uint64) {
 	c := n.c
 	epoch := n.epoch
-	rec := format.AppendSynchroBody([]byte{byte(format.TypePromote)}, &format.Synchro{ReplicaID: uint32(n.id), Term: term, HasTerm: true})
+	rec := format.AppendSynchroBody([]byte{byte(box.TypePromote)}, &format.Synchro{ReplicaID: uint32(n.id), Term: term, HasTerm: true})
 	c.Disks[n.id].Write(rec, func(err error) {
 		if n.epoch != epoch || err != nil {
 			return
@@ -265,7 +266,7 @@ func (n *Node) clientWrites(epoch int) {
 func (n *Node) Deliver(from int, msg any) {
 	switch m := msg.(type) {
 	case raftPacket:
-		row, err := (&format.Row{Header: format.Header{Type: format.TypeRaft}, Body: m.body}).Raft()
+		row, err := (&format.Row{Header: format.Header{Type: box.TypeRaft}, Body: m.body}).Raft()
 		if err != nil {
 			n.c.Check.failf("node %d: RAFT message from %d does not decode: %v", n.id, from, err)
 			return
