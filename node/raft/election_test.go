@@ -55,21 +55,7 @@ func (n *enode) flush() {
 }
 
 // runFor advances time, firing timers and peer timeouts on the way.
-func (n *enode) runFor(d time.Duration) {
-	end := n.now + d
-	for {
-		dl, ok := n.e.Deadline()
-		if !ok || dl > end {
-			break
-		}
-		n.now = max(dl, n.now)
-		n.e.Tick(n.now)
-		n.flush()
-	}
-	n.now = end
-	n.e.Tick(n.now)
-	n.flush()
-}
+func (n *enode) runFor(d time.Duration) { runFor(n.e, &n.now, d, n.flush) }
 
 func (n *enode) step(m format.Raft, src uint32) {
 	n.t.Helper()

@@ -116,20 +116,30 @@ func (n *tnode) follow(id uint32, lsns uint64) {
 	n.r.SetVClock(n.vclock)
 }
 
-func (n *tnode) runFor(d time.Duration) {
-	end := n.now + d
+func (n *tnode) runFor(d time.Duration) { runFor(n.r, &n.now, d, n.flush) }
+
+// clocked is a machine driven by Tick.
+type clocked interface {
+	Deadline() (time.Duration, bool)
+	Tick(now time.Duration)
+}
+
+// runFor advances *now by d, stopping at every deadline on the way to
+// fire it and flush the outputs.
+func runFor(m clocked, now *time.Duration, d time.Duration, flush func()) {
+	end := *now + d
 	for {
-		dl, ok := n.r.Deadline()
+		dl, ok := m.Deadline()
 		if !ok || dl > end {
 			break
 		}
-		n.now = max(dl, n.now)
-		n.r.Tick(n.now)
-		n.flush()
+		*now = max(dl, *now)
+		m.Tick(*now)
+		flush()
 	}
-	n.now = end
-	n.r.Tick(n.now)
-	n.flush()
+	*now = end
+	m.Tick(*now)
+	flush()
 }
 
 // runNextEvent advances to the timer's deadline and fires it.
