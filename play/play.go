@@ -98,6 +98,10 @@ type Summary struct {
 	// RowsFiltered counts DML rows of committed transactions that the
 	// filter left out (system spaces by default).
 	RowsFiltered int64
+	// RowsDuplicate counts log rows read before in this run (a file given
+	// twice under two names, overlapping copies): they are not played
+	// again.
+	RowsDuplicate int64
 	// RowsAlreadyApplied counts rows skipped because the state file says
 	// they were applied by an earlier run.
 	RowsAlreadyApplied int64
@@ -239,6 +243,10 @@ func New(conn *iproto.Conn, opts Options) (*Player, error) {
 	return p, nil
 }
 
+// errSnapTorn: a snapshot without its EOF marker was torn while being
+// written; Tarantool does not start from it, and play does not apply it.
+var errSnapTorn = errors.New("the snapshot has no EOF marker: it is not complete (Tarantool refuses it), its rows are not played")
+
 // errStop ends the reading of the files once a request has failed.
 var errStop = errors.New("play: stopped")
 
@@ -324,6 +332,14 @@ func (p *Player) playFile(ctx context.Context, ref format.FileRef) error {
 	case format.TypeXLOG:
 		p.inSnap = false
 	case format.TypeSNAP:
+		if eof, ok, _ := format.EndsWithEOF(ref.Path); ok && !eof {
+			if reached := p.skip.Max(p.seen); !reached.IsEmpty() && m.VClock.LessEq(reached) {
+				p.notice(fmt.Sprintf("%s: snapshot without its EOF marker (not complete), at %s: the logs already played hold its rows, skipped",
+					ref.Path, m.VClock))
+				return nil
+			}
+			return &ReadError{File: ref.Path, Err: errSnapTorn}
+		}
 		p.openSnapshot(ref.Path, m)
 	default:
 		p.notice(fmt.Sprintf("%s: %s files hold no data to play, skipped", ref.Path, m.FileType))
@@ -359,6 +375,10 @@ func (p *Player) playFile(ctx context.Context, ref format.FileRef) error {
 	}
 	if p.inSnap {
 		p.inSnap = false
+		if rd.End() != format.EndClean {
+			// A pipe: its rows were played before its end was seen.
+			return &ReadError{File: ref.Path, Err: errSnapTorn}
+		}
 		if !p.snapSkipAll {
 			p.push(&item{snapEnd: true, sealed: true, snapV: p.snapVClock})
 		}
@@ -395,6 +415,13 @@ func (p *Player) feed(file string, row *format.Row) error {
 	p.sum.RowsRead++
 	if p.inSnap {
 		p.snapOrd++
+	}
+	if !p.inSnap && row.LSN <= p.seen.Get(row.ReplicaID) && p.seen.Has(row.ReplicaID) {
+		// Read before in this run (a directory given twice, a renamed
+		// copy, overlapping dumps): a position means that nothing at or
+		// below it is sent again.
+		p.sum.RowsDuplicate++
+		return nil
 	}
 	// Rows are learned whatever their fate: the schema of a rolled-back
 	// transaction is a corner case not worth a second pass.

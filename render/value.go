@@ -306,11 +306,12 @@ func appendJSONValue(b []byte, c *format.MPCursor, depth int) ([]byte, error) {
 		u, err := c.Uint()
 		return strconv.AppendUint(b, u, 10), err
 	case format.MPStr, format.MPBin:
+		k := c.Kind()
 		s, err := c.Bytes()
 		if err != nil {
 			return b, err
 		}
-		return appendJSONString(b, s), nil
+		return appendJSONBytes(b, k, s), nil
 	case format.MPFloat64, format.MPFloat32:
 		f, err := c.Float()
 		if err != nil {
@@ -344,19 +345,49 @@ func appendJSONScalar(b []byte, v *scalar) []byte {
 		}
 		return appendFloat(b, v.f, -1)
 	case format.MPStr, format.MPBin:
-		return appendJSONString(b, v.s)
+		return appendJSONBytes(b, v.kind, v.s)
 	}
 	return appendJSONString(b, []byte(v.ext))
 }
 
+// AppendJSONBytes appends a string (bin false) or binary data (bin true)
+// the way JSON rows print them: see appendJSONBytes.
+func AppendJSONBytes(b []byte, s []byte, bin bool) []byte {
+	if bin {
+		return appendJSONBytes(b, format.MPBin, s)
+	}
+	return appendJSONBytes(b, format.MPStr, s)
+}
+
+// appendJSONBytes appends a MessagePack string or binary value so that
+// no byte is lost: a string that is valid UTF-8 as a JSON string, binary
+// data as {"$binary": "BASE64"} and a string that is not valid UTF-8 as
+// {"$string": "BASE64"} (standard base64 of the exact bytes).
+func appendJSONBytes(b []byte, kind format.MPKind, s []byte) []byte {
+	switch {
+	case kind == format.MPBin:
+		b = append(b, `{"$binary":"`...)
+	case utf8.Valid(s):
+		return appendJSONString(b, s)
+	default:
+		b = append(b, `{"$string":"`...)
+	}
+	b = appendBase64(b, s)
+	return append(b, `"}`...)
+}
+
 func appendJSONKey(b []byte, c *format.MPCursor, depth int) ([]byte, error) {
-	switch c.Kind() {
+	switch k := c.Kind(); k {
 	case format.MPStr, format.MPBin:
 		s, err := c.Bytes()
 		if err != nil {
 			return b, err
 		}
-		return appendJSONString(b, s), nil
+		if k == format.MPStr && utf8.Valid(s) {
+			return appendJSONString(b, s), nil
+		}
+		// Keys are JSON strings: the text of the value's JSON form.
+		return appendJSONString(b, appendJSONBytes(nil, k, s)), nil
 	case format.MPUint, format.MPInt, format.MPFloat32, format.MPFloat64, format.MPBool, format.MPNil, format.MPExt:
 		v, err := readScalar(c)
 		if err != nil {

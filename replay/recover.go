@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -276,6 +277,7 @@ func Recover(ctx context.Context, opts RecoverOptions) (*Result, error) {
 		opts.MaxFindings = 1000
 	}
 	rc := &recoverer{opts: opts, res: &Result{}}
+	defer rc.removeSpool()
 	if err := rc.plan(); err != nil {
 		return nil, err
 	}
@@ -294,6 +296,8 @@ type recoverer struct {
 
 	snap  *logFile
 	xlogs []*logFile
+	spool   []string   // temporary copies of inputs that are not regular files
+	spooled []*logFile // the inputs copied
 	total int64
 	done  int64 // bytes of the files finished
 
@@ -334,9 +338,15 @@ func (rc *recoverer) plan() error {
 	if len(rc.opts.Paths) == 0 && rc.opts.FromSnap == "" {
 		return errors.New("no input: name the data directories")
 	}
-	snaps, xlogs, err := collectLogs(rc.opts.Paths)
+	snaps, xlogs, spool, err := collectLogs(rc.opts.Paths, rc.warn)
+	rc.spool = spool
 	if err != nil {
 		return err
+	}
+	for _, lf := range append(append([]*logFile(nil), snaps...), xlogs...) {
+		if lf.path != lf.name {
+			rc.spooled = append(rc.spooled, lf)
+		}
 	}
 	xlogs, dropped := dedupXlogs(xlogs)
 	for _, d := range dropped {
@@ -351,9 +361,18 @@ func (rc *recoverer) plan() error {
 		if m.FileType != format.TypeSNAP {
 			return fmt.Errorf("%s is a %s file, not a snapshot", rc.opts.FromSnap, m.FileType)
 		}
-		rc.snap = &logFile{path: rc.opts.FromSnap, sig: m.VClock.Signature(), size: size, meta: m}
+		rc.snap = &logFile{path: rc.opts.FromSnap, name: rc.opts.FromSnap, sig: m.VClock.Signature(), size: size, meta: m}
+		if !snapshotComplete(rc.opts.FromSnap) {
+			return fmt.Errorf("%w: %s has no EOF marker: the snapshot is not complete (Tarantool refuses it)",
+				ErrNoSnapshot, rc.opts.FromSnap)
+		}
+		t := &rc.opts.Target
+		if !t.snapshotQualifies(m.VClock, func() float64 { return snapshotTime(rc.snap, xlogs) }) {
+			return fmt.Errorf("%w: --from-snap %s (vclock %s) is beyond the target %s", ErrTargetBeforeSnap,
+				rc.opts.FromSnap, m.VClock, t)
+		}
 	} else {
-		rc.snap, err = chooseSnapshot(snaps, xlogs, &rc.opts.Target)
+		rc.snap, err = chooseSnapshot(snaps, xlogs, &rc.opts.Target, rc.warn)
 		if err != nil {
 			return err
 		}
@@ -380,6 +399,39 @@ func (rc *recoverer) plan() error {
 	rc.res.Snapshot = rc.snap.path
 	rc.res.SnapshotMeta = rc.snap.meta
 	return nil
+}
+
+// removeSpool removes the temporary copies of the inputs that are not
+// regular files, and names those inputs as the user did in the result.
+func (rc *recoverer) removeSpool() {
+	if len(rc.spool) == 0 {
+		return
+	}
+	names := map[string]string{}
+	for _, lf := range rc.spooled {
+		names[lf.path] = lf.name
+	}
+	rename := func(p *string) {
+		if n, ok := names[*p]; ok {
+			*p = n
+		}
+	}
+	for i := range rc.res.Findings {
+		rename(&rc.res.Findings[i].File)
+	}
+	for i := range rc.res.Warnings {
+		rename(&rc.res.Warnings[i].File)
+	}
+	for i := range rc.res.Xlogs {
+		rename(&rc.res.Xlogs[i])
+	}
+	rename(&rc.res.Snapshot)
+	if rc.res.Stop != nil {
+		rename(&rc.res.Stop.File)
+	}
+	for _, p := range rc.spool {
+		os.Remove(p)
+	}
 }
 
 func (rc *recoverer) finding(f Finding) {
@@ -463,6 +515,12 @@ func (rc *recoverer) loadSnapshot(ctx context.Context) (bool, error) {
 	ok, err := rc.loadSnapshotRows(ctx, r)
 	for _, e := range r.Issues() {
 		rc.fileIssue(e)
+	}
+	if ok && err == nil && r.End() != format.EndClean {
+		// Tarantool refuses a snapshot without its EOF marker.
+		rc.finding(Finding{Kind: FindingSnapshot, File: rc.snap.path, Offset: r.Offset(),
+			Message: "the snapshot has no EOF marker: it is not complete (Tarantool refuses it)"})
+		return false, nil
 	}
 	return ok, err
 }

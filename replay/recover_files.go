@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/xlogtool/xlogtool/format"
@@ -15,10 +14,15 @@ import (
 // the target.
 var ErrNoSnapshot = errors.New("no snapshot to start from")
 
+// ErrTargetBeforeSnap is returned by Recover when the snapshot named by
+// FromSnap holds rows beyond the target.
+var ErrTargetBeforeSnap = errors.New("the snapshot is past the target")
+
 // logFile is a snapshot or xlog found among the inputs, with its text
 // header.
 type logFile struct {
-	path string
+	path string // where it is read (a temporary copy of a pipe)
+	name string // as the user named it
 	sig  uint64
 	size int64
 	meta *format.Meta
@@ -50,29 +54,36 @@ func readMeta(path string) (*format.Meta, int64, error) {
 // collectLogs expands the inputs (directories and files) into the
 // snapshots and xlogs they hold, each list ordered by vclock signature.
 // A file named twice (or reached through two arguments) is listed once.
-func collectLogs(paths []string) (snaps, xlogs []*logFile, err error) {
-	refs, err := format.Collect(paths, false)
+// A file named explicitly counts by its header, whatever its name; one
+// that is not a regular file (a pipe: <(zcat x.xlog.gz)) can be read only
+// once, so it is copied into a temporary file first, which spool lists
+// for removal. Directory entries that are not regular files are left out
+// with a warning.
+func collectLogs(paths []string, warn func(Finding)) (snaps, xlogs []*logFile, spool []string, err error) {
+	refs, err := format.CollectFiles(paths, format.CollectOptions{OnSkip: func(path, why string) {
+		warn(Finding{Kind: FindingFile, File: path, Message: "left out: " + why})
+	}})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	seen := make(map[string]bool)
 	for _, ref := range refs {
-		abs, err := filepath.Abs(ref.Path)
-		if err != nil {
-			return nil, nil, err
-		}
-		if seen[abs] {
+		if ref.Ext == ".vylog" {
 			continue
 		}
-		seen[abs] = true
-		if ref.Ext != ".snap" && ref.Ext != ".xlog" {
-			continue
+		path := ref.Path
+		if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+			tmp, err := spoolFile(path)
+			if err != nil {
+				return nil, nil, spool, err
+			}
+			spool = append(spool, tmp)
+			path = tmp
 		}
-		m, size, err := readMeta(ref.Path)
+		m, size, err := readMeta(path)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, spool, fmt.Errorf("%s: %w", ref.Path, err)
 		}
-		lf := &logFile{path: ref.Path, sig: ref.Signature, size: size, meta: m}
+		lf := &logFile{path: path, name: ref.Path, sig: ref.Signature, size: size, meta: m}
 		if m.HasVClock {
 			lf.sig = m.VClock.Signature()
 		}
@@ -88,7 +99,39 @@ func collectLogs(paths []string) (snaps, xlogs []*logFile, err error) {
 	}
 	bySig(snaps)
 	bySig(xlogs)
-	return snaps, xlogs, nil
+	return snaps, xlogs, spool, nil
+}
+
+// spoolFile copies a file that can be read only once into a temporary
+// file and returns its path.
+func spoolFile(path string) (string, error) {
+	in, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	out, err := os.CreateTemp("", "xlogtool-replay-*")
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(out.Name())
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if err := out.Close(); err != nil {
+		os.Remove(out.Name())
+		return "", err
+	}
+	return out.Name(), nil
+}
+
+// snapshotComplete reports whether a snapshot ends with the EOF marker:
+// Tarantool refuses to start from one without it (it was torn while being
+// written), force_recovery or not.
+func snapshotComplete(path string) bool {
+	eof, ok, err := format.EndsWithEOF(path)
+	return eof || !ok || err != nil // a read reports the errors
 }
 
 // dedupXlogs drops xlogs starting at the same vclock as another one (the
@@ -197,11 +240,20 @@ func firstRowTimestamp(path string) float64 {
 	return row.Timestamp
 }
 
-// chooseSnapshot picks the newest snapshot at or before the target.
-func chooseSnapshot(snaps, xlogs []*logFile, t *Target) (*logFile, error) {
+// chooseSnapshot picks the newest complete snapshot at or before the
+// target. Snapshots without their EOF marker are passed over with a
+// warning.
+func chooseSnapshot(snaps, xlogs []*logFile, t *Target, warn func(Finding)) (*logFile, error) {
+	torn := 0
 	for i := len(snaps) - 1; i >= 0; i-- {
 		s := snaps[i]
 		if !s.meta.HasVClock {
+			continue
+		}
+		if !snapshotComplete(s.path) {
+			torn++
+			warn(Finding{Kind: FindingSnapshot, File: s.name, Message: "left out: no EOF marker, the snapshot is not complete " +
+				"(Tarantool refuses it); an older snapshot and the xlogs after it are used instead"})
 			continue
 		}
 		if t.snapshotQualifies(s.meta.VClock, func() float64 { return snapshotTime(s, xlogs) }) {
@@ -210,6 +262,9 @@ func chooseSnapshot(snaps, xlogs []*logFile, t *Target) (*logFile, error) {
 	}
 	if len(snaps) == 0 {
 		return nil, fmt.Errorf("%w: no .snap file among the inputs", ErrNoSnapshot)
+	}
+	if torn == len(snaps) {
+		return nil, fmt.Errorf("%w: no complete snapshot among the inputs (%d without their EOF marker)", ErrNoSnapshot, torn)
 	}
 	return nil, fmt.Errorf("%w: all %d snapshots are beyond the target %s (use --from-snap)", ErrNoSnapshot, len(snaps), t)
 }

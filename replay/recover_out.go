@@ -154,9 +154,9 @@ func AppendJSON(b []byte, v any) []byte {
 	case float64:
 		return appendJSONFloat(b, x, 64)
 	case string:
-		return appendJSONString(b, x)
+		return render.AppendJSONBytes(b, []byte(x), false)
 	case []byte:
-		return appendJSONString(b, string(x))
+		return render.AppendJSONBytes(b, x, true)
 	case []any:
 		b = append(b, '[')
 		for i, e := range x {

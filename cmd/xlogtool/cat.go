@@ -68,7 +68,7 @@ func (f *rowFilterFlags) filter() (*format.Filter, error) {
 }
 
 func (f *rowFilterFlags) files(args []string) ([]format.FileRef, error) {
-	files, err := format.Collect(args, f.recursive)
+	files, err := collect(args, f.recursive)
 	if err != nil {
 		return nil, usageError("%v", err)
 	}
@@ -117,8 +117,9 @@ func newCatCmd() *cobra.Command {
 		Use:   "cat FILE|DIR...",
 		Short: "Print the rows of .xlog/.snap/.vylog files",
 		Long: `Print the rows of Tarantool log files as YAML documents, JSON lines or Lua
-statements. Directories contribute their .snap, .xlog and .vylog files in
-vclock-signature order.
+statements. Directories contribute every .snap, .xlog and .vylog file, in
+the order of the vclocks in their headers (a snapshot before the xlog that
+starts at it); a file reached twice is read once.
 
 Bounds: --from is inclusive, --to and --timestamp are exclusive (as in tt cat).
 Rows of system spaces (ids below 512) are hidden unless --show-system or --space

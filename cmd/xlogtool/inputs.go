@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"strings"
 
 	"github.com/xlogtool/xlogtool/format"
@@ -15,4 +17,13 @@ func requireFiles(args []string, files []format.FileRef) error {
 		return nil
 	}
 	return usageError("no .xlog, .snap or .vylog files in %s", strings.Join(args, " "))
+}
+
+// collect expands the arguments into log files (format.CollectFiles),
+// with a warning on stderr for every entry of a directory that is not
+// read because it is not a regular file.
+func collect(args []string, recursive bool) ([]format.FileRef, error) {
+	return format.CollectFiles(args, format.CollectOptions{Recursive: recursive, OnSkip: func(path, why string) {
+		fmt.Fprintf(os.Stderr, "warning: %s: %s, skipped\n", path, why)
+	}})
 }

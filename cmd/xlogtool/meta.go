@@ -41,7 +41,7 @@ found, 2 on usage or I/O errors.`,
   xlogtool meta --json wal_dir/ | jq '.[] | {file, rows, end}'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			files, err := format.Collect(args, recursive)
+			files, err := collect(args, recursive)
 			if err != nil {
 				return usageError("%v", err)
 			}

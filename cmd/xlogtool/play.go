@@ -73,7 +73,8 @@ and snapshot files to a running Tarantool over IPROTO, like tt play, with the
 same filters as cat. Directories contribute their files in vclock-signature
 order. Rows of system spaces (ids below 512) are not played unless
 --show-system or --space selects them, as in tt play: create the spaces on the
-target first.
+target first. Rows read twice (the same log under two names) are played once;
+a snapshot without its EOF marker is not played.
 
 Unlike tt play:
   - only committed transactions are applied: those the synchronous queue
@@ -248,6 +249,7 @@ func printPlaySummary(w io.Writer, s *play.Summary, conn *iproto.Conn, statePath
 	add(s.TxHeadless, "transactions without their first rows (not applied)")
 	add(s.TxAlreadyApplied, "transactions applied by an earlier run")
 	add(s.TxCovered, "transactions already held by a file played before them")
+	add(s.RowsDuplicate, "rows read a second time (the same rows in two files)")
 	if s.RowsFiltered > 0 {
 		skipped = append(skipped, fmt.Sprintf("%d rows left out by the filter (system spaces unless --show-system)", s.RowsFiltered))
 	}

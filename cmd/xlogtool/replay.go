@@ -172,7 +172,7 @@ I/O errors.`,
 			res, err := replay.Recover(cmd.Context(), opts)
 			bar.Done()
 			if err != nil {
-				if errors.Is(err, replay.ErrNoSnapshot) {
+				if errors.Is(err, replay.ErrNoSnapshot) || errors.Is(err, replay.ErrTargetBeforeSnap) {
 					return usageError("%v", err)
 				}
 				return &exitError{code: exitUsage, err: err}

@@ -4,6 +4,7 @@
 package testfix
 
 import (
+	"encoding/base64"
 	"bufio"
 	"bytes"
 	"encoding/json"
@@ -105,9 +106,60 @@ func ParseRows(t testing.TB, name string, data []byte) (rows []map[string]any, e
 			errLine = fmt.Sprint(e)
 			continue
 		}
-		rows = append(rows, o)
+		rows = append(rows, RawStrings(o).(map[string]any))
 	}
 	return rows, errLine
+}
+
+// RawStrings replaces the lossless JSON forms of binary data and of
+// strings that are not UTF-8 ({"$binary": BASE64}, {"$string": BASE64},
+// also as map keys) by the string Tarantool's reader prints for them: the
+// bytes, with each run of bytes that are not UTF-8 as one U+FFFD (as JSON
+// decoding turns Tarantool's raw bytes into).
+func RawStrings(v any) any {
+	switch x := v.(type) {
+	case []any:
+		for i := range x {
+			x[i] = RawStrings(x[i])
+		}
+		return x
+	case map[string]any:
+		if s, ok := rawString(x); ok {
+			return s
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if strings.HasPrefix(k, `{"$`) {
+				var m map[string]any
+				if json.Unmarshal([]byte(k), &m) == nil {
+					if s, ok := rawString(m); ok {
+						k = s
+					}
+				}
+			}
+			out[k] = RawStrings(e)
+		}
+		return out
+	}
+	return v
+}
+
+func rawString(m map[string]any) (string, bool) {
+	if len(m) != 1 {
+		return "", false
+	}
+	for k, e := range m {
+		s, ok := e.(string)
+		if !ok || (k != "$binary" && k != "$string") {
+			return "", false
+		}
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return "", false
+		}
+		return strings.ToValidUTF8(string(b), "\uFFFD"), true
+	}
+	return "", false
 }
 
 var typeNames = map[string]string{"30": "RAFT", "31": "PROMOTE", "32": "DEMOTE", "40": "CONFIRM", "41": "ROLLBACK", "12": "NOP"}

@@ -1,0 +1,176 @@
+package main
+
+// Hostile inputs: torn, renamed, duplicated and non-regular files, and the
+// point-in-time corner cases (issue list of the hardening pass).
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// sampleCopy copies the sample data dir into a new temporary directory.
+func sampleCopy(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	copyDir(t, sampleDir, dir)
+	return dir
+}
+
+func truncateHalf(t *testing.T, path string) {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, st.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A snapshot without its EOF marker is no snapshot: replay falls back to
+// the older one plus the xlogs, and says so.
+func TestReplayTornSnapshotFallsBack(t *testing.T) {
+	want := decodeReplay(t, replayMust(t, 0, "replay", "--format", "json", sampleDir))
+	dir := sampleCopy(t)
+	truncateHalf(t, filepath.Join(dir, "00000000000000000033.snap"))
+	stdout, stderr, code := runCLI(t, "replay", "--format", "json", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	got := decodeReplay(t, stdout)
+	if !vclockOf(got.VClock).Equal(vclockOf(want.VClock)) || got.tuples("accounts") != want.tuples("accounts") {
+		t.Errorf("torn newest snapshot: vclock %v tuples %s, want %v %s", got.VClock, got.tuples("accounts"), want.VClock, want.tuples("accounts"))
+	}
+	out := replayMust(t, 0, "replay", dir)
+	if !strings.Contains(out, "00000000000000000000.snap") || !strings.Contains(out, "no EOF marker") {
+		t.Errorf("summary does not name the snapshot used and the torn one:\n%s", out)
+	}
+	// Naming the torn snapshot, or having no other, fails.
+	_, stderr = mustRun(t, 2, "replay", "--from-snap", filepath.Join(dir, "00000000000000000033.snap"), dir)
+	if !strings.Contains(stderr, "no EOF marker") {
+		t.Errorf("--from-snap of a torn snapshot: %s", stderr)
+	}
+	os.Remove(filepath.Join(dir, "00000000000000000000.snap"))
+	_, stderr = mustRun(t, 2, "replay", dir)
+	if !strings.Contains(stderr, "no complete snapshot") {
+		t.Errorf("only a torn snapshot: %s", stderr)
+	}
+}
+
+// play does not apply a torn snapshot.
+func TestPlayTornSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	snap := filepath.Join(dir, "00000000000000000033.snap")
+	copyFile(t, sample("00000000000000000033.snap"), snap)
+	truncateHalf(t, snap)
+	stdout, stderr := mustRun(t, 1, "play", "--dry-run", "--show-system", "--format", "json", "localhost:1", snap)
+	if stdout != "" || !strings.Contains(stderr, "no EOF marker") {
+		t.Errorf("torn snapshot played:\nstdout %s\nstderr %s", head(stdout), stderr)
+	}
+}
+
+// --from-snap with a target before the snapshot is an error, not the
+// state at the snapshot.
+func TestReplayFromSnapPastTarget(t *testing.T) {
+	_, stderr := mustRun(t, 2, "replay", "--from-snap", sample("00000000000000000033.snap"), "--to-lsn", "1:10", sampleDir)
+	if !strings.Contains(stderr, "beyond the target") {
+		t.Errorf("stderr: %s", stderr)
+	}
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// replay reads explicit files whatever their names, pipes included, once.
+func TestReplayExplicitFiles(t *testing.T) {
+	want := decodeReplay(t, replayMust(t, 0, "replay", "--format", "json", sampleDir))
+	dir := t.TempDir()
+	copyFile(t, sample("00000000000000000033.snap"), filepath.Join(dir, "backup.snap.old"))
+	copyFile(t, sample("00000000000000000033.xlog"), filepath.Join(dir, "renamed"))
+	fifo := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(sample("00000000000000000036.xlog"))
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err == nil {
+			f.Write(data)
+			f.Close()
+		}
+	}()
+	got := decodeReplay(t, replayMust(t, 0, "replay", "--format", "json",
+		filepath.Join(dir, "backup.snap.old"), filepath.Join(dir, "renamed"), fifo))
+	if !vclockOf(got.VClock).Equal(vclockOf(want.VClock)) || got.tuples("events") != want.tuples("events") {
+		t.Errorf("explicit files: vclock %v, want %v", got.VClock, want.VClock)
+	}
+	if _, err := os.Stat(fifo); err != nil {
+		t.Error(err)
+	}
+}
+
+// Directories: every log file, whatever its name, in header order; FIFOs
+// are skipped with a warning instead of blocking.
+func TestDirectoryOddNames(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, sample("00000000000000000000.snap"), filepath.Join(dir, "test.snap"))
+	copyFile(t, sample("00000000000000000000.xlog"), filepath.Join(dir, "test.xlog"))
+	copyFile(t, sample("00000000000000000033.xlog"), filepath.Join(dir, "timestamp.xlog"))
+	copyFile(t, sample("00000000000000000036.xlog"), filepath.Join(dir, "00000000000000000036.xlog"))
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.xlog"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := mustRun(t, 0, "cat", "--format", "json", sample("00000000000000000000.snap"),
+		sample("00000000000000000000.xlog"), sample("00000000000000000033.xlog"), sample("00000000000000000036.xlog"))
+	for _, args := range [][]string{{dir}, {dir, dir}, {dir, filepath.Join(dir, "test.xlog")}} {
+		got, stderr := mustRun(t, 0, append([]string{"cat", "--format", "json"}, args...)...)
+		if got != want {
+			t.Errorf("cat %v: rows differ from the files named one by one", args)
+		}
+		if !strings.Contains(stderr, "fifo.xlog: not a regular file") {
+			t.Errorf("cat %v: no warning about the FIFO: %s", args, stderr)
+		}
+	}
+	r := decodeReplay(t, replayMust(t, 0, "replay", "--format", "json", dir))
+	full := decodeReplay(t, replayMust(t, 0, "replay", "--format", "json", sampleDir))
+	if !vclockOf(r.VClock).Equal(vclockOf(full.VClock)) {
+		t.Errorf("replay of odd names: vclock %v, want %v", r.VClock, full.VClock)
+	}
+}
+
+// play sends nothing twice within a run: the same rows in two files (a
+// renamed copy, a directory given twice under two names) are played once.
+func TestPlayDuplicateInputs(t *testing.T) {
+	copyDirPath := filepath.Join(t.TempDir(), "copy")
+	copyDir(t, sampleDir, copyDirPath)
+	os.Rename(filepath.Join(copyDirPath, "00000000000000000000.xlog"), filepath.Join(copyDirPath, "old.xlog"))
+	once, sum1 := mustRun(t, 0, "play", "--dry-run", "--format", "json", "localhost:1", sampleDir)
+	for _, args := range [][]string{
+		{sampleDir, copyDirPath},
+		{sample("00000000000000000000.xlog"), filepath.Join(copyDirPath, "old.xlog")},
+	} {
+		twice, sum2 := mustRun(t, 0, append([]string{"play", "--dry-run", "--format", "json", "localhost:1"}, args...)...)
+		if len(args) == 2 && args[0] == sampleDir {
+			if twice != once {
+				t.Errorf("play %v: rows sent differ from one copy\nonce:\n%s\ntwice:\n%s", args, head(once), head(twice))
+			}
+			if !strings.Contains(sum2, "read a second time") {
+				t.Errorf("summary does not count the duplicates:\n%s", sum2)
+			}
+		}
+		if strings.Count(twice, "\n") > strings.Count(once, "\n") {
+			t.Errorf("play %v sends %d rows, more than the %d of one copy (%s)", args, strings.Count(twice, "\n"), strings.Count(once, "\n"), sum1)
+		}
+	}
+}
