@@ -11,6 +11,7 @@ require (
 	github.com/tarantool/go-tarantool/v3 v3.0.2
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/sys v0.30.0
 )
 
 require (
@@ -27,5 +28,4 @@ require (
 	github.com/tarantool/go-iproto v1.1.0 // indirect
 	github.com/tarantool/go-option v1.1.0 // indirect
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
-	golang.org/x/sys v0.30.0 // indirect
 )

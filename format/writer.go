@@ -1,10 +1,7 @@
 package format
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/klauspost/compress/zstd"
@@ -28,11 +25,10 @@ type WriterOptions struct {
 // their CRC32C, and the EOF marker on Close. A transaction (Begin..Commit)
 // is never split across blocks.
 type Writer struct {
-	opts    WriterOptions
-	w       io.Writer
-	file    *os.File
-	tmpPath string
-	path    string
+	opts WriterOptions
+	w    io.Writer
+	file *OutFile
+	path string
 
 	rows  []byte
 	fix   []byte
@@ -64,21 +60,16 @@ func NewWriter(w io.Writer, m *Meta, opts WriterOptions) (*Writer, error) {
 func Create(dir string, m *Meta, opts WriterOptions) (*Writer, error) {
 	name := FileName(m.FileType, m.VClock)
 	path := filepath.Join(dir, name)
-	if _, err := os.Lstat(path); err == nil {
-		return nil, fmt.Errorf("%s already exists", path)
-	}
-	tmp := path + ".inprogress"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := CreateOutFile(path)
 	if err != nil {
 		return nil, err
 	}
 	w, err := NewWriter(f, m, opts)
 	if err != nil {
-		f.Close()
-		os.Remove(tmp)
+		f.Abort()
 		return nil, err
 	}
-	w.file, w.tmpPath, w.path = f, tmp, path
+	w.file, w.path = f, path
 	return w, nil
 }
 
@@ -196,18 +187,13 @@ func (w *Writer) Close() error {
 	if w.file == nil {
 		return err
 	}
-	if err == nil && !w.opts.NoSync {
-		err = w.file.Sync()
-	}
-	if cerr := w.file.Close(); err == nil {
-		err = cerr
-	}
+	f := w.file
 	w.file = nil
 	if err != nil {
-		os.Remove(w.tmpPath)
+		f.Abort()
 		return err
 	}
-	return os.Rename(w.tmpPath, w.path)
+	return f.Commit(w.opts.NoSync)
 }
 
 // Abort discards a file made by Create.
@@ -219,7 +205,7 @@ func (w *Writer) Abort() error {
 	if w.file == nil {
 		return nil
 	}
-	err := w.file.Close()
+	f := w.file
 	w.file = nil
-	return errors.Join(err, os.Remove(w.tmpPath))
+	return f.Abort()
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"github.com/xlogtool/xlogtool/box"
-	"os"
 	"strings"
 	"time"
 
@@ -90,7 +89,8 @@ func (s *State) WriteSnapshot(path string, v format.VClock, opts SnapshotOptions
 
 // WriteSnapshot writes the view as a Tarantool snapshot file with the
 // vclock v in its header. The file is written as path.inprogress and
-// renamed when complete; an existing file is not replaced. Tarantool
+// linked into place when complete (format.OutFile); an existing file is
+// not replaced, nor one that appears meanwhile. Tarantool
 // loads a snapshot only under the name format.FileName(format.TypeSNAP,
 // v). It returns the number of rows. Data rows are INSERTs numbered from
 // 0 (the LSN of a snapshot row is its ordinal), with GROUP_ID 1 for
@@ -101,17 +101,12 @@ func (rv *ReadView) WriteSnapshot(path string, v format.VClock, opts SnapshotOpt
 	}
 	meta := &format.Meta{FileType: format.TypeSNAP, Version: format.Version13, Tarantool: opts.Version,
 		Instance: opts.Instance, VClock: v, HasVClock: true}
-	if _, err := os.Lstat(path); err == nil {
-		return 0, fmt.Errorf("%s already exists", path)
-	}
-	tmp := path + ".inprogress"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := format.CreateOutFile(path)
 	if err != nil {
 		return 0, err
 	}
 	fail := func(err error) (int64, error) {
-		f.Close()
-		os.Remove(tmp)
+		f.Abort()
 		return 0, err
 	}
 	bw := bufio.NewWriterSize(f, 1<<20)
@@ -166,17 +161,7 @@ func (rv *ReadView) WriteSnapshot(path string, v format.VClock, opts SnapshotOpt
 	if err := bw.Flush(); err != nil {
 		return fail(err)
 	}
-	if !opts.NoSync {
-		if err := f.Sync(); err != nil {
-			return fail(err)
-		}
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return 0, err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
+	if err := f.Commit(opts.NoSync); err != nil {
 		return 0, err
 	}
 	return int64(lsn), nil

@@ -19,23 +19,19 @@ import (
 // fileWriter writes one output file as NAME.inprogress and renames it to
 // NAME when it is complete, as Tarantool does.
 type fileWriter struct {
-	path, tmp string
-	f         *os.File
-	w         *bufio.Writer
-	noSync    bool
-	zenc      *zstd.Encoder
+	path   string
+	f      *format.OutFile
+	w      *bufio.Writer
+	noSync bool
+	zenc   *zstd.Encoder
 }
 
 func createFile(path string, noSync bool) (*fileWriter, error) {
-	if _, err := os.Lstat(path); err == nil {
-		return nil, fmt.Errorf("%s already exists", path)
-	}
-	tmp := path + ".inprogress"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := format.CreateOutFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return &fileWriter{path: path, tmp: tmp, f: f, w: bufio.NewWriterSize(f, 1<<20), noSync: noSync}, nil
+	return &fileWriter{path: path, f: f, w: bufio.NewWriterSize(f, 1<<20), noSync: noSync}, nil
 }
 
 func (fw *fileWriter) Write(b []byte) (int, error) { return fw.w.Write(b) }
@@ -74,25 +70,18 @@ func (fw *fileWriter) close(eof bool) error {
 	if fw.zenc != nil {
 		fw.zenc.Close()
 	}
-	if err == nil && !fw.noSync {
-		err = fw.f.Sync()
-	}
-	if cerr := fw.f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		os.Remove(fw.tmp)
+		fw.f.Abort()
 		return err
 	}
-	return os.Rename(fw.tmp, fw.path)
+	return fw.f.Commit(fw.noSync)
 }
 
 func (fw *fileWriter) abort() {
 	if fw.zenc != nil {
 		fw.zenc.Close()
 	}
-	fw.f.Close()
-	os.Remove(fw.tmp)
+	fw.f.Abort()
 }
 
 // walMeta builds the header of an output WAL file.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // sampleCopy copies the sample data dir into a new temporary directory.
@@ -172,5 +173,43 @@ func TestPlayDuplicateInputs(t *testing.T) {
 		if strings.Count(twice, "\n") > strings.Count(once, "\n") {
 			t.Errorf("play %v sends %d rows, more than the %d of one copy (%s)", args, strings.Count(twice, "\n"), strings.Count(once, "\n"), sum1)
 		}
+	}
+}
+
+// An output file that appears while filter writes is not replaced: the
+// input comes through a FIFO that stalls until the output's .inprogress
+// file exists, then the test creates the final name.
+func TestFilterOutputAppears(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "in.xlog")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	os.Mkdir(out, 0o755)
+	final := filepath.Join(out, "00000000000000000000.xlog")
+	data, _ := os.ReadFile(sample("00000000000000000000.xlog"))
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		f.Write(data[:200])
+		for i := 0; i < 500; i++ {
+			if _, err := os.Stat(final + ".inprogress"); err == nil {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		os.WriteFile(final, []byte("appeared"), 0o644)
+		f.Write(data[200:])
+	}()
+	_, stderr := mustRun(t, 2, "filter", "--out", out, fifo)
+	if b, _ := os.ReadFile(final); string(b) != "appeared" {
+		t.Errorf("the file that appeared was replaced (%d bytes)", len(b))
+	}
+	if !strings.Contains(stderr, "not replaced") {
+		t.Errorf("stderr: %s", stderr)
 	}
 }
