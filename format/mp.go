@@ -600,3 +600,33 @@ func (c *MPCursor) Raw() ([]byte, error) {
 	}
 	return c.b[start:c.p:c.p], nil
 }
+
+// AppendMapLen appends a MessagePack map header of n entries.
+func AppendMapLen(b []byte, n int) []byte { return appendMapLen(b, n) }
+
+// AppendArrayLen appends a MessagePack array header of n elements.
+func AppendArrayLen(b []byte, n int) []byte {
+	switch {
+	case n < 16:
+		return append(b, msgpcode.FixedArrayLow|byte(n))
+	case n <= math.MaxUint16:
+		return binary.BigEndian.AppendUint16(append(b, msgpcode.Array16), uint16(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, msgpcode.Array32), uint32(n))
+}
+
+// AppendString appends s as a MessagePack string.
+func AppendString(b []byte, s string) []byte {
+	n := len(s)
+	switch {
+	case n < 32:
+		b = append(b, msgpcode.FixedStrLow|byte(n))
+	case n <= math.MaxUint8:
+		b = append(b, msgpcode.Str8, byte(n))
+	case n <= math.MaxUint16:
+		b = binary.BigEndian.AppendUint16(append(b, msgpcode.Str16), uint16(n))
+	default:
+		b = binary.BigEndian.AppendUint32(append(b, msgpcode.Str32), uint32(n))
+	}
+	return append(b, s...)
+}

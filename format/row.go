@@ -24,6 +24,9 @@ type Header struct {
 	Flags    uint64
 	Sync     uint64
 	StreamID uint64
+	// SchemaVersion is the schema version of IPROTO requests and responses
+	// (header key 0x05); log rows do not carry it.
+	SchemaVersion uint64
 	// Unknown is true when the header has keys this reader does not know;
 	// they are kept in Row.RawHeader.
 	Unknown bool
@@ -87,6 +90,12 @@ func (r *Row) Clone() *Row {
 	return &c
 }
 
+// DecodeRow decodes the row at the start of b (a header map and, for every
+// type but NOP, the body that follows) into r and returns its length. Rows
+// of replication streams are log rows: a packet decodes with DecodeRow.
+// r's slices point into b.
+func DecodeRow(b []byte, r *Row) (int, error) { return decodeRow(b, r) }
+
 // decodeRow decodes the row at the start of b into r and returns its length.
 // A body follows the header unless the header ends the data or the row is a
 // NOP (Tarantool never reads a NOP body).
@@ -110,8 +119,13 @@ func decodeRow(b []byte, r *Row) (int, error) {
 			var v uint64
 			v, err = c.Uint()
 			h.Type, haveType = box.RowType(v), true
+			if v > 0xffffffff {
+				err = fmt.Errorf("type %d out of range", v)
+			}
 		case box.KeySync:
 			h.Sync, err = c.Uint()
+		case box.KeySchemaVersion:
+			h.SchemaVersion, err = c.Uint()
 		case box.KeyReplicaID:
 			var v uint64
 			v, err = c.Uint()
@@ -165,6 +179,7 @@ func decodeRow(b []byte, r *Row) (int, error) {
 }
 
 // AppendHeader encodes h as Tarantool does (keys in the order type, sync,
+// schema version (IPROTO packets only),
 // replica id, group id, lsn, timestamp, tsn, stream id, flags; minimal
 // unsigned integers; float64 timestamp). TSN and the COMMIT flag follow the
 // transaction fields: a row with TSN == LSN that commits carries neither.
@@ -181,6 +196,7 @@ func AppendHeader(b []byte, h *Header) []byte {
 		}
 	}
 	cnt(h.Sync != 0)
+	cnt(h.SchemaVersion != 0)
 	cnt(h.ReplicaID != 0)
 	cnt(h.GroupID != 0)
 	cnt(h.LSN != 0)
@@ -192,6 +208,9 @@ func AppendHeader(b []byte, h *Header) []byte {
 	b = appendUint(append(b, box.KeyType), uint64(h.Type))
 	if h.Sync != 0 {
 		b = appendUint(append(b, box.KeySync), h.Sync)
+	}
+	if h.SchemaVersion != 0 {
+		b = appendUint(append(b, box.KeySchemaVersion), h.SchemaVersion)
 	}
 	if h.ReplicaID != 0 {
 		b = appendUint(append(b, box.KeyReplicaID), uint64(h.ReplicaID))

@@ -1,19 +1,26 @@
-// Package iproto is a client for Tarantool's binary protocol (IPROTO).
+// Package iproto is the codec of Tarantool's binary protocol (IPROTO),
+// for both ends of a connection: what a client sends and reads, what a
+// server reads and sends.
 //
-// Dial connects, reads the 128-byte greeting and, when a user other than
-// guest is given, authenticates with chap-sha1. A Conn multiplexes requests
-// by their sync id: Send writes a request and returns a Future at once, so
-// many requests can be in flight on one connection (pipelining); Do sends one
-// request and waits for its response.
+//   - Framing: ReadPacket reads one length-prefixed packet; DecodePacket
+//     decodes its header and body as a row, with the same code that
+//     decodes the rows of log files (format.DecodeRow): replication rows
+//     are log rows, and AppendRow writes one as a packet.
+//   - Greeting: ParseGreeting and EncodeGreeting (the 128 bytes a server
+//     sends on connect); chap-sha1: Scramble (client), PasswordHash and
+//     CheckScramble (server).
+//   - Requests: small values (SelectRequest, InsertRequest, ..., AuthRequest,
+//     ExecuteRequest, IDRequest, BeginRequest, ...) whose bodies are
+//     encoded with MessagePack; AppendRequest writes one as a packet,
+//     DecodeRequest reads one back with the errors Tarantool 2.6.0 answers
+//     malformed requests with. RawRequest sends a body that is already
+//     encoded, byte for byte, which is how rows read from .xlog files are
+//     replayed.
+//   - Responses: DecodeResponse and Response (data, fields, errors);
+//     AppendOK, AppendData (also CHUNK pushes) and AppendError write them
+//     as Tarantool does, with the fixed-width header. A server error is an
+//     *Error: the code, its name, the message and (2.4.1+) the error stack.
 //
-// Requests are small values (Select, Insert, Replace, Update, Delete, Upsert,
-// Call, Eval, Ping, Begin, Commit, Rollback) whose bodies are encoded with
-// MessagePack; Raw sends a body that is already encoded, byte for byte, which
-// is how rows read from .xlog files are replayed. Streams (interactive
-// transactions) need a 2.10 or newer server; Conn.SupportsStreams tells.
-//
-// A server error arrives as *Error, carrying the error code, its name
-// (ER_TUPLE_FOUND, ...), the message and, from 2.4.1 on, the error stack.
-// Closing the connection, or losing it, fails every pending request with an
-// error that matches ErrClosed.
+// The client (connections, pipelining, streams) is package iproto/client.
+// Constants (types, keys, error codes) are package box's.
 package iproto

@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vmihailenco/msgpack/v5"
 	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
 )
-
-// ErrClosed is matched (errors.Is) by every error caused by the connection
-// being closed, by Close or because it broke.
-var ErrClosed = errors.New("iproto: connection closed")
 
 // Error is an error response of the server.
 type Error struct {
@@ -36,15 +34,81 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s(code %d): %s", e.Name(), e.Code, e.Message)
 }
 
-// IsCode reports whether err is (or wraps) a server *Error with that code.
+// IsCode reports whether err is (or wraps) a server *Error, or a
+// *box.Error, with that code.
 func IsCode(err error, code box.ErrorCode) bool {
 	var e *Error
-	return errors.As(err, &e) && e.Code == code
+	if errors.As(err, &e) {
+		return e.Code == code
+	}
+	var be *box.Error
+	return errors.As(err, &be) && be.Code == code
 }
 
-// decodeError builds the *Error of an error response from its body.
-// A body that cannot be decoded still yields an Error with the code.
-func decodeError(code box.ErrorCode, body []byte) *Error {
+// NewError returns the error Tarantool raises for code with args: its
+// message formatted as the server does and a one-entry stack of type
+// ClientError.
+func NewError(code box.ErrorCode, args ...any) *Error {
+	return ErrorOf(box.NewError(code, args...))
+}
+
+// ErrorOf turns a Tarantool error into an error response (ClientError).
+func ErrorOf(e *box.Error) *Error {
+	return &Error{Code: e.Code, Message: e.Message,
+		Stack: []ErrorFrame{{Type: "ClientError", Message: e.Message, Code: e.Code}}}
+}
+
+// AppendErrorBody appends the body of an error response as Tarantool 2.6.0
+// writes it: {ERROR_24: message, ERROR: {STACK: [frames]}} (a stack of
+// one ClientError entry when e has none).
+func AppendErrorBody(b []byte, e *Error) []byte {
+	stack := e.Stack
+	if len(stack) == 0 {
+		stack = []ErrorFrame{{Type: "ClientError", Message: e.Message, Code: e.Code}}
+	}
+	b = format.AppendMapLen(b, 2)
+	b = format.AppendString(append(b, box.KeyErrorMessage), e.Message)
+	b = format.AppendMapLen(append(b, box.KeyError), 1)
+	b = format.AppendArrayLen(append(b, box.ErrorKeyStack), len(stack))
+	for _, f := range stack {
+		n := 6
+		var fields []byte
+		if len(f.Fields) > 0 {
+			if raw, err := msgpack.Marshal(f.Fields); err == nil {
+				fields = raw
+				n++
+			}
+		}
+		typ := f.Type
+		if typ == "" {
+			typ = "ClientError"
+		}
+		b = format.AppendMapLen(b, n)
+		b = format.AppendString(append(b, box.ErrorKeyType), typ)
+		b = format.AppendString(append(b, box.ErrorKeyFile), f.File)
+		b = format.AppendUint(append(b, box.ErrorKeyLine), f.Line)
+		b = format.AppendString(append(b, box.ErrorKeyMessage), f.Message)
+		b = format.AppendUint(append(b, box.ErrorKeyErrno), f.Errno)
+		b = format.AppendUint(append(b, box.ErrorKeyCode), uint64(f.Code))
+		if fields != nil {
+			b = append(append(b, box.ErrorKeyFields), fields...)
+		}
+	}
+	return b
+}
+
+// AppendError appends a whole error response (type 0x8000 | code).
+func AppendError(b []byte, sync, schemaVersion uint64, e *Error) []byte {
+	start := len(b)
+	b = AppendResponseHeader(b, box.ErrorType(e.Code), sync, schemaVersion, 0)
+	body := len(b)
+	b = AppendErrorBody(b, e)
+	return fixResponseLength(b, start, len(b)-body)
+}
+
+// DecodeError builds the *Error of an error response from its code and
+// body. A body that cannot be decoded still yields an Error with the code.
+func DecodeError(code box.ErrorCode, body []byte) *Error {
 	e := &Error{Code: code}
 	if len(body) == 0 {
 		return e

@@ -6,15 +6,16 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/vmihailenco/msgpack/v5"
+
 	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
 )
 
 const (
-	// maxPacketSize bounds the length a peer may announce for one packet.
-	maxPacketSize = 1 << 31
+	// MaxPacketSize bounds the length a peer may announce for one packet.
+	MaxPacketSize = 1 << 31
 	// preallocLimit is the largest packet buffer allocated before its bytes
 	// arrive; bigger packets grow as they are read.
 	preallocLimit = 1 << 20
@@ -22,66 +23,11 @@ const (
 	lengthPrefixSize = 5
 )
 
-// typeChunk is the type of out-of-band pushes (box.session.push); they
-// carry the sync of the request they belong to but do not answer it.
-const typeChunk = 128
-
-// encodePacket encodes one request: length prefix, header {type, sync,
-// [stream id]} and body.
-func encodePacket(sync, streamID uint64, req Request) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Write(make([]byte, lengthPrefixSize))
-	enc := msgpack.NewEncoder(&buf)
-	enc.UseCompactInts(true)
-	n := 2
-	if streamID != 0 {
-		n = 3
-	}
-	if err := encodeHeader(enc, n, req.Type(), sync, streamID); err != nil {
-		return nil, err
-	}
-	if err := req.EncodeBody(enc); err != nil {
-		return nil, fmt.Errorf("iproto: encode %s body: %w", req.Type().RequestName(), err)
-	}
-	b := buf.Bytes()
-	size := len(b) - lengthPrefixSize
-	if size > maxPacketSize {
-		return nil, fmt.Errorf("iproto: %s request of %d bytes is too large", req.Type().RequestName(), size)
-	}
-	b[0] = 0xce
-	binary.BigEndian.PutUint32(b[1:lengthPrefixSize], uint32(size))
-	return b, nil
-}
-
-func encodeHeader(enc *msgpack.Encoder, n int, typ box.RowType, sync, streamID uint64) error {
-	if err := enc.EncodeMapLen(n); err != nil {
-		return err
-	}
-	if err := enc.EncodeUint(box.KeyType); err != nil {
-		return err
-	}
-	if err := enc.EncodeUint(uint64(typ)); err != nil {
-		return err
-	}
-	if err := enc.EncodeUint(box.KeySync); err != nil {
-		return err
-	}
-	if err := enc.EncodeUint(sync); err != nil {
-		return err
-	}
-	if n == 3 {
-		if err := enc.EncodeUint(box.KeyStreamID); err != nil {
-			return err
-		}
-		return enc.EncodeUint(streamID)
-	}
-	return nil
-}
-
-// readPacket reads one length-prefixed packet and returns the bytes after
+// ReadPacket reads one length-prefixed packet and returns the bytes after
 // the prefix (header and body). The prefix may use any MessagePack unsigned
-// integer encoding.
-func readPacket(r *bufio.Reader) ([]byte, error) {
+// integer encoding. The packet is read into buf's storage when it is large
+// enough (the result aliases buf then), else into a new slice.
+func ReadPacket(r *bufio.Reader, buf []byte) ([]byte, error) {
 	c, err := r.ReadByte()
 	if err != nil {
 		return nil, err
@@ -100,22 +46,26 @@ func readPacket(r *bufio.Reader) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("iproto: invalid packet length prefix 0x%02x", c)
 	}
-	if size > maxPacketSize {
-		return nil, fmt.Errorf("iproto: packet length %d exceeds %d", size, maxPacketSize)
+	if size > MaxPacketSize {
+		return nil, fmt.Errorf("iproto: packet length %d exceeds %d", size, MaxPacketSize)
 	}
-	if size <= preallocLimit {
-		pkt := make([]byte, size)
+	if size <= uint64(cap(buf)) || size <= preallocLimit {
+		pkt := buf[:0]
+		if size > uint64(cap(buf)) {
+			pkt = make([]byte, 0, size)
+		}
+		pkt = pkt[:size]
 		if _, err := io.ReadFull(r, pkt); err != nil {
 			return nil, unexpectedEOF(err)
 		}
 		return pkt, nil
 	}
-	var buf bytes.Buffer
-	buf.Grow(preallocLimit)
-	if _, err := io.CopyN(&buf, r, int64(size)); err != nil {
+	var big bytes.Buffer
+	big.Grow(preallocLimit)
+	if _, err := io.CopyN(&big, r, int64(size)); err != nil {
 		return nil, unexpectedEOF(err)
 	}
-	return buf.Bytes(), nil
+	return big.Bytes(), nil
 }
 
 func unexpectedEOF(err error) error {
@@ -125,49 +75,86 @@ func unexpectedEOF(err error) error {
 	return err
 }
 
-// header is the decoded header of a packet from the server.
-type header struct {
-	typ           box.RowType
-	sync          uint64
-	schemaVersion uint64
+// DecodePacket decodes a packet read by ReadPacket: its header and body
+// are a row, decoded by the same code as the rows of log files. row's
+// slices point into pkt.
+func DecodePacket(pkt []byte, row *format.Row) error {
+	n, err := format.DecodeRow(pkt, row)
+	if err != nil {
+		return fmt.Errorf("iproto: malformed packet: %w", err)
+	}
+	if n != len(pkt) {
+		if row.Type == box.TypeNop {
+			return nil // a NOP's body is never read
+		}
+		return fmt.Errorf("iproto: malformed packet: %d bytes after the body", len(pkt)-n)
+	}
+	return nil
 }
 
-// parseHeader decodes the header map of pkt and returns the body bytes that
-// follow it.
-func parseHeader(pkt []byte) (header, []byte, error) {
-	var h header
-	r := &mpReader{b: pkt}
-	n, err := r.mapLen()
+// beginPacket appends the length prefix, to be filled by endPacket.
+func beginPacket(b []byte) ([]byte, int) {
+	return append(b, 0xce, 0, 0, 0, 0), len(b)
+}
+
+// endPacket fills the length prefix of the packet started at start.
+func endPacket(b []byte, start int) ([]byte, error) {
+	size := len(b) - start - lengthPrefixSize
+	if size > MaxPacketSize {
+		return nil, fmt.Errorf("iproto: packet of %d bytes is too large", size)
+	}
+	binary.BigEndian.PutUint32(b[start+1:], uint32(size))
+	return b, nil
+}
+
+// AppendRow appends a row as one packet: the length prefix, the header
+// encoded as log rows are (format.AppendHeader) and the raw body (none
+// when body is empty). Replication streams send log rows this way.
+func AppendRow(b []byte, h *format.Header, body []byte) ([]byte, error) {
+	b, start := beginPacket(b)
+	b = format.AppendHeader(b, h)
+	b = append(b, body...)
+	return endPacket(b, start)
+}
+
+// AppendRequest appends req as one packet with the header {type, sync,
+// [stream id]}.
+func AppendRequest(b []byte, sync, streamID uint64, req Request) ([]byte, error) {
+	h := format.Header{Type: req.Type(), Sync: sync, StreamID: streamID, Commit: true}
+	b, start := beginPacket(b)
+	b = format.AppendHeader(b, &h)
+	var buf bytes.Buffer
+	enc := msgpack.NewEncoder(&buf)
+	enc.UseCompactInts(true)
+	if err := req.EncodeBody(enc); err != nil {
+		return nil, fmt.Errorf("iproto: encode %s body: %w", req.Type().RequestName(), err)
+	}
+	b = append(b, buf.Bytes()...)
+	b, err := endPacket(b, start)
 	if err != nil {
-		return h, nil, fmt.Errorf("iproto: packet header: %w", err)
+		return nil, fmt.Errorf("iproto: %s request: %w", req.Type().RequestName(), err)
 	}
-	for range n {
-		key, err := r.uint()
-		if err != nil {
-			return h, nil, fmt.Errorf("iproto: packet header key: %w", err)
-		}
-		switch key {
-		case box.KeyType, box.KeySync, box.KeySchemaVersion:
-			v, err := r.uint()
-			if err != nil {
-				return h, nil, fmt.Errorf("iproto: packet header key 0x%02x: %w", key, err)
-			}
-			switch key {
-			case box.KeyType:
-				if v > math.MaxUint32 {
-					return h, nil, fmt.Errorf("iproto: response type %d out of range", v)
-				}
-				h.typ = box.RowType(v)
-			case box.KeySync:
-				h.sync = v
-			default:
-				h.schemaVersion = v
-			}
-		default:
-			if err := r.skip(); err != nil {
-				return h, nil, fmt.Errorf("iproto: packet header key 0x%02x: %w", key, err)
-			}
-		}
-	}
-	return h, pkt[r.pos:], nil
+	return b, nil
+}
+
+// AppendResponseHeader appends the length prefix and the header of a
+// response as Tarantool writes it: {type, sync, schema version} with
+// fixed-width integers (ce, cf, ce), 28 bytes with the prefix. bodyLen is
+// the size of the body that the caller appends next.
+func AppendResponseHeader(b []byte, typ box.RowType, sync, schemaVersion uint64, bodyLen int) []byte {
+	b = append(b, 0xce)
+	b = binary.BigEndian.AppendUint32(b, uint32(23+bodyLen))
+	b = append(b, 0x83, box.KeyType, 0xce)
+	b = binary.BigEndian.AppendUint32(b, uint32(typ))
+	b = append(b, box.KeySync, 0xcf)
+	b = binary.BigEndian.AppendUint64(b, sync)
+	b = append(b, box.KeySchemaVersion, 0xce)
+	return binary.BigEndian.AppendUint32(b, uint32(schemaVersion))
+}
+
+// AppendResponse appends a whole response: the header (AppendResponseHeader)
+// and body, raw MessagePack (none when empty).
+func AppendResponse(b []byte, typ box.RowType, sync, schemaVersion uint64, body []byte) []byte {
+	b = AppendResponseHeader(b, typ, sync, schemaVersion, len(body))
+	return append(b, body...)
 }

@@ -17,7 +17,7 @@ import (
 
 func mustEncode(t *testing.T, sync, stream uint64, req Request) string {
 	t.Helper()
-	b, err := encodePacket(sync, stream, req)
+	b, err := AppendRequest(nil, sync, stream, req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestEncodePacket(t *testing.T) {
 		{"stream begin defaults", 12, 5, BeginRequest{}, "ce00000007" + "83000e010c0a05"},
 		{"stream commit", 13, 5, CommitRequest{}, "ce00000007" + "83000f010d0a05"},
 		{"stream rollback", 14, 1 << 40, RollbackRequest{}, "ce0000000f" + "830010010e0acf0000010000000000"},
-		{"auth", 15, 0, authRequest{user: "u", scramble: []byte{1, 2}},
+		{"auth", 15, 0, AuthRequest{User: "u", Scramble: []byte{1, 2}},
 			"ce00000018" + "82000701 0f" + "82" + "23a175" + "2192a9636861702d73686131a20102"},
 	}
 	for _, c := range cases {
@@ -71,7 +71,7 @@ type badTuple struct{}
 func (badTuple) EncodeMsgpack(*msgpack.Encoder) error { return errors.New("cannot encode") }
 
 func TestEncodePacketError(t *testing.T) {
-	_, err := encodePacket(1, 0, InsertRequest{Space: 1, Tuple: badTuple{}})
+	_, err := AppendRequest(nil, 1, 0, InsertRequest{Space: 1, Tuple: badTuple{}})
 	if err == nil || !strings.Contains(err.Error(), "cannot encode") {
 		t.Fatalf("err = %v", err)
 	}
@@ -83,17 +83,17 @@ func TestReadPacket(t *testing.T) {
 		{0x01}, {0xcc, 0x01}, {0xcd, 0x00, 0x01}, {0xce, 0, 0, 0, 1}, {0xcf, 0, 0, 0, 0, 0, 0, 0, 1},
 	} {
 		r := bufio.NewReader(bytes.NewReader(append(append([]byte{}, prefix...), body...)))
-		pkt, err := readPacket(r)
+		pkt, err := ReadPacket(r, nil)
 		if err != nil || !bytes.Equal(pkt, body) {
 			t.Errorf("prefix %x: %x, %v", prefix, pkt, err)
 		}
-		if _, err := readPacket(r); err != io.EOF {
+		if _, err := ReadPacket(r, nil); err != io.EOF {
 			t.Errorf("prefix %x: at end: %v", prefix, err)
 		}
 	}
 	big := bytes.Repeat([]byte{0xc0}, preallocLimit+10)
 	in := append([]byte{0xce, 0, 0x10, 0, 0x0a}, big...)
-	if pkt, err := readPacket(bufio.NewReader(bytes.NewReader(in))); err != nil || len(pkt) != len(big) {
+	if pkt, err := ReadPacket(bufio.NewReader(bytes.NewReader(in)), nil); err != nil || len(pkt) != len(big) {
 		t.Errorf("large packet: %d bytes, %v", len(pkt), err)
 	}
 	bad := map[string][]byte{
@@ -105,32 +105,32 @@ func TestReadPacket(t *testing.T) {
 		"cut big":    {0xce, 0x7f, 0, 0, 0, 1, 2, 3},
 	}
 	for name, in := range bad {
-		if _, err := readPacket(bufio.NewReader(bytes.NewReader(in))); err == nil || err == io.EOF {
+		if _, err := ReadPacket(bufio.NewReader(bytes.NewReader(in)), nil); err == nil || err == io.EOF {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
 }
 
-func TestParseHeader(t *testing.T) {
-	// The fixed 32-byte prefix of dispatcher responses, without the length.
-	pkt, _ := hex.DecodeString("83" + "00ce00008003" + "01cf0000000000000007" + "05cf0000000000000050" + "81" + "31a178")
-	h, body, err := parseHeader(pkt)
+func TestDecodeResponse(t *testing.T) {
+	// The fixed header of dispatcher responses, without the length.
+	pkt, _ := hex.DecodeString("83" + "00ce00008003" + "01cf0000000000000007" + "05ce00000050" + "81" + "31a178")
+	r, err := DecodeResponse(pkt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.typ != 0x8003 || h.sync != 7 || h.schemaVersion != 80 || hex.EncodeToString(body) != "8131a178" {
-		t.Fatalf("%+v body %x", h, body)
+	if r.Type != 0x8003 || r.Sync != 7 || r.SchemaVersion != 80 || hex.EncodeToString(r.Body) != "8131a178" {
+		t.Fatalf("%+v body %x", r, r.Body)
 	}
-	// Minimal integers and an unknown key with a compound value.
-	pkt, _ = hex.DecodeString("83" + "0000" + "0105" + "0a9201a178")
-	h, body, err = parseHeader(pkt)
-	if err != nil || h.typ != 0 || h.sync != 5 || len(body) != 0 {
-		t.Fatalf("%+v body %x err %v", h, body, err)
+	// 8-byte widths, minimal integers, an unknown key with a compound value.
+	pkt, _ = hex.DecodeString("83" + "00cf0000000000000000" + "0105" + "0b9201a178")
+	r, err = DecodeResponse(pkt)
+	if err != nil || r.Type != 0 || r.Sync != 5 || len(r.Body) != 0 {
+		t.Fatalf("%+v err %v", r, err)
 	}
-	for _, bad := range []string{"", "c0", "81a17801", "8100a178", "8100cf0000000100000000", "82000001"} {
+	for _, bad := range []string{"", "c0", "81a17801", "8100a178", "8100cf0000000100000000", "82000001", "8100008000"} {
 		b, _ := hex.DecodeString(bad)
-		if _, _, err := parseHeader(b); err == nil {
-			t.Errorf("header %s: no error", bad)
+		if _, err := DecodeResponse(b); err == nil {
+			t.Errorf("packet %s: no error", bad)
 		}
 	}
 }

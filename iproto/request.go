@@ -91,18 +91,54 @@ type RawRequest struct {
 type BeginRequest struct {
 	Timeout   time.Duration
 	Isolation box.Isolation
+	IsSync    bool // 3.x: the transaction is synchronous (key IS_SYNC)
 }
 
 // CommitRequest commits the transaction of a stream.
-type CommitRequest struct{}
+type CommitRequest struct {
+	IsSync bool // 3.x: wait for the quorum (key IS_SYNC)
+}
 
 // RollbackRequest rolls back the transaction of a stream.
 type RollbackRequest struct{}
 
-// authRequest authenticates with chap-sha1.
-type authRequest struct {
-	user     string
-	scramble []byte
+// AuthRequest authenticates a user: USER_NAME and TUPLE [method,
+// scramble]. An empty Method is chap-sha1. A request without a scramble
+// (TUPLE []) is how guest authenticates.
+type AuthRequest struct {
+	User     string
+	Method   string
+	Scramble []byte
+}
+
+// Call16Request calls a stored function with the 1.6 conventions
+// (CALL_16): every return value is converted to a tuple.
+type Call16Request struct {
+	Function string
+	Args     any
+}
+
+// ExecuteRequest runs an SQL statement, given as text or as the id of a
+// prepared statement (StmtID, when SQLText is empty).
+type ExecuteRequest struct {
+	SQLText string
+	StmtID  uint64
+	Bind    any // an array of values; nil means none
+	Options any // an array; nil means none
+}
+
+// PrepareRequest prepares an SQL statement (or unprepares one by id).
+type PrepareRequest struct {
+	SQLText string
+	StmtID  uint64
+}
+
+// IDRequest tells the server the client's protocol version and features
+// (2.10+). The server answers with a body of the same keys.
+type IDRequest struct {
+	Version  uint64
+	Features []uint64
+	AuthType string // empty: not sent
 }
 
 func (PingRequest) Type() box.RowType     { return box.TypePing }
@@ -118,13 +154,22 @@ func (r RawRequest) Type() box.RowType    { return r.Code }
 func (BeginRequest) Type() box.RowType    { return box.TypeBegin }
 func (CommitRequest) Type() box.RowType   { return box.TypeCommit }
 func (RollbackRequest) Type() box.RowType { return box.TypeTxRollback }
-func (authRequest) Type() box.RowType     { return box.TypeAuth }
+func (AuthRequest) Type() box.RowType     { return box.TypeAuth }
+func (Call16Request) Type() box.RowType   { return box.TypeCall16 }
+func (ExecuteRequest) Type() box.RowType  { return box.TypeExecute }
+func (PrepareRequest) Type() box.RowType  { return box.TypePrepare }
+func (IDRequest) Type() box.RowType       { return box.TypeID }
 
 // EncodeBody writes nothing: PING has no body.
 func (PingRequest) EncodeBody(*msgpack.Encoder) error { return nil }
 
-// EncodeBody writes nothing: COMMIT has no body.
-func (CommitRequest) EncodeBody(*msgpack.Encoder) error { return nil }
+// EncodeBody writes nothing, or IS_SYNC when set.
+func (r CommitRequest) EncodeBody(enc *msgpack.Encoder) error {
+	if !r.IsSync {
+		return nil
+	}
+	return encodeMap(enc, boolField(box.KeyIsSync, true))
+}
 
 // EncodeBody writes nothing: ROLLBACK has no body.
 func (RollbackRequest) EncodeBody(*msgpack.Encoder) error { return nil }
@@ -211,26 +256,83 @@ func (r BeginRequest) EncodeBody(enc *msgpack.Encoder) error {
 	if r.Isolation != box.IsolationDefault {
 		fields = append(fields, uintField(box.KeyIsolation, uint64(r.Isolation)))
 	}
+	if r.IsSync {
+		fields = append(fields, boolField(box.KeyIsSync, true))
+	}
 	if len(fields) == 0 {
 		return nil
 	}
 	return encodeMap(enc, fields...)
 }
 
-// EncodeBody writes the AUTH body: user name and ["chap-sha1", scramble].
-func (r authRequest) EncodeBody(enc *msgpack.Encoder) error {
-	return encodeMap(enc, stringField(box.KeyUserName, r.user), func(enc *msgpack.Encoder) error {
+// EncodeBody writes the AUTH body: user name and [method, scramble], or
+// an empty TUPLE without a scramble.
+func (r AuthRequest) EncodeBody(enc *msgpack.Encoder) error {
+	return encodeMap(enc, stringField(box.KeyUserName, r.User), func(enc *msgpack.Encoder) error {
 		if err := enc.EncodeUint(box.KeyTuple); err != nil {
 			return err
+		}
+		if r.Scramble == nil {
+			return enc.EncodeArrayLen(0)
 		}
 		if err := enc.EncodeArrayLen(2); err != nil {
 			return err
 		}
-		if err := enc.EncodeString("chap-sha1"); err != nil {
+		method := r.Method
+		if method == "" {
+			method = "chap-sha1"
+		}
+		if err := enc.EncodeString(method); err != nil {
 			return err
 		}
-		return enc.EncodeString(string(r.scramble))
+		return enc.EncodeString(string(r.Scramble))
 	})
+}
+
+// EncodeBody writes the CALL_16 body.
+func (r Call16Request) EncodeBody(enc *msgpack.Encoder) error {
+	return encodeMap(enc, stringField(box.KeyFunctionName, r.Function), arrayField(box.KeyTuple, r.Args))
+}
+
+// EncodeBody writes the EXECUTE body: SQL_TEXT or STMT_ID, SQL_BIND and
+// OPTIONS.
+func (r ExecuteRequest) EncodeBody(enc *msgpack.Encoder) error {
+	return encodeMap(enc, sqlField(r.SQLText, r.StmtID), arrayField(box.KeySQLBind, r.Bind), arrayField(box.KeyOptions, r.Options))
+}
+
+// EncodeBody writes the PREPARE body: SQL_TEXT or STMT_ID.
+func (r PrepareRequest) EncodeBody(enc *msgpack.Encoder) error {
+	return encodeMap(enc, sqlField(r.SQLText, r.StmtID))
+}
+
+func sqlField(text string, id uint64) field {
+	if text == "" {
+		return uintField(box.KeyStmtID, id)
+	}
+	return stringField(box.KeySQLText, text)
+}
+
+// EncodeBody writes the ID body: VERSION, FEATURES and AUTH_TYPE when set.
+func (r IDRequest) EncodeBody(enc *msgpack.Encoder) error {
+	features := func(enc *msgpack.Encoder) error {
+		if err := enc.EncodeUint(box.KeyFeatures); err != nil {
+			return err
+		}
+		if err := enc.EncodeArrayLen(len(r.Features)); err != nil {
+			return err
+		}
+		for _, f := range r.Features {
+			if err := enc.EncodeUint(f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	var auth field
+	if r.AuthType != "" {
+		auth = stringField(box.KeyAuthType, r.AuthType)
+	}
+	return encodeMap(enc, uintField(box.KeyVersion, r.Version), features, auth)
 }
 
 // field writes one key and its value; a nil field is skipped.
@@ -263,6 +365,15 @@ func uintField(key, v uint64) field {
 			return err
 		}
 		return enc.EncodeUint(v)
+	}
+}
+
+func boolField(key uint64, v bool) field {
+	return func(enc *msgpack.Encoder) error {
+		if err := enc.EncodeUint(key); err != nil {
+			return err
+		}
+		return enc.EncodeBool(v)
 	}
 }
 

@@ -1,10 +1,12 @@
 package iproto
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
 )
 
 // Response is one response of the server. The body is kept as the raw
@@ -29,7 +31,7 @@ func (r *Response) Err() error {
 	if r.Type&box.TypeErrorFlag == 0 {
 		return nil
 	}
-	return decodeError(r.Code(), r.Body)
+	return DecodeError(r.Code(), r.Body)
 }
 
 // Field returns the raw MessagePack value stored under key in the body map.
@@ -99,4 +101,52 @@ func (r *Response) DecodeData(v any) error {
 		return fmt.Errorf("iproto: response data: %w", err)
 	}
 	return nil
+}
+
+// DecodeResponse decodes a packet read by ReadPacket as a response. Body
+// points into pkt.
+func DecodeResponse(pkt []byte) (*Response, error) {
+	var row format.Row
+	if err := DecodePacket(pkt, &row); err != nil {
+		return nil, err
+	}
+	return &Response{Type: row.Type, Sync: row.Sync, SchemaVersion: row.SchemaVersion, Body: row.Body}, nil
+}
+
+// fixResponseLength sets the length prefix of the response starting at
+// start once its body of bodyLen bytes has been appended.
+func fixResponseLength(b []byte, start, bodyLen int) []byte {
+	binary.BigEndian.PutUint32(b[start+1:], uint32(23+bodyLen))
+	return b
+}
+
+// emptyBody is the body of OK answers without data ({}).
+var emptyBody = []byte{0x80}
+
+// AppendOK appends an OK response with the empty body {} (PING, AUTH,
+// BEGIN, COMMIT, ROLLBACK).
+func AppendOK(b []byte, sync, schemaVersion uint64) []byte {
+	return AppendResponse(b, box.TypeOK, sync, schemaVersion, emptyBody)
+}
+
+// AppendDataBody appends the body {DATA: [values...]} of a response whose
+// values are raw MessagePack (tuples, call results), with the array
+// header as Tarantool writes it for DML, SELECT and CALL (array32).
+func AppendDataBody(b []byte, values ...[]byte) []byte {
+	b = append(b, 0x81, box.KeyData, 0xdd)
+	b = binary.BigEndian.AppendUint32(b, uint32(len(values)))
+	for _, v := range values {
+		b = append(b, v...)
+	}
+	return b
+}
+
+// AppendData appends an OK response (or, with typ TypeChunk, a push) whose
+// body is {DATA: [values...]}.
+func AppendData(b []byte, typ box.RowType, sync, schemaVersion uint64, values ...[]byte) []byte {
+	start := len(b)
+	b = AppendResponseHeader(b, typ, sync, schemaVersion, 0)
+	body := len(b)
+	b = AppendDataBody(b, values...)
+	return fixResponseLength(b, start, len(b)-body)
 }

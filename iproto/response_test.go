@@ -76,9 +76,9 @@ func FuzzDecodeValue(f *testing.F) {
 		if verr == nil && (serr != nil || r.pos != len(b)) {
 			t.Fatalf("decodeValue accepts %x but skip stops at %d: %v", b, r.pos, serr)
 		}
-		decodeError(5, b)
+		DecodeError(5, b)
 		(&Response{Body: b}).Data()
-		parseHeader(b)
+		DecodeResponse(b)
 	})
 }
 
@@ -150,12 +150,12 @@ func TestErrorResponse(t *testing.T) {
 	}
 
 	// Only the stack: the message comes from its first frame.
-	onlyStack := decodeError(36, unhex(t, "81 52 81 00 91 81 03 a178"))
+	onlyStack := DecodeError(36, unhex(t, "81 52 81 00 91 81 03 a178"))
 	if onlyStack.Message != "x" || onlyStack.Name() != "ER_NO_SUCH_SPACE" {
 		t.Fatalf("%+v", onlyStack)
 	}
 	// Undecodable body.
-	if e := decodeError(1, unhex(t, "81")); e.Code != 1 || !strings.Contains(e.Message, "undecodable") {
+	if e := DecodeError(1, unhex(t, "81")); e.Code != 1 || !strings.Contains(e.Message, "undecodable") {
 		t.Fatalf("%+v", e)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/xlogtool/xlogtool/bench"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
-	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/play"
 )
 
@@ -95,7 +95,7 @@ func BenchmarkPlay(b *testing.B) {
 			var playRates, loopRates []float64
 			for i := 0; i < b.N; i++ {
 				target := benchTarget(b)
-				conn := target.Connect(b, iproto.Options{User: tarantooltest.AdminUser, Password: tarantooltest.AdminPassword, Timeout: time.Minute})
+				conn := target.Connect(b, client.Options{User: tarantooltest.AdminUser, Password: tarantooltest.AdminPassword, Timeout: time.Minute})
 				p, err := play.New(conn, play.Options{})
 				if err != nil {
 					b.Fatal(err)

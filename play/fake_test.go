@@ -20,7 +20,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
-	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/play"
 )
 
@@ -381,9 +381,9 @@ func writeResponse(w io.Writer, code uint32, sync uint64, msg string) {
 	w.Write(append(pkt, b.Bytes()...))
 }
 
-func dialFake(t *testing.T, s *fakeServer) *iproto.Conn {
+func dialFake(t *testing.T, s *fakeServer) *client.Conn {
 	t.Helper()
-	c, err := iproto.Dial(context.Background(), s.ln.Addr().String(), iproto.Options{User: "admin", Password: "x", Timeout: 10 * time.Second})
+	c, err := client.Dial(context.Background(), s.ln.Addr().String(), client.Options{User: "admin", Password: "x", Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +523,7 @@ func TestConnectionLost(t *testing.T) {
 		readRequest(br) // the first request, then hang up
 		nc.Close()
 	}()
-	c, err := iproto.Dial(context.Background(), ln.Addr().String(), iproto.Options{Timeout: 5 * time.Second})
+	c, err := client.Dial(context.Background(), ln.Addr().String(), client.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -689,7 +689,7 @@ func TestServerStuck(t *testing.T) {
 		go io.Copy(io.Discard, nc)
 		<-done
 	}()
-	c, err := iproto.Dial(context.Background(), ln.Addr().String(), iproto.Options{})
+	c, err := client.Dial(context.Background(), ln.Addr().String(), client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

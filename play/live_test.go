@@ -13,7 +13,7 @@ import (
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
-	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/play"
 )
 
@@ -77,9 +77,9 @@ func spacesOn(t *testing.T, inst *tarantooltest.Instance) map[string]any {
 	return spacesOf(t, res[0].(string))
 }
 
-func dialAdmin(t *testing.T, inst *tarantooltest.Instance) *iproto.Conn {
+func dialAdmin(t *testing.T, inst *tarantooltest.Instance) *client.Conn {
 	t.Helper()
-	return inst.Connect(t, iproto.Options{User: tarantooltest.AdminUser, Password: tarantooltest.AdminPassword, Timeout: 30 * time.Second})
+	return inst.Connect(t, client.Options{User: tarantooltest.AdminUser, Password: tarantooltest.AdminPassword, Timeout: 30 * time.Second})
 }
 
 func collect(t *testing.T, dir string) []format.FileRef {

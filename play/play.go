@@ -26,6 +26,7 @@ import (
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/synchro"
 )
 
@@ -157,7 +158,7 @@ type Summary struct {
 
 // Player applies log files to a server.
 type Player struct {
-	conn   *iproto.Conn
+	conn   *client.Conn
 	opts   Options
 	filter *format.Filter
 	window int
@@ -174,7 +175,7 @@ type Player struct {
 	seen format.VClock
 
 	atomic   bool
-	stream   *iproto.Stream
+	stream   *client.Stream
 	inflight ring
 	fifo     []*item
 	head     int
@@ -205,7 +206,7 @@ type Player struct {
 }
 
 // New returns a player sending to conn (which may be nil for a dry run).
-func New(conn *iproto.Conn, opts Options) (*Player, error) {
+func New(conn *client.Conn, opts Options) (*Player, error) {
 	if conn == nil && !opts.DryRun {
 		return nil, errors.New("play: no connection")
 	}
@@ -647,7 +648,7 @@ func (p *Player) rollbackStream() {
 	}
 }
 
-func (p *Player) sendRow(it *item, i int, st *iproto.Stream) {
+func (p *Player) sendRow(it *item, i int, st *client.Stream) {
 	r := it.rows[i]
 	p.send(it, kindRow, i, iproto.RawRequest{Code: r.Type, Body: r.Body}, st)
 }
@@ -662,7 +663,7 @@ const (
 
 // pending is a request awaiting its answer.
 type pending struct {
-	fut  *iproto.Future
+	fut  *client.Future
 	item *item
 	kind reqKind
 	idx  int // the row, for kindRow
@@ -671,7 +672,7 @@ type pending struct {
 // send writes a request once fewer than Window await their answer. Once a
 // request has failed nothing more is sent, and the item will not count as
 // applied.
-func (p *Player) send(it *item, kind reqKind, idx int, req iproto.Request, st *iproto.Stream) {
+func (p *Player) send(it *item, kind reqKind, idx int, req iproto.Request, st *client.Stream) {
 	for p.inflight.len() >= p.window {
 		p.retire()
 	}
@@ -679,7 +680,7 @@ func (p *Player) send(it *item, kind reqKind, idx int, req iproto.Request, st *i
 		it.failed = true
 		return
 	}
-	var f *iproto.Future
+	var f *client.Future
 	if st != nil {
 		f = st.Send(req)
 	} else {
@@ -757,7 +758,7 @@ func (p *Player) noAnswer(pd pending) error {
 	case kindCommit:
 		typ = box.TypeCommit
 	}
-	return &iproto.WaitError{Type: typ, Sync: pd.fut.Sync(), Err: context.DeadlineExceeded}
+	return &client.WaitError{Type: typ, Sync: pd.fut.Sync(), Err: context.DeadlineExceeded}
 }
 
 // drain waits for every answer.

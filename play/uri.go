@@ -9,7 +9,7 @@ import (
 
 // Target is a parsed server URI.
 type Target struct {
-	// Addr is the address in iproto.Dial form: "host:port" or
+	// Addr is the address in client.Dial form: "host:port" or
 	// "unix/:/path/to/socket".
 	Addr string
 	// User and Password come from the URI's user info; HasUser tells

@@ -18,7 +18,7 @@ import (
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/progress"
-	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/play"
 	"github.com/xlogtool/xlogtool/render"
 )
@@ -141,9 +141,9 @@ are applied), 2 on usage errors and when the server cannot be reached.`,
 			for _, id := range syncSpaces {
 				opts.SyncSpaces = append(opts.SyncSpaces, uint32(id))
 			}
-			var conn *iproto.Conn
+			var conn *client.Conn
 			if !dryRun {
-				conn, err = iproto.Dial(ctx, target.Addr, iproto.Options{User: user, Password: password, Timeout: timeout})
+				conn, err = client.Dial(ctx, target.Addr, client.Options{User: user, Password: password, Timeout: timeout})
 				if err != nil {
 					return &exitError{code: exitUsage, err: fmt.Errorf("cannot connect to %s: %w", target, err)}
 				}
@@ -218,7 +218,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 // printPlaySummary tells what was applied and skipped.
-func printPlaySummary(w io.Writer, s *play.Summary, conn *iproto.Conn, statePath string) {
+func printPlaySummary(w io.Writer, s *play.Summary, conn *client.Conn, statePath string) {
 	how := ""
 	switch {
 	case s.TxMultiRow == 0 || s.DryRun:

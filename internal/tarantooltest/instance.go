@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 )
 
 // Credentials of the user every Instance creates on first start (it has the
@@ -78,7 +78,7 @@ type Instance struct {
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when the process has been reaped
 	waitErr error
-	conn    *iproto.Conn
+	conn    *client.Conn
 }
 
 // Start starts a tarantool server and waits until box.info.status is
@@ -239,7 +239,7 @@ func (inst *Instance) awaitReady() error {
 }
 
 // readyConn connects as the admin user and checks readiness.
-func (inst *Instance) readyConn() (*iproto.Conn, error) {
+func (inst *Instance) readyConn() (*client.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	conn, err := inst.dialAdmin(ctx)
@@ -298,7 +298,7 @@ func (inst *Instance) PID() int {
 func (inst *Instance) Running() bool { return inst.PID() != 0 }
 
 // Conn returns the instance's admin connection (do not Close it).
-func (inst *Instance) Conn(t testing.TB) *iproto.Conn {
+func (inst *Instance) Conn(t testing.TB) *client.Conn {
 	t.Helper()
 	conn, err := inst.adminConn()
 	if err != nil {
@@ -308,11 +308,11 @@ func (inst *Instance) Conn(t testing.TB) *iproto.Conn {
 }
 
 // Connect opens a new connection, closed when the test ends.
-func (inst *Instance) Connect(t testing.TB, opts iproto.Options) *iproto.Conn {
+func (inst *Instance) Connect(t testing.TB, opts client.Options) *client.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), evalTimeout)
 	defer cancel()
-	conn, err := iproto.Dial(ctx, inst.opts.Listen, opts)
+	conn, err := client.Dial(ctx, inst.opts.Listen, opts)
 	if err != nil {
 		t.Fatalf("connect to tarantool %s: %v", inst.opts.Listen, err)
 	}
@@ -321,7 +321,7 @@ func (inst *Instance) Connect(t testing.TB, opts iproto.Options) *iproto.Conn {
 }
 
 // adminConn returns the admin connection, reconnecting if it broke.
-func (inst *Instance) adminConn() (*iproto.Conn, error) {
+func (inst *Instance) adminConn() (*client.Conn, error) {
 	inst.mu.Lock()
 	conn := inst.conn
 	inst.mu.Unlock()
@@ -344,8 +344,8 @@ func (inst *Instance) adminConn() (*iproto.Conn, error) {
 	return conn, nil
 }
 
-func (inst *Instance) dialAdmin(ctx context.Context) (*iproto.Conn, error) {
-	return iproto.Dial(ctx, inst.opts.Listen, iproto.Options{User: AdminUser, Password: AdminPassword})
+func (inst *Instance) dialAdmin(ctx context.Context) (*client.Conn, error) {
+	return client.Dial(ctx, inst.opts.Listen, client.Options{User: AdminUser, Password: AdminPassword})
 }
 
 // Eval runs Lua on the instance as the admin user and returns its results

@@ -1,9 +1,8 @@
-package iproto
+package client
 
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/iproto"
 )
 
 // fakeServer is a scripted IPROTO server on 127.0.0.1: it sends a greeting
@@ -70,15 +71,15 @@ func (s *fakeServer) serve(nc net.Conn) {
 	}
 	br := bufio.NewReader(nc)
 	for {
-		pkt, err := readPacket(br)
+		pkt, err := iproto.ReadPacket(br, nil)
 		if err != nil {
 			return
 		}
-		h, body, err := parseHeader(pkt)
-		if err != nil {
+		var row format.Row
+		if err := iproto.DecodePacket(pkt, &row); err != nil {
 			return
 		}
-		s.handle(nc, h, body)
+		s.handle(nc, header{typ: row.Type, sync: row.Sync, streamID: row.StreamID}, row.Body)
 	}
 }
 
@@ -97,16 +98,22 @@ func (s *fakeServer) close() {
 	s.wg.Wait()
 }
 
+// header is what the fake server hands over of a request's header.
+type header struct {
+	typ      box.RowType
+	sync     uint64
+	streamID uint64
+}
+
+// greetingOf builds a 128-byte greeting from its two lines.
+func greetingOf(line1, line2 string) []byte {
+	b := []byte(fmt.Sprintf("%-63s\n%-63s\n", line1, line2))
+	return b[:iproto.GreetingSize]
+}
+
 // reply writes a response packet with the given type, sync and raw body.
 func reply(w io.Writer, typ box.RowType, sync uint64, body []byte) {
-	hdr := []byte{0x83, 0x00, 0xce, 0, 0, 0, 0, 0x01, 0xcf, 0, 0, 0, 0, 0, 0, 0, 0, 0x05, 0xce, 0, 0, 0, 80}
-	binary.BigEndian.PutUint32(hdr[3:], uint32(typ))
-	binary.BigEndian.PutUint64(hdr[9:], sync)
-	pkt := make([]byte, 5, 5+len(hdr)+len(body))
-	pkt[0] = 0xce
-	binary.BigEndian.PutUint32(pkt[1:], uint32(len(hdr)+len(body)))
-	pkt = append(append(pkt, hdr...), body...)
-	w.Write(pkt)
+	w.Write(iproto.AppendResponse(nil, typ, sync, 80, body))
 }
 
 // okEcho answers every request with OK and DATA = [type, stream id flag].
@@ -153,14 +160,14 @@ func TestConnMatchesOutOfOrderResponses(t *testing.T) {
 			return
 		}
 		// A push for the first request, then the answers in reverse order.
-		reply(w, typeChunk, held[0].sync, []byte{0x81, 0x30, 0x91, 0x63})
+		reply(w, box.TypeChunk, held[0].sync, []byte{0x81, 0x30, 0x91, 0x63})
 		for i := len(held) - 1; i >= 0; i-- {
 			reply(w, 0, held[i].sync, []byte{0x81, 0x30, 0x91, byte(i)})
 		}
 		held = nil
 	})
 	c := dial(t, s.addr(), Options{})
-	futures := []*Future{c.Send(PingRequest{}), c.Send(PingRequest{}), c.Send(PingRequest{})}
+	futures := []*Future{c.Send(iproto.PingRequest{}), c.Send(iproto.PingRequest{}), c.Send(iproto.PingRequest{})}
 	for i, f := range futures {
 		resp, err := f.Wait(context.Background())
 		if err != nil {
@@ -177,8 +184,8 @@ func TestConnServerError(t *testing.T) {
 		reply(w, box.ErrorType(box.ErrTupleFound), h.sync, []byte{0x81, 0x31, 0xa3, 'd', 'u', 'p'})
 	})
 	c := dial(t, s.addr(), Options{})
-	resp, err := c.Do(context.Background(), InsertRequest{Space: 1, Tuple: []any{1}})
-	var e *Error
+	resp, err := c.Do(context.Background(), iproto.InsertRequest{Space: 1, Tuple: []any{1}})
+	var e *iproto.Error
 	if !errors.As(err, &e) || e.Code != box.ErrTupleFound || e.Message != "dup" || resp == nil || resp.Code() != box.ErrTupleFound {
 		t.Fatalf("resp %+v, err %v", resp, err)
 	}
@@ -209,7 +216,7 @@ func TestConnStreams(t *testing.T) {
 	if err := st1.Begin(ctx, time.Second, box.IsolationReadCommitted); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st1.Do(ctx, ReplaceRequest{Space: 1, Tuple: []any{1}}); err != nil {
+	if _, err := st1.Do(ctx, iproto.ReplaceRequest{Space: 1, Tuple: []any{1}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st1.Commit(ctx); err != nil {
@@ -235,7 +242,7 @@ func TestConnTimeouts(t *testing.T) {
 	s := startFake(t, "2.6.0", silent)
 	c := dial(t, s.addr(), Options{Timeout: 100 * time.Millisecond})
 	start := time.Now()
-	_, err := c.Do(context.Background(), PingRequest{})
+	_, err := c.Do(context.Background(), iproto.PingRequest{})
 	var we *WaitError
 	if !errors.As(err, &we) || !errors.Is(err, context.DeadlineExceeded) || !we.Timeout() || we.Type != box.TypePing {
 		t.Fatalf("err = %v", err)
@@ -253,7 +260,7 @@ func TestConnTimeouts(t *testing.T) {
 	// Cancellation through the context, on a connection without timeout.
 	c2 := dial(t, s.addr(), Options{})
 	ctx, cancel := context.WithCancel(context.Background())
-	f := c2.Send(PingRequest{})
+	f := c2.Send(iproto.PingRequest{})
 	time.AfterFunc(50*time.Millisecond, cancel)
 	if _, err := f.Wait(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancel: %v", err)
@@ -320,7 +327,7 @@ func TestCloseFailsPending(t *testing.T) {
 	}
 	futures := make([]*Future, 100)
 	for i := range futures {
-		futures[i] = c.Send(PingRequest{})
+		futures[i] = c.Send(iproto.PingRequest{})
 	}
 	c.Close()
 	for _, f := range futures {
@@ -329,7 +336,7 @@ func TestCloseFailsPending(t *testing.T) {
 			t.Fatalf("pending after Close: %v", err)
 		}
 	}
-	if _, err := c.Do(context.Background(), PingRequest{}); !errors.Is(err, ErrClosed) {
+	if _, err := c.Do(context.Background(), iproto.PingRequest{}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Do after Close: %v", err)
 	}
 	if !errors.Is(c.Err(), ErrClosed) || c.Close() != nil {
@@ -340,7 +347,7 @@ func TestCloseFailsPending(t *testing.T) {
 func TestServerDisconnectFailsPending(t *testing.T) {
 	s := startFake(t, "2.6.0", silent)
 	c := dial(t, s.addr(), Options{})
-	f := c.Send(PingRequest{})
+	f := c.Send(iproto.PingRequest{})
 	time.Sleep(20 * time.Millisecond)
 	s.dropAll()
 	select {
@@ -373,7 +380,7 @@ func TestPipelineAndNoGoroutineLeak(t *testing.T) {
 		}
 		futures := make([]*Future, 2000)
 		for i := range futures {
-			futures[i] = c.Send(PingRequest{})
+			futures[i] = c.Send(iproto.PingRequest{})
 		}
 		for _, f := range futures {
 			if _, err := f.Wait(context.Background()); err != nil {

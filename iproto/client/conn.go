@@ -1,4 +1,4 @@
-package iproto
+package client
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/iproto"
 )
 
 // Options configure a connection.
@@ -26,6 +27,10 @@ type Options struct {
 	Timeout time.Duration
 }
 
+// ErrClosed is matched (errors.Is) by every error caused by the connection
+// being closed, by Close or because it broke.
+var ErrClosed = errors.New("iproto: connection closed")
+
 const (
 	readBufferSize  = 64 << 10
 	writeBufferSize = 64 << 10
@@ -38,7 +43,7 @@ const (
 // their responses by sync id.
 type Conn struct {
 	nc       net.Conn
-	greeting Greeting
+	greeting iproto.Greeting
 	timeout  time.Duration
 
 	out  chan []byte   // encoded packets for the writer goroutine
@@ -97,36 +102,36 @@ func Dial(ctx context.Context, addr string, opts Options) (*Conn, error) {
 }
 
 // readGreeting reads and parses the greeting, honouring ctx.
-func readGreeting(ctx context.Context, nc net.Conn, br *bufio.Reader) (Greeting, error) {
+func readGreeting(ctx context.Context, nc net.Conn, br *bufio.Reader) (iproto.Greeting, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetReadDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { nc.SetReadDeadline(time.Unix(1, 0)) })
-	buf := make([]byte, GreetingSize)
+	buf := make([]byte, iproto.GreetingSize)
 	_, err := io.ReadFull(br, buf)
 	if !stop() || ctx.Err() != nil {
-		return Greeting{}, fmt.Errorf("read greeting: %w", context.Cause(ctx))
+		return iproto.Greeting{}, fmt.Errorf("read greeting: %w", context.Cause(ctx))
 	}
 	if err != nil {
-		return Greeting{}, fmt.Errorf("read greeting: %w", err)
+		return iproto.Greeting{}, fmt.Errorf("read greeting: %w", err)
 	}
 	if err := nc.SetReadDeadline(time.Time{}); err != nil {
-		return Greeting{}, err
+		return iproto.Greeting{}, err
 	}
-	return parseGreeting(buf)
+	return iproto.ParseGreeting(buf)
 }
 
 func (c *Conn) auth(ctx context.Context, user, password string) error {
-	scramble, err := Scramble(c.greeting.Salt, password)
+	scramble, err := iproto.Scramble(c.greeting.Salt, password)
 	if err != nil {
 		return err
 	}
-	_, err = c.Do(ctx, authRequest{user: user, scramble: scramble})
+	_, err = c.Do(ctx, iproto.AuthRequest{User: user, Scramble: scramble})
 	return err
 }
 
 // Greeting returns the server greeting.
-func (c *Conn) Greeting() Greeting { return c.greeting }
+func (c *Conn) Greeting() iproto.Greeting { return c.greeting }
 
 // Version returns the server version from the greeting.
 func (c *Conn) Version() box.Version { return c.greeting.Version }
@@ -166,16 +171,16 @@ func (c *Conn) Close() error {
 
 // Send writes req and returns at once; the Future delivers the response.
 // Requests sent from one goroutine reach the server in the order sent.
-func (c *Conn) Send(req Request) *Future { return c.send(req, 0) }
+func (c *Conn) Send(req iproto.Request) *Future { return c.send(req, 0) }
 
 // Do sends req and waits for its response. A server error is returned as
 // *Error together with the response. When ctx ends first, the request is
 // abandoned (its response, if any, is discarded).
-func (c *Conn) Do(ctx context.Context, req Request) (*Response, error) {
+func (c *Conn) Do(ctx context.Context, req iproto.Request) (*iproto.Response, error) {
 	return c.do(ctx, req, 0)
 }
 
-func (c *Conn) do(ctx context.Context, req Request, streamID uint64) (*Response, error) {
+func (c *Conn) do(ctx context.Context, req iproto.Request, streamID uint64) (*iproto.Response, error) {
 	f := c.send(req, streamID)
 	resp, err := f.Wait(ctx)
 	if resp == nil && err != nil {
@@ -186,13 +191,13 @@ func (c *Conn) do(ctx context.Context, req Request, streamID uint64) (*Response,
 
 // DoRaw sends a request whose body is already MessagePack-encoded, byte for
 // byte, and waits for the response.
-func (c *Conn) DoRaw(ctx context.Context, typ box.RowType, body []byte) (*Response, error) {
-	return c.Do(ctx, RawRequest{Code: typ, Body: body})
+func (c *Conn) DoRaw(ctx context.Context, typ box.RowType, body []byte) (*iproto.Response, error) {
+	return c.Do(ctx, iproto.RawRequest{Code: typ, Body: body})
 }
 
-func (c *Conn) send(req Request, streamID uint64) *Future {
+func (c *Conn) send(req iproto.Request, streamID uint64) *Future {
 	f := &Future{sync: c.lastSync.Add(1), typ: req.Type(), done: make(chan struct{}), timeout: c.timeout}
-	pkt, err := encodePacket(f.sync, streamID, req)
+	pkt, err := iproto.AppendRequest(nil, f.sync, streamID, req)
 	if err != nil {
 		f.complete(nil, err)
 		return f
@@ -245,27 +250,26 @@ func (c *Conn) shutdown(cause error) {
 func (c *Conn) readLoop(br *bufio.Reader) {
 	defer c.wg.Done()
 	for {
-		pkt, err := readPacket(br)
+		pkt, err := iproto.ReadPacket(br, nil)
 		if err != nil {
 			c.shutdown(err)
 			return
 		}
-		h, body, err := parseHeader(pkt)
+		resp, err := iproto.DecodeResponse(pkt)
 		if err != nil {
 			c.shutdown(err)
 			return
 		}
-		if h.typ == typeChunk {
+		if resp.Type == box.TypeChunk {
 			continue
 		}
 		c.mu.Lock()
-		f := c.pending[h.sync]
-		delete(c.pending, h.sync)
+		f := c.pending[resp.Sync]
+		delete(c.pending, resp.Sync)
 		c.mu.Unlock()
 		if f == nil {
 			continue // the answer to an abandoned request
 		}
-		resp := &Response{Type: h.typ, Sync: h.sync, SchemaVersion: h.schemaVersion, Body: body}
 		f.complete(resp, resp.Err())
 	}
 }
@@ -306,11 +310,11 @@ type Future struct {
 	typ     box.RowType
 	timeout time.Duration
 	done    chan struct{}
-	resp    *Response
+	resp    *iproto.Response
 	err     error
 }
 
-func (f *Future) complete(resp *Response, err error) {
+func (f *Future) complete(resp *iproto.Response, err error) {
 	f.resp, f.err = resp, err
 	close(f.done)
 }
@@ -324,7 +328,7 @@ func (f *Future) Done() <-chan struct{} { return f.done }
 // Wait waits for the response, at most until ctx ends or the connection's
 // timeout passes. A server error is returned as *Error together with the
 // response. Wait may be called again after a timeout.
-func (f *Future) Wait(ctx context.Context) (*Response, error) {
+func (f *Future) Wait(ctx context.Context) (*iproto.Response, error) {
 	select {
 	case <-f.done:
 		return f.resp, f.err

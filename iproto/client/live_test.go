@@ -1,4 +1,4 @@
-package iproto_test
+package client_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 )
 
 const (
@@ -35,9 +36,9 @@ function add(a, b) return a + b end
 `, spaceID, user, pass, user)})
 }
 
-func connect(t *testing.T, inst *tarantooltest.Instance) *iproto.Conn {
+func connect(t *testing.T, inst *tarantooltest.Instance) *client.Conn {
 	t.Helper()
-	return inst.Connect(t, iproto.Options{User: user, Password: pass, Timeout: 10 * time.Second})
+	return inst.Connect(t, client.Options{User: user, Password: pass, Timeout: 10 * time.Second})
 }
 
 func TestLive(t *testing.T) {
@@ -79,13 +80,13 @@ func testAuth(t *testing.T, inst *tarantooltest.Instance) {
 		t.Fatalf("session user: %v, %v", res, err)
 	}
 
-	_, err := iproto.Dial(ctx, inst.Addr(), iproto.Options{User: user, Password: "wrong", Timeout: 10 * time.Second})
+	_, err := client.Dial(ctx, inst.Addr(), client.Options{User: user, Password: "wrong", Timeout: 10 * time.Second})
 	var e *iproto.Error
 	if !errors.As(err, &e) || e.Code != box.ErrPasswordMismatch || e.Name() != "ER_PASSWORD_MISMATCH" {
 		t.Fatalf("wrong password: %v", err)
 	}
 
-	guest := inst.Connect(t, iproto.Options{Timeout: 10 * time.Second})
+	guest := inst.Connect(t, client.Options{Timeout: 10 * time.Second})
 	if err := guest.Ping(ctx); err != nil {
 		t.Fatalf("guest ping: %v", err)
 	}
@@ -256,7 +257,7 @@ func testPipeline(t *testing.T, inst *tarantooltest.Instance) {
 	inst.Eval(t, "box.schema.space.create('p', {id = 601, if_not_exists = true}):create_index('pk', {if_not_exists = true})")
 	const n = 10000
 	start := time.Now()
-	futures := make([]*iproto.Future, n)
+	futures := make([]*client.Future, n)
 	for i := range futures {
 		futures[i] = c.Send(iproto.InsertRequest{Space: 601, Tuple: []any{i, "row"}})
 	}
@@ -292,7 +293,7 @@ func testTimeout(t *testing.T, inst *tarantooltest.Instance) {
 	}
 
 	// The per-connection timeout applies without a context deadline.
-	slow := inst.Connect(t, iproto.Options{User: user, Password: pass, Timeout: 100 * time.Millisecond})
+	slow := inst.Connect(t, client.Options{User: user, Password: pass, Timeout: 100 * time.Millisecond})
 	if _, err := slow.Eval(context.Background(), "require('fiber').sleep(1)"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("connection timeout: %v", err)
 	}

@@ -1,0 +1,275 @@
+package iproto
+
+import (
+	"strings"
+	"time"
+
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
+)
+
+// DecodeRequest decodes the body of a request of type typ (nil for a
+// request without a body) as Tarantool 2.6.0 does: the body is a map, a
+// known key with a value of the wrong MessagePack type is
+// ER_INVALID_MSGPACK "Invalid MsgPack - packet body", a missing mandatory
+// key ER_MISSING_REQUEST_FIELD, unknown keys are skipped. Errors are
+// *box.Error, ready to be sent back. Arrays (keys, tuples, operations,
+// arguments) are kept as msgpack.RawMessage, encoded exactly as received.
+//
+// It decodes PING, SELECT, INSERT, REPLACE, UPDATE, DELETE, UPSERT, CALL,
+// CALL_16, EVAL, AUTH, EXECUTE, PREPARE, ID, BEGIN, COMMIT and ROLLBACK;
+// any other type is ER_UNKNOWN_REQUEST_TYPE (replication requests have
+// decoders of their own).
+func DecodeRequest(typ box.RowType, body []byte) (Request, error) {
+	var f fields
+	if typ != box.TypePing && typ != box.TypeTxRollback {
+		if err := f.parse(body); err != nil {
+			return nil, err
+		}
+	}
+	switch typ {
+	case box.TypePing:
+		return PingRequest{}, nil
+	case box.TypeSelect:
+		if err := f.require(box.KeySpaceID, box.KeyLimit, box.KeyKey); err != nil {
+			return nil, err
+		}
+		return SelectRequest{Space: f.u32(box.KeySpaceID), Index: f.u32(box.KeyIndexID), Key: f.raw(box.KeyKey),
+			Limit: f.u32(box.KeyLimit), Offset: f.u32(box.KeyOffset), Iterator: box.Iterator(f.u32(box.KeyIterator))}, nil
+	case box.TypeInsert, box.TypeReplace:
+		if err := f.require(box.KeySpaceID, box.KeyTuple); err != nil {
+			return nil, err
+		}
+		if typ == box.TypeInsert {
+			return InsertRequest{Space: f.u32(box.KeySpaceID), Tuple: f.raw(box.KeyTuple)}, nil
+		}
+		return ReplaceRequest{Space: f.u32(box.KeySpaceID), Tuple: f.raw(box.KeyTuple)}, nil
+	case box.TypeUpdate:
+		if err := f.require(box.KeySpaceID, box.KeyKey, box.KeyTuple); err != nil {
+			return nil, err
+		}
+		return UpdateRequest{Space: f.u32(box.KeySpaceID), Index: f.u32(box.KeyIndexID), Key: f.raw(box.KeyKey),
+			Ops: f.raw(box.KeyTuple), IndexBase: f.u32(box.KeyIndexBase)}, nil
+	case box.TypeDelete:
+		if err := f.require(box.KeySpaceID, box.KeyKey); err != nil {
+			return nil, err
+		}
+		return DeleteRequest{Space: f.u32(box.KeySpaceID), Index: f.u32(box.KeyIndexID), Key: f.raw(box.KeyKey)}, nil
+	case box.TypeUpsert:
+		if err := f.require(box.KeySpaceID, box.KeyTuple, box.KeyOps); err != nil {
+			return nil, err
+		}
+		return UpsertRequest{Space: f.u32(box.KeySpaceID), Tuple: f.raw(box.KeyTuple), Ops: f.raw(box.KeyOps),
+			IndexBase: f.u32(box.KeyIndexBase)}, nil
+	case box.TypeCall, box.TypeCall16:
+		if err := f.require(box.KeyFunctionName); err != nil {
+			return nil, err
+		}
+		if typ == box.TypeCall16 {
+			return Call16Request{Function: f.str(box.KeyFunctionName), Args: f.raw(box.KeyTuple)}, nil
+		}
+		return CallRequest{Function: f.str(box.KeyFunctionName), Args: f.raw(box.KeyTuple)}, nil
+	case box.TypeEval:
+		if err := f.require(box.KeyExpr); err != nil {
+			return nil, err
+		}
+		return EvalRequest{Expr: f.str(box.KeyExpr), Args: f.raw(box.KeyTuple)}, nil
+	case box.TypeAuth:
+		return decodeAuth(&f)
+	case box.TypeExecute, box.TypePrepare:
+		if f.has(box.KeySQLText) && f.has(box.KeyStmtID) {
+			return nil, invalidBody()
+		}
+		if !f.has(box.KeySQLText) && !f.has(box.KeyStmtID) {
+			return nil, missing(box.KeySQLText)
+		}
+		if typ == box.TypePrepare {
+			return PrepareRequest{SQLText: f.str(box.KeySQLText), StmtID: f.u64(box.KeyStmtID)}, nil
+		}
+		return ExecuteRequest{SQLText: f.str(box.KeySQLText), StmtID: f.u64(box.KeyStmtID),
+			Bind: f.raw(box.KeySQLBind), Options: f.raw(box.KeyOptions)}, nil
+	case box.TypeID:
+		return DecodeID(body)
+	case box.TypeBegin:
+		r := BeginRequest{Isolation: box.Isolation(f.u32(box.KeyIsolation)), IsSync: f.flag(box.KeyIsSync)}
+		if f.has(box.KeyTimeout) {
+			r.Timeout = time.Duration(f.num(box.KeyTimeout) * float64(time.Second))
+		}
+		return r, nil
+	case box.TypeCommit:
+		return CommitRequest{IsSync: f.flag(box.KeyIsSync)}, nil
+	case box.TypeTxRollback:
+		return RollbackRequest{}, nil
+	}
+	return nil, box.NewError(box.ErrUnknownRequestType, uint32(typ))
+}
+
+func decodeAuth(f *fields) (Request, error) {
+	if err := f.require(box.KeyUserName, box.KeyTuple); err != nil {
+		return nil, err
+	}
+	r := AuthRequest{User: f.str(box.KeyUserName)}
+	c := format.NewMPCursor(f.vals[box.KeyTuple])
+	n, err := c.ArrayLen()
+	if err != nil {
+		return nil, invalidBody()
+	}
+	switch {
+	case n == 0:
+		return r, nil // guest, without a scramble
+	case n < 2:
+		return nil, box.NewError(box.ErrInvalidMsgpack, "authentication request body")
+	}
+	if method, err := c.Bytes(); err == nil {
+		r.Method = string(method)
+	} else if err := c.Skip(); err != nil {
+		return nil, box.NewError(box.ErrInvalidMsgpack, "authentication request body")
+	}
+	scramble, err := c.Bytes()
+	if err != nil {
+		return nil, box.NewError(box.ErrInvalidMsgpack, "authentication request body")
+	}
+	if len(scramble) != scrambleSize {
+		return nil, box.NewError(box.ErrInvalidMsgpack, "invalid scramble size")
+	}
+	r.Scramble = scramble
+	return r, nil
+}
+
+// DecodeID decodes the body of an ID request, or of the server's answer
+// to one (the same keys).
+func DecodeID(body []byte) (IDRequest, error) {
+	var f fields
+	if err := f.parse(body); err != nil {
+		return IDRequest{}, err
+	}
+	r := IDRequest{Version: f.u64(box.KeyVersion), AuthType: f.str(box.KeyAuthType)}
+	if v, ok := f.vals[box.KeyFeatures]; ok {
+		c := format.NewMPCursor(v)
+		n, _ := c.ArrayLen()
+		for range n {
+			id, err := c.Uint()
+			if err != nil {
+				return IDRequest{}, invalidBody()
+			}
+			r.Features = append(r.Features, id)
+		}
+	}
+	return r, nil
+}
+
+// keyKinds are the MessagePack kinds request keys must have.
+var keyKinds = map[uint64]format.MPKind{
+	box.KeySpaceID: format.MPUint, box.KeyIndexID: format.MPUint, box.KeyLimit: format.MPUint,
+	box.KeyOffset: format.MPUint, box.KeyIterator: format.MPUint, box.KeyIndexBase: format.MPUint,
+	box.KeyKey: format.MPArray, box.KeyTuple: format.MPArray, box.KeyOps: format.MPArray,
+	box.KeyFunctionName: format.MPStr, box.KeyUserName: format.MPStr, box.KeyExpr: format.MPStr,
+	box.KeySQLText: format.MPStr, box.KeyStmtID: format.MPUint, box.KeySQLBind: format.MPArray,
+	box.KeyOptions: format.MPArray, box.KeyVersion: format.MPUint, box.KeyFeatures: format.MPArray,
+	box.KeyAuthType: format.MPStr, box.KeyIsolation: format.MPUint, box.KeyIsSync: format.MPBool,
+}
+
+// fields holds the raw values of a request body's known keys.
+type fields struct {
+	vals map[uint64][]byte
+}
+
+func invalidBody() error { return box.NewError(box.ErrInvalidMsgpack, "packet body") }
+
+func missing(key uint64) error {
+	return box.NewError(box.ErrMissingRequestField, strings.ReplaceAll(box.BodyKeyName(box.TypeSelect, key), "_", " "))
+}
+
+func (f *fields) parse(body []byte) error {
+	f.vals = map[uint64][]byte{}
+	if len(body) == 0 {
+		return nil
+	}
+	c := format.NewMPCursor(body)
+	n, err := c.MapLen()
+	if err != nil {
+		return invalidBody()
+	}
+	for range n {
+		if c.Kind() != format.MPUint {
+			if c.Skip() != nil || c.Skip() != nil {
+				return invalidBody()
+			}
+			continue
+		}
+		key, _ := c.Uint()
+		kind := c.Kind()
+		v, err := c.Raw()
+		if err != nil {
+			return invalidBody()
+		}
+		want, known := keyKinds[key]
+		if !known {
+			if key == box.KeyTimeout && (kind == format.MPFloat64 || kind == format.MPFloat32 || kind == format.MPUint) {
+				f.vals[key] = v
+			}
+			continue
+		}
+		if kind != want {
+			return invalidBody()
+		}
+		f.vals[key] = v
+	}
+	if c.More() {
+		return invalidBody()
+	}
+	return nil
+}
+
+// require reports the first missing key, in key order as Tarantool does.
+func (f *fields) require(keys ...uint64) error {
+	first := uint64(0)
+	found := false
+	for _, k := range keys {
+		if _, ok := f.vals[k]; !ok && (!found || k < first) {
+			first, found = k, true
+		}
+	}
+	if found {
+		return missing(first)
+	}
+	return nil
+}
+
+func (f *fields) has(key uint64) bool {
+	_, ok := f.vals[key]
+	return ok
+}
+
+func (f *fields) u64(key uint64) uint64 {
+	v, _ := format.NewMPCursor(f.vals[key]).Uint()
+	return v
+}
+
+// u32 is u64 truncated as Tarantool stores these keys (uint32 fields).
+func (f *fields) u32(key uint64) uint32 { return uint32(f.u64(key)) }
+
+func (f *fields) num(key uint64) float64 {
+	v, _ := format.NewMPCursor(f.vals[key]).Number()
+	return v
+}
+
+func (f *fields) str(key uint64) string {
+	v, _ := format.NewMPCursor(f.vals[key]).Bytes()
+	return string(v)
+}
+
+func (f *fields) flag(key uint64) bool {
+	v, _ := format.NewMPCursor(f.vals[key]).Bool()
+	return v
+}
+
+// raw returns the value as msgpack.RawMessage, or nil when absent.
+func (f *fields) raw(key uint64) any {
+	if v, ok := f.vals[key]; ok {
+		return msgpack.RawMessage(v)
+	}
+	return nil
+}
