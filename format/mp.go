@@ -546,13 +546,19 @@ func appendFloat64(b []byte, f float64) []byte {
 }
 
 func appendMapLen(b []byte, n int) []byte {
+	return appendLen(b, n, msgpcode.FixedMapLow, msgpcode.Map16, msgpcode.Map32)
+}
+
+// appendLen appends the header of a map or an array of n entries: the
+// fixed form below 16, else the 16- or 32-bit one.
+func appendLen(b []byte, n int, fixed, c16, c32 byte) []byte {
 	switch {
 	case n < 16:
-		return append(b, msgpcode.FixedMapLow|byte(n))
+		return append(b, fixed|byte(n))
 	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, msgpcode.Map16), uint16(n))
+		return binary.BigEndian.AppendUint16(append(b, c16), uint16(n))
 	}
-	return binary.BigEndian.AppendUint32(append(b, msgpcode.Map32), uint32(n))
+	return binary.BigEndian.AppendUint32(append(b, c32), uint32(n))
 }
 
 // NewMPCursor returns a cursor over b.
@@ -606,13 +612,7 @@ func AppendMapLen(b []byte, n int) []byte { return appendMapLen(b, n) }
 
 // AppendArrayLen appends a MessagePack array header of n elements.
 func AppendArrayLen(b []byte, n int) []byte {
-	switch {
-	case n < 16:
-		return append(b, msgpcode.FixedArrayLow|byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, msgpcode.Array16), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(b, msgpcode.Array32), uint32(n))
+	return appendLen(b, n, msgpcode.FixedArrayLow, msgpcode.Array16, msgpcode.Array32)
 }
 
 // AppendString appends s as a MessagePack string.

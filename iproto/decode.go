@@ -1,6 +1,7 @@
 package iproto
 
 import (
+	"math"
 	"strings"
 	"time"
 
@@ -95,7 +96,14 @@ func DecodeRequest(typ box.RowType, body []byte) (Request, error) {
 	case box.TypeBegin:
 		r := BeginRequest{Isolation: box.Isolation(f.u32(box.KeyIsolation)), IsSync: f.flag(box.KeyIsSync)}
 		if f.has(box.KeyTimeout) {
-			r.Timeout = time.Duration(f.num(box.KeyTimeout) * float64(time.Second))
+			sec := f.num(box.KeyTimeout)
+			if !(sec > 0) {
+				return nil, invalidBody()
+			}
+			r.Timeout = time.Duration(math.MaxInt64)
+			if sec < float64(math.MaxInt64)/float64(time.Second) {
+				r.Timeout = max(time.Duration(sec*float64(time.Second)), 1)
+			}
 		}
 		return r, nil
 	case box.TypeCommit:

@@ -60,7 +60,8 @@ func ErrorOf(e *box.Error) *Error {
 
 // AppendErrorBody appends the body of an error response as Tarantool 2.6.0
 // writes it: {ERROR_24: message, ERROR: {STACK: [frames]}} (a stack of
-// one ClientError entry when e has none).
+// one ClientError entry when e has none), each frame's keys in the
+// server's order: type, line, file, message, errno, code, fields.
 func AppendErrorBody(b []byte, e *Error) []byte {
 	stack := e.Stack
 	if len(stack) == 0 {
@@ -85,8 +86,8 @@ func AppendErrorBody(b []byte, e *Error) []byte {
 		}
 		b = format.AppendMapLen(b, n)
 		b = format.AppendString(append(b, box.ErrorKeyType), typ)
-		b = format.AppendString(append(b, box.ErrorKeyFile), f.File)
 		b = format.AppendUint(append(b, box.ErrorKeyLine), f.Line)
+		b = format.AppendString(append(b, box.ErrorKeyFile), f.File)
 		b = format.AppendString(append(b, box.ErrorKeyMessage), f.Message)
 		b = format.AppendUint(append(b, box.ErrorKeyErrno), f.Errno)
 		b = format.AppendUint(append(b, box.ErrorKeyCode), uint64(f.Code))
