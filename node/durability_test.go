@@ -16,6 +16,7 @@ import (
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 )
 
 // The test binary doubles as a node process for the tests that kill one:
@@ -140,7 +141,7 @@ func TestKillDurability(t *testing.T) {
 						default:
 						}
 						k := g*1_000_000 + i
-						futs := []*iproto.Future{}
+						futs := []*client.Future{}
 						for j := 0; j < 8; j++ {
 							futs = append(futs, c.Send(iproto.InsertRequest{Space: id, Tuple: []any{k*8 + j, "x"}}))
 						}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
-	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/memtx"
 )
 
@@ -53,7 +53,7 @@ func TestBootstrapSnapshotEqualsTarantool(t *testing.T) {
 
 // fill creates a space with a primary and a unique secondary index and
 // writes rows through the node, returning the expected select().
-func fill(t *testing.T, c *iproto.Conn, name string, from, to int) {
+func fill(t *testing.T, c *client.Conn, name string, from, to int) {
 	t.Helper()
 	call(t, c, "box.schema.space.create", name, map[string]any{"if_not_exists": true,
 		"format": []any{map[string]any{"name": "id", "type": "unsigned"}, map[string]any{"name": "name", "type": "string"}}})
@@ -76,7 +76,7 @@ func fill(t *testing.T, c *iproto.Conn, name string, from, to int) {
 	}
 }
 
-func spaceID(t testing.TB, c *iproto.Conn, name string) uint32 {
+func spaceID(t testing.TB, c *client.Conn, name string) uint32 {
 	t.Helper()
 	rows, err := c.Select(ctx(t), 281, 2, []any{name}, 1, 0, box.IterEq)
 	if err != nil || len(rows) != 1 {
@@ -141,7 +141,7 @@ func plain(v any) any {
 	return v
 }
 
-func selectAll(t testing.TB, c *iproto.Conn, space string) string {
+func selectAll(t testing.TB, c *client.Conn, space string) string {
 	t.Helper()
 	rows, err := c.Select(ctx(t), spaceID(t, c, space), 0, []any{}, 1<<30, 0, box.IterAll)
 	if err != nil {

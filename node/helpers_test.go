@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/format"
-	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/memtx"
 )
 
@@ -48,16 +48,16 @@ func startNode(t testing.TB, cfg Config) *Node {
 }
 
 // dial connects to addr as the test user.
-func dial(t testing.TB, addr string) *iproto.Conn {
+func dial(t testing.TB, addr string) *client.Conn {
 	t.Helper()
 	return dialAs(t, addr, testUser, testPassword)
 }
 
-func dialAs(t testing.TB, addr, user, password string) *iproto.Conn {
+func dialAs(t testing.TB, addr, user, password string) *client.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := iproto.Dial(ctx, addr, iproto.Options{User: user, Password: password, Timeout: 10 * time.Second})
+	c, err := client.Dial(ctx, addr, client.Options{User: user, Password: password, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
 	}
@@ -72,7 +72,7 @@ func ctx(t testing.TB) context.Context {
 }
 
 // call calls a built-in function and fails the test on error.
-func call(t testing.TB, c *iproto.Conn, fn string, args ...any) []any {
+func call(t testing.TB, c *client.Conn, fn string, args ...any) []any {
 	t.Helper()
 	out, err := c.Call(ctx(t), fn, args...)
 	if err != nil {
