@@ -161,8 +161,13 @@ func (nw *Network) retry(from, to int) {
 }
 
 // Partition splits the nodes into the given groups (nodes not listed form
-// one more group); links between groups break at once.
-func (nw *Network) Partition(groups ...[]int) {
+// one more group); links between groups break at once and both ends are
+// told, as when connections are reset.
+func (nw *Network) Partition(groups ...[]int) { nw.Cut(true, groups...) }
+
+// Cut is Partition where notify says whether the ends learn about it; a
+// silent cut (a pulled cable) is noticed only by the silence.
+func (nw *Network) Cut(notify bool, groups ...[]int) {
 	for i := range nw.group {
 		nw.group[i] = 0
 	}
@@ -173,7 +178,7 @@ func (nw *Network) Partition(groups ...[]int) {
 	}
 	for _, k := range nw.sortedLinks() {
 		if nw.group[k[0]] != nw.group[k[1]] {
-			nw.breakLink(k[0], k[1], true)
+			nw.breakLink(k[0], k[1], notify)
 		}
 	}
 }
