@@ -445,6 +445,8 @@ func (p *Player) feed(file string, row *format.Row) error {
 			p.commit(ev.Tx)
 		case ev.Fate == synchro.RolledBack:
 			p.sum.TxRolledBack++
+		case ev.Fate == synchro.Incomplete:
+			p.sum.TxIncomplete++
 		}
 		if p.stopped() {
 			return errStop

@@ -53,15 +53,10 @@ func (f Fate) String() string {
 // Applied reports whether the transaction takes effect.
 func (f Fate) Applied() bool { return f == Committed || f == Confirmed }
 
-// Tx is one transaction read from a log.
+// Tx is one transaction read from a log, with its rows (copies; each
+// names its file in Pos).
 type Tx struct {
-	// Rows are copies of the transaction's rows in log order; each names
-	// its file in Pos.
-	Rows []*format.Row
-	// Origin is the replica id of the first global row (0 for a
-	// transaction of local rows only).
-	Origin uint32
-	TSN    uint64
+	format.Tx
 	// EntryLSN is the LSN of the last global row: the LSN that CONFIRM
 	// and ROLLBACK refer to.
 	EntryLSN uint64
@@ -71,14 +66,6 @@ type Tx struct {
 	// Queued: the transaction went through the queue (a synchronous one,
 	// or an asynchronous one committed behind synchronous ones).
 	Queued bool
-	// Headless: the first global row read is not the transaction's first
-	// (its LSN differs from the TSN): the rows before it are missing from
-	// the log. Tarantool 2.10+ refuses such a log.
-	Headless bool
-
-	firstLSN uint64
-	flags    uint64
-	syncRow  bool
 }
 
 // Event reports the fate of a transaction.
@@ -90,18 +77,12 @@ type Event struct {
 	By *format.Row
 }
 
-type txKey struct {
-	origin uint32
-	tsn    uint64
-}
-
-// Resolver assembles transactions from rows and decides their fate with a
-// Queue.
+// Resolver assembles transactions from rows (format.TxAssembler) and
+// decides their fate with a Queue.
 type Resolver struct {
 	opts   Options
 	q      *Queue
-	open   map[txKey]*Tx
-	order  []*Tx // open transactions in order of their first row
+	asm    *format.TxAssembler
 	queued map[uint64]*Tx
 	nextID uint64
 	out    []Event
@@ -112,7 +93,8 @@ type Resolver struct {
 func New(opts Options) *Resolver {
 	q := NewQueue(Options{Limit: opts.Limit})
 	q.SetRules(LenientRules())
-	return &Resolver{opts: opts, q: q, open: make(map[txKey]*Tx), queued: make(map[uint64]*Tx)}
+	return &Resolver{opts: opts, q: q, queued: make(map[uint64]*Tx),
+		asm: format.NewTxAssembler(format.TxOptions{Interleave: true, Retain: format.RetainOwn})}
 }
 
 // SetVersion selects the rules of the writer of the rows that follow (a
@@ -135,8 +117,10 @@ func (r *Resolver) State() State { return r.q.State() }
 func (r *Resolver) Restore(s *format.Synchro) { r.q.Restore(s) }
 
 // Add feeds one row and returns the events it caused, in the order their
-// effects take place (valid until the next call). The row is copied where
-// it is kept.
+// effects take place (valid until the next call): a transaction whose
+// last row never came is Incomplete as soon as a row of another
+// transaction of its replica id shows it. The row is copied where it is
+// kept.
 func (r *Resolver) Add(row *format.Row) ([]Event, error) {
 	r.out = r.out[:0]
 	switch {
@@ -148,72 +132,44 @@ func (r *Resolver) Add(row *format.Row) ([]Event, error) {
 	case row.Type == box.TypeRaft:
 		return nil, nil
 	}
-	key := txKey{origin: row.ReplicaID, tsn: row.TSN}
-	if row.ReplicaID == 0 {
-		// A local row belongs to the open transaction with its tsn, if
-		// any (its tsn comes from the transaction's first global row).
-		for _, tx := range r.order {
-			if tx.TSN == row.TSN {
-				key = txKey{origin: tx.Origin, tsn: tx.TSN}
-				break
-			}
+	for _, t := range r.asm.Add(row) {
+		tx := &Tx{Tx: *t, EntryLSN: t.LastGlobal}
+		if t.End != format.TxCommitted {
+			r.out = append(r.out, Event{Tx: tx, Fate: Incomplete})
+			continue
 		}
+		r.commit(tx)
 	}
-	tx := r.open[key]
-	if tx == nil && row.ReplicaID != 0 {
-		// A transaction may start with local rows: they wait under
-		// origin 0 for its first global row.
-		local := txKey{tsn: row.TSN}
-		if tx = r.open[local]; tx != nil {
-			delete(r.open, local)
-			r.open[key] = tx
-		}
-	}
-	if tx == nil {
-		tx = &Tx{Origin: row.ReplicaID, TSN: row.TSN}
-		r.open[key] = tx
-		r.order = append(r.order, tx)
-	}
-	tx.Rows = append(tx.Rows, row.Clone())
-	if row.ReplicaID != 0 {
-		if tx.EntryLSN == 0 {
-			tx.Origin = row.ReplicaID
-			tx.Headless = row.LSN != tx.TSN
-			tx.firstLSN = row.LSN
-		}
-		tx.EntryLSN = row.LSN
-	}
-	tx.flags |= row.Flags
-	if !tx.syncRow && r.opts.IsSync != nil && row.Type.IsDML() {
-		if sid, ok := row.SpaceID(); ok && r.opts.IsSync(sid) {
-			tx.syncRow = true
-		}
-	}
-	if !row.Commit {
-		return r.out, nil
-	}
-	delete(r.open, key)
-	for i, o := range r.order {
-		if o == tx {
-			r.order = append(r.order[:i], r.order[i+1:]...)
-			break
-		}
-	}
-	r.commit(tx)
 	return r.out, nil
 }
 
 // commit handles a transaction whose last row was read.
 func (r *Resolver) commit(tx *Tx) {
-	if tx.Origin == 0 || allNop(tx) {
+	if tx.Origin == 0 || tx.DataRows == 0 {
 		// Local and NOP-only transactions never enter the queue.
 		r.out = append(r.out, Event{Tx: tx, Fate: Committed})
 		return
 	}
-	tx.Sync, tx.Queued = r.q.Classify(tx.flags, tx.syncRow)
+	syncSpace := false
+	if r.opts.IsSync != nil {
+		for _, row := range tx.Rows {
+			if !row.Type.IsDML() {
+				continue
+			}
+			if sid, ok := row.SpaceID(); ok && r.opts.IsSync(sid) {
+				syncSpace = true
+				break
+			}
+		}
+	}
+	var flags uint64
+	for _, row := range tx.Rows {
+		flags |= row.Flags
+	}
+	tx.Sync, tx.Queued = r.q.Classify(flags, syncSpace)
 	r.nextID++
 	id := r.nextID
-	st := r.q.Commit(Entry{Origin: tx.Origin, First: tx.firstLSN, LSN: tx.EntryLSN, Sync: tx.Sync, ID: id}, tx.Queued)
+	st := r.q.Commit(Entry{Origin: tx.Origin, First: tx.FirstGlobal, LSN: tx.EntryLSN, Sync: tx.Sync, Time: tx.Time, ID: id}, tx.Queued)
 	tx.Queued = st.Queued
 	if st.Queued {
 		r.queued[id] = tx
@@ -242,15 +198,6 @@ func (r *Resolver) decisions(ds []Decision, by *format.Row, cur *Tx, curID uint6
 	}
 }
 
-func allNop(tx *Tx) bool {
-	for _, row := range tx.Rows {
-		if row.Type != box.TypeNop {
-			return false
-		}
-	}
-	return true
-}
-
 func (r *Resolver) synchro(row *format.Row) error {
 	s, err := row.Synchro()
 	if err != nil {
@@ -277,11 +224,9 @@ func (r *Resolver) End() []Event {
 			out = append(out, Event{Tx: tx, Fate: Pending})
 		}
 	}
-	for _, tx := range r.order {
-		out = append(out, Event{Tx: tx, Fate: Incomplete})
+	for _, t := range r.asm.End() {
+		out = append(out, Event{Tx: &Tx{Tx: *t, EntryLSN: t.LastGlobal}, Fate: Incomplete})
 	}
-	r.order = nil
 	r.queued = make(map[uint64]*Tx)
-	r.open = make(map[txKey]*Tx)
 	return out
 }
