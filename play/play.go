@@ -103,6 +103,10 @@ type Summary struct {
 	// twice under two names, overlapping copies): they are not played
 	// again.
 	RowsDuplicate int64
+	// RowsResumed counts rows the previous run sent and the target
+	// executed without its answer reaching play (its vclock tells): they
+	// are recorded as applied and not sent again.
+	RowsResumed int64
 	// RowsAlreadyApplied counts rows skipped because the state file says
 	// they were applied by an earlier run.
 	RowsAlreadyApplied int64
@@ -199,6 +203,16 @@ type Player struct {
 	snapVClock  format.VClock
 	bytesDone   int64
 
+	// Exactly-once resume (target.go): tracking: the target's vclock is
+	// known; tgtBase: its signature when the run started; written: the
+	// rows it wrote for the requests answered since; resumeSkip: rows of
+	// the previous run it executed without an answer, still to pass.
+	tracking   bool
+	tgtUUID    string
+	tgtBase    uint64
+	written    uint64
+	resumeSkip uint64
+
 	notedRowByRow bool
 	lastSave      time.Time
 	timer         *time.Timer // bounds the wait for an answer
@@ -265,8 +279,14 @@ func (p *Player) Play(ctx context.Context, files []format.FileRef) (Summary, err
 		if st, err = ReadState(p.opts.StatePath); err != nil {
 			return p.sum, err
 		}
+		if !p.opts.DryRun && p.conn != nil {
+			if err := p.startTarget(ctx, st); err != nil {
+				return p.sum, fmt.Errorf("state file %s: %w", p.opts.StatePath, err)
+			}
+		}
 		if !p.opts.DryRun {
 			// Find out now whether it can be written.
+			p.markTarget(st, 0)
 			if err := WriteState(p.opts.StatePath, st.export()); err != nil {
 				return p.sum, err
 			}
@@ -297,6 +317,7 @@ func (p *Player) Play(ctx context.Context, files []format.FileRef) (Summary, err
 	p.drain()
 	p.finish()
 	if p.opts.StatePath != "" && !p.opts.DryRun {
+		p.markTarget(p.st, p.sum.Unanswered)
 		if err := WriteState(p.opts.StatePath, p.st.export()); err != nil && p.fatal == nil {
 			p.fatal = err
 		}
@@ -495,9 +516,10 @@ type item struct {
 	waiting   int  // requests without an answer yet
 	sealed    bool // every request has been sent
 	failed    bool
-	atomic    bool  // sent in a stream transaction
-	committed bool  // its COMMIT succeeded
-	okRows    []int // rows applied (row by row)
+	atomic    bool   // sent in a stream transaction
+	committed bool   // its COMMIT succeeded
+	okRows    []int  // rows applied (row by row)
+	writes    uint64 // rows accepted in its stream transaction that the target writes
 }
 
 // done reports whether the item has been applied whole.
@@ -540,6 +562,15 @@ func (p *Player) commit(tx *synchro.Tx) {
 		p.sum.RowsCovered += already
 	} else {
 		p.sum.RowsAlreadyApplied += already
+	}
+	if len(it.rows) > 0 && !p.opts.DryRun {
+		resumed := len(it.rows)
+		if err := p.resumeRows(it); err != nil && p.fatal == nil {
+			p.fatal = err
+		}
+		if resumed > len(it.rows) && !inRun {
+			already++
+		}
 	}
 	if len(it.rows) == 0 {
 		switch {
@@ -698,7 +729,7 @@ func (p *Player) send(it *item, kind reqKind, idx int, req iproto.Request, st *c
 // retire waits for the answer to the oldest request.
 func (p *Player) retire() {
 	pd := p.inflight.pop()
-	err := p.await(pd)
+	resp, err := p.await(pd)
 	it := pd.item
 	it.waiting--
 	if err != nil {
@@ -716,11 +747,19 @@ func (p *Player) retire() {
 	} else {
 		switch pd.kind {
 		case kindRow:
-			if !it.atomic {
+			w := wrote(it.rows[pd.idx], resp)
+			switch {
+			case !it.atomic:
 				it.okRows = append(it.okRows, pd.idx)
+				if w {
+					p.noteWritten(1)
+				}
+			case w:
+				it.writes++
 			}
 		case kindCommit:
 			it.committed = true
+			p.noteWritten(it.writes)
 		}
 	}
 	p.advance()
@@ -729,7 +768,7 @@ func (p *Player) retire() {
 // await waits for the answer to a request, at most Timeout (once the
 // connection is lost or the server stuck, only a short while: take the
 // answers that came).
-func (p *Player) await(pd pending) error {
+func (p *Player) await(pd pending) (*iproto.Response, error) {
 	select {
 	case <-pd.fut.Done():
 	default:
@@ -738,18 +777,17 @@ func (p *Player) await(pd pending) error {
 			d = time.Until(p.lostUntil)
 		}
 		if d <= 0 {
-			return p.noAnswer(pd)
+			return nil, p.noAnswer(pd)
 		}
 		p.timer.Reset(d)
 		select {
 		case <-pd.fut.Done():
 			p.timer.Stop()
 		case <-p.timer.C:
-			return p.noAnswer(pd)
+			return nil, p.noAnswer(pd)
 		}
 	}
-	_, err := pd.fut.Wait(context.Background())
-	return err
+	return pd.fut.Wait(context.Background())
 }
 
 func (p *Player) noAnswer(pd pending) error {
@@ -838,6 +876,11 @@ func (p *Player) pendingState() *State {
 	for _, it := range p.fifo[p.head:] {
 		addApplied(st, it)
 	}
+	unanswered := int64(0)
+	if p.inflight.len() > 0 {
+		unanswered = -1
+	}
+	p.markTarget(st, unanswered)
 	return st.export()
 }
 

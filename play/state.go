@@ -32,6 +32,7 @@ type State struct {
 	VClock   format.VClock      `json:"vclock"`
 	Applied  map[string]Ranges  `json:"applied,omitempty"`
 	Snapshot *SnapshotProgress  `json:"snapshot,omitempty"`
+	Target   *TargetMark        `json:"target,omitempty"`
 	Updated  string             `json:"updated,omitempty"`
 	applied  map[uint32]*Ranges // Applied by replica id, while in use
 }
@@ -209,6 +210,10 @@ func (st *State) clone() *State {
 		s := *st.Snapshot
 		s.Applied = append(Ranges(nil), s.Applied...)
 		c.Snapshot = &s
+	}
+	if st.Target != nil {
+		m := *st.Target
+		c.Target = &m
 	}
 	return &c
 }

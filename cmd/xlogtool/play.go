@@ -89,7 +89,9 @@ Unlike tt play:
   - requests are pipelined (--window of them await their answer at once);
   - the first rejected request stops the play, naming the file, offset and
     LSN and the server's error; with --state FILE, the position reached is
-    saved and a second run with the same FILE applies nothing twice.
+    saved and a second run with the same FILE applies nothing twice, also
+    after a lost connection (the target's vclock tells how many requests it
+    executed without an answer; see docs/play.md).
 
 URI: host:port, port, user:password@host:port, tcp://..., or the path of a
 Unix socket (/path, ./path, unix/:/path). The user and password may also come
