@@ -22,12 +22,12 @@ func (n *Node) Call(s *session, name string, args []any) ([]any, error) {
 		return n.callSpaceCreate(s, args)
 	case "box.schema.user.create":
 		opts := optMap(args, 1)
-		if err := n.needUniverse(s, PrivCreate); err != nil {
+		if err := n.needUniverse(s, box.PrivCreate); err != nil {
 			return nil, err
 		}
 		return nil, n.createUser(s, argString(args, 0), optString(opts, "password"), optBool(opts, "if_not_exists"))
 	case "box.schema.user.grant":
-		if err := n.needUniverse(s, PrivAlter); err != nil {
+		if err := n.needUniverse(s, box.PrivAlter); err != nil {
 			return nil, err
 		}
 		return nil, n.callGrant(s, args)
@@ -36,12 +36,12 @@ func (n *Node) Call(s *session, name string, args []any) ([]any, error) {
 	case "box.info":
 		return []any{n.Info()}, nil
 	case "box.cfg":
-		if err := n.needUniverse(s, PrivAlter); err != nil {
+		if err := n.needUniverse(s, box.PrivAlter); err != nil {
 			return nil, err
 		}
 		return nil, n.reconfigure(optMap(args, 0))
 	case "box.snapshot":
-		if err := n.needUniverse(s, PrivAlter); err != nil {
+		if err := n.needUniverse(s, box.PrivAlter); err != nil {
 			return nil, err
 		}
 		if err := n.Snapshot(); err != nil {
@@ -130,7 +130,7 @@ func (n *Node) callSpaceCreate(s *session, args []any) ([]any, error) {
 	}
 	opts := optMap(args, 1)
 	n.mu.Lock()
-	if err := n.checkUniverse(s, PrivCreate); err != nil {
+	if err := n.checkUniverse(s, box.PrivCreate); err != nil {
 		n.mu.Unlock()
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func (n *Node) spaceMethod(s *session, name, method string, args []any) ([]any, 
 	owner := sp.Owner == s.uid
 	n.mu.Unlock()
 	if !owner {
-		if err := n.needUniverse(s, PrivAlter); err != nil {
+		if err := n.needUniverse(s, box.PrivAlter); err != nil {
 			return nil, err
 		}
 	}
@@ -429,9 +429,9 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 		return err
 	}
 	for _, p := range [][]any{
-		{uint64(s.uid), id, "role", uint64(RolePublic), uint64(PrivExecute)},
-		{uint64(s.uid), id, "user", id, uint64(PrivAlter)},
-		{uint64(s.uid), id, "universe", uint64(0), uint64(PrivSession | PrivUsage)},
+		{uint64(s.uid), id, "role", uint64(box.RolePublic), uint64(box.PrivExecute)},
+		{uint64(s.uid), id, "user", id, uint64(box.PrivAlter)},
+		{uint64(s.uid), id, "universe", uint64(0), uint64(box.PrivSession | box.PrivUsage)},
 	} {
 		if err := n.write(memtx.Request{Type: box.TypeReplace, SpaceID: 312, Tuple: p}); err != nil {
 			return err
@@ -440,8 +440,8 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 	return nil
 }
 
-var privBits = map[string]uint32{"read": PrivRead, "write": PrivWrite, "execute": PrivExecute, "session": PrivSession,
-	"usage": PrivUsage, "create": PrivCreate, "drop": PrivDrop, "alter": PrivAlter}
+var privBits = map[string]uint32{"read": box.PrivRead, "write": box.PrivWrite, "execute": box.PrivExecute, "session": box.PrivSession,
+	"usage": box.PrivUsage, "create": box.PrivCreate, "drop": box.PrivDrop, "alter": box.PrivAlter}
 
 // callGrant is box.schema.user.grant(user, privileges, type, name, opts)
 // or grant(user, role).
@@ -478,7 +478,7 @@ func (n *Node) grant(s *session, user, objType, objName string, bits uint32) err
 			n.mu.Unlock()
 			return boxErr(box.ErrNoSuchRole, "Role '%s' is not found", objName)
 		}
-		objID, bits = rt[0], PrivExecute
+		objID, bits = rt[0], box.PrivExecute
 	case "space":
 		sp := n.st.SpaceByName(objName)
 		if sp == nil {
@@ -507,7 +507,7 @@ func (n *Node) callPasswd(s *session, args []any) error {
 	if len(args) > 1 {
 		user, password = argString(args, 0), argString(args, 1)
 		if user != s.user {
-			if err := n.needUniverse(s, PrivAlter); err != nil {
+			if err := n.needUniverse(s, box.PrivAlter); err != nil {
 				return err
 			}
 		}

@@ -3,6 +3,7 @@ package node
 import (
 	"strings"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/memtx"
 )
 
@@ -16,15 +17,6 @@ import (
 // DictionaryVersion is the data dictionary version stored in _schema;
 // Tarantool 2.6.0 refuses to start from other layouts (NODE.md §6.2).
 var DictionaryVersion = []any{uint64(2), uint64(3), uint64(1)}
-
-// Well-known user and role ids.
-const (
-	UserGuest       = 0
-	UserAdmin       = 1
-	RolePublic      = 2
-	RoleReplication = 3
-	RoleSuper       = 31
-)
 
 // dictTimestamp is the creation time of the built-in functions.
 const dictTimestamp = "2019-12-29 17:52:51"
@@ -172,7 +164,7 @@ ZEROBLOB MIN MAX COALESCE EVERY EXISTS EXTRACT SOME GREATER LESSER SOUNDEX LIKEL
 UNLIKELY _sql_stat_get _sql_stat_push _sql_stat_init`)
 
 func funcRow(id uint32, name, lang, body string, params, exports []any) []any {
-	return []any{u(id), u(UserAdmin), name, uint64(1), lang, body, "function", params, "any", "none", "none",
+	return []any{u(id), u(box.UserAdmin), name, uint64(1), lang, body, "function", params, "any", "none", "none",
 		false, false, true, exports, memtx.Map{}, "", dictTimestamp, dictTimestamp}
 }
 
@@ -205,10 +197,10 @@ zh__zhuyin=zh_u_co_zhuyin`)
 func dictCollations() [][]any {
 	strength := func(s string) memtx.Map { return memtx.Map{{Key: "strength", Value: s}} }
 	out := [][]any{
-		{uint64(0), "none", u(UserAdmin), "BINARY", "", memtx.Map{}},
-		{uint64(1), "unicode", u(UserAdmin), "ICU", "", strength("tertiary")},
-		{uint64(2), "unicode_ci", u(UserAdmin), "ICU", "", strength("primary")},
-		{uint64(3), "binary", u(UserAdmin), "BINARY", "", memtx.Map{}},
+		{uint64(0), "none", u(box.UserAdmin), "BINARY", "", memtx.Map{}},
+		{uint64(1), "unicode", u(box.UserAdmin), "ICU", "", strength("tertiary")},
+		{uint64(2), "unicode_ci", u(box.UserAdmin), "ICU", "", strength("primary")},
+		{uint64(3), "binary", u(box.UserAdmin), "BINARY", "", memtx.Map{}},
 	}
 	id := uint64(4)
 	for _, c := range icuCollations {
@@ -217,53 +209,40 @@ func dictCollations() [][]any {
 			locale = name
 		}
 		for i, s := range []string{"primary", "secondary", "tertiary"} {
-			out = append(out, []any{id, "unicode_" + name + "_s" + string(rune('1'+i)), u(UserAdmin), "ICU", locale, strength(s)})
+			out = append(out, []any{id, "unicode_" + name + "_s" + string(rune('1'+i)), u(box.UserAdmin), "ICU", locale, strength(s)})
 			id++
 		}
 	}
 	return out
 }
 
-// Privilege bits (_priv field 4).
-const (
-	PrivRead    = 1
-	PrivWrite   = 2
-	PrivExecute = 4
-	PrivSession = 8
-	PrivUsage   = 16
-	PrivCreate  = 32
-	PrivDrop    = 64
-	PrivAlter   = 128
-	PrivAll     = 0xffffffff
-)
-
 // GuestPasswordHash is the stored chap-sha1 hash of the empty password.
 const GuestPasswordHash = "vhvewKp0tNyweZQ+cFKAlsyphfg="
 
 func priv(grantee uint32, objType string, objID uint32, bits uint32) []any {
-	return []any{u(UserAdmin), u(grantee), objType, u(objID), u(bits)}
+	return []any{u(box.UserAdmin), u(grantee), objType, u(objID), u(bits)}
 }
 
 func dictPrivs(nfuncs int) [][]any {
 	out := [][]any{
-		priv(UserGuest, "role", RolePublic, PrivExecute),
-		priv(UserGuest, "universe", 0, PrivSession|PrivUsage),
-		priv(UserAdmin, "universe", 0, PrivAll),
+		priv(box.UserGuest, "role", box.RolePublic, box.PrivExecute),
+		priv(box.UserGuest, "universe", 0, box.PrivSession|box.PrivUsage),
+		priv(box.UserAdmin, "universe", 0, box.PrivAll),
 	}
 	for id := 1; id <= nfuncs; id++ {
-		out = append(out, priv(RolePublic, "function", uint32(id), PrivExecute))
+		out = append(out, priv(box.RolePublic, "function", uint32(id), box.PrivExecute))
 	}
 	for _, sp := range []uint32{276, 277, 281, 286, 289, 297, 305, 313, 330} {
-		bits := uint32(PrivRead)
+		bits := uint32(box.PrivRead)
 		if sp == 276 || sp == 330 {
-			bits = PrivWrite
+			bits = box.PrivWrite
 		}
-		out = append(out, priv(RolePublic, "space", sp, bits))
+		out = append(out, priv(box.RolePublic, "space", sp, bits))
 	}
 	return append(out,
-		priv(RoleReplication, "space", 320, PrivWrite),
-		priv(RoleReplication, "universe", 0, PrivRead),
-		priv(RoleSuper, "universe", 0, PrivAll))
+		priv(box.RoleReplication, "space", 320, box.PrivWrite),
+		priv(box.RoleReplication, "universe", 0, box.PrivRead),
+		priv(box.RoleSuper, "universe", 0, box.PrivAll))
 }
 
 // Dictionary returns the rows of a freshly bootstrapped 2.6.0 instance in
@@ -283,7 +262,7 @@ func Dictionary(instanceUUID, replicasetUUID string) []dictRow {
 		if opts == nil {
 			opts = memtx.Map{}
 		}
-		add(280, []any{u(s.id), u(UserAdmin), s.name, s.engine, u(s.fieldCount), opts, s.format})
+		add(280, []any{u(s.id), u(box.UserAdmin), s.name, s.engine, u(s.fieldCount), opts, s.format})
 	}
 	for _, d := range dictIndexes {
 		add(288, indexRow(d))
@@ -292,11 +271,11 @@ func Dictionary(instanceUUID, replicasetUUID string) []dictRow {
 	for _, f := range funcs {
 		add(296, f)
 	}
-	add(304, []any{u(UserGuest), u(UserAdmin), "guest", "user", memtx.Map{{Key: "chap-sha1", Value: GuestPasswordHash}}})
-	add(304, []any{u(UserAdmin), u(UserAdmin), "admin", "user", memtx.Map{}})
-	add(304, []any{u(RolePublic), u(UserAdmin), "public", "role", memtx.Map{}})
-	add(304, []any{u(RoleReplication), u(UserAdmin), "replication", "role", memtx.Map{}})
-	add(304, []any{u(RoleSuper), u(UserAdmin), "super", "role", memtx.Map{}})
+	add(304, []any{u(box.UserGuest), u(box.UserAdmin), "guest", "user", memtx.Map{{Key: "chap-sha1", Value: GuestPasswordHash}}})
+	add(304, []any{u(box.UserAdmin), u(box.UserAdmin), "admin", "user", memtx.Map{}})
+	add(304, []any{u(box.RolePublic), u(box.UserAdmin), "public", "role", memtx.Map{}})
+	add(304, []any{u(box.RoleReplication), u(box.UserAdmin), "replication", "role", memtx.Map{}})
+	add(304, []any{u(box.RoleSuper), u(box.UserAdmin), "super", "role", memtx.Map{}})
 	for _, p := range dictPrivs(len(funcs)) {
 		add(312, p)
 	}

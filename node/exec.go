@@ -18,9 +18,9 @@ type session struct {
 	user string
 }
 
-func (n *Node) adminSession() *session { return &session{uid: UserAdmin, user: "admin"} }
+func (n *Node) adminSession() *session { return &session{uid: box.UserAdmin, user: "admin"} }
 
-func guestSession() *session { return &session{uid: UserGuest, user: "guest"} }
+func guestSession() *session { return &session{uid: box.UserGuest, user: "guest"} }
 
 // sysviews map each system view to the space it shows.
 var sysviews = map[uint32]uint32{277: 276, 281: 280, 286: 284, 289: 288, 297: 296, 305: 304, 313: 312}
@@ -57,7 +57,7 @@ func (n *Node) Select(s *session, spaceID, indexID uint32, iter box.Iterator, ke
 	if err != nil {
 		return nil, err
 	}
-	if err := n.checkSpace(s, view, PrivRead); err != nil {
+	if err := n.checkSpace(s, view, box.PrivRead); err != nil {
 		return nil, err
 	}
 	sp, err := n.space(base)
@@ -90,11 +90,11 @@ func (n *Node) Select(s *session, spaceID, indexID uint32, iter box.Iterator, ke
 // read or write on the universe, which rows the user may see: those of
 // spaces it owns or has any privilege on, as Tarantool's system views.
 func (n *Node) viewFilter(s *session, spaceID uint32) func(t memtx.Tuple) bool {
-	if (spaceID != box.SpaceVSpace && spaceID != box.SpaceVIndex) || s.uid == UserAdmin {
+	if (spaceID != box.SpaceVSpace && spaceID != box.SpaceVIndex) || s.uid == box.UserAdmin {
 		return nil
 	}
 	p := n.privileges(s.uid)
-	if p["universe:0"]&(PrivRead|PrivWrite) != 0 {
+	if p["universe:0"]&(box.PrivRead|box.PrivWrite) != 0 {
 		return nil
 	}
 	return func(t memtx.Tuple) bool {
@@ -146,7 +146,7 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 	if err != nil {
 		return dmlResult{}, err
 	}
-	if err := n.checkSpace(s, sp, PrivWrite); err != nil {
+	if err := n.checkSpace(s, sp, box.PrivWrite); err != nil {
 		return dmlResult{}, err
 	}
 	if n.readOnly && !sp.Temporary {
@@ -315,7 +315,7 @@ func (n *Node) privileges(uid uint32) map[string]uint32 {
 			id, _ := t[3].(uint64)
 			bits, _ := t[4].(uint64)
 			out[fmt.Sprintf("%s:%d", typ, id)] |= uint32(bits)
-			if typ == "role" && bits&PrivExecute != 0 {
+			if typ == "role" && bits&box.PrivExecute != 0 {
 				visit(uint32(id))
 			}
 			return true
@@ -326,12 +326,12 @@ func (n *Node) privileges(uid uint32) map[string]uint32 {
 	return out
 }
 
-var privNames = map[uint32]string{PrivRead: "Read", PrivWrite: "Write", PrivExecute: "Execute",
-	PrivSession: "Session", PrivUsage: "Usage", PrivCreate: "Create", PrivDrop: "Drop", PrivAlter: "Alter"}
+var privNames = map[uint32]string{box.PrivRead: "Read", box.PrivWrite: "Write", box.PrivExecute: "Execute",
+	box.PrivSession: "Session", box.PrivUsage: "Usage", box.PrivCreate: "Create", box.PrivDrop: "Drop", box.PrivAlter: "Alter"}
 
 // checkSpace checks that the session may access a space.
 func (n *Node) checkSpace(s *session, sp *memtx.Space, want uint32) *box.Error {
-	if s.uid == UserAdmin {
+	if s.uid == box.UserAdmin {
 		return nil
 	}
 	p := n.privileges(s.uid)
@@ -346,7 +346,7 @@ func (n *Node) checkSpace(s *session, sp *memtx.Space, want uint32) *box.Error {
 
 // checkUniverse checks a privilege on the universe.
 func (n *Node) checkUniverse(s *session, want uint32) *box.Error {
-	if s.uid == UserAdmin || n.privileges(s.uid)["universe:0"]&want == want {
+	if s.uid == box.UserAdmin || n.privileges(s.uid)["universe:0"]&want == want {
 		return nil
 	}
 	return boxErr(box.ErrAccessDenied, "%s access to universe '' is denied for user '%s'", privNames[want], s.user)
@@ -363,7 +363,7 @@ func (n *Node) Authenticate(user string, salt, scramble []byte, hasScramble bool
 	}
 	uid64, _ := t[0].(uint64)
 	s := &session{uid: uint32(uid64), user: user}
-	if err := n.checkUniverse(s, PrivSession); err != nil {
+	if err := n.checkUniverse(s, box.PrivSession); err != nil {
 		return nil, err
 	}
 	stored := ""
