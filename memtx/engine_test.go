@@ -22,10 +22,10 @@ func hashIndexRow(space, iid uint64, name string, unique bool, parts ...Map) []a
 }
 
 // newIndexedState returns space 700 'x': {id unsigned, a string, b
-// unsigned nullable, c unsigned}, primary key id, 'ua' unique
-// tree on a, 'nb' non-unique tree on b (nullable), 'hc' unique hash on
-// c, 'uab' unique tree on (b nullable, a), 'nba' non-unique hash on
-// (a, id).
+// unsigned nullable, c unsigned}, primary key id, 'ua' unique tree on a,
+// 'nb' non-unique tree on b (nullable), 'hc' unique hash on c, 'uab'
+// unique tree on (b nullable, a), 'hai' unique hash on (a, id).
+// (Tarantool's HASH indexes are unique and have no nullable parts.)
 func newIndexedState(t *testing.T) *State {
 	t.Helper()
 	st := NewState()
@@ -38,7 +38,7 @@ func newIndexedState(t *testing.T) *State {
 		insert(box.SpaceIndex, indexRow(700, 2, "nb", false, part(2, "unsigned", nullable))...),
 		insert(box.SpaceIndex, hashIndexRow(700, 3, "hc", true, part(3, "unsigned"))...),
 		insert(box.SpaceIndex, indexRow(700, 4, "uab", true, part(2, "unsigned", nullable), part(1, "string"))...),
-		insert(box.SpaceIndex, hashIndexRow(700, 5, "nba", false, part(1, "string"), part(0, "unsigned"))...),
+		insert(box.SpaceIndex, hashIndexRow(700, 5, "hai", true, part(1, "string"), part(0, "unsigned"))...),
 	)
 	return st
 }
@@ -117,6 +117,12 @@ func TestSecondaryIndexes(t *testing.T) {
 		{Request{Type: box.TypeDelete, SpaceID: 700, IndexID: 2, Key: []any{uint64(10)}}, box.ErrMoreThanOneTuple, "Get() doesn't support partial keys and non-unique indexes"},
 		{Request{Type: box.TypeDelete, SpaceID: 700, IndexID: 1, Key: []any{}}, box.ErrExactMatch, "Invalid key part count in an exact match (expected 1, got 0)"},
 		{insert(799, uint64(1)), box.ErrNoSuchSpace, "Space '799' does not exist"},
+		{Request{Type: box.TypeDelete, SpaceID: 700, IndexID: 4, Key: []any{nil, "d"}}, box.ErrKeyPartType,
+			"Supplied key type of part 0 does not match index part type: expected unsigned"},
+		{insert(box.SpaceIndex, hashIndexRow(700, 6, "hn", false, part(2, "unsigned"))...), box.ErrModifyIndex,
+			"Can't create or modify index 'hn' in space 'x': HASH index must be unique"},
+		{insert(box.SpaceIndex, hashIndexRow(700, 6, "hn", true, part(2, "unsigned", MapEntry{"is_nullable", true}))...), box.ErrUnsupported,
+			"HASH does not support nullable parts"},
 	} {
 		err := st.Apply(c.req)
 		var ae *ApplyError
@@ -141,9 +147,9 @@ func TestSecondaryIndexes(t *testing.T) {
 	if got := ids(selectValues(t, st, 3, box.IterEq, []any{uint64(200)}, 0, 100)); !reflect.DeepEqual(got, []uint64{2}) {
 		t.Errorf("hc = 200: %v", got)
 	}
-	// Non-unique hash over (a, id): EQ needs the full key.
+	// Hash over (a, id): EQ takes the full key.
 	if got := ids(selectValues(t, st, 5, box.IterEq, []any{"d", uint64(4)}, 0, 100)); !reflect.DeepEqual(got, []uint64{4}) {
-		t.Errorf("nba = d,4: %v", got)
+		t.Errorf("hai = d,4: %v", got)
 	}
 	// Nullable parts: nil sorts first.
 	if got := ids(selectValues(t, st, 2, box.IterAll, nil, 0, 100)); !reflect.DeepEqual(got, []uint64{4, 5, 2, 3}) {

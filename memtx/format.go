@@ -75,6 +75,49 @@ func (kd *keyDef) compare(a, b Tuple) int {
 	return 0
 }
 
+// searchParts is the most parts a tupleKey holds.
+const searchParts = 4
+
+// tupleKey is the key of a tuple taken out of it once for a search, so
+// that comparing it with the tuples met on the way reads only theirs.
+type tupleKey struct {
+	t     Tuple
+	parts [searchParts][]byte
+	ok    bool // parts hold the key; else compare with t
+}
+
+func (kd *keyDef) keyOf(t Tuple) (k tupleKey) {
+	k.t = t
+	if len(kd.parts) > searchParts {
+		return k
+	}
+	for i := range kd.parts {
+		if kd.parts[i].path != nil {
+			return k
+		}
+		k.parts[i] = fieldAt(t, kd.parts[i].field)
+	}
+	k.ok = true
+	return k
+}
+
+// compareTo orders tuple x with the tuple of k by the key.
+func (kd *keyDef) compareTo(x Tuple, k *tupleKey) int {
+	if !k.ok {
+		return kd.compare(x, k.t)
+	}
+	for i := range kd.parts {
+		p := &kd.parts[i]
+		if c := compareRaw(fieldAt(x, p.field), k.parts[i], p); c != 0 {
+			if p.desc {
+				return -c
+			}
+			return c
+		}
+	}
+	return 0
+}
+
 // compareKey compares the key of tuple t with the key values in key (a
 // prefix of the parts).
 func (kd *keyDef) compareKey(t Tuple, key []any) int {
@@ -122,7 +165,7 @@ func (kd *keyDef) validateKey(key []any) *ApplyError {
 		return errorf(box.ErrExactMatch, "Invalid key part count in an exact match (expected %d, got %d)",
 			len(kd.parts), len(key))
 	}
-	return kd.checkKeyTypes(key)
+	return kd.checkKeyTypes(key, false)
 }
 
 // fmtField is the effective definition of a top-level field: the space

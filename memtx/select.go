@@ -121,13 +121,15 @@ func (kd *keyDef) validatePartialKey(key []any) *ApplyError {
 	if len(key) > len(kd.parts) {
 		return errorf(box.ErrKeyPartCount, "Invalid key part count (expected [0..%d], got %d)", len(kd.parts), len(key))
 	}
-	return kd.checkKeyTypes(key)
+	return kd.checkKeyTypes(key, true)
 }
 
-func (kd *keyDef) checkKeyTypes(key []any) *ApplyError {
+// checkKeyTypes checks the types of key parts; nil is accepted in
+// nullable parts of a search key, never in an exact match.
+func (kd *keyDef) checkKeyTypes(key []any, search bool) *ApplyError {
 	for i, v := range key {
 		p := &kd.parts[i]
-		if v == nil && p.nullable {
+		if v == nil && p.nullable && search {
 			continue
 		}
 		if v == nil || !typeAccepts(p.typ, v, kd.rules) {

@@ -236,7 +236,8 @@ func (sp *Space) checkUnique(t, old Tuple) *ApplyError {
 		if ix.kd.hasNull(t) {
 			continue // NULL is never equal to NULL in a unique index
 		}
-		d, found := ix.tree.get(func(x Tuple) int { return ix.kd.compare(x, t) })
+		k := ix.kd.keyOf(t)
+		d, found := ix.tree.get(func(x Tuple) int { return ix.kd.compareTo(x, &k) })
 		if found && (old == nil || pk.kd.compare(d, old) != 0) {
 			return errorf(box.ErrTupleFound, "Duplicate key exists in unique index '%s' in space '%s'", ix.Name, sp.displayName())
 		}
@@ -246,6 +247,7 @@ func (sp *Space) checkUnique(t, old Tuple) *ApplyError {
 
 // commit applies a prepared change to every maintained index.
 func (sp *Space) commit(ch change) {
+	pk := sp.primary()
 	if ch.old != nil {
 		sp.bytes -= tupleCost(ch.old)
 	}
@@ -258,8 +260,8 @@ func (sp *Space) commit(ch change) {
 		}
 		if ix.ID == 0 {
 			if ch.old != nil && (ch.new == nil || ix.kd.compare(ch.old, ch.new) != 0) {
-				old := ch.old
-				ix.tree.delete(func(x Tuple) int { return ix.kd.compare(x, old) })
+				k := ix.kd.keyOf(ch.old)
+				ix.tree.delete(func(x Tuple) int { return ix.kd.compareTo(x, &k) })
 			}
 			if ch.new != nil && !ix.tree.insertHinted(ch.new) {
 				ix.tree.set(ch.new)
@@ -270,9 +272,13 @@ func (sp *Space) commit(ch change) {
 			continue
 		}
 		if ch.old != nil {
-			old := ch.old
-			cmp := ix.tree.cmp
-			ix.tree.delete(func(x Tuple) int { return cmp(x, old) })
+			k, pkk := ix.kd.keyOf(ch.old), pk.kd.keyOf(ch.old)
+			ix.tree.delete(func(x Tuple) int {
+				if c := ix.kd.compareTo(x, &k); c != 0 {
+					return c
+				}
+				return pk.kd.compareTo(x, &pkk)
+			})
 		}
 		if ch.new != nil && !ix.tree.insertHinted(ch.new) {
 			ix.tree.set(ch.new)
@@ -297,7 +303,8 @@ func (sp *Space) prepareReplace(t Tuple, insert bool) (change, *ApplyError) {
 	if pk == nil {
 		return change{}, sp.noIndex(0)
 	}
-	old, found := pk.tree.get(func(x Tuple) int { return pk.kd.compare(x, t) })
+	k := pk.kd.keyOf(t)
+	old, found := pk.tree.get(func(x Tuple) int { return pk.kd.compareTo(x, &k) })
 	if found && insert {
 		return change{}, sp.tupleFound(pk)
 	}

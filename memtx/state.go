@@ -479,6 +479,17 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 		if err != nil {
 			return nil, err
 		}
+		if strings.EqualFold(ix.Type, "hash") {
+			if !ix.Unique && iid != 0 {
+				return nil, errorf(box.ErrModifyIndex, "Can't create or modify index '%s' in space '%s': HASH index must be unique",
+					ix.Name, sp.displayName())
+			}
+			for _, p := range ix.Parts {
+				if p.IsNullable {
+					return nil, errorf(box.ErrUnsupported, "HASH does not support nullable parts")
+				}
+			}
+		}
 		if ix.SpaceID != sid || ix.ID != iid {
 			return nil, errorf(box.ErrModifyIndex, "Can't create or modify index '%s' in space '%s': ids can not be changed", ix.Name, sp.displayName())
 		}

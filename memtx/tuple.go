@@ -65,6 +65,64 @@ func (t Tuple) Field(no int) []byte {
 // no (the field is a prefix of them), or nil when there is no such
 // field.
 func fieldAt(t Tuple, no int) []byte {
+	if len(t) > 0 && t[0] >= 0x90 && t[0] <= 0x9f {
+		// A short array of scalars: walk it here.
+		if no >= int(t[0]&0x0f) {
+			return nil
+		}
+		p := 1
+		for i := 0; i < no; i++ {
+			n := scalarSize(t[p:])
+			if n == 0 {
+				return fieldAtSlow(t, no)
+			}
+			p += n
+		}
+		if p > len(t) {
+			return fieldAtSlow(t, no)
+		}
+		return t[p:]
+	}
+	return fieldAtSlow(t, no)
+}
+
+// scalarSize returns the size of the scalar value at the start of b, 0
+// for anything else (or when b is too short for the header).
+func scalarSize(b []byte) int {
+	if len(b) == 0 {
+		return 0
+	}
+	c := b[0]
+	switch {
+	case c <= 0x7f || c >= 0xe0:
+		return 1
+	case c >= 0xa0 && c <= 0xbf:
+		return 1 + int(c&0x1f)
+	}
+	switch c {
+	case 0xc0, 0xc2, 0xc3:
+		return 1
+	case 0xcc, 0xd0:
+		return 2
+	case 0xcd, 0xd1:
+		return 3
+	case 0xca, 0xce, 0xd2:
+		return 5
+	case 0xcb, 0xcf, 0xd3:
+		return 9
+	case 0xd9, 0xc4:
+		if len(b) >= 2 {
+			return 2 + int(b[1])
+		}
+	case 0xda, 0xc5:
+		if len(b) >= 3 {
+			return 3 + int(binary.BigEndian.Uint16(b[1:]))
+		}
+	}
+	return 0
+}
+
+func fieldAtSlow(t Tuple, no int) []byte {
 	c := format.NewMPCursor(t)
 	n, err := c.ArrayLen()
 	if err != nil || no >= n {
