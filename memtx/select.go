@@ -44,7 +44,9 @@ func (sp *Space) Select(indexID uint32, it box.Iterator, key []any, offset, limi
 }
 
 // Iterate calls fn for the tuples of index indexID that the iterator
-// yields for key, in its order, until fn returns false.
+// yields for key, in its order, until fn returns false. As in Tarantool,
+// ALL with a key on a TREE index is GE; a HASH index is iterated in key
+// order here (Tarantool's own order is its hash table's).
 func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tuple) bool) error {
 	ix := sp.Index(indexID)
 	if ix == nil {
@@ -61,22 +63,31 @@ func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tup
 	if key, _ = nk.([]any); key == nil {
 		key = []any{}
 	}
-	if err := ix.kd.validatePartialKey(key); err != nil {
-		return err
+	if len(key) > len(ix.kd.parts) {
+		return errorf(box.ErrKeyPartCount, "Invalid key part count (expected [0..%d], got %d)", len(ix.kd.parts), len(key))
 	}
 	if strings.EqualFold(ix.Type, "hash") {
-		switch it {
-		case box.IterAll:
+		// A HASH index takes ALL (any key), GT (no key or a full key)
+		// and EQ (a full key); other iterators are refused after partial
+		// keys and key types are.
+		switch {
+		case it == box.IterAll:
 			key = key[:0]
-		case box.IterEq, box.IterGt:
-			if len(key) != len(ix.kd.parts) && (it == box.IterEq || len(key) > 0) {
-				return errorf(box.ErrPartialKey, "HASH index  does not support selects via a partial key (expected %d parts, got %d). Please Consider changing index type to TREE.",
-					len(ix.kd.parts), len(key))
-			}
-		default:
-			return errorf(box.ErrUnsupportedIndexFeature, "Index '%s' (HASH) of space '%s' (memtx) does not support requested iterator type",
-				ix.Name, sp.displayName())
+		case it == box.IterGt && len(key) == 0:
+		case len(key) != len(ix.kd.parts):
+			return errorf(box.ErrPartialKey, "HASH index  does not support selects via a partial key (expected %d parts, got %d). Please Consider changing index type to TREE.",
+				len(ix.kd.parts), len(key))
 		}
+	} else if it == box.IterAll {
+		// ALL with a key on a TREE index starts at the key, as GE.
+		it = box.IterGe
+	}
+	if err := ix.kd.checkKeyTypes(key, true); err != nil {
+		return err
+	}
+	if strings.EqualFold(ix.Type, "hash") && it != box.IterEq && it != box.IterGt && it != box.IterAll {
+		return errorf(box.ErrUnsupportedIndexFeature, "Index '%s' (HASH) of space '%s' (memtx) does not support requested iterator type",
+			ix.Name, sp.displayName())
 	}
 	if !ix.maintained() {
 		return errorf(box.ErrUnsupportedIndexFeature, "Index '%s' (%s) of space '%s' (memtx) does not support requested iterator type",
@@ -113,15 +124,6 @@ func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tup
 		ix.tree.descendFrom(func(t Tuple) bool { return cmp(t) < 0 }, fn)
 	}
 	return nil
-}
-
-// validatePartialKey checks a search key: at most as many parts as the
-// index, each of the part's type (nil only in nullable parts).
-func (kd *keyDef) validatePartialKey(key []any) *ApplyError {
-	if len(key) > len(kd.parts) {
-		return errorf(box.ErrKeyPartCount, "Invalid key part count (expected [0..%d], got %d)", len(kd.parts), len(key))
-	}
-	return kd.checkKeyTypes(key, true)
 }
 
 // checkKeyTypes checks the types of key parts; nil is accepted in
