@@ -243,6 +243,9 @@ func (r *Row) Raft() (Raft, error) {
 	return f, err
 }
 
+// DecodeVClock decodes a MessagePack map {replica id: lsn} at the cursor.
+func DecodeVClock(c *MPCursor) (VClock, error) { return decodeVClock(c) }
+
 func decodeVClock(c *MPCursor) (VClock, error) {
 	var v VClock
 	n, err := c.MapLen()

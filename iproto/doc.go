@@ -20,7 +20,14 @@
 //     AppendOK, AppendData (also CHUNK pushes) and AppendError write them
 //     as Tarantool does, with the fixed-width header. A server error is an
 //     *Error: the code, its name, the message and (2.4.1+) the error stack.
+//   - Replication (replication.go): VOTE and the ballot (decoded by server
+//     version), FETCH_SNAPSHOT, JOIN, REGISTER, SUBSCRIBE and its answer,
+//     the vclock answers that open and close the JOIN/FETCH_SNAPSHOT
+//     streams, heartbeats and ACKs: each message has AppendBody (or, for an
+//     ACK, AppendPacket) and a Decode function, so the subscriber and the
+//     relay use the same code. RowError reads an error packet of a stream.
 //
-// The client (connections, pipelining, streams) is package iproto/client.
+// The client (connections, pipelining, streams, and ReplicationConn for
+// replication streams) is package iproto/client.
 // Constants (types, keys, error codes) are package box's.
 package iproto

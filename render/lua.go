@@ -13,6 +13,11 @@ import (
 // with index base 0 are shifted to Lua's base 1. Rows that are not data
 // changes become comments, so the output stays a valid script.
 func (p *Printer) appendLua(b []byte, file string, r *format.Row) ([]byte, error) {
+	if p.source != "" && r.Type != box.TypeNop {
+		b = append(b, "-- SOURCE: "...)
+		b = append(b, p.source...)
+		b = append(b, '\n')
+	}
 	if p.opts.ShowPos {
 		b = append(b, "-- "...)
 		b = append(b, file...)

@@ -60,7 +60,13 @@ type Printer struct {
 	// luaDeepOK: the Lua output has raised the nesting limit of
 	// Tarantool's MessagePack encoder.
 	luaDeepOK bool
+	// source names where the rows come from (SetSource).
+	source string
 }
+
+// SetSource makes the rows printed next carry a SOURCE entry naming where
+// they come from (a server of `tail`); "" prints none.
+func (p *Printer) SetSource(name string) { p.source = name }
 
 // NewPrinter returns a printer writing to w (which should be buffered).
 func NewPrinter(w io.Writer, opts Options) *Printer {
@@ -205,6 +211,10 @@ func (p *Printer) appendJSON(b []byte, file string, r *format.Row) ([]byte, erro
 		b = append(b, `,"offset":`...)
 		b = strconv.AppendInt(b, r.Pos.FileOffset(), 10)
 		b = append(b, '}')
+	}
+	if p.source != "" {
+		b = append(b, `,"SOURCE":`...)
+		b = appendJSONString(b, []byte(p.source))
 	}
 	return append(b, "}\n"...), nil
 }

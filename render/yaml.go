@@ -90,6 +90,11 @@ func (p *Printer) appendYAML(b []byte, file string, r *format.Row) ([]byte, erro
 		b = strconv.AppendInt(b, r.Pos.FileOffset(), 10)
 		b = append(b, '\n')
 	}
+	if p.source != "" {
+		b = append(b, "SOURCE: "...)
+		b = appendYAMLString(b, []byte(p.source), false)
+		b = append(b, '\n')
+	}
 	return b, nil
 }
 
