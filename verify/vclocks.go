@@ -37,12 +37,14 @@ func VClocks(ctx context.Context, srcs []Source) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{VClocks: map[string]format.VClock{}}
+	var damage []*Finding
 	for _, in := range insts {
 		if _, dup := rep.VClocks[in.sum.Name]; dup {
 			return nil, fmt.Errorf("instance name %q given twice (name them NAME=DIR)", in.sum.Name)
 		}
 		rep.Instances = append(rep.Instances, &in.sum)
 		rep.VClocks[in.sum.Name] = in.vclock
+		damage = append(damage, in.findings...)
 	}
 	groups := groupInstances(insts)
 	rep.Replicasets = replicasets(groups)
@@ -51,6 +53,15 @@ func VClocks(ctx context.Context, srcs []Source) (*Report, error) {
 	}
 	rep.Findings = []*Finding{}
 	rep.Counts = Counts{ByKind: map[string]int{}}
+	for _, f := range damage {
+		rep.Findings = append(rep.Findings, f)
+		rep.Counts.ByKind[string(f.Kind)]++
+		if f.Severity == Error {
+			rep.Counts.Errors++
+		} else {
+			rep.Counts.Warnings++
+		}
+	}
 	return rep, nil
 }
 
@@ -60,6 +71,7 @@ func tailVClock(ctx context.Context, src Source) (*instance, error) {
 		return nil, fmt.Errorf("instance %s: %w", src.Name, err)
 	}
 	sum := &InstanceSummary{Name: src.Name, Dir: src.Dir, Timeline: []Event{}}
+	var damage []*Finding
 	var last, lastSnap *format.FileRef
 	for i := range refs {
 		ref := &refs[i]
@@ -97,11 +109,25 @@ func tailVClock(ctx context.Context, src Source) (*instance, error) {
 		snapSystem(lastSnap.Path, &sch)
 	}
 	if last != nil {
-		if err := tailXlog(ctx, last.Path, sum, &sch); err != nil {
+		issues, err := tailXlog(ctx, last.Path, sum, &sch)
+		if err != nil {
 			return nil, fmt.Errorf("instance %s: %w", src.Name, err)
 		}
+		for _, e := range issues {
+			var size int64
+			if st, err := os.Stat(last.Path); err == nil {
+				size = st.Size()
+			}
+			f := newFinding(damageKind(e, size), Error, "%s", e.Msg)
+			if e.Kind.IsWarning() {
+				f.Severity = Warning
+			}
+			f.Instance, f.File, f.Offset = src.Name, e.File, e.Offset
+			f.Message += "; the vclock shown is only as far as the file could be read"
+			damage = append(damage, f)
+		}
 	}
-	in := &instance{vclock: sum.VClock, rsUUID: sch.replicaset, cluster: sch.cluster, clusterAt: sch.clusterAt}
+	in := &instance{vclock: sum.VClock, findings: damage, rsUUID: sch.replicaset, cluster: sch.cluster, clusterAt: sch.clusterAt}
 	if id, ok := sch.idOf(sum.UUID); ok && sum.UUID != "" {
 		in.ownID = id
 		sum.ReplicaID = id
@@ -113,19 +139,30 @@ func tailVClock(ctx context.Context, src Source) (*instance, error) {
 }
 
 // tailXlog follows the rows of the newest xlog: the vclock, and the
-// _schema and _cluster rows.
-func tailXlog(ctx context.Context, path string, sum *InstanceSummary, sch *schema) error {
+// _schema and _cluster rows. It returns the damage that made it skip
+// bytes or stop, and the torn tail: the vclock is then only as far as the
+// file could be read.
+func tailXlog(ctx context.Context, path string, sum *InstanceSummary, sch *schema) (issues []*format.Error, err error) {
 	rd, err := format.Open(path, format.Options{Name: path, Force: true})
 	if err != nil {
 		if rd != nil {
 			rd.Close()
 		}
-		return err
+		return nil, err
 	}
-	defer rd.Close()
+	defer func() {
+		if err == nil {
+			for _, e := range rd.Issues() {
+				if e.Kind != format.KindMissingEOF {
+					issues = append(issues, e)
+				}
+			}
+		}
+		rd.Close()
+	}()
 	for n := 0; ; n++ {
 		if n&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 		r, err := rd.Next()
 		if errors.Is(err, io.EOF) || err != nil {
@@ -139,7 +176,7 @@ func tailXlog(ctx context.Context, path string, sum *InstanceSummary, sch *schem
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // snapSystem reads the _schema and _cluster rows of a snapshot: its rows

@@ -98,15 +98,33 @@ func reportIssue(e *format.Error) {
 	fmt.Fprintf(os.Stderr, "%s: %s\n", level, msg)
 }
 
-// finishScan turns the result of a scan into the command's exit status.
+// finishScan turns the result of a scan into the command's exit status:
+// 2 when a file could not be read (an I/O error, as every command), 1 for
+// damage.
 func finishScan(res format.ScanResult) error {
+	io := 0
 	for _, err := range res.Errors {
 		fmt.Fprintf(os.Stderr, "error: %v\n", err)
+		if isIOError(err) {
+			io++
+		}
 	}
-	if res.Damaged > 0 || len(res.Errors) > 0 {
+	switch {
+	case io > 0:
+		return &exitError{code: exitUsage, err: fmt.Errorf("%d of %d files could not be read", io, res.Files)}
+	case res.Damaged > 0 || len(res.Errors) > 0:
 		return errDamage
 	}
 	return nil
+}
+
+// isIOError reports whether err is a failure to open or read a file
+// rather than damage found in it.
+func isIOError(err error) bool {
+	if fe, ok := format.AsError(err); ok {
+		return fe.Kind == format.KindIO
+	}
+	return err != nil
 }
 
 func newCatCmd() *cobra.Command {

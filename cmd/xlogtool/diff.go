@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -49,7 +50,12 @@ Exit status: 0 when the instances of each replica set have the same vclock,
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
-			if !rep.SameVClocks() {
+			damaged := false
+			for _, f := range rep.Findings {
+				fmt.Fprintf(os.Stderr, "%s: %s: %s offset %d: %s\n", f.Severity, f.Instance, f.File, f.Offset, f.Message)
+				damaged = damaged || f.Severity == verify.Error
+			}
+			if damaged || !rep.SameVClocks() {
 				return errDamage
 			}
 			return nil

@@ -6,6 +6,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
@@ -211,5 +212,53 @@ func TestFilterOutputAppears(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "not replaced") {
 		t.Errorf("stderr: %s", stderr)
+	}
+}
+
+// Exit codes agree with the README: 2 for a file that cannot be read (an
+// I/O error; /proc/self/mem fails every read with EIO, even for root), 1
+// for damage, 2 without a command.
+func TestExitCodesIO(t *testing.T) {
+	if _, err := os.ReadFile("/proc/self/mem"); err == nil {
+		t.Skip("no /proc/self/mem that fails to read")
+	}
+	for _, args := range [][]string{
+		{"cat", "/proc/self/mem"}, {"stats", "/proc/self/mem"}, {"meta", "/proc/self/mem"},
+		{"play", "--dry-run", "localhost:1", "/proc/self/mem"}, {"filter", "-o", t.TempDir(), "/proc/self/mem"},
+	} {
+		mustRun(t, 2, args...)
+	}
+	mustRun(t, 1, "cat", damagedSample(t))
+	_, stderr := mustRun(t, 2)
+	if !strings.Contains(stderr, "Usage") {
+		t.Errorf("xlogtool without a command: %s", stderr)
+	}
+}
+
+// diff does not show a vclock it could not read as if it were sound.
+func TestDiffDamagedNewestXlog(t *testing.T) {
+	dir := sampleCopy(t)
+	os.Remove(filepath.Join(dir, "00000000000000000036.xlog"))
+	p := filepath.Join(dir, "00000000000000000033.xlog")
+	b, _ := os.ReadFile(p)
+	i := strings.Index(string(b), "\n\n") + 2
+	b[i+8] ^= 0xff
+	os.WriteFile(p, b, 0o644)
+	_, stderr := mustRun(t, 1, "diff", dir)
+	if !strings.Contains(stderr, "checksum mismatch") || !strings.Contains(stderr, "only as far as the file could be read") {
+		t.Errorf("stderr: %s", stderr)
+	}
+}
+
+func TestVersionFromBuildInfo(t *testing.T) {
+	bi := &debug.BuildInfo{Main: debug.Module{Version: "v1.2.3"}}
+	if v := versionOf(bi); v != "v1.2.3" {
+		t.Errorf("module version: %s", v)
+	}
+	bi = &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-12-06T20:00:00Z"},
+		{Key: "vcs.modified", Value: "true"}}}
+	if v := versionOf(bi); v != "devel-0123456789ab+dirty (2026-12-06T20:00:00Z)" {
+		t.Errorf("checkout: %s", v)
 	}
 }

@@ -42,6 +42,11 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 		Version:       version(),
 	}
+	root.RunE = func(c *cobra.Command, args []string) error {
+		c.SetOut(os.Stderr)
+		c.Usage()
+		return usageError("no command given")
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &exitError{code: exitUsage, err: err}
 	})
@@ -56,13 +61,48 @@ func newRoot() *cobra.Command {
 // file registers itself in an init function.
 var extraCommands []func() *cobra.Command
 
-// version is the module version the binary was built from ("(devel)" for
-// a build from a checkout).
+// version is the module version the binary was built from (what
+// `go install ...@version` records); for a build from a checkout, the
+// commit and its time from the build's VCS stamp ("devel" when even that
+// is missing, as with -buildvcs=false).
 func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
 	}
-	return "(devel)"
+	return versionOf(bi)
+}
+
+func versionOf(bi *debug.BuildInfo) string {
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, at string
+	dirty := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	v := "devel-" + rev
+	if dirty {
+		v += "+dirty"
+	}
+	if at != "" {
+		v += " (" + at + ")"
+	}
+	return v
 }
 
 func main() {

@@ -290,11 +290,17 @@ func playStopped(err error) bool {
 
 // playExit turns the outcome of a play into the exit status and message.
 func playExit(err error, s *play.Summary, statePath string) error {
+	code := exitDamage
+	var rd *play.ReadError
+	if errors.As(err, &rd) && isIOError(rd.Err) {
+		code = exitUsage // a file that cannot be read, as in every command
+	}
 	switch {
 	case err == nil:
 		return nil
 	case !playStopped(err):
 		return &exitError{code: exitUsage, err: err}
+
 	case errors.Is(err, context.Canceled):
 		err = errors.New("interrupted")
 	}
@@ -303,7 +309,7 @@ func playExit(err error, s *play.Summary, statePath string) error {
 		// Nothing was sent: no position to keep, nothing applied twice.
 		fmt.Fprintf(&b, "dry run stopped: %v\n", err)
 		fmt.Fprintf(&b, "  would have applied before stopping: %d transactions, %d rows", s.TxApplied, s.RowsApplied)
-		return &exitError{code: exitDamage, err: errors.New(b.String())}
+		return &exitError{code: code, err: errors.New(b.String())}
 	}
 	fmt.Fprintf(&b, "play stopped: %v\n", err)
 	fmt.Fprintf(&b, "  applied before stopping: %d transactions, %d rows; position %s\n",
@@ -323,5 +329,5 @@ func playExit(err error, s *play.Summary, statePath string) error {
 	} else {
 		b.WriteString("  no --state file: running again would apply again what was applied")
 	}
-	return &exitError{code: exitDamage, err: errors.New(b.String())}
+	return &exitError{code: code, err: errors.New(b.String())}
 }
