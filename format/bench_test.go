@@ -100,6 +100,43 @@ func BenchmarkReadFile(b *testing.B) {
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }
 
+// benchFile returns the path of the file the file benchmarks read.
+func benchFile(b *testing.B) string {
+	if path := os.Getenv("XLOGTOOL_BENCH_XLOG"); path != "" {
+		return path
+	}
+	path := b.TempDir() + "/00000000000000000000.xlog"
+	if err := os.WriteFile(path, benchLog(b), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// BenchmarkCopyFile is filter keeping every row: the blocks copied as
+// they are after their rows are counted; ns/op is per row.
+func BenchmarkCopyFile(b *testing.B) {
+	in := benchFile(b)
+	flt := format.NewFilter()
+	out := b.TempDir()
+	b.ReportAllocs()
+	cpu := bench.CPUTime()
+	var rows int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := format.CopyFile(in, out, format.CopyOptions{Filter: &flt, NoSync: true})
+		if err != nil || res.Err != nil {
+			b.Fatal(err, res.Err)
+		}
+		rows += res.RowsKept
+		b.StopTimer()
+		os.Remove(res.Output)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(bench.CPUTime()-cpu)/float64(rows), "cpu-ns/row")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rows), "ns/row")
+}
+
 // BenchmarkChecksum is the CRC32C alone, per byte.
 func BenchmarkChecksum(b *testing.B) {
 	buf := make([]byte, 64<<10)

@@ -48,6 +48,46 @@ type CopyResult struct {
 	Err error
 }
 
+// verbatim copies the block of row (its first) as it is when the filter
+// keeps every row of it and the block holds whole transactions, none open
+// before it: nothing in its rows would change. It reports whether it did.
+func (c *copier) verbatim(r *Reader, first *Row, flt *Filter) (bool, error) {
+	if c.open || first.Pos.Index != 0 {
+		return false, nil
+	}
+	rows, txs, open, tsn := 0, int64(0), false, uint64(0)
+	whole := r.blockRows(&c.scan, func(row *Row) bool {
+		if flt != nil && !flt.Match(row) {
+			return false
+		}
+		rows++
+		switch {
+		case !row.HasTSN:
+			if open {
+				return false // the open transaction never got its last row
+			}
+			txs++
+		case open && row.TSN != tsn:
+			return false
+		default:
+			open, tsn = true, row.TSN
+			if row.Commit {
+				open = false
+				txs++
+			}
+		}
+		return true
+	})
+	if !whole || open {
+		return false, nil
+	}
+	raw := r.skipBlock(rows)
+	c.res.RowsRead += int64(rows) - 1 // the first was counted
+	c.res.RowsKept += int64(rows)
+	c.res.Transactions += txs
+	return true, c.w.writeBlock(raw, rows)
+}
+
 // txRow is a row of the transaction being copied; its body is in the
 // copier's arena.
 type txRow struct {
@@ -66,6 +106,7 @@ type copier struct {
 	rows  []txRow
 	kept  []*txRow
 	arena []byte
+	scan  Row // the rows of a block looked at before it is copied verbatim
 }
 
 // CopyFile copies the rows of the file at path that opts.Filter selects
@@ -80,6 +121,9 @@ type copier struct {
 // first kept row) and the COMMIT flag (with the transaction's WAIT_SYNC and
 // WAIT_ACK flags) moves to the last kept row; a single kept row becomes a
 // plain single-row transaction.
+//
+// A block whose rows the filter keeps all, holding whole transactions, is
+// copied as it is, stored bytes and all: nothing in it would change.
 //
 // Problems in the input are reported in the result; the returned error is
 // about opening the input or writing the output. When the input stops at
@@ -125,6 +169,7 @@ func CopyFile(path, outDir string, opts CopyOptions) (*CopyResult, error) {
 		f.ShowSystem = true
 		sysOnly = &f
 	}
+	var nextProgress int64
 	for {
 		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -139,8 +184,17 @@ func CopyFile(path, outDir string, opts CopyOptions) (*CopyResult, error) {
 			break
 		}
 		res.RowsRead++
-		if opts.Progress != nil && res.RowsRead&0xfff == 0 {
+		done, err := c.verbatim(r, row, flt)
+		if err != nil {
+			w.Abort()
+			return res, err
+		}
+		if opts.Progress != nil && res.RowsRead >= nextProgress {
+			nextProgress = res.RowsRead + 4096
 			opts.Progress(r.Offset())
+		}
+		if done {
+			continue
 		}
 		keep := flt == nil || flt.Match(row)
 		if !keep && sysOnly != nil && sysOnly.Match(row) {

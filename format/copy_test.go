@@ -1,9 +1,13 @@
 package format_test
 
 import (
+	"bytes"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/bench"
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
@@ -131,5 +135,183 @@ func TestCopyRederive(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// verbatimInput writes a WAL of four zstd blocks: two transactions and a
+// single-row one; a transaction and a single-row one; the first half of a
+// transaction; its second half. It returns the path and the offsets of the
+// blocks and of the end of their data.
+func verbatimInput(t *testing.T) (string, []int64) {
+	t.Helper()
+	m := &format.Meta{FileType: format.TypeXLOG, Version: format.Version13, HasVClock: true,
+		Instance: "8244848b-532e-4988-b27a-e4326c6ccb1c"}
+	w, err := format.Create(t.TempDir(), m, format.WriterOptions{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lsn := uint64(0)
+	row := func(tsn uint64, commit bool) {
+		lsn++
+		h := format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: lsn, Timestamp: 1.7e9, TSN: tsn, HasTSN: tsn != 0, Commit: commit}
+		if tsn == 0 {
+			h.TSN = lsn
+		}
+		// {space_id: 512, tuple: [lsn, 'x' * 500]}: blocks big enough for zstd.
+		body := []byte{0x82, box.KeySpaceID, 0xcd, 2, 0, box.KeyTuple, 0x92}
+		body = format.AppendUint(body, lsn)
+		body = append(body, 0xda, 0x01, 0xf4)
+		body = append(body, bytes.Repeat([]byte{'x'}, 500)...)
+		if err := w.Write(&h, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx := func(n int, commit bool) {
+		tsn := lsn + 1
+		for i := 0; i < n; i++ {
+			row(tsn, commit && i == n-1)
+		}
+	}
+	flush := func() {
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx(5, true)
+	tx(4, true)
+	row(0, true)
+	flush()
+	tx(6, true)
+	row(0, true)
+	flush()
+	tsn := lsn + 1
+	for i := 0; i < 5; i++ {
+		row(tsn, false)
+	}
+	flush()
+	for i := 0; i < 5; i++ {
+		row(tsn, i == 4)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := format.Open(w.Path(), format.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var offs []int64
+	for {
+		row, err := r.Next()
+		if err != nil {
+			break
+		}
+		if row.Pos.Index == 0 {
+			if !row.Pos.Compressed {
+				t.Fatal("a plain block")
+			}
+			offs = append(offs, row.Pos.Block)
+		}
+	}
+	return w.Path(), append(offs, r.GoodEnd()-4)
+}
+
+// Blocks whose rows are all kept and that hold whole transactions are
+// copied as they are; the others row by row, as before.
+func TestCopyVerbatim(t *testing.T) {
+	in, offs := verbatimInput(t)
+	if len(offs) != 5 {
+		t.Fatalf("blocks at %v", offs)
+	}
+	data, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(i int) []byte { return data[offs[i]:offs[i+1]] }
+	for _, tc := range []struct {
+		name     string
+		filter   func(f *format.Filter)
+		kept     int64
+		txs      int64
+		verbatim []int // blocks copied as they are
+		rowByRow []int // blocks whose bytes are not in the output
+	}{
+		{"all", func(f *format.Filter) {}, 27, 6, []int{0, 1}, []int{2, 3}},
+		// LSN 1 goes: the first transaction is re-derived, block 0 copied
+		// row by row.
+		{"from 2", func(f *format.Filter) { f.From = 2 }, 26, 6, []int{1}, []int{0, 2, 3}},
+		{"to 17", func(f *format.Filter) { f.To = 18 }, 17, 5, []int{0, 1}, []int{2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			flt := format.NewFilter()
+			tc.filter(&flt)
+			res, err := format.CopyFile(in, t.TempDir(), format.CopyOptions{Filter: &flt, NoSync: true})
+			if err != nil || res.Err != nil {
+				t.Fatal(err, res.Err)
+			}
+			if res.RowsRead != 27 || res.RowsKept != tc.kept || res.Transactions != tc.txs || res.Incomplete != 0 {
+				t.Errorf("%+v", res)
+			}
+			out, err := os.ReadFile(res.Output)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, i := range tc.verbatim {
+				if !bytes.Contains(out, block(i)) {
+					t.Errorf("block %d not copied as it is", i)
+				}
+			}
+			for _, i := range tc.rowByRow {
+				if bytes.Contains(out, block(i)) {
+					t.Errorf("block %d copied as it is", i)
+				}
+			}
+			// The rows are the same as the filter selects them from the input.
+			_, rows, err := format.ReadAll(in, format.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []format.Header
+			for _, r := range rows {
+				if flt.Match(r) {
+					want = append(want, r.Header)
+				}
+			}
+			got := readHeaders(t, res.Output)
+			if tc.name != "from 2" && fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("rows\n%+v\nwant\n%+v", got, want)
+			}
+			if len(got) != len(want) {
+				t.Errorf("%d rows, want %d", len(got), len(want))
+			}
+		})
+	}
+}
+
+// Copying allocates nothing per row kept, verbatim or row by row.
+func TestCopyAllocs(t *testing.T) {
+	data := bench.Synthetic(20_000, 100)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "00000000000000000000.xlog")
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []uint64{0, 20_000 - 50} {
+		flt := format.NewFilter()
+		flt.To = to // the last block row by row
+		out := t.TempDir()
+		allocs := testing.AllocsPerRun(3, func() {
+			res, err := format.CopyFile(in, out, format.CopyOptions{Filter: &flt, NoSync: true})
+			if err != nil || res.Err != nil || res.RowsKept < 19_000 {
+				t.Fatal(err, res)
+			}
+			os.Remove(res.Output)
+		})
+		// Per file: the reader's and writer's buffers, a record per zstd
+		// block read ahead; nothing per row.
+		if allocs > 20_000/20 {
+			t.Errorf("to %d: %.0f allocations for 20000 rows", to, allocs)
+		}
+		t.Logf("to %d: %.0f allocations for 20000 rows", to, allocs)
 	}
 }

@@ -303,6 +303,33 @@ func (r *Reader) Next() (*Row, error) {
 	}
 }
 
+// blockRows calls fn on every row of the current block, from its first,
+// with a row of its own (the reader's state does not change), until fn
+// returns false. It reports whether every row decoded and fn took them all.
+func (r *Reader) blockRows(row *Row, fn func(*Row) bool) bool {
+	for p, i := 0, 0; p < len(r.payload); i++ {
+		n, err := decodeRow(r.payload[p:], row)
+		if err != nil {
+			return false
+		}
+		row.Pos = Position{File: r.opts.Name, Block: r.block.Offset, Index: i, Offset: p, Compressed: r.block.Compressed}
+		p += n
+		if !fn(row) {
+			return false
+		}
+	}
+	return true
+}
+
+// skipBlock passes over the rows of the current block not returned yet,
+// counting them as read, and returns the block's stored bytes (fixed
+// header and payload), valid until the next call of Next.
+func (r *Reader) skipBlock(rows int) []byte {
+	r.stats.Rows += int64(rows - r.rowIdx)
+	r.ppos, r.rowIdx = len(r.payload), rows
+	return r.buf[r.r : r.r+r.blockLen]
+}
+
 func (r *Reader) stop(e *Error) {
 	r.err, r.done, r.end = e, true, EndCorrupt
 	if r.opts.OnIssue != nil {

@@ -104,6 +104,16 @@ func (w *Writer) Write(h *Header, body []byte) error {
 // WriteRow appends a row read from another file (its header fields and body).
 func (w *Writer) WriteRow(r *Row) error { return w.Write(&r.Header, r.Body) }
 
+// writeBlock writes a block read from another file as it is (its fixed
+// header and stored payload), after the pending rows; it holds rows rows.
+func (w *Writer) writeBlock(raw []byte, rows int) error {
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	w.nrows += int64(rows)
+	return w.write(raw)
+}
+
 // Begin starts a transaction: its rows go into one block.
 func (w *Writer) Begin() { w.inTx = true }
 
