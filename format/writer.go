@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bufio"
 	"io"
 	"path/filepath"
 
@@ -28,6 +29,7 @@ type Writer struct {
 	opts WriterOptions
 	w    io.Writer
 	file *OutFile
+	buf  *bufio.Writer // in front of file
 	path string
 
 	rows  []byte
@@ -64,12 +66,15 @@ func Create(dir string, m *Meta, opts WriterOptions) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := NewWriter(f, m, opts)
+	// Blocks are written a megabyte at a time, not each with a system call
+	// or two.
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w, err := NewWriter(bw, m, opts)
 	if err != nil {
 		f.Abort()
 		return nil, err
 	}
-	w.file, w.path = f, path
+	w.file, w.buf, w.path = f, bw, path
 	return w, nil
 }
 
@@ -199,6 +204,9 @@ func (w *Writer) Close() error {
 	}
 	f := w.file
 	w.file = nil
+	if err == nil {
+		err = w.buf.Flush()
+	}
 	if err != nil {
 		f.Abort()
 		return err
