@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -124,7 +127,9 @@ func isIOError(err error) bool {
 	if fe, ok := format.AsError(err); ok {
 		return fe.Kind == format.KindIO
 	}
-	return err != nil
+	var pe *fs.PathError
+	var errno syscall.Errno
+	return errors.As(err, &pe) || errors.As(err, &errno)
 }
 
 func newCatCmd() *cobra.Command {
