@@ -39,26 +39,41 @@ func (r *Response) Field(key uint64) (msgpack.RawMessage, bool, error) {
 	if len(r.Body) == 0 {
 		return nil, false, nil
 	}
-	rd := &mpReader{b: r.Body}
-	n, err := rd.mapLen()
+	c := format.NewMPCursor(r.Body)
+	n, err := c.MapLen()
+	if err == nil && 2*n > len(c.Rest()) {
+		err = errTruncated
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("iproto: response body: %w", err)
 	}
 	for range n {
-		start := rd.pos
-		k, kerr := rd.uint()
-		if kerr != nil { // not an integer key: pass over it
-			rd.pos = start
-			if err := rd.skip(); err != nil {
+		var k uint64
+		isKey := false
+		switch c.Kind() {
+		case format.MPUint:
+			u, err := c.Uint()
+			if err != nil {
+				return nil, false, fmt.Errorf("iproto: response body key: %w", err)
+			}
+			k, isKey = u, true
+		case format.MPInt:
+			v, err := c.Int()
+			if err != nil {
+				return nil, false, fmt.Errorf("iproto: response body key: %w", err)
+			}
+			k, isKey = uint64(v), v >= 0
+		default: // not an integer key: pass over it
+			if err := c.Skip(); err != nil {
 				return nil, false, fmt.Errorf("iproto: response body key: %w", err)
 			}
 		}
-		start = rd.pos
-		if err := rd.skip(); err != nil {
+		v, err := c.Raw()
+		if err != nil {
 			return nil, false, fmt.Errorf("iproto: response body value: %w", err)
 		}
-		if kerr == nil && k == key {
-			return msgpack.RawMessage(r.Body[start:rd.pos]), true, nil
+		if isKey && k == key {
+			return msgpack.RawMessage(v), true, nil
 		}
 	}
 	return nil, false, nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -71,10 +72,9 @@ func FuzzDecodeValue(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, verr := decodeValue(b)
-		r := &mpReader{b: b}
-		serr := r.skip()
-		if verr == nil && (serr != nil || r.pos != len(b)) {
-			t.Fatalf("decodeValue accepts %x but skip stops at %d: %v", b, r.pos, serr)
+		n, serr := format.MPSkip(b)
+		if verr == nil && (serr != nil || n != len(b)) {
+			t.Fatalf("decodeValue accepts %x but skip stops at %d: %v", b, n, serr)
 		}
 		DecodeError(5, b)
 		(&Response{Body: b}).Data()
