@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/iproto"
 	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/play"
 )
@@ -200,7 +200,7 @@ func (s *fakeServer) serve(nc net.Conn) {
 	}
 }
 
-func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ box.RowType, stream uint64, body map[uint64]any) (uint32, string) {
+func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ box.RowType, stream uint64, body map[uint64]any) (box.ErrorCode, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	name := typ.RequestName()
@@ -216,7 +216,7 @@ func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ box.RowType, stream 
 		return 0, ""
 	case box.TypeBegin:
 		if tx != nil {
-			return 79, "Operation is not permitted when there is an active transaction"
+			return box.ErrActiveTransaction, "Operation is not permitted when there is an active transaction"
 		}
 		streams[stream] = &fakeTx{writes: map[string][]byte{}}
 		return 0, ""
@@ -226,7 +226,7 @@ func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ box.RowType, stream 
 			return 0, ""
 		}
 		if tx.aborted {
-			return 154, "Transaction has been aborted by a fiber yield"
+			return box.ErrTransactionYield, box.ErrTransactionYield.Message()
 		}
 		for _, k := range tx.order {
 			if v := tx.writes[k]; v != nil {
@@ -241,10 +241,10 @@ func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ box.RowType, stream 
 		return 0, ""
 	case box.TypeInsert, box.TypeReplace, box.TypeDelete:
 	default:
-		return 48, "Unknown request type " + name
+		return box.ErrUnknownRequestType, "Unknown request type " + name
 	}
 	if tx != nil && tx.aborted {
-		return 154, "Transaction has been aborted by a fiber yield"
+		return box.ErrTransactionYield, box.ErrTransactionYield.Message()
 	}
 	space := body[box.KeySpaceID]
 	var key string
@@ -264,7 +264,7 @@ func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ box.RowType, stream 
 	}
 	_ = old
 	if typ == box.TypeInsert && exists {
-		return 3, "Duplicate key exists in unique index 'pk' in space '" + fmt.Sprint(space) + "'"
+		return box.ErrTupleFound, "Duplicate key exists in unique index 'pk' in space '" + fmt.Sprint(space) + "'"
 	}
 	if tx == nil {
 		if val == nil {
@@ -283,28 +283,19 @@ func (s *fakeServer) handle(streams map[uint64]*fakeTx, typ box.RowType, stream 
 }
 
 func readRequest(br *bufio.Reader) (typ box.RowType, sync, stream uint64, body map[uint64]any, err error) {
-	dec := msgpack.NewDecoder(br)
-	n, err := dec.DecodeUint64()
+	pkt, err := iproto.ReadPacket(br, nil)
 	if err != nil {
 		return
 	}
-	pkt := make([]byte, n)
-	if _, err = io.ReadFull(br, pkt); err != nil {
+	var row format.Row
+	if err = iproto.DecodePacket(pkt, &row); err != nil {
 		return
 	}
-	dec = msgpack.NewDecoder(bytes.NewReader(pkt))
-	hdr, err := decodeIntMap(dec)
-	if err != nil {
-		return
+	typ, sync, stream = row.Type, row.Sync, row.StreamID
+	if len(row.Body) == 0 {
+		return typ, sync, stream, map[uint64]any{}, nil
 	}
-	t, _ := hdr[0].(uint64)
-	typ = box.RowType(t)
-	sync, _ = hdr[1].(uint64)
-	stream, _ = hdr[0x0a].(uint64)
-	body, err = decodeIntMap(dec)
-	if err == io.EOF {
-		err = nil
-	}
+	body, err = decodeIntMap(msgpack.NewDecoder(bytes.NewReader(row.Body)))
 	return
 }
 
@@ -360,31 +351,12 @@ func normalize(v any) any {
 	return n
 }
 
-func writeResponse(w io.Writer, code uint32, sync uint64, msg string) {
-	var b bytes.Buffer
-	enc := msgpack.NewEncoder(&b)
-	typ := uint64(0)
-	if code != 0 {
-		typ = uint64(0x8000 | code)
+func writeResponse(w io.Writer, code box.ErrorCode, sync uint64, msg string) {
+	if code == 0 {
+		w.Write(iproto.AppendOK(nil, sync, 80))
+		return
 	}
-	enc.EncodeMapLen(3)
-	enc.EncodeUint(0)
-	enc.EncodeUint(typ)
-	enc.EncodeUint(1)
-	enc.EncodeUint(sync)
-	enc.EncodeUint(5)
-	enc.EncodeUint(80)
-	if code != 0 {
-		enc.EncodeMapLen(1)
-		enc.EncodeUint(0x31)
-		enc.EncodeString(msg)
-	} else {
-		enc.EncodeMapLen(0)
-	}
-	pkt := make([]byte, 5, 5+b.Len())
-	pkt[0] = 0xce
-	binary.BigEndian.PutUint32(pkt[1:], uint32(b.Len()))
-	w.Write(append(pkt, b.Bytes()...))
+	w.Write(iproto.AppendError(nil, sync, 80, &iproto.Error{Code: code, Message: msg}))
 }
 
 func dialFake(t *testing.T, s *fakeServer) *client.Conn {
