@@ -229,8 +229,7 @@ func (a *Archive) Write(tx *Tx, info Info) error {
 		}
 	}
 	a.w.Begin()
-	for i := range tx.Rows {
-		r := &tx.Rows[i]
+	for _, r := range tx.Rows {
 		if err := a.w.WriteRow(r); err != nil {
 			return a.fail(err)
 		}

@@ -102,8 +102,8 @@ func (c *collector) Connected(info tail.Info, reconnect bool) error {
 func (c *collector) Tx(tx *tail.Tx) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i := range tx.Rows {
-		if err := c.pr.Row("stream", &tx.Rows[i]); err != nil {
+	for _, r := range tx.Rows {
+		if err := c.pr.Row("stream", r); err != nil {
 			return err
 		}
 	}

@@ -22,7 +22,7 @@ func (s *Stream) fetchSnapshot(ctx context.Context, conn *client.ReplicationConn
 	var row format.Row
 	var start format.VClock
 	started := false
-	tx := Tx{Kind: KindSnapshot, Rows: make([]format.Row, 1)}
+	tx := Tx{Kind: KindSnapshot, Rows: make([]*format.Row, 1)}
 	for {
 		conn.SetReadDeadline(time.Now().Add(s.opts.IdleTimeout))
 		if err := conn.ReadRow(&row); err != nil {
@@ -58,7 +58,7 @@ func (s *Stream) fetchSnapshot(ctx context.Context, conn *client.ReplicationConn
 			if s.info.ReplicasetUUID == "" {
 				s.info.ReplicasetUUID = clusterUUID(&row)
 			}
-			tx.Rows[0] = row
+			tx.Rows[0] = &row
 			tx.VClock = start
 			if err := s.h.Tx(&tx); err != nil {
 				return &HandlerError{Err: err}

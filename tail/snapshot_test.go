@@ -19,8 +19,8 @@ func (s *snapshotter) Tx(tx *tail.Tx) error {
 	if tx.Kind != tail.KindSnapshot {
 		return s.collector.Tx(tx)
 	}
-	for i := range tx.Rows {
-		d, err := tx.Rows[i].DML()
+	for _, r := range tx.Rows {
+		d, err := r.DML()
 		if err != nil {
 			return err
 		}

@@ -86,7 +86,7 @@ type Tx struct {
 	Kind Kind
 	// Rows are the transaction's rows, without the stream's sync. They and
 	// their bytes are valid only during the callback.
-	Rows []format.Row
+	Rows []*format.Row
 	// VClock is the stream's position after this transaction.
 	VClock format.VClock
 }
@@ -391,8 +391,8 @@ func (s *Stream) subscribe(ctx context.Context, conn *client.ReplicationConn, re
 		if tx == nil {
 			continue
 		}
-		for i := range tx.Rows {
-			if r := &tx.Rows[i]; r.ReplicaID != 0 {
+		for _, r := range tx.Rows {
+			if r.ReplicaID != 0 {
 				s.vclock.Follow(r.ReplicaID, r.LSN)
 			}
 		}

@@ -216,8 +216,7 @@ func (o *tailOutput) tx(src string, tx *tail.Tx) error {
 	if o.named {
 		o.pr.SetSource(src)
 	}
-	for i := range tx.Rows {
-		r := &tx.Rows[i]
+	for _, r := range tx.Rows {
 		if !o.filter.Match(r) {
 			continue
 		}
