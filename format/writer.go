@@ -214,6 +214,23 @@ func (w *Writer) Close() error {
 	return f.Commit(w.opts.NoSync)
 }
 
+// FlushFile writes the pending rows as a block and, for a file made by
+// Create, hands every buffered block to the operating system (no fsync):
+// what was written survives the process being killed.
+func (w *Writer) FlushFile() error {
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if w.buf == nil {
+		return nil
+	}
+	if err := w.buf.Flush(); err != nil {
+		w.err = err
+		return err
+	}
+	return nil
+}
+
 // Abort discards a file made by Create.
 func (w *Writer) Abort() error {
 	if w.zenc != nil {

@@ -239,7 +239,7 @@ func (a *Archive) Write(tx *Tx, info Info) error {
 	if err := a.w.Commit(); err != nil {
 		return a.fail(err)
 	}
-	if err := a.w.Flush(); err != nil {
+	if err := a.w.FlushFile(); err != nil {
 		return a.fail(err)
 	}
 	a.vclock, a.hasPos = tx.VClock, true
