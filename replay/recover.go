@@ -319,6 +319,10 @@ type recoverer struct {
 	// one holds a transaction of one row.
 	one    [1]*format.Row
 	oneDec [1]decoded
+	// cur is the row being handled; txRows keeps the rows of the open
+	// transaction (see keepRow).
+	cur    format.Row
+	txRows rowArena
 
 	// current is the transaction handed to the resolver last, with
 	// its decoded requests (see handle).
@@ -550,8 +554,8 @@ func (rc *recoverer) replayXlog(ctx context.Context, x *logFile) error {
 	err = pipeline(ctx, r, func(b *pipeBatch) bool {
 		for i := range b.rows {
 			p := &b.rows[i]
-			row := p.row(b)
-			rc.xlogRow(x.path, &row, &p.dec)
+			rc.cur = p.row(b)
+			rc.xlogRow(x.path, &rc.cur, &p.dec)
 			if rc.stopped {
 				return false
 			}
@@ -722,6 +726,55 @@ func (rc *recoverer) resetTx() {
 	}
 	rc.tx, rc.txDecs = rc.tx[:0], rc.txDecs[:0]
 	rc.txOpen, rc.txCut = false, false
+	rc.txRows.reset()
+}
+
+// rowArena keeps copies of the rows of one transaction in chunks that
+// are reused by the next one, so that gathering a transaction allocates
+// nothing once the chunks are big enough. A kept row lives until reset.
+type rowArena struct {
+	rows  []*[64]format.Row
+	n     int // rows used
+	bytes [][]byte
+	b     int // chunk of bytes in use
+}
+
+// keep returns a copy of row whose bytes live in the arena.
+func (a *rowArena) keep(row *format.Row) *format.Row {
+	if a.n == len(a.rows)*64 {
+		a.rows = append(a.rows, new([64]format.Row))
+	}
+	c := &a.rows[a.n/64][a.n%64]
+	a.n++
+	*c = *row
+	need := len(row.RawHeader) + len(row.Body)
+	for a.b < len(a.bytes) && cap(a.bytes[a.b])-len(a.bytes[a.b]) < need {
+		a.b++
+	}
+	if a.b == len(a.bytes) {
+		a.bytes = append(a.bytes, make([]byte, 0, max(need, 64<<10)))
+	}
+	buf := a.bytes[a.b]
+	start := len(buf)
+	buf = append(append(buf, row.RawHeader...), row.Body...)
+	a.bytes[a.b] = buf
+	c.RawHeader = buf[start : start+len(row.RawHeader) : start+len(row.RawHeader)]
+	if row.Body != nil {
+		c.Body = buf[start+len(row.RawHeader) : start+need : start+need]
+	}
+	return c
+}
+
+// reset makes the arena's space free for the next transaction.
+func (a *rowArena) reset() {
+	for i := 0; i < a.n; i++ {
+		a.rows[i/64][i%64] = format.Row{}
+	}
+	a.n = 0
+	for i := range a.bytes {
+		a.bytes[i] = a.bytes[i][:0]
+	}
+	a.b = 0
 }
 
 // cutOpenTx drops the open transaction: the target falls inside it.
@@ -754,7 +807,7 @@ func (rc *recoverer) txRow(file string, row *format.Row, dec *decoded) {
 			}
 			return
 		}
-		rc.tx = append(rc.tx, row.Clone())
+		rc.tx = append(rc.tx, rc.txRows.keep(row))
 		rc.txDecs = append(rc.txDecs, *dec)
 		if row.ReplicaID != 0 && rc.txOrigin == 0 {
 			rc.txOrigin = row.ReplicaID
@@ -773,7 +826,7 @@ func (rc *recoverer) txRow(file string, row *format.Row, dec *decoded) {
 		return
 	}
 	rc.txOpen, rc.txTSN, rc.txOrigin = true, row.TSN, row.ReplicaID
-	rc.tx = append(rc.tx, row.Clone())
+	rc.tx = append(rc.tx, rc.txRows.keep(row))
 	rc.txDecs = append(rc.txDecs, *dec)
 }
 
