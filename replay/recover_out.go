@@ -109,13 +109,13 @@ func (r *Result) WriteJSON(out io.Writer, opts JSONOptions) error {
 		buf = append(buf, `,"tuples":[`...)
 		w.Write(buf)
 		n := 0
-		sp.Ascend(func(t []any) bool {
+		sp.AscendTuples(func(t memtx.Tuple) bool {
 			buf = buf[:0]
 			if n > 0 {
 				buf = append(buf, ',')
 			}
 			n++
-			buf = AppendJSON(buf, t)
+			buf = appendJSONMsgpack(buf, t)
 			_, err = w.Write(buf)
 			return err == nil
 		})
@@ -198,6 +198,73 @@ func AppendJSON(b []byte, v any) []byte {
 		return appendJSONString(b, fmt.Sprintf("ext(%d):%x", x.Type, x.Data))
 	}
 	return appendJSONString(b, fmt.Sprint(v))
+}
+
+// appendJSONMsgpack appends the MessagePack value at the start of mp as
+// AppendJSON appends its decoded value, reading scalars and arrays in
+// place; maps and extensions are decoded.
+func appendJSONMsgpack(b []byte, mp []byte) []byte {
+	c := format.NewMPCursor(mp)
+	return appendJSONValue(b, c, 0)
+}
+
+func appendJSONValue(b []byte, c *format.MPCursor, depth int) []byte {
+	switch c.Kind() {
+	case format.MPNil:
+		if c.Nil() == nil {
+			return append(b, "null"...)
+		}
+	case format.MPBool:
+		if v, err := c.Bool(); err == nil {
+			return strconv.AppendBool(b, v)
+		}
+	case format.MPUint:
+		if v, err := c.Uint(); err == nil {
+			return strconv.AppendUint(b, v, 10)
+		}
+	case format.MPInt:
+		if v, err := c.Int(); err == nil {
+			return strconv.AppendInt(b, v, 10)
+		}
+	case format.MPFloat32:
+		if v, err := c.Float(); err == nil {
+			return appendJSONFloat(b, v, 32)
+		}
+	case format.MPFloat64:
+		if v, err := c.Float(); err == nil {
+			return appendJSONFloat(b, v, 64)
+		}
+	case format.MPStr, format.MPBin:
+		bin := c.Kind() == format.MPBin
+		if v, err := c.Bytes(); err == nil {
+			return render.AppendJSONBytes(b, v, bin)
+		}
+	case format.MPArray:
+		if depth >= 64 {
+			break
+		}
+		n, err := c.ArrayLen()
+		if err != nil {
+			break
+		}
+		b = append(b, '[')
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONValue(b, c, depth+1)
+		}
+		return append(b, ']')
+	}
+	raw, err := c.Raw()
+	if err != nil {
+		return append(b, "null"...)
+	}
+	v, err := memtx.DecodeMsgpack(raw)
+	if err != nil {
+		return append(b, "null"...)
+	}
+	return AppendJSON(b, v)
 }
 
 func appendJSONFloat(b []byte, f float64, bits int) []byte {
