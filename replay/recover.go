@@ -294,12 +294,12 @@ type recoverer struct {
 	state    *memtx.State
 	resolver *synchro.Resolver
 
-	snap  *logFile
-	xlogs []*logFile
+	snap    *logFile
+	xlogs   []*logFile
 	spool   []string   // temporary copies of inputs that are not regular files
 	spooled []*logFile // the inputs copied
-	total int64
-	done  int64 // bytes of the files finished
+	total   int64
+	done    int64 // bytes of the files finished
 
 	snapVClock format.VClock
 	// seen follows every xlog row read; reached follows the rows
