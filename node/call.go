@@ -545,8 +545,7 @@ func (n *Node) Info() memtx.Map {
 			{Key: "vote", Value: uint64(0)}, {Key: "leader", Value: uint64(0)}}},
 		{Key: "synchro", Value: memtx.Map{{Key: "queue", Value: memtx.Map{{Key: "owner", Value: uint64(0)},
 			{Key: "len", Value: uint64(0)}}}}},
-		{Key: "replication", Value: memtx.Map{{Key: uint64(n.id), Value: memtx.Map{
-			{Key: "id", Value: uint64(n.id)}, {Key: "uuid", Value: n.uuid}, {Key: "lsn", Value: n.vclock.Get(n.id)}}}}},
+		{Key: "replication", Value: n.replicationInfo()},
 	}
 }
 

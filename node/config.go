@@ -36,6 +36,8 @@ type Config struct {
 	BootstrapUser string
 	// Version is announced in the greeting and written into file headers.
 	Version string
+
+	ReplicationOptions
 }
 
 // Defaults are Tarantool 2.6.0's defaults.

@@ -42,6 +42,7 @@ type Node struct {
 
 	wal  *wal
 	srv  *server
+	repl replication
 	stop chan struct{}
 	wg   sync.WaitGroup
 

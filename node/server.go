@@ -102,6 +102,8 @@ type reply struct {
 	pkt  []byte          // ready
 	dml  *dmlResult      // or: wait for the WAL, then encode
 	data func() [][]byte // the tuples of a DML reply
+	// barrier, when set, is closed once every earlier reply is written.
+	barrier chan struct{}
 }
 
 func (s *server) serve(c net.Conn) {
@@ -137,6 +139,16 @@ func (s *server) serve(c net.Conn) {
 				n.log.Warnf("%s: %v", c.RemoteAddr(), err)
 			}
 			return
+		}
+		if _, ok := replicationRequestType(pkt); ok {
+			// A replication link writes to the socket itself.
+			barrier := make(chan struct{})
+			replies <- reply{barrier: barrier}
+			<-barrier
+			if !n.serveReplication(c, br, pkt, sess) {
+				return
+			}
+			continue
 		}
 		rep := n.handle(sess, salt, pkt, &sess)
 		replies <- rep
@@ -188,6 +200,11 @@ func (s *server) writeLoop(c net.Conn, replies <-chan reply) {
 	var buf []byte
 	failed := false
 	for r := range replies {
+		if r.barrier != nil {
+			bw.Flush()
+			close(r.barrier)
+			continue
+		}
 		pkt := r.pkt
 		if r.dml != nil {
 			if err := r.dml.Wait(); err != nil {

@@ -50,6 +50,9 @@ func (n *Node) gc() {
 		n.remove(s.Path)
 	}
 	oldest := snaps[len(snaps)-keep].Signature
+	if sig, ok := n.repl.gcBound(); ok && sig < oldest {
+		oldest = sig // a replica still needs these rows
+	}
 	// An xlog is needed if the next one starts after the oldest kept
 	// snapshot: rows after it may be in it.
 	for i, x := range xlogs {

@@ -56,6 +56,9 @@ type wal struct {
 	cw      *countingWriter
 	w       *format.Writer
 	err     error // a failed write stops the WAL for good
+
+	// feed passes written transactions on to the relays.
+	feed walFeed
 }
 
 type countingWriter struct {
@@ -210,6 +213,7 @@ func (w *wal) write(batch []*walEntry) error {
 			}
 		}
 	}
+	w.feed.publish(batch)
 	return nil
 }
 

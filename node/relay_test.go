@@ -1,0 +1,93 @@
+package node
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/internal/tarantooltest"
+	"github.com/xlogtool/xlogtool/iproto/client"
+)
+
+// replConfig is a node configuration whose bootstrap user is the one the
+// Tarantool test harness replicates as.
+func replConfig(dir string) Config {
+	cfg := testConfig(dir)
+	cfg.BootstrapUser = tarantooltest.AdminUser + ":" + tarantooltest.AdminPassword
+	return cfg
+}
+
+func dialAdmin(t testing.TB, addr string) *client.Conn {
+	return dialAs(t, addr, tarantooltest.AdminUser, tarantooltest.AdminPassword)
+}
+
+// selectAll returns the tuples of a space as JSON.
+func spaceJSON(t testing.TB, c *client.Conn, space uint32) string {
+	t.Helper()
+	rows, err := c.Select(ctx(t), space, 0, []any{}, 0, 1<<30, box.IterAll)
+	if err != nil {
+		t.Fatalf("select space %d: %v", space, err)
+	}
+	return jsonOf(t, rows)
+}
+
+// waitFor polls cond until it holds or the time is up.
+func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A real Tarantool 2.6.0 joins the node (VOTE, JOIN with the initial data
+// and its registration, SUBSCRIBE) and follows it: it holds the node's
+// data, the rows written before it joined and those written after.
+func TestTarantoolReplicaOfNode(t *testing.T) {
+	tarantooltest.Require(t)
+	n := startNode(t, replConfig(t.TempDir()))
+	c := dialAdmin(t, n.Addr())
+	fill(t, c, "before", 1, 20)
+	before := spaceID(t, c, "before")
+
+	r := tarantooltest.Start(t, tarantooltest.InstanceOptions{Replication: []string{n.Addr()},
+		Cfg: "replication_timeout = 0.2"})
+	rc := r.Conn(t)
+	if got, want := spaceJSON(t, rc, before), spaceJSON(t, c, before); got != want {
+		t.Fatalf("replica after join:\n%s\nnode:\n%s", got, want)
+	}
+	// The replica is registered in the node's _cluster as replica 2.
+	if got := jsonOf(t, r.Eval(t, "return box.info.id")); got != "[2]" {
+		t.Errorf("replica id %s, want 2", got)
+	}
+	// Live rows.
+	fill(t, c, "after", 100, 150)
+	after := spaceID(t, c, "after")
+	for i := 0; i < 50; i++ {
+		if _, err := c.Replace(ctx(t), before, []any{1000 + i, fmt.Sprintf("live%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lsn := n.VClock().Get(1)
+	r.WaitFor(t, fmt.Sprintf("(box.info.vclock[1] or 0) >= %d", lsn), 20*time.Second)
+	for _, sp := range []uint32{before, after} {
+		if got, want := spaceJSON(t, rc, sp), spaceJSON(t, c, sp); got != want {
+			t.Errorf("space %d on the replica:\n%s\nnode:\n%s", sp, got, want)
+		}
+	}
+	st := jsonOf(t, r.Eval(t, "return box.info.replication[1].upstream.status, box.info.status"))
+	if st != `["follow","running"]` {
+		t.Errorf("replica upstream status, box.info.status: %s", st)
+	}
+	// The node sees the replica's ACKs.
+	waitFor(t, "the replica's ACK", 10*time.Second, func() bool {
+		info := jsonOf(t, call(t, c, "box.info")[0])
+		return strings.Contains(info, `"downstream"`) && strings.Contains(info, fmt.Sprintf(`"1":%d`, lsn))
+	})
+}
+
