@@ -1,8 +1,340 @@
 package node
 
-import "github.com/xlogtool/xlogtool/memtx"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
+	"github.com/xlogtool/xlogtool/memtx"
+)
+
+// The applier: the node as the replica of another instance, a node or a
+// Tarantool 2.6.0 (NODE.md §3). One applier per peer of --replication
+// connects, subscribes from the node's vclock, applies each transaction
+// of the stream atomically, in order, with the origin's replica id and
+// LSNs, skips what the node already has, and acknowledges what is in its
+// WAL, so that its ACKs count in the master's synchronous quorum.
+// Lost connections are retried with a growing delay.
+
+// peerURI is a peer of box.cfg.replication.
+type peerURI struct {
+	addr, user, password string
+}
+
+func parsePeer(uri string) peerURI {
+	var p peerURI
+	cred, addr, ok := strings.Cut(uri, "@")
+	if !ok {
+		return peerURI{addr: uri}
+	}
+	p.addr = addr
+	p.user, p.password, _ = strings.Cut(cred, ":")
+	return p
+}
+
+func (p peerURI) dial(ctx context.Context, timeout time.Duration) (*client.ReplicationConn, error) {
+	return client.DialReplication(ctx, p.addr, client.Options{User: p.user, Password: p.password, Timeout: timeout})
+}
 
 // applier follows one peer.
-type applier struct{}
+type applier struct {
+	n    *Node
+	peer peerURI
 
-func (a *applier) info(uuid string) (memtx.Map, bool) { return nil, false }
+	mu       sync.Mutex
+	status   string
+	message  string
+	uuid     string // the peer's instance UUID, from its greeting
+	id       uint32 // the peer's replica id, from the SUBSCRIBE answer
+	lastRow  time.Time
+	lag      float64
+	conn     *client.ReplicationConn
+	stopped  bool
+	dead     chan struct{}
+	ackMu    sync.Mutex
+	ackVC    format.VClock
+	ackDirty bool
+}
+
+func (a *applier) setStatus(status, message string) {
+	a.mu.Lock()
+	a.status = status
+	if message != "" || status == "follow" {
+		a.message = message
+	}
+	a.mu.Unlock()
+}
+
+func (a *applier) info(uuid string) (memtx.Map, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.uuid == "" || !strings.EqualFold(a.uuid, uuid) {
+		return nil, false
+	}
+	m := memtx.Map{{Key: "status", Value: a.status}, {Key: "idle", Value: sinceSeconds(a.lastRow)},
+		{Key: "peer", Value: a.peer.addr}, {Key: "lag", Value: a.lag}}
+	if a.message != "" {
+		m = append(m, memtx.MapEntry{Key: "message", Value: a.message})
+	}
+	return m, true
+}
+
+// startAppliers starts one applier per peer of box.cfg.replication.
+func (n *Node) startAppliers() {
+	for _, uri := range n.cfg.Replication {
+		a := &applier{n: n, peer: parsePeer(uri), status: "connect", dead: make(chan struct{})}
+		n.repl.mu.Lock()
+		n.repl.appliers = append(n.repl.appliers, a)
+		n.repl.mu.Unlock()
+		n.wg.Add(1)
+		go a.run()
+	}
+}
+
+// run connects and follows until the node stops, reconnecting after a
+// failure with a delay that grows from replication_timeout to 8 times it.
+func (a *applier) run() {
+	defer a.n.wg.Done()
+	delay := a.n.replTimeout()
+	for {
+		start := time.Now()
+		err := a.follow()
+		select {
+		case <-a.n.stop:
+			a.setStatus("stopped", "")
+			return
+		default:
+		}
+		if errors.Is(err, errSelf) {
+			a.setStatus("off", "")
+			return
+		}
+		a.setStatus("disconnected", err.Error())
+		a.n.log.Warnf("applier %s: %v", a.peer.addr, err)
+		if time.Since(start) > 10*a.n.replTimeout() {
+			delay = a.n.replTimeout()
+		}
+		select {
+		case <-a.n.stop:
+			a.setStatus("stopped", "")
+			return
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 8*a.n.replTimeout())
+	}
+}
+
+var errSelf = errors.New("connection to self")
+
+// follow runs one connection: VOTE, SUBSCRIBE from the node's vclock and
+// the stream.
+func (a *applier) follow() error {
+	n := a.n
+	a.setStatus("connect", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-n.stop:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	conn, err := a.peer.dial(ctx, 4*n.replTimeout()+time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	g := conn.Greeting()
+	a.mu.Lock()
+	a.uuid = strings.ToLower(g.InstanceUUID)
+	a.mu.Unlock()
+	if strings.EqualFold(g.InstanceUUID, n.uuid) {
+		return errSelf
+	}
+	if _, err := conn.Call(ctx, iproto.VoteRequest{}); err != nil && !iproto.IsCode(err, box.ErrUnknownRequestType) {
+		return err
+	}
+	n.mu.Lock()
+	req := iproto.SubscribeRequest{ReplicasetUUID: n.rsUUID, InstanceUUID: n.uuid, VClock: n.vclock.WithoutLocal(),
+		ServerVersion: 0x020600, IDFilter: []uint32{n.id}}
+	n.mu.Unlock()
+	resp, err := conn.Call(ctx, req)
+	if err != nil {
+		return err
+	}
+	sr, err := iproto.DecodeSubscribeResponse(resp.Body)
+	if err != nil {
+		return err
+	}
+	if sr.ReplicasetUUID != "" && !strings.EqualFold(sr.ReplicasetUUID, req.ReplicasetUUID) {
+		return box.NewError(box.ErrReplicasetUUIDMismatch, req.ReplicasetUUID, sr.ReplicasetUUID)
+	}
+	a.setStatus("follow", "")
+	a.mu.Lock()
+	a.conn = conn
+	a.mu.Unlock()
+	n.log.Infof("subscribed to %s (%s) from %s", a.peer.addr, g.InstanceUUID, req.VClock.String())
+
+	acks := make(chan ackPoint, 1024)
+	ackerDone := make(chan struct{})
+	go func() {
+		defer close(ackerDone)
+		a.acker(conn, acks)
+	}()
+	defer func() {
+		close(acks)
+		<-ackerDone
+	}()
+	asm := format.NewTxAssembler(format.TxOptions{Retain: format.RetainOwn})
+	timeout := 4 * n.replTimeout()
+	var row format.Row
+	for {
+		conn.SetReadDeadline(time.Now().Add(timeout))
+		if err := conn.ReadRow(&row); err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return fmt.Errorf("timed out: nothing from %s for %v", a.peer.addr, timeout)
+			}
+			return err
+		}
+		if err := iproto.RowError(&row); err != nil {
+			return err
+		}
+		now := time.Now()
+		a.mu.Lock()
+		a.lastRow = now
+		if row.Timestamp != 0 {
+			a.lag = unixNow() - row.Timestamp
+		}
+		a.mu.Unlock()
+		if row.LSN == 0 {
+			// A heartbeat (or a RAFT row of a newer master): answer it.
+			acks <- ackPoint{}
+			continue
+		}
+		if row.ReplicaID >= format.VClockMax {
+			return box.NewError(box.ErrUnknownReplica, fmt.Sprint(row.ReplicaID), "")
+		}
+		for _, tx := range asm.Add(&row) {
+			if tx.End != format.TxCommitted {
+				return boxErr(box.ErrUnsupported, "replication does not support interleaving transactions")
+			}
+			done, err := n.applyRemote(tx.Rows)
+			if err != nil {
+				return fmt.Errorf("applying the transaction %d:%d from %s: %w", tx.Origin, tx.TSN, a.peer.addr, err)
+			}
+			if done != nil {
+				acks <- ackPoint{done: done}
+			}
+		}
+	}
+}
+
+// ackPoint is a WAL write to wait for before acknowledging (none: a
+// heartbeat, acknowledged at once).
+type ackPoint struct {
+	done <-chan error
+}
+
+// acker sends the ACKs of a connection: after each WAL write of received
+// rows (in order) and after each heartbeat, the vclock of the node's WAL.
+// ACKs that pile up while one is sent collapse into one.
+func (a *applier) acker(conn *client.ReplicationConn, points <-chan ackPoint) {
+	n := a.n
+	for p := range points {
+		if p.done != nil {
+			if err := <-p.done; err != nil {
+				conn.Close()
+				return
+			}
+		}
+		if len(points) > 0 {
+			continue // the next one says more
+		}
+		if err := conn.SendAck(iproto.Ack{VClock: n.writtenVClock()}); err != nil {
+			conn.Close()
+			return
+		}
+	}
+}
+
+// applyRemote applies a transaction received from a master: the rows the
+// node already has are skipped, the others are applied to the state as
+// one transaction and written to the WAL with their origin's replica id,
+// LSN and TSN. It returns the channel the WAL write answers on (nil when
+// there was nothing to write).
+func (n *Node) applyRemote(rows []*format.Row) (<-chan error, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.broken != nil {
+		return nil, n.broken
+	}
+	keep := make([]*format.Row, 0, len(rows))
+	for _, r := range rows {
+		if r.ReplicaID != 0 && r.LSN <= n.vclock.Get(r.ReplicaID) {
+			continue
+		}
+		keep = append(keep, r)
+	}
+	if len(keep) == 0 {
+		return nil, nil
+	}
+	if err := n.st.Begin(); err != nil {
+		return nil, err
+	}
+	var synchros []*format.Row
+	for _, r := range keep {
+		switch {
+		case r.Type == box.TypeNop:
+		case r.Type.IsDML():
+			d, err := r.DML()
+			if err != nil {
+				n.st.Rollback()
+				return nil, err
+			}
+			req, err := memtx.RawRequest{Type: r.Type, SpaceID: d.SpaceID, IndexID: d.IndexID, IndexBase: d.IndexBase,
+				Key: d.Key, Tuple: d.Tuple, Ops: d.Ops}.Decode()
+			if err == nil {
+				_, err = n.st.Execute(req)
+			}
+			if err != nil {
+				n.st.Rollback()
+				return nil, err
+			}
+			if schemaSpaces[req.SpaceID] {
+				n.schemaVersion++
+			}
+			if req.SpaceID == box.SpaceUser || req.SpaceID == box.SpacePriv {
+				n.privGen++
+			}
+		case r.Type == box.TypeConfirm || r.Type == box.TypeRollback:
+			synchros = append(synchros, r)
+		default:
+			n.st.Rollback()
+			return nil, boxErr(box.ErrUnknownRequestType, "Unknown request type %d", r.Type)
+		}
+	}
+	n.st.Commit()
+	out := make([]walRow, len(keep))
+	for i, r := range keep {
+		h := r.Header
+		h.Sync, h.SchemaVersion, h.StreamID = 0, 0, 0
+		out[i] = walRow{header: h, body: append([]byte(nil), r.Body...)}
+		if h.ReplicaID != 0 {
+			n.vclock.Follow(h.ReplicaID, h.LSN)
+		}
+	}
+	n.remoteSynchro(synchros)
+	return n.wal.submit(out), nil
+}

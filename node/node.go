@@ -68,7 +68,11 @@ func Open(cfg Config, log *Logger) (*Node, error) {
 		if len(xlogs) > 0 {
 			return nil, fmt.Errorf("%s holds xlogs but no snapshot: cannot recover", cfg.Dir)
 		}
-		err = n.bootstrap()
+		if len(cfg.Replication) > 0 {
+			err = n.joinReplicaSet()
+		} else {
+			err = n.bootstrap()
+		}
 	} else {
 		err = n.recover()
 	}
@@ -78,6 +82,7 @@ func Open(cfg Config, log *Logger) (*Node, error) {
 		}
 		return nil, err
 	}
+	n.startAppliers()
 	return n, nil
 }
 

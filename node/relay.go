@@ -235,7 +235,7 @@ func (l *link) sendInitial(rv *memtx.ReadView, start format.VClock) error {
 // data of a join, without registration and final stage.
 func (l *link) fetchSnapshot(sess *session) error {
 	n := l.n
-	if err := n.checkUniverseLocked(sess, PrivRead); err != nil {
+	if err := n.checkUniverseLocked(sess, box.PrivRead); err != nil {
 		return err
 	}
 	rv, start, err := n.joinReadView()
@@ -258,7 +258,7 @@ func (l *link) join(sess *session, req iproto.JoinRequest) error {
 	if strings.EqualFold(uuid, n.uuid) {
 		return box.NewError(box.ErrConnectionToSelf)
 	}
-	if err := n.checkUniverseLocked(sess, PrivRead); err != nil {
+	if err := n.checkUniverseLocked(sess, box.PrivRead); err != nil {
 		return err
 	}
 	n.mu.Lock()
@@ -374,7 +374,7 @@ func (l *link) subscribe(sess *session, req iproto.SubscribeRequest) error {
 	if strings.EqualFold(uuid, n.uuid) {
 		return box.NewError(box.ErrConnectionToSelf)
 	}
-	if err := n.checkUniverseLocked(sess, PrivRead); err != nil {
+	if err := n.checkUniverseLocked(sess, box.PrivRead); err != nil {
 		return err
 	}
 	n.mu.Lock()

@@ -26,7 +26,7 @@ func dialAdmin(t testing.TB, addr string) *client.Conn {
 // selectAll returns the tuples of a space as JSON.
 func spaceJSON(t testing.TB, c *client.Conn, space uint32) string {
 	t.Helper()
-	rows, err := c.Select(ctx(t), space, 0, []any{}, 0, 1<<30, box.IterAll)
+	rows, err := c.Select(ctx(t), space, 0, []any{}, 1<<30, 0, box.IterAll)
 	if err != nil {
 		t.Fatalf("select space %d: %v", space, err)
 	}
@@ -58,6 +58,9 @@ func TestTarantoolReplicaOfNode(t *testing.T) {
 	r := tarantooltest.Start(t, tarantooltest.InstanceOptions{Replication: []string{n.Addr()},
 		Cfg: "replication_timeout = 0.2"})
 	rc := r.Conn(t)
+	if got := spaceJSON(t, c, before); !strings.Contains(got, `"u1"`) {
+		t.Fatalf("the node's space: %s", got)
+	}
 	if got, want := spaceJSON(t, rc, before), spaceJSON(t, c, before); got != want {
 		t.Fatalf("replica after join:\n%s\nnode:\n%s", got, want)
 	}

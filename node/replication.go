@@ -24,6 +24,9 @@ type ReplicationOptions struct {
 	// ReplicationTimeout is replication_timeout: the heartbeat period of a
 	// relay; a peer silent for 4 times as long is disconnected. 0: 1 s.
 	ReplicationTimeout time.Duration
+	// ReplicationConnectTimeout bounds the wait for the peers' ballots
+	// when an empty node bootstraps. 0: 30 s.
+	ReplicationConnectTimeout time.Duration
 }
 
 func (n *Node) replTimeout() time.Duration {

@@ -1,6 +1,10 @@
 package node
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/xlogtool/xlogtool/format"
+)
 
 // walFeed hands every transaction the WAL has written to the relays that
 // follow it live. A relay subscribes before it reads the xlog files, so a
@@ -11,6 +15,8 @@ import "sync"
 type walFeed struct {
 	mu   sync.Mutex
 	subs map[*feedSub]struct{}
+	// written is the vclock of the rows in the WAL.
+	written format.VClock
 }
 
 // feedSub is one relay's subscription: whole transactions in WAL order.
@@ -46,9 +52,10 @@ func (s *feedSub) close() {
 
 // publish passes a written batch on; called by the WAL writer after the
 // write (and fsync) succeeded.
-func (f *walFeed) publish(batch []*walEntry) {
+func (f *walFeed) publish(batch []*walEntry, written format.VClock) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.written = written
 	for s := range f.subs {
 		for _, e := range batch {
 			select {
@@ -62,4 +69,13 @@ func (f *walFeed) publish(batch []*walEntry) {
 			}
 		}
 	}
+}
+
+// writtenVClock is the vclock of the rows in the WAL (component 0 left
+// out), what ACKs carry.
+func (n *Node) writtenVClock() format.VClock {
+	f := &n.wal.feed
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.written.WithoutLocal()
 }

@@ -19,3 +19,7 @@ func (n *Node) synchroTimeout() time.Duration {
 // replicaAck counts a replica's ACK in the limbo when this node owns the
 // queue.
 func (n *Node) replicaAck(id uint32, v format.VClock) {}
+
+// remoteSynchro applies the CONFIRM and ROLLBACK rows of a received
+// transaction (n.mu held).
+func (n *Node) remoteSynchro(rows []*format.Row) {}

@@ -78,6 +78,7 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 func openWAL(opts walOptions, vclock format.VClock, prev *format.VClock) *wal {
 	w := &wal{opts: opts, queue: make(chan *walEntry, 4096), rotate: make(chan chan error),
 		closed: make(chan struct{}), done: make(chan struct{}), vclock: vclock}
+	w.feed.written = vclock
 	if prev != nil {
 		w.prev, w.hasPrev = *prev, true
 	}
@@ -213,7 +214,7 @@ func (w *wal) write(batch []*walEntry) error {
 			}
 		}
 	}
-	w.feed.publish(batch)
+	w.feed.publish(batch, w.vclock)
 	return nil
 }
 

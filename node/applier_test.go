@@ -1,0 +1,128 @@
+package node
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/internal/tarantooltest"
+)
+
+// walRows reads the rows of every xlog of a directory by (replica id, LSN):
+// type and body.
+func walRows(t testing.TB, dir string) map[[2]uint64]string {
+	t.Helper()
+	_, xlogs, err := dirFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[[2]uint64]string{}
+	for _, x := range xlogs {
+		f, err := os.Open(x.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := format.NewReader(f, format.Options{Name: x.Path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			row, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if row.ReplicaID == 0 {
+				continue
+			}
+			out[[2]uint64{uint64(row.ReplicaID), row.LSN}] = fmt.Sprintf("%v %x", row.Type, row.Body)
+		}
+		r.Close()
+		f.Close()
+	}
+	return out
+}
+
+// followerConfig is a node that follows the peers given.
+func followerConfig(dir string, peers ...string) Config {
+	cfg := testConfig(dir)
+	cfg.BootstrapUser = ""
+	cfg.ReplicationTimeout = 200 * time.Millisecond
+	for _, p := range peers {
+		cfg.Replication = append(cfg.Replication, tarantooltest.AdminUser+":"+tarantooltest.AdminPassword+"@"+p)
+	}
+	return cfg
+}
+
+// A node follows a real Tarantool 2.6.0 master: it joins with an empty
+// directory, subscribes, holds the master's data, writes the master's rows
+// to its WAL unchanged, and its ACKs make the master's synchronous
+// transactions reach a quorum of 2: without it they time out.
+func TestNodeFollowsTarantool(t *testing.T) {
+	tarantooltest.Require(t)
+	m := tarantooltest.Start(t, tarantooltest.InstanceOptions{Cfg: "replication_timeout = 0.2",
+		Init: `box.schema.space.create('a', {if_not_exists = true}):create_index('pk', {if_not_exists = true})
+box.schema.space.create('s', {is_sync = true, if_not_exists = true}):create_index('pk', {if_not_exists = true})
+box.schema.space.create('loc', {is_local = true, if_not_exists = true}):create_index('pk', {if_not_exists = true})
+for i = 1, 20 do box.space.a:replace{i, 'before'} end
+box.space.loc:replace{1}`})
+	dir := t.TempDir()
+	n := startNode(t, followerConfig(dir, m.Addr()))
+	if n.id != 2 {
+		t.Fatalf("node got replica id %d, want 2", n.id)
+	}
+	// Live rows, a multi-statement transaction, an update and a delete.
+	m.Eval(t, `for i = 21, 40 do box.space.a:replace{i, 'live'} end
+box.begin() box.space.a:replace{100, 'tx'} box.space.a:replace{101, 'tx'} box.space.a:delete{1} box.commit()
+box.space.a:update({2}, {{'=', 2, 'updated'}})`)
+	lsn := uint64(m.LSN(t))
+	waitFor(t, "the node to catch up", 20*time.Second, func() bool { return n.VClock().Get(1) >= lsn })
+	c := dialAdmin(t, n.Addr())
+	want := jsonOf(t, m.Eval(t, "return box.space.a:select()")[0])
+	if got := spaceJSON(t, c, spaceID(t, c, "a")); got != want {
+		t.Errorf("node's space a:\n%s\nmaster's:\n%s", got, want)
+	}
+	if got := spaceJSON(t, c, spaceID(t, c, "loc")); got != "[]" {
+		t.Errorf("the master's local space reached the node: %s", got)
+	}
+
+	// The node's ACKs confirm the master's synchronous writes.
+	m.Eval(t, "box.cfg{replication_synchro_quorum = 2, replication_synchro_timeout = 5}")
+	start := time.Now()
+	m.Eval(t, "box.space.s:replace{1, 'confirmed by the node'}")
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("the sync write took %v", d)
+	}
+	lsn = uint64(m.LSN(t))
+	waitFor(t, "the CONFIRM on the node", 10*time.Second, func() bool { return n.VClock().Get(1) >= lsn })
+	info := jsonOf(t, call(t, c, "box.info")[0])
+	if !strings.Contains(info, `"status":"follow"`) {
+		t.Errorf("box.info.replication of the node: %s", info)
+	}
+	masterRows := func() map[[2]uint64]string { return walRows(t, m.Dir()) }
+	nodeRows := walRows(t, dir)
+	mr := masterRows()
+	if len(nodeRows) == 0 {
+		t.Fatal("the node's WAL holds no rows of the master")
+	}
+	for k, v := range nodeRows {
+		if k[0] != 1 {
+			continue
+		}
+		if mr[k] != v {
+			t.Errorf("row %d:%d: node %s, master %s", k[0], k[1], v, mr[k])
+		}
+	}
+	n.Close()
+	m.Eval(t, "box.cfg{replication_synchro_timeout = 0.5}")
+	_, err := m.EvalErr("box.space.s:replace{2, 'no quorum'}")
+	if err == nil || !strings.Contains(err.Error(), "Quorum collection for a synchronous transaction is timed out") {
+		t.Errorf("sync write without the node: %v, want a quorum timeout", err)
+	}
+}
