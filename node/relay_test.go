@@ -93,4 +93,3 @@ func TestTarantoolReplicaOfNode(t *testing.T) {
 		return strings.Contains(info, `"downstream"`) && strings.Contains(info, fmt.Sprintf(`"1":%d`, lsn))
 	})
 }
-
