@@ -298,13 +298,7 @@ func (n *Node) applyRemote(rows []*format.Row) (<-chan error, error) {
 		switch {
 		case r.Type == box.TypeNop:
 		case r.Type.IsDML():
-			d, err := r.DML()
-			if err != nil {
-				n.st.Rollback()
-				return nil, err
-			}
-			req, err := memtx.RawRequest{Type: r.Type, SpaceID: d.SpaceID, IndexID: d.IndexID, IndexBase: d.IndexBase,
-				Key: d.Key, Tuple: d.Tuple, Ops: d.Ops}.Decode()
+			req, err := rowRequest(r)
 			if err == nil {
 				_, err = n.st.Execute(req)
 			}

@@ -282,17 +282,21 @@ func (n *Node) joinFrom(p peerURI, uuid string) error {
 
 // applyJoinRow applies a DML row of a JOIN stream to a state.
 func applyJoinRow(st *memtx.State, row *format.Row) error {
+	req, err := rowRequest(row)
+	if err == nil {
+		_, err = st.Execute(req)
+	}
+	return err
+}
+
+// rowRequest decodes the request of a DML row.
+func rowRequest(row *format.Row) (memtx.Request, error) {
 	d, err := row.DML()
 	if err != nil {
-		return err
+		return memtx.Request{}, err
 	}
-	req, err := memtx.RawRequest{Type: row.Type, SpaceID: d.SpaceID, IndexID: d.IndexID, IndexBase: d.IndexBase,
+	return memtx.RawRequest{Type: row.Type, SpaceID: d.SpaceID, IndexID: d.IndexID, IndexBase: d.IndexBase,
 		Key: d.Key, Tuple: d.Tuple, Ops: d.Ops}.Decode()
-	if err != nil {
-		return err
-	}
-	_, err = st.Execute(req)
-	return err
 }
 
 // loadingListener answers on the node's address while it bootstraps: VOTE

@@ -255,10 +255,7 @@ func (l *link) fetchSnapshot(sess *session) error {
 func (l *link) join(sess *session, req iproto.JoinRequest) error {
 	n := l.n
 	uuid := strings.ToLower(req.InstanceUUID)
-	if strings.EqualFold(uuid, n.uuid) {
-		return box.NewError(box.ErrConnectionToSelf)
-	}
-	if err := n.checkUniverseLocked(sess, box.PrivRead); err != nil {
+	if err := n.checkPeer(sess, uuid); err != nil {
 		return err
 	}
 	n.mu.Lock()
@@ -329,6 +326,15 @@ func (n *Node) register(uuid string) (uint32, error) {
 	return id, nil
 }
 
+// checkPeer checks a JOIN or SUBSCRIBE: not from the node itself, and
+// by a user who may read everything.
+func (n *Node) checkPeer(sess *session, uuid string) error {
+	if strings.EqualFold(uuid, n.uuid) {
+		return box.NewError(box.ErrConnectionToSelf)
+	}
+	return n.checkUniverseLocked(sess, box.PrivRead)
+}
+
 // checkUniverseLocked checks a universe privilege of a session.
 func (n *Node) checkUniverseLocked(s *session, want uint32) error {
 	n.mu.Lock()
@@ -371,10 +377,7 @@ func (r *relay) info() memtx.Map {
 func (l *link) subscribe(sess *session, req iproto.SubscribeRequest) error {
 	n := l.n
 	uuid := strings.ToLower(req.InstanceUUID)
-	if strings.EqualFold(uuid, n.uuid) {
-		return box.NewError(box.ErrConnectionToSelf)
-	}
-	if err := n.checkUniverseLocked(sess, box.PrivRead); err != nil {
+	if err := n.checkPeer(sess, uuid); err != nil {
 		return err
 	}
 	n.mu.Lock()
