@@ -21,7 +21,7 @@ func init() { extraCommands = append(extraCommands, newNodeCmd) }
 func newNodeCmd() *cobra.Command {
 	cfg := node.Defaults()
 	var configFile, logFile string
-	var checkpointInterval, synchroTimeout float64
+	var checkpointInterval, synchroTimeout, replTimeout, replConnectTimeout float64
 	cmd := &cobra.Command{
 		Use:   "node --dir DIR --listen HOST:PORT [options]",
 		Short: "Run a Tarantool-compatible instance",
@@ -43,6 +43,8 @@ command line win.`,
 			}
 			cfg.CheckpointInterval = secondsDuration(checkpointInterval)
 			cfg.ReplicationSynchroTimeout = secondsDuration(synchroTimeout)
+			cfg.ReplicationTimeout = secondsDuration(replTimeout)
+			cfg.ReplicationConnectTimeout = secondsDuration(replConnectTimeout)
 			var logw io.Writer = os.Stderr
 			if logFile != "" {
 				f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -87,6 +89,9 @@ command line win.`,
 	f.IntVar(&cfg.ReplicationSynchroQuorum, "replication-synchro-quorum", cfg.ReplicationSynchroQuorum, "acks a synchronous transaction needs")
 	f.Float64Var(&synchroTimeout, "replication-synchro-timeout", cfg.ReplicationSynchroTimeout.Seconds(), "seconds a synchronous transaction waits for its quorum")
 	f.Int64Var(&cfg.MemtxMemory, "memtx-memory", cfg.MemtxMemory, "bytes of tuple memory")
+	f.StringArrayVar(&cfg.Replication, "replication", nil, "[USER:PASSWORD@]HOST:PORT of a peer to replicate from (repeatable; an empty dir joins the replica set)")
+	f.Float64Var(&replTimeout, "replication-timeout", 1, "seconds between heartbeats; a peer silent 4 times as long is disconnected")
+	f.Float64Var(&replConnectTimeout, "replication-connect-timeout", 30, "seconds an empty node waits for its peers' ballots before it bootstraps")
 	f.StringVar(&cfg.BootstrapUser, "bootstrap-user", "", "NAME:PASSWORD of a user with the super role created at bootstrap")
 	return cmd
 }
@@ -112,6 +117,14 @@ func loadNodeConfig(fs *pflag.FlagSet, path string) error {
 			return fmt.Errorf("%s: unknown option %q", path, k)
 		}
 		if fl.Changed {
+			continue
+		}
+		if list, ok := v.([]any); ok {
+			for _, e := range list {
+				if err := fs.Set(name, fmt.Sprint(e)); err != nil {
+					return fmt.Errorf("%s: option %q: %v", path, k, err)
+				}
+			}
 			continue
 		}
 		if err := fs.Set(name, fmt.Sprint(v)); err != nil {
