@@ -153,6 +153,7 @@ const (
 	FindingFile       = "file"        // a file left out (another instance), or, as a warning, ended uncleanly
 	FindingUnfinished = "unfinished"  // warning: a transaction cut by the end of the log
 	FindingRevived    = "tarantool26" // note: what Tarantool 2.6.0 would do differently
+	FindingTarget     = "target"      // warning: a replica id the --to-vclock target does not name
 )
 
 // TxInfo describes a transaction that was not applied, or applied only
@@ -331,6 +332,8 @@ type recoverer struct {
 
 	// pastGlobal: the last global row was beyond a vclock target.
 	pastGlobal bool
+	// unnamed: replica ids a vclock target does not name, warned about.
+	unnamed map[uint32]bool
 	stopped    bool
 
 	// lastLSN checks the LSN order within a file.
@@ -605,6 +608,15 @@ func (rc *recoverer) beyond(row *format.Row) (skip, stop bool) {
 			return rc.pastGlobal, false
 		}
 		out := row.LSN > t.VClock.Get(row.ReplicaID)
+		if row.ReplicaID != 0 && !t.VClock.Has(row.ReplicaID) && !rc.unnamed[row.ReplicaID] {
+			if rc.unnamed == nil {
+				rc.unnamed = map[uint32]bool{}
+			}
+			rc.unnamed[row.ReplicaID] = true
+			rc.warn(Finding{Kind: FindingTarget, ReplicaID: row.ReplicaID, Message: fmt.Sprintf(
+				"the target vclock %s does not name replica %d: it counts as 0, so none of its rows past the snapshot are applied",
+				t.VClock, row.ReplicaID)})
+		}
 		if row.ReplicaID != 0 {
 			rc.pastGlobal = out
 		}

@@ -10,7 +10,9 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/progress"
 	"github.com/xlogtool/xlogtool/render"
@@ -26,19 +28,61 @@ type rowFilterFlags struct {
 	showSystem bool
 	recursive  bool
 	force      bool
+	fl         *pflag.FlagSet // to tell a flag given empty from one not given
 }
 
-func (f *rowFilterFlags) register(cmd *cobra.Command) {
+// register adds the flags; verb says what the command does with the rows
+// ("show", "copy", "count", "play").
+func (f *rowFilterFlags) register(cmd *cobra.Command, verb string) {
 	fl := cmd.Flags()
-	fl.Uint64Var(&f.from, "from", 0, "show rows with LSN >= this (inclusive)")
-	fl.Uint64Var(&f.to, "to", math.MaxUint64, "show rows with LSN < this (exclusive, as in tt)")
-	fl.StringVar(&f.timestamp, "timestamp", "", "show rows written before this time (exclusive): Unix seconds or RFC 3339")
-	fl.UintSliceVar(&f.spaces, "space", nil, "show rows of this space id only (repeatable)")
-	fl.UintSliceVar(&f.replicas, "replica", nil, "show rows of this replica id only (repeatable; 0 = local rows)")
-	fl.StringSliceVar(&f.types, "type", nil, "show rows of these types only, e.g. PROMOTE,CONFIRM (repeatable)")
-	fl.BoolVar(&f.showSystem, "show-system", false, "show rows of system spaces (ids below 512)")
+	f.fl = fl
+	typesExample := "PROMOTE,CONFIRM"
+	if verb == "play" {
+		typesExample = "INSERT,REPLACE" // the only rows play sends are data rows
+	}
+	fl.Uint64Var(&f.from, "from", 0, verb+" rows with LSN >= this (inclusive)")
+	fl.Uint64Var(&f.to, "to", math.MaxUint64, verb+" rows with LSN < this (exclusive, as in tt; default: no bound)")
+	fl.StringVar(&f.timestamp, "timestamp", "", verb+" rows written before this time (exclusive): Unix seconds or RFC 3339")
+	fl.UintSliceVar(&f.spaces, "space", nil, verb+" rows of this space id only (repeatable)")
+	fl.UintSliceVar(&f.replicas, "replica", nil, verb+" rows of this replica id only (repeatable; 0 = local rows)")
+	fl.StringSliceVar(&f.types, "type", nil, verb+" rows of these types only, e.g. "+typesExample+" (repeatable)")
+	fl.BoolVar(&f.showSystem, "show-system", false, verb+" rows of system spaces (ids below 512)")
 	fl.BoolVarP(&f.recursive, "recursive", "r", false, "read directories recursively")
 	fl.BoolVar(&f.force, "force", false, "skip damaged blocks and go on (like force_recovery)")
+	noDefault(fl, "to", "space", "replica")
+	cmd.RegisterFlagCompletionFunc("type", completeTypes)
+}
+
+// noDefault keeps help from printing a default that means "not set"
+// ("(default [])", the largest uint64).
+func noDefault(fl *pflag.FlagSet, names ...string) {
+	for _, n := range names {
+		if f := fl.Lookup(n); f != nil {
+			f.DefValue = ""
+			if f.Value.Type() == "uint64" {
+				f.DefValue = "0" // what pflag takes for "no default" of a number
+			}
+		}
+	}
+}
+
+// completeTypes completes --type with the row type names.
+func completeTypes(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	var names []string
+	for t := 0; t < 256; t++ {
+		name := box.RowType(t).String()
+		if p, err := box.ParseRowType(name); err == nil && int(p) == t && name != "" && (name[0] < '0' || name[0] > '9') {
+			names = append(names, name)
+		}
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeWords completes a flag value with fixed words.
+func completeWords(words ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return words, cobra.ShellCompDirectiveNoFileComp
+	}
 }
 
 func (f *rowFilterFlags) filter() (*format.Filter, error) {
@@ -48,6 +92,12 @@ func (f *rowFilterFlags) filter() (*format.Filter, error) {
 		if f.to == 0 {
 			flt.To, flt.From = 1, 1 // nothing below 0: an empty range
 		}
+	}
+	if f.from > 0 && f.to != math.MaxUint64 && f.from >= f.to {
+		fmt.Fprintf(os.Stderr, "note: --from %d is not below --to %d (exclusive): no row can be selected\n", f.from, f.to)
+	}
+	if f.fl != nil && f.fl.Changed("timestamp") && f.timestamp == "" {
+		return nil, usageError("--timestamp: empty value (an unset variable?)")
 	}
 	if f.timestamp != "" {
 		ts, err := format.ParseTimestamp(f.timestamp)
@@ -200,8 +250,9 @@ after skipping it), 2 on usage or I/O errors.`,
 			return finishScan(res)
 		},
 	}
-	ff.register(cmd)
+	ff.register(cmd, "show")
 	cmd.Flags().StringVar(&outFormat, "format", "yaml", "output format: yaml, json or lua")
+	cmd.RegisterFlagCompletionFunc("format", completeWords("yaml", "json", "lua"))
 	cmd.Flags().BoolVar(&showPos, "show-pos", false, "show each row's file, block offset, row index and byte offset")
 	return cmd
 }

@@ -93,9 +93,9 @@ it), 2 on usage or I/O errors (an output that exists already among them).`,
 				if res.Output == "" {
 					continue
 				}
-				line := fmt.Sprintf("%s -> %s: %d of %d rows", f.Path, res.Output, res.RowsKept, res.RowsRead)
+				line := fmt.Sprintf("%s -> %s: %d of %s", f.Path, res.Output, res.RowsKept, plural(res.RowsRead, "row"))
 				if res.FileType == format.TypeXLOG {
-					line += fmt.Sprintf(", %d transactions (%d re-derived)", res.Transactions, res.Rederived)
+					line += fmt.Sprintf(", %s (%d re-derived)", plural(res.Transactions, "transaction"), res.Rederived)
 				}
 				fmt.Println(line)
 			}
@@ -112,7 +112,7 @@ it), 2 on usage or I/O errors (an output that exists already among them).`,
 			return nil
 		},
 	}
-	ff.register(cmd)
+	ff.register(cmd, "copy")
 	cmd.Flags().StringVarP(&outDir, "out", "o", "", "directory to write the new files to (created if missing)")
 	return cmd
 }

@@ -1,9 +1,10 @@
 package main
 
 // Hostile inputs: torn, renamed, duplicated and non-regular files, and the
-// point-in-time corner cases (issue list of the hardening pass).
+// point-in-time corner cases, exit codes, messages and help.
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/xlogtool/xlogtool/play"
 )
 
 // sampleCopy copies the sample data dir into a new temporary directory.
@@ -260,5 +263,97 @@ func TestVersionFromBuildInfo(t *testing.T) {
 		{Key: "vcs.modified", Value: "true"}}}
 	if v := versionOf(bi); v != "devel-0123456789ab+dirty (2026-12-06T20:00:00Z)" {
 		t.Errorf("checkout: %s", v)
+	}
+}
+
+// meta does not place the end of the good data after the damage.
+func TestMetaEndBeforeDamage(t *testing.T) {
+	out, _ := mustRun(t, 1, "meta", "--force", filepath.Join(damagedSample(t), "00000000000000000000.xlog"))
+	if !strings.Contains(out, "good data ends at offset 863, where the damage starts") {
+		t.Errorf("meta:\n%s", out)
+	}
+}
+
+// Empty point-in-time values are usage errors, not "no target".
+func TestEmptyPointInTime(t *testing.T) {
+	for _, args := range [][]string{
+		{"replay", "--to-lsn", "", sampleDir}, {"replay", "--to-vclock", " ", sampleDir},
+		{"replay", "--to-timestamp", "", sampleDir}, {"replay", "--from-snap", "", sampleDir},
+		{"cat", "--timestamp", "", sampleDir}, {"play", "--dry-run", "--timestamp", "", "localhost:1", sampleDir},
+	} {
+		_, stderr := mustRun(t, 2, args...)
+		if !strings.Contains(stderr, "empty value") {
+			t.Errorf("%v: %s", args, stderr)
+		}
+	}
+	// A vclock target that does not name the replica says so.
+	out, _ := mustRun(t, 0, "replay", "--to-vclock", "{2: 5}", sampleDir)
+	if !strings.Contains(out, "does not name replica 1") {
+		t.Errorf("replay --to-vclock '{2: 5}':\n%s", out)
+	}
+	_, stderr := mustRun(t, 0, "cat", "--from", "30", "--to", "10", sampleDir)
+	if !strings.Contains(stderr, "no row can be selected") {
+		t.Errorf("cat --from 30 --to 10: %s", stderr)
+	}
+}
+
+// Without --state, play's messages do not speak of a state file.
+func TestPlayExitWithoutState(t *testing.T) {
+	err := playExit(&play.ReadError{File: "x", Err: errors.New("boom")}, &play.Summary{TxPartial: 1, Unanswered: 2}, "")
+	if msg := err.Error(); strings.Contains(msg, "the state file") || !strings.Contains(msg, "no --state file") {
+		t.Errorf("without --state:\n%s", msg)
+	}
+	err = playExit(&play.ReadError{File: "x", Err: errors.New("boom")}, &play.Summary{TxPartial: 1, Unanswered: 2}, "/tmp/s")
+	if msg := err.Error(); !strings.Contains(msg, "the state file lists") || !strings.Contains(msg, "target's vclock") {
+		t.Errorf("with --state:\n%s", msg)
+	}
+}
+
+// tt's TT_CLI_USERNAME/TT_CLI_PASSWORD come after ours.
+func TestPlayTTCredentials(t *testing.T) {
+	t.Setenv(envUser, "")
+	t.Setenv(envPassword, "")
+	t.Setenv(envTTUser, "ttuser")
+	t.Setenv(envTTPassword, "ttpass")
+	tg, _ := play.ParseURI("localhost:3301")
+	u, p, err := playCredentials(tg, "", "", false, false)
+	if err != nil || u != "ttuser" || p != "ttpass" {
+		t.Errorf("tt's variables: %q %q %v", u, p, err)
+	}
+	if who := identity(tg, u, false); who != "ttuser ($TT_CLI_USERNAME)" {
+		t.Errorf("identity: %s", who)
+	}
+	t.Setenv(envUser, "ours")
+	t.Setenv(envPassword, "ourpass")
+	if u, p, _ := playCredentials(tg, "", "", false, false); u != "ours" || p != "ourpass" {
+		t.Errorf("ours first: %q %q", u, p)
+	}
+	if who := identity(tg, "", false); who != "guest" {
+		t.Errorf("identity without a user: %s", who)
+	}
+}
+
+// Help agrees with behaviour; flag values complete.
+func TestHelpAndCompletion(t *testing.T) {
+	help, _ := mustRun(t, 0, "play", "--help")
+	for _, bad := range []string{"(default [])", "18446744073709551615", "PROMOTE,CONFIRM", "show rows"} {
+		if strings.Contains(help, bad) {
+			t.Errorf("play --help says %q", bad)
+		}
+	}
+	if help, _ := mustRun(t, 0, "filter", "--help"); strings.Contains(help, "show rows") || !strings.Contains(help, "copy rows") {
+		t.Errorf("filter --help:\n%s", help)
+	}
+	if help, _ := mustRun(t, 0, "repair", "--help"); !strings.Contains(help, "-o, --out") {
+		t.Errorf("repair has no -o:\n%s", help)
+	}
+	if out, _ := mustRun(t, 0, "__complete", "cat", "--format", ""); !strings.Contains(out, "yaml\njson\nlua\n") {
+		t.Errorf("--format completion: %q", out)
+	}
+	if out, _ := mustRun(t, 0, "__complete", "play", "--type", ""); !strings.Contains(out, "\nUPSERT\n") || !strings.Contains(out, "\nCONFIRM\n") {
+		t.Errorf("--type completion: %q", out)
+	}
+	if plural(1, "row") != "1 row" || plural(2, "row") != "2 rows" {
+		t.Error("plural")
 	}
 }

@@ -282,7 +282,7 @@ func writeMetaTables(w io.Writer, sums []*format.Summary) error {
 			add("NAME MISMATCH", s.NameProblem)
 		}
 		if s.End != format.EndNone {
-			add("end", fmt.Sprintf("%s; good data ends at offset %d", endText[s.End], s.GoodEnd))
+			add("end", endLine(s))
 		}
 		for _, e := range s.Warnings {
 			add("warning", fmt.Sprintf("offset %d: %s", e.Offset, e.Msg))
@@ -368,4 +368,24 @@ func byteSize(n int64) string {
 		v, u = v/unit, next
 	}
 	return fmt.Sprintf("%.1f %s", v, u)
+}
+
+// endLine tells how a file ends and where its good data ends: at the first
+// damage when the last good block comes after it (reading went on past
+// damage with --force).
+func endLine(s *format.Summary) string {
+	first := int64(-1)
+	for _, e := range s.Damage {
+		if first < 0 || e.Offset < first {
+			first = e.Offset
+		}
+	}
+	if fe, ok := format.AsError(s.Err); ok && (first < 0 || fe.Offset < first) {
+		first = fe.Offset
+	}
+	if first >= 0 && first < s.GoodEnd {
+		return fmt.Sprintf("%s; good data ends at offset %d, where the damage starts (the last good block ends at offset %d)",
+			endText[s.End], first, s.GoodEnd)
+	}
+	return fmt.Sprintf("%s; good data ends at offset %d", endText[s.End], s.GoodEnd)
 }

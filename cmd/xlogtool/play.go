@@ -25,11 +25,45 @@ import (
 
 func init() { extraCommands = append(extraCommands, newPlayCmd) }
 
-// Environment variables with the credentials for play.
+// Environment variables with the credentials for play: ours, then tt's.
 const (
-	envUser     = "XLOGTOOL_USERNAME"
-	envPassword = "XLOGTOOL_PASSWORD"
+	envUser       = "XLOGTOOL_USERNAME"
+	envPassword   = "XLOGTOOL_PASSWORD"
+	envTTUser     = "TT_CLI_USERNAME"
+	envTTPassword = "TT_CLI_PASSWORD"
 )
+
+// getenv returns the first variable of names that is set, and its name.
+func getenv(names ...string) (value, name string) {
+	for _, n := range names {
+		if v, ok := os.LookupEnv(n); ok && v != "" {
+			return v, n
+		}
+	}
+	return "", ""
+}
+
+// plural writes a count with its noun: "1 row", "2 rows".
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// identity names the user play authenticates as and where it comes from.
+func identity(t play.Target, user string, userSet bool) string {
+	switch {
+	case user == "":
+		return "guest"
+	case t.HasUser:
+		return user
+	case userSet:
+		return user + " (--user)"
+	}
+	_, from := getenv(envUser, envTTUser)
+	return fmt.Sprintf("%s ($%s)", user, from)
+}
 
 // playCredentials picks the user and password: from the URI, else the
 // flags, else the environment.
@@ -44,16 +78,16 @@ func playCredentials(t play.Target, user, password string, userSet, passwordSet 
 	case t.HasUser:
 		user = t.User
 	case !userSet:
-		user = os.Getenv(envUser)
+		user, _ = getenv(envUser, envTTUser)
 	}
 	switch {
 	case t.HasPassword:
 		password = t.Password
 	case !passwordSet:
-		password = os.Getenv(envPassword)
+		password, _ = getenv(envPassword, envTTPassword)
 	}
 	if user == "" && password != "" {
-		return "", "", usageError("a password is given but no user (--user, user@ in the URI or $%s)", envUser)
+		return "", "", usageError("a password is given but no user (--user, user@ in the URI, $%s or $%s)", envUser, envTTUser)
 	}
 	return user, password, nil
 }
@@ -111,11 +145,12 @@ are applied), 2 on usage errors and when the server cannot be reached.`,
 				return usageError("%v", err)
 			}
 			fl := cmd.Flags()
-			user, password, err := playCredentials(target, user, password,
-				fl.Changed("user") || fl.Changed("username"), fl.Changed("password"))
+			userSet := fl.Changed("user") || fl.Changed("username")
+			user, password, err := playCredentials(target, user, password, userSet, fl.Changed("password"))
 			if err != nil {
 				return err
 			}
+			who := identity(target, user, userSet)
 			flt, err := ff.filter()
 			if err != nil {
 				return err
@@ -150,6 +185,9 @@ are applied), 2 on usage errors and when the server cannot be reached.`,
 					return &exitError{code: exitUsage, err: fmt.Errorf("cannot connect to %s: %w", target, err)}
 				}
 				defer conn.Close()
+				if user == "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "note: connected as guest: no user in the URI, --user, $%s or $%s\n", envUser, envTTUser)
+				}
 			}
 
 			bar := progress.New(stderr, isTerminal(stderr) && !(dryRun && isTerminal(stdout)), "play", totalSize(files))
@@ -188,18 +226,13 @@ are applied), 2 on usage errors and when the server cannot be reached.`,
 				}
 			}
 			if err == nil || playStopped(err) {
-				printPlaySummary(summaryOut, &sum, conn, statePath)
+				printPlaySummary(summaryOut, &sum, conn, statePath, who)
 			}
 			return playExit(err, &sum, statePath)
 		},
 	}
-	ff.register(cmd)
+	ff.register(cmd, "play")
 	fl := cmd.Flags()
-	for _, name := range []string{"from", "to", "timestamp", "space", "replica", "type", "show-system"} {
-		if f := fl.Lookup(name); f != nil {
-			f.Usage = strings.Replace(f.Usage, "show rows", "play rows", 1)
-		}
-	}
 	fl.StringVarP(&user, "user", "u", "", "user to authenticate as (default: from the URI or $"+envUser+", else guest)")
 	fl.StringVar(&user, "username", "", "same as --user")
 	fl.MarkHidden("username")
@@ -211,6 +244,8 @@ are applied), 2 on usage errors and when the server cannot be reached.`,
 	fl.BoolVar(&noStreams, "no-streams", false, "apply multi-row transactions row by row even on servers with streams")
 	fl.UintSliceVar(&syncSpaces, "sync-space", nil, "treat this space id as synchronous (repeatable; for logs before 2.6.3)")
 	fl.DurationVar(&timeout, "timeout", time.Minute, "bound on connecting and on the wait for each answer")
+	noDefault(fl, "sync-space")
+	cmd.RegisterFlagCompletionFunc("format", completeWords("yaml", "json", "lua"))
 	return cmd
 }
 
@@ -220,7 +255,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 // printPlaySummary tells what was applied and skipped.
-func printPlaySummary(w io.Writer, s *play.Summary, conn *client.Conn, statePath string) {
+func printPlaySummary(w io.Writer, s *play.Summary, conn *client.Conn, statePath, who string) {
 	how := ""
 	switch {
 	case s.TxMultiRow == 0 || s.DryRun:
@@ -234,11 +269,11 @@ func printPlaySummary(w io.Writer, s *play.Summary, conn *client.Conn, statePath
 		verb = "would apply"
 		fmt.Fprint(w, "dry run, nothing sent: ")
 	} else if conn != nil {
-		fmt.Fprintf(w, "played into %s (Tarantool %s): ", conn.RemoteAddr(), conn.Version())
+		fmt.Fprintf(w, "played into %s (Tarantool %s) as %s: ", conn.RemoteAddr(), conn.Version(), who)
 	}
-	fmt.Fprintf(w, "%d files, %d rows read in %s\n", s.Files, s.RowsRead, s.Elapsed.Round(time.Millisecond))
-	fmt.Fprintf(w, "%s: %d transactions, %d rows (%d multi-row transactions%s)\n",
-		verb, s.TxApplied, s.RowsApplied, s.TxMultiRow, how)
+	fmt.Fprintf(w, "%s, %s read in %s\n", plural(int64(s.Files), "file"), plural(s.RowsRead, "row"), s.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "%s: %s, %s (%s%s)\n",
+		verb, plural(s.TxApplied, "transaction"), plural(s.RowsApplied, "row"), plural(s.TxMultiRow, "multi-row transaction"), how)
 	var skipped []string
 	add := func(n int64, what string) {
 		if n > 0 {
@@ -319,10 +354,18 @@ func playExit(err error, s *play.Summary, statePath string) error {
 			s.TxAfterFailure)
 	}
 	if s.TxPartial > 0 {
-		fmt.Fprintf(&b, "  transactions left half-applied (applied row by row): %d; the state file lists their rows applied\n", s.TxPartial)
+		fmt.Fprintf(&b, "  transactions left half-applied (applied row by row): %d", s.TxPartial)
+		if statePath != "" {
+			b.WriteString("; the state file lists their rows applied")
+		}
+		b.WriteString("\n")
 	}
 	if s.Unanswered > 0 {
-		fmt.Fprintf(&b, "  %d requests got no answer: whether they were applied is unknown\n", s.Unanswered)
+		fmt.Fprintf(&b, "  %d requests got no answer: whether they were applied is unknown", s.Unanswered)
+		if statePath != "" {
+			b.WriteString("; the next run with this state file finds out from the target's vclock")
+		}
+		b.WriteString("\n")
 	}
 	if statePath != "" {
 		fmt.Fprintf(&b, "  the position is saved in %s: run the same command again to resume", statePath)

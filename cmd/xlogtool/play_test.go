@@ -116,7 +116,7 @@ func TestPlayResume(t *testing.T) {
 	if got := playTargetSpaces(t, target); !reflect.DeepEqual(got, src.spaces) {
 		t.Errorf("target after resuming:\n%v\nsource:\n%v", got, src.spaces)
 	}
-	for _, want := range []string{"applied: 1 transactions, 1 rows", "29 transactions applied by an earlier run",
+	for _, want := range []string{"applied: 1 transaction, 1 row", "29 transactions applied by an earlier run",
 		fmt.Sprintf("position: {1: %d} (saved in %s)", src.lsn["last"], state)} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("second run: stdout does not say %q:\n%s", want, stdout)

@@ -74,7 +74,7 @@ when nothing could be repaired, 2 on usage or I/O errors.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.OutDir, "out", "", "write the repaired directory here (new or empty)")
+	f.StringVarP(&opts.OutDir, "out", "o", "", "write the repaired directory here (new or empty)")
 	f.StringVar(&opts.SnapDir, "snap-dir", "", "snapshots are in this directory (memtx_dir), not in DIR")
 	f.StringVar(&opts.OutSnapDir, "out-snap-dir", "", "write the snapshots here instead of --out")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")

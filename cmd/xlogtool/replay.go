@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
@@ -32,12 +33,20 @@ type replayFlags struct {
 	showSystem     bool
 	outSnap        string
 	force          bool
+	fl             *pflag.FlagSet
 }
 
 // options turns the flags into recovery options.
 func (f *replayFlags) options(args []string) (replay.RecoverOptions, error) {
 	opts := replay.RecoverOptions{Paths: args, FromSnap: f.fromSnap, IncludePending: f.includePending, Force: f.force}
 	t := &opts.Target
+	// An empty point in time (a script's unset variable) would restore
+	// the wrong one: it is an error, not "no target".
+	for name, v := range map[string]string{"to-lsn": f.toLSN, "to-vclock": f.toVClock, "to-timestamp": f.toTimestamp, "from-snap": f.fromSnap} {
+		if f.fl != nil && f.fl.Changed(name) && strings.TrimSpace(v) == "" {
+			return opts, usageError("--%s: empty value (an unset variable?)", name)
+		}
+	}
 	if f.toLSN != "" {
 		r, n, err := replay.ParseLSNTarget(f.toLSN)
 		if err != nil {
@@ -125,9 +134,12 @@ that version); replay follows the protocol and says how many it skipped.
 
 Point in time (a transaction cut by the stop point is not applied):
   --to-lsn R:N         stop at the first row of replica R with LSN above N
-  --to-vclock V        apply only rows with lsn <= V[replica id]; other
-                       replicas go on (component 0, local rows, is bounded
-                       only when V names it)
+  --to-vclock V        apply only rows with lsn <= V[replica id]: rows past
+                       V are skipped, rows of other replicas up to their
+                       component go on being applied; a replica id V does
+                       not name counts as 0 (none of its rows are applied,
+                       with a warning), except component 0 (local rows),
+                       bounded only when V names it
   --to-timestamp T     stop at the first row with a timestamp above T
 
 The output is a summary: the spaces (id, name, engine, is_sync, tuples), the
@@ -207,6 +219,8 @@ I/O errors.`,
 	fl.StringVar(&f.toTimestamp, "to-timestamp", "", "stop at the first row written after this time: Unix seconds or RFC 3339")
 	fl.BoolVar(&f.includePending, "include-pending", false, "apply the synchronous transactions still waiting for a CONFIRM at the end")
 	fl.StringVar(&f.outFormat, "format", "table", "output: table (a summary) or json (the state with every tuple)")
+	f.fl = fl
+	cmd.RegisterFlagCompletionFunc("format", completeWords("table", "json"))
 	fl.BoolVar(&f.showSystem, "show-system", false, "include the system spaces (ids 257..510) in the output")
 	fl.StringVar(&f.outSnap, "out-snap", "", "write the state as a Tarantool snapshot to FILE, or into DIR/ named after its vclock")
 	fl.BoolVar(&f.force, "force", false, "skip damaged blocks and go on (like force_recovery)")

@@ -74,7 +74,7 @@ or I/O errors.`,
 			return finishScan(res)
 		},
 	}
-	ff.register(cmd)
+	ff.register(cmd, "count")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of tables")
 	return cmd
 }
