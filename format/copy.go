@@ -52,33 +52,25 @@ type CopyResult struct {
 // keeps every row of it and the block holds whole transactions, none open
 // before it: nothing in its rows would change. It reports whether it did.
 func (c *copier) verbatim(r *Reader, first *Row, flt *Filter) (bool, error) {
-	if c.open || first.Pos.Index != 0 {
+	if c.asm.Open() || first.Pos.Index != 0 {
 		return false, nil
 	}
-	rows, txs, open, tsn := 0, int64(0), false, uint64(0)
+	rows, txs := 0, int64(0)
+	c.scanAsm.Reset()
 	whole := r.blockRows(&c.scan, func(row *Row) bool {
 		if flt != nil && !flt.Match(row) {
 			return false
 		}
 		rows++
-		switch {
-		case !row.HasTSN:
-			if open {
+		for _, t := range c.scanAsm.Add(row) {
+			if t.End != TxCommitted {
 				return false // the open transaction never got its last row
 			}
 			txs++
-		case open && row.TSN != tsn:
-			return false
-		default:
-			open, tsn = true, row.TSN
-			if row.Commit {
-				open = false
-				txs++
-			}
 		}
 		return true
 	})
-	if !whole || open {
+	if !whole || c.scanAsm.Open() {
 		return false, nil
 	}
 	raw := r.skipBlock(rows)
@@ -88,25 +80,17 @@ func (c *copier) verbatim(r *Reader, first *Row, flt *Filter) (bool, error) {
 	return true, c.w.writeBlock(raw, rows)
 }
 
-// txRow is a row of the transaction being copied; its body is in the
-// copier's arena.
-type txRow struct {
-	h          Header
-	hasBody    bool
-	start, end int // the body in the arena
-	keep       bool
-}
-
 // copier copies the rows of one file.
 type copier struct {
-	w     *Writer
-	res   *CopyResult
-	open  bool // a transaction is being collected
-	tsn   uint64
-	rows  []txRow
-	kept  []*txRow
-	arena []byte
-	scan  Row // the rows of a block looked at before it is copied verbatim
+	w    *Writer
+	res  *CopyResult
+	asm  *TxAssembler
+	keep []bool // which rows of the open transaction are kept
+	kept []*Row
+	// scan and scanAsm look at the rows of a block before it is copied
+	// verbatim.
+	scan    Row
+	scanAsm *TxAssembler
 }
 
 // CopyFile copies the rows of the file at path that opts.Filter selects
@@ -161,7 +145,7 @@ func CopyFile(path, outDir string, opts CopyOptions) (*CopyResult, error) {
 	if err != nil {
 		return res, err
 	}
-	c := &copier{w: w, res: res}
+	c := &copier{w: w, res: res, asm: NewTxAssembler(TxOptions{Retain: RetainBorrow}), scanAsm: NewTxAssembler(TxOptions{})}
 	flt := opts.Filter
 	var sysOnly *Filter
 	if flt != nil && !flt.ShowSystem && len(flt.Spaces) == 0 {
@@ -205,9 +189,11 @@ func CopyFile(path, outDir string, opts CopyOptions) (*CopyResult, error) {
 			return res, err
 		}
 	}
-	if err := c.flushTx(false); err != nil {
-		w.Abort()
-		return res, err
+	for _, t := range c.asm.End() {
+		if err := c.flushTx(t); err != nil {
+			w.Abort()
+			return res, err
+		}
 	}
 	res.End = r.End()
 	if err := w.Close(); err != nil {
@@ -219,45 +205,34 @@ func CopyFile(path, outDir string, opts CopyOptions) (*CopyResult, error) {
 
 // row takes the next input row.
 func (c *copier) row(r *Row, keep bool) error {
-	if c.open && (!r.HasTSN || r.TSN != c.tsn) {
-		// The open transaction never got its last row.
-		if err := c.flushTx(false); err != nil {
+	ended := c.asm.Add(r)
+	cur := c.asm.Current()
+	var done *Tx
+	for _, t := range ended {
+		if t == cur {
+			done = t
+			continue
+		}
+		// Interrupted: it never got its last row.
+		if err := c.flushTx(t); err != nil {
 			return err
 		}
 	}
-	if !r.HasTSN {
-		// A single-row transaction: no need to hold it.
-		if !keep {
-			return nil
-		}
-		c.res.Transactions++
-		return c.write(&r.Header, r.Body)
-	}
-	if !c.open {
-		c.open, c.tsn = true, r.TSN
-		c.rows, c.arena = c.rows[:0], c.arena[:0]
-	}
-	start := len(c.arena)
-	c.arena = append(c.arena, r.Body...)
-	c.rows = append(c.rows, txRow{h: r.Header, hasBody: r.Body != nil, start: start, end: len(c.arena), keep: keep})
-	if r.Commit {
-		return c.flushTx(true)
+	c.keep = append(c.keep, keep)
+	if done != nil {
+		return c.flushTx(done)
 	}
 	return nil
 }
 
-// flushTx writes the kept rows of the transaction collected; complete tells
-// whether its last row was seen.
-func (c *copier) flushTx(complete bool) error {
-	if !c.open {
-		return nil
-	}
-	c.open = false
-	rows := c.rows
+// flushTx writes the kept rows of a transaction that ended.
+func (c *copier) flushTx(t *Tx) error {
+	keep := c.keep
+	c.keep = c.keep[:0]
 	kept := c.kept[:0]
-	for i := range rows {
-		if rows[i].keep {
-			kept = append(kept, &rows[i])
+	for i, r := range t.Rows {
+		if keep[i] {
+			kept = append(kept, r)
 		}
 	}
 	c.kept = kept
@@ -265,22 +240,19 @@ func (c *copier) flushTx(complete bool) error {
 		return nil
 	}
 	c.res.Transactions++
+	complete := t.End == TxCommitted
 	if !complete {
 		c.res.Incomplete++
 	}
-	if len(kept) != len(rows) {
+	if len(kept) != len(t.Rows) {
 		c.res.Rederived++
-		rederive(kept, complete, rows[len(rows)-1].h.Flags)
+		rederive(kept, complete, t.Flags)
 	}
 	if len(kept) > 1 {
 		c.w.Begin()
 	}
-	for _, tr := range kept {
-		var body []byte
-		if tr.hasBody {
-			body = c.arena[tr.start:tr.end:tr.end]
-		}
-		if err := c.write(&tr.h, body); err != nil {
+	for _, r := range kept {
+		if err := c.write(&r.Header, r.Body); err != nil {
 			return err
 		}
 	}
@@ -294,19 +266,19 @@ func (c *copier) flushTx(complete bool) error {
 // TSN = LSN of the first kept global row (else of the first kept row), the
 // COMMIT flag and the synchronous-replication flags of the original last
 // row (lastFlags) on the last kept row when the transaction is complete.
-func rederive(kept []*txRow, complete bool, lastFlags uint64) {
-	tsn := kept[0].h.LSN
-	for _, tr := range kept {
-		if tr.h.GroupID != box.GroupLocal {
-			tsn = tr.h.LSN
+func rederive(kept []*Row, complete bool, lastFlags uint64) {
+	tsn := kept[0].LSN
+	for _, r := range kept {
+		if r.GroupID != box.GroupLocal {
+			tsn = r.LSN
 			break
 		}
 	}
 	if len(kept) == 1 {
-		tsn = kept[0].h.LSN
+		tsn = kept[0].LSN
 	}
-	for i, tr := range kept {
-		h := &tr.h
+	for i, r := range kept {
+		h := &r.Header
 		h.Flags &^= box.FlagCommit | box.FlagWaitSync | box.FlagWaitAck
 		h.TSN, h.HasTSN, h.Commit = tsn, true, false
 		if complete && i == len(kept)-1 {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -64,7 +63,7 @@ func checkOutput(walDir, snapDir string, snapVClock format.VClock, uuid string) 
 		name := filepath.Base(ref.Path)
 		var hdr *format.Meta
 		var vc format.VClock
-		var tx txCheck
+		tx := format.NewTxAssembler(format.TxOptions{})
 		m, err := readAllChecked(ref.Path, func(m *format.Meta, r *format.Row) error {
 			if hdr == nil {
 				hdr, vc = m, m.VClock.Max(end)
@@ -73,9 +72,9 @@ func checkOutput(walDir, snapDir string, snapVClock format.VClock, uuid string) 
 				return fmt.Errorf("row %d:%d is not above %s", r.ReplicaID, r.LSN, vc)
 			}
 			vc.Set(r.ReplicaID, r.LSN)
-			return tx.row(r)
+			return checkTxs(tx.Add(r))
 		})
-		if err == nil && tx.open {
+		if err == nil && tx.Open() {
 			err = errors.New("the file ends inside a transaction")
 		}
 		if err != nil {
@@ -138,36 +137,18 @@ func readAllChecked(path string, fn func(*format.Meta, *format.Row) error) (*for
 	return r.Meta(), nil
 }
 
-// txCheck follows the transaction being read.
-type txCheck struct {
-	open   bool
-	tsn    uint64
-	first  uint64 // LSN of its first row
-	global bool   // a global row was seen
-}
-
-// row checks one row against Tarantool's transaction rules.
-func (t *txCheck) row(r *format.Row) error {
-	if t.open && (!r.HasTSN || r.TSN != t.tsn) {
-		return fmt.Errorf("row %d:%d starts a transaction before tsn %d committed", r.ReplicaID, r.LSN, t.tsn)
-	}
-	if !r.HasTSN {
-		return nil
-	}
-	if !t.open {
-		*t = txCheck{open: true, tsn: r.TSN, first: r.LSN}
-	}
-	if !t.global && r.GroupID != box.GroupLocal {
-		if r.LSN != r.TSN {
-			return fmt.Errorf("row %d:%d: first global row of a transaction with LSN/TSN mismatch (tsn %d)", r.ReplicaID, r.LSN, r.TSN)
+// checkTxs checks the transactions a row ended against Tarantool's
+// transaction rules.
+func checkTxs(txs []*format.Tx) error {
+	for _, t := range txs {
+		switch {
+		case t.End == format.TxInterrupted:
+			return fmt.Errorf("row %d:%d starts a transaction before tsn %d committed", t.By.ReplicaID, t.By.LSN, t.TSN)
+		case t.Headless && t.Origin != 0:
+			return fmt.Errorf("row %d:%d: first global row of a transaction with LSN/TSN mismatch (tsn %d)", t.Origin, t.FirstGlobal, t.TSN)
+		case t.Headless:
+			return fmt.Errorf("local transaction tsn %d does not start at its first row %d", t.TSN, t.FirstLSN)
 		}
-		t.global = true
-	}
-	if r.Commit {
-		if !t.global && t.first != t.tsn {
-			return fmt.Errorf("local transaction tsn %d does not start at its first row %d", t.tsn, t.first)
-		}
-		t.open = false
 	}
 	return nil
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -93,6 +92,7 @@ type analyzer struct {
 	// written holds the LSNs of the rows kept: a dropped row at or below it
 	// shares its LSN with a row that is written, so its LSN is not lost.
 	written format.VClock
+	asm     *format.TxAssembler // where transactions begin and end
 	tx      *openTx
 	seg     []event // kept ranges not flushed yet
 }
@@ -123,7 +123,7 @@ func analyzeWAL(w *walFile, written format.VClock) (format.VClock, error) {
 	if w.hdr.ok {
 		floor = floor.Max(w.hdr.meta.VClock)
 	}
-	a := &analyzer{w: w, f: f, floor: floor, written: written}
+	a := &analyzer{w: w, f: f, floor: floor, written: written, asm: format.NewTxAssembler(format.TxOptions{})}
 	for i := 0; i < len(w.pieces); {
 		p := &w.pieces[i]
 		switch p.kind {
@@ -159,8 +159,8 @@ func analyzeWAL(w *walFile, written format.VClock) (format.VClock, error) {
 		w.act("write-eof-marker", -1, 0, "the file had no EOF marker")
 		a.damage(&event{kind: evDamage, reason: "file without EOF marker"})
 	}
-	if a.tx != nil {
-		a.endTx(reasonNoCommit)
+	for _, t := range a.asm.End() {
+		a.endTx(t, reasonNoCommit)
 	}
 	a.flush()
 	return a.written, nil
@@ -295,8 +295,15 @@ func looseRows(payload []byte, compressed bool) []*format.Row {
 
 // row takes the next row read from an intact block.
 func (a *analyzer) row(r *format.Row, piece, idx int) {
-	if a.tx != nil && (!r.HasTSN || r.TSN != a.tx.tsn) {
-		a.endTx(reasonNoCommit)
+	ended := a.asm.Add(r)
+	cur := a.asm.Current()
+	var done *format.Tx
+	for _, t := range ended {
+		if t == cur {
+			done = t
+		} else {
+			a.endTx(t, reasonNoCommit)
+		}
 	}
 	if !r.HasTSN {
 		if r.LSN <= a.floor.Get(r.ReplicaID) {
@@ -310,8 +317,8 @@ func (a *analyzer) row(r *format.Row, piece, idx int) {
 		a.tx = &openTx{tsn: r.TSN}
 	}
 	a.tx.items = append(a.tx.items, txItem{row: r.Clone(), piece: piece, idx: idx})
-	if r.Commit {
-		a.endTx("")
+	if done != nil {
+		a.endTx(done, "")
 	}
 }
 
@@ -327,17 +334,20 @@ func (a *analyzer) damage(ev *event) {
 	a.w.events = append(a.w.events, *ev)
 }
 
-// endTx decides about the open transaction: written when it is complete
-// (reason ""), its first global row has LSN == TSN (or, with no global
-// row, its first row), no damage was met inside it and its LSNs grow;
-// else all its rows are dropped.
-func (a *analyzer) endTx(reason string) {
+// endTx decides about the open transaction, which tx ended: written when
+// it is complete (reason ""), not headless (its first global row, or with
+// no global row its first row, has LSN == TSN), no damage was met inside
+// it and its LSNs grow; else all its rows are dropped.
+func (a *analyzer) endTx(tx *format.Tx, reason string) {
 	t := a.tx
 	a.tx = nil
+	if t == nil {
+		return
+	}
 	if t.broken {
 		reason = reasonBroken
 	}
-	if reason == "" && !headOK(t) {
+	if reason == "" && tx.Headless {
 		reason = reasonHeadLost
 	}
 	if reason == "" {
@@ -369,24 +379,6 @@ func (a *analyzer) endTx(reason string) {
 		a.w.act("drop-incomplete-transaction", -1, 0,
 			fmt.Sprintf("tsn %d: %s; rows (replica:lsn) %s", t.tsn, reason, strings.Join(lsns, " ")))
 	}
-}
-
-// headOK checks the start of a transaction: its first global row (else its
-// first row) must have LSN == TSN.
-func headOK(t *openTx) bool {
-	var first *format.Row
-	for _, it := range t.items {
-		if it.row == nil {
-			continue
-		}
-		if first == nil {
-			first = it.row
-		}
-		if it.row.GroupID != box.GroupLocal {
-			return it.row.LSN == it.row.TSN
-		}
-	}
-	return first != nil && first.LSN == first.TSN
 }
 
 func (a *analyzer) keep(r *format.Row) {

@@ -110,17 +110,16 @@ type Collector struct {
 	replicasOther map[uint32]*replicaCounter
 
 	wal      bool // the current file is a WAL: count transactions
-	tx       txState
+	asm      *format.TxAssembler
+	tx       txState // the selected rows of the open transaction
 	txs      TxStats
 	syncTxs  TxStats
 	waitSync int64
 }
 
-// txState is the transaction being read.
+// txState counts the selected rows of the transaction being read.
 type txState struct {
-	open  bool
-	tsn   uint64
-	rows  int64 // selected rows
+	rows  int64
 	bytes int64
 }
 
@@ -132,6 +131,7 @@ func New(flt *format.Filter) *Collector {
 		names:         map[uint32]string{},
 		replicasOther: map[uint32]*replicaCounter{},
 		system:        true,
+		asm:           format.NewTxAssembler(format.TxOptions{}),
 	}
 	if flt == nil {
 		n := format.NewFilter()
@@ -151,6 +151,7 @@ func New(flt *format.Filter) *Collector {
 func (c *Collector) BeginFile(m *format.Meta) {
 	c.files++
 	c.wal = m != nil && m.FileType == format.TypeXLOG
+	c.asm.Reset()
 	c.tx = txState{}
 }
 
@@ -158,8 +159,8 @@ func (c *Collector) BeginFile(m *format.Meta) {
 // opened): a transaction still open is incomplete, and the file's blocks
 // are counted.
 func (c *Collector) EndFile(r *format.Reader) {
-	if c.tx.open {
-		c.closeTx(nil)
+	for _, t := range c.asm.End() {
+		c.closeTx(t)
 	}
 	if r != nil {
 		st := r.Stats()
@@ -181,18 +182,22 @@ func (c *Collector) Row(r *format.Row) {
 	size := int64(len(r.RawHeader) + len(r.Body))
 	sel := c.match(r, sid, hasSpace)
 	if c.wal {
-		if c.tx.open && (!r.HasTSN || r.TSN != c.tx.tsn) {
-			c.closeTx(nil)
-		}
-		if !c.tx.open {
-			c.tx = txState{open: true, tsn: r.TSN}
+		ended := c.asm.Add(r)
+		cur := c.asm.Current()
+		var done *format.Tx
+		for _, t := range ended {
+			if t == cur {
+				done = t
+			} else {
+				c.closeTx(t) // interrupted by r
+			}
 		}
 		if sel {
 			c.tx.rows++
 			c.tx.bytes += size
 		}
-		if r.Commit {
-			c.closeTx(r)
+		if done != nil {
+			c.closeTx(done)
 		}
 	}
 	if !sel {
@@ -268,23 +273,23 @@ func contains(list []uint32, v uint32) bool {
 	return false
 }
 
-// closeTx ends the open transaction; last is its committing row, nil when
-// it is incomplete.
-func (c *Collector) closeTx(last *format.Row) {
+// closeTx counts a transaction that ended, with the selected rows seen
+// since the previous one ended.
+func (c *Collector) closeTx(t *format.Tx) {
 	tx := c.tx
 	c.tx = txState{}
 	if tx.rows == 0 {
 		return
 	}
 	c.txs.add(tx.rows, tx.bytes)
-	if last == nil {
+	if t.End != format.TxCommitted {
 		c.txs.Incomplete++
 		return
 	}
-	if last.WaitAck() {
+	if t.Flags&box.FlagWaitAck != 0 {
 		c.syncTxs.add(tx.rows, tx.bytes)
 	}
-	if last.WaitSync() {
+	if t.Flags&box.FlagWaitSync != 0 {
 		c.waitSync++
 	}
 }
