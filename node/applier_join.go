@@ -164,7 +164,9 @@ func (n *Node) chooseBootstrapLeader(uuid string) (ballotOf, error) {
 func (n *Node) ballotOfPeer(p peerURI) (ballotOf, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	conn, err := p.dial(ctx, 2*time.Second)
+	// The ballot is asked before any login, as 2.6.0 does: a loading
+	// peer refuses logins.
+	conn, err := peerURI{addr: p.addr}.dial(ctx, 2*time.Second)
 	if err != nil {
 		return ballotOf{}, err
 	}

@@ -1,0 +1,164 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xlogtool/xlogtool/internal/tarantooltest"
+	"github.com/xlogtool/xlogtool/verify"
+)
+
+// verifyDirs runs the offline verifier over the data directories of a
+// replica set and fails on any error finding.
+func verifyDirs(t testing.TB, dirs ...string) {
+	t.Helper()
+	var srcs []verify.Source
+	for i, d := range dirs {
+		srcs = append(srcs, verify.Source{Name: fmt.Sprintf("i%d", i+1), Dir: d})
+	}
+	rep, err := verify.Run(context.Background(), srcs, verify.Options{})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	for _, f := range rep.Findings {
+		if f.Severity == verify.Error {
+			t.Errorf("verify: %s %s: %s", f.Kind, f.Instance, f.Message)
+		}
+	}
+}
+
+// meshConfigs returns configurations of n nodes on fixed loopback
+// addresses, each listing all of them (itself included) as peers.
+func meshConfigs(t testing.TB, n int) []Config {
+	t.Helper()
+	addrs, err := tarantooltest.FreeAddrs(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgs := make([]Config, n)
+	for i := range cfgs {
+		cfgs[i] = replConfig(t.TempDir())
+		cfgs[i].Listen = addrs[i]
+		cfgs[i].ReplicationTimeout = 200 * time.Millisecond
+		cfgs[i].ReplicationConnectTimeout = 10 * time.Second
+		for _, a := range addrs {
+			cfgs[i].Replication = append(cfgs[i].Replication, tarantooltest.AdminUser+":"+tarantooltest.AdminPassword+"@"+a)
+		}
+	}
+	return cfgs
+}
+
+// openAt opens a node and serves it on cfg.Listen; it is closed when the
+// test ends.
+func openAt(t testing.TB, cfg Config) (*Node, error) {
+	var logw io.Writer
+	if os.Getenv("XLOGTOOL_NODE_LOG") != "" {
+		logw = os.Stderr
+	}
+	n, err := Open(cfg, NewLogger(logw))
+	if err != nil {
+		return nil, err
+	}
+	if err := n.Listen(cfg.Listen); err != nil {
+		n.Close()
+		return nil, err
+	}
+	t.Cleanup(func() { n.Close() })
+	return n, nil
+}
+
+// startMesh starts the nodes all at once: the ballot decides which one
+// bootstraps the replica set, the others join it.
+func startMesh(t testing.TB, cfgs []Config) []*Node {
+	t.Helper()
+	nodes := make([]*Node, len(cfgs))
+	errs := make([]error, len(cfgs))
+	var wg sync.WaitGroup
+	for i := range cfgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nodes[i], errs[i] = openAt(t, cfgs[i])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("node %d: %v", i+1, err)
+		}
+	}
+	return nodes
+}
+
+// waitSynced waits until every node has every other node's rows.
+func waitSynced(t testing.TB, nodes ...*Node) {
+	t.Helper()
+	waitFor(t, "the replica set to converge", 20*time.Second, func() bool {
+		want := nodes[0].writtenVClock()
+		for _, n := range nodes[1:] {
+			want = want.Max(n.writtenVClock())
+		}
+		for _, n := range nodes {
+			if !want.LessEq(n.writtenVClock()) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// Three nodes started at once in a full mesh agree on one of them to
+// bootstrap the replica set (the ballot), the others join it; writes on
+// any of them reach all, and verify finds nothing wrong in their files.
+func TestNodeMeshBootstrap(t *testing.T) {
+	cfgs := meshConfigs(t, 3)
+	nodes := startMesh(t, cfgs)
+	ids := map[uint32]bool{}
+	rs := nodes[0].rsUUID
+	for i, n := range nodes {
+		ids[n.id] = true
+		if n.rsUUID != rs {
+			t.Errorf("node %d is in replica set %s, node 1 in %s", i+1, n.rsUUID, rs)
+		}
+	}
+	if len(ids) != 3 {
+		t.Fatalf("replica ids %v", ids)
+	}
+	c := dialAdmin(t, nodes[0].Addr())
+	call(t, c, "box.schema.space.create", "m", map[string]any{})
+	call(t, c, "box.space.m:create_index", "pk", map[string]any{})
+	waitSynced(t, nodes...)
+	for i, n := range nodes {
+		nc := dialAdmin(t, n.Addr())
+		sp := spaceID(t, nc, "m")
+		for j := 0; j < 10; j++ {
+			if _, err := nc.Replace(ctx(t), sp, []any{i*100 + j, fmt.Sprintf("from node %d", i+1)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitSynced(t, nodes...)
+	want := ""
+	for i, n := range nodes {
+		nc := dialAdmin(t, n.Addr())
+		got := spaceJSON(t, nc, spaceID(t, nc, "m"))
+		if i == 0 {
+			want = got
+			continue
+		}
+		if got != want {
+			t.Errorf("node %d:\n%s\nnode 1:\n%s", i+1, got, want)
+		}
+	}
+	var dirs []string
+	for _, n := range nodes {
+		n.Close()
+		dirs = append(dirs, n.cfg.Dir)
+	}
+	verifyDirs(t, dirs...)
+}
