@@ -96,7 +96,7 @@ type Stats struct {
 }
 
 const (
-	minBuf = 256 << 10
+	minBuf = 1 << 20
 	// maxKeptBuf: a read buffer grown beyond this for a large block is
 	// given up once the data in it is used.
 	maxKeptBuf = 4 * minBuf
@@ -114,8 +114,8 @@ const (
 	// maxAheadBytes their stored bytes (so that a few huge transactions do
 	// not multiply the memory used); they are handed to a goroutine
 	// aheadBatch at a time.
-	maxAhead      = 8
-	maxAheadBytes = 1 << 20
+	maxAhead      = 16
+	maxAheadBytes = 2 << 20
 	aheadBatch    = 4
 )
 
