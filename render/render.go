@@ -116,7 +116,8 @@ type headerField struct {
 	s    string
 }
 
-// headerFields lists the header entries as Tarantool's reader prints them:
+// headerFields lists the header entries as Tarantool's reader prints them
+// (appendJSONHeader prints the same entries directly):
 // zero values omitted, tsn only for rows of multi-row transactions, commit
 // on their last row. The synchronous-replication flags, which that reader
 // does not print, go into a FLAGS entry of their own (see appendFlags), so
@@ -155,32 +156,55 @@ func headerFields(dst []headerField, h *format.Header) []headerField {
 	return dst
 }
 
-func (p *Printer) appendJSON(b []byte, file string, r *format.Row) ([]byte, error) {
-	p.fields = headerFields(p.fields[:0], &r.Header)
+// appendJSONHeader prints the entries headerFields lists, straight into
+// the output.
+func (p *Printer) appendJSONHeader(b []byte, h *format.Header) []byte {
 	b = append(b, `{"HEADER":{`...)
-	for i := range p.fields {
-		f := &p.fields[i]
-		if i > 0 {
+	sep := false
+	key := func(b []byte, name string) []byte {
+		if sep {
 			b = append(b, ',')
 		}
-		b = append(b, '"')
-		b = append(b, f.name...)
-		b = append(b, `":`...)
-		switch f.kind {
-		case 'u':
-			b = strconv.AppendUint(b, f.u, 10)
-		case 'f':
-			if f.f != p.ts || p.tsJSON == nil {
-				p.ts, p.tsJSON = f.f, appendFloat(p.tsJSON[:0], f.f, -1)
-			}
-			b = append(b, p.tsJSON...)
-		case 'b':
-			b = append(b, "true"...)
-		case 's':
-			b = appendJSONString(b, []byte(f.s))
-		}
+		sep = true
+		return append(b, name...)
 	}
-	b = append(b, '}')
+	if h.LSN != 0 {
+		b = strconv.AppendUint(key(b, `"lsn":`), h.LSN, 10)
+	}
+	if h.Commit && h.TSN != h.LSN {
+		b = key(b, `"commit":true`)
+	}
+	if h.ReplicaID != 0 {
+		b = strconv.AppendUint(key(b, `"replica_id":`), uint64(h.ReplicaID), 10)
+	}
+	if h.GroupID != 0 {
+		b = strconv.AppendUint(key(b, `"group_id":`), uint64(h.GroupID), 10)
+	}
+	if name := h.Type.Name(); name != "" {
+		b = appendJSONString(key(b, `"type":`), []byte(name))
+	} else {
+		b = strconv.AppendUint(key(b, `"type":`), uint64(h.Type), 10)
+	}
+	if h.TSN != h.LSN || !h.Commit {
+		b = strconv.AppendUint(key(b, `"tsn":`), h.TSN, 10)
+	}
+	if h.Timestamp != 0 {
+		if h.Timestamp != p.ts || p.tsJSON == nil {
+			p.ts, p.tsJSON = h.Timestamp, appendFloat(p.tsJSON[:0], h.Timestamp, -1)
+		}
+		b = append(key(b, `"timestamp":`), p.tsJSON...)
+	}
+	if h.Sync != 0 {
+		b = strconv.AppendUint(key(b, `"sync":`), h.Sync, 10)
+	}
+	if h.StreamID != 0 {
+		b = strconv.AppendUint(key(b, `"stream_id":`), h.StreamID, 10)
+	}
+	return append(b, '}')
+}
+
+func (p *Printer) appendJSON(b []byte, file string, r *format.Row) ([]byte, error) {
+	b = p.appendJSONHeader(b, &r.Header)
 	if r.Body != nil {
 		b = append(b, `,"BODY":`...)
 		var err error
