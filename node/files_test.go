@@ -234,3 +234,57 @@ box.space.s:replace{3, 'sync again'}
 	_ = reflect.DeepEqual
 	_ = time.Second
 }
+
+// Snapshots are written from a read view while writes go on; the oldest
+// beyond checkpoint_count go with the xlogs only they needed, and
+// Tarantool starts from what is left.
+func TestSnapshotWhileWriting(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.CheckpointCount = 2
+	n := startNode(t, cfg)
+	c := dial(t, n.Addr())
+	fill(t, c, "s", 1, 10)
+	id := spaceID(t, c, "s")
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		k := 1000
+		for {
+			select {
+			case <-stop:
+				done <- k
+				return
+			default:
+			}
+			if _, err := c.Replace(ctx(t), id, []any{k, fmt.Sprintf("w%d", k)}); err != nil {
+				t.Error(err)
+			}
+			k++
+		}
+	}()
+	for i := 0; i < 4; i++ {
+		call(t, c, "box.snapshot")
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stop)
+	last := <-done
+	want := selectAll(t, c, "s")
+	c.Close()
+	n.Close()
+	snaps, xlogs, err := dirFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 2 {
+		t.Errorf("%d snapshots kept, want 2", len(snaps))
+	}
+	if len(xlogs) == 0 || xlogs[0].Signature > snaps[0].Signature {
+		t.Errorf("xlogs %v do not cover snapshot %v", xlogs, snaps[0])
+	}
+	inst := tarantooltest.Start(t, tarantooltest.InstanceOptions{Dir: dir})
+	got := inst.Eval(t, "return box.space.s:select{}")
+	if g := jsonOf(t, got[0]); g != want {
+		t.Errorf("Tarantool holds %d bytes of rows, node %d (last key %d)", len(g), len(want), last)
+	}
+}

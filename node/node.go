@@ -131,7 +131,7 @@ func (n *Node) bootstrap() error {
 	n.log.Infof("assigned id 1 to replica %s", n.uuid)
 	n.log.Infof("cluster uuid %s", n.rsUUID)
 	path := filepath.Join(n.cfg.Dir, format.FileName(format.TypeSNAP, n.vclock))
-	if err := n.writeSnapshotFile(path, n.vclock); err != nil {
+	if err := n.writeSnapshotFile(st.ReadView(), path, n.vclock); err != nil {
 		return err
 	}
 	n.startWAL(nil)
@@ -148,11 +148,10 @@ func (n *Node) bootstrap() error {
 	return nil
 }
 
-// writeSnapshotFile writes the state as a snapshot (callers hold what
-// keeps the state still).
-func (n *Node) writeSnapshotFile(path string, v format.VClock) error {
+// writeSnapshotFile writes a read view as a snapshot.
+func (n *Node) writeSnapshotFile(rv *memtx.ReadView, path string, v format.VClock) error {
 	n.log.fiberf("snapshot/101/main", "saving snapshot `%s.inprogress'", path)
-	_, err := n.st.WriteSnapshot(path, v, memtx.SnapshotOptions{Instance: n.uuid, Version: n.cfg.Version})
+	_, err := rv.WriteSnapshot(path, v, memtx.SnapshotOptions{Instance: n.uuid, Version: n.cfg.Version})
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}

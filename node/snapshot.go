@@ -16,7 +16,8 @@ import (
 func (n *Node) Snapshot() error {
 	n.snapMu.Lock()
 	defer n.snapMu.Unlock()
-	// The state is held still while it is written: writes wait.
+	// A read view of the state at this vclock; writes go on while it is
+	// written (stored tuples are never changed in place).
 	n.mu.Lock()
 	v := n.vclock
 	path := filepath.Join(n.cfg.Dir, format.FileName(format.TypeSNAP, v))
@@ -24,9 +25,14 @@ func (n *Node) Snapshot() error {
 		n.mu.Unlock()
 		return nil // nothing changed since the last checkpoint
 	}
-	err := n.writeSnapshotFile(path, v)
+	rv := n.st.ReadView()
 	n.mu.Unlock()
-	if err != nil {
+	// The rows up to v must be in the WAL before the snapshot that
+	// covers them exists.
+	if err := n.wal.sync(); err != nil {
+		return boxErr(box.ErrWALIO, "%v", err)
+	}
+	if err := n.writeSnapshotFile(rv, path, v); err != nil {
 		return boxErr(box.ErrWALIO, "%v", err)
 	}
 	if err := n.wal.rotateNow(); err != nil {

@@ -113,6 +113,11 @@ func (w *wal) rotateNow() error {
 	}
 }
 
+// sync returns once every entry queued before it is written.
+func (w *wal) sync() error {
+	return <-w.submit(nil)
+}
+
 // close writes the pending entries, finishes the file with the EOF marker
 // and stops the writer.
 func (w *wal) close() error {
@@ -173,6 +178,13 @@ func (w *wal) writeBatch(batch []*walEntry) {
 }
 
 func (w *wal) write(batch []*walEntry) error {
+	rows := 0
+	for _, e := range batch {
+		rows += len(e.rows)
+	}
+	if rows == 0 {
+		return nil
+	}
 	if w.file != nil && w.cw.n >= w.opts.maxSize {
 		if err := w.closeFile(); err != nil {
 			return err
@@ -209,9 +221,7 @@ func (w *wal) write(batch []*walEntry) error {
 	for _, e := range batch {
 		for i := range e.rows {
 			h := &e.rows[i].header
-			if h.ReplicaID != 0 || h.GroupID == 0 {
-				w.vclock.Follow(h.ReplicaID, h.LSN)
-			}
+			w.vclock.Follow(h.ReplicaID, h.LSN)
 		}
 	}
 	w.feed.publish(batch, w.vclock)
