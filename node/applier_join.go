@@ -275,7 +275,7 @@ func (n *Node) joinFrom(p peerURI, uuid string) error {
 	}
 	n.log.Infof("joined replica set %s as replica %d: %d rows, vclock %s", n.rsUUID, n.id, rows, vclock.String())
 	path := filepath.Join(n.cfg.Dir, format.FileName(format.TypeSNAP, vclock))
-	if err := n.writeSnapshotFile(path, vclock); err != nil {
+	if err := n.writeSnapshotFile(n.st.ReadView(), path, vclock); err != nil {
 		return err
 	}
 	n.startWAL(nil)

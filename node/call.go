@@ -2,6 +2,7 @@ package node
 
 import (
 	"strings"
+	"time"
 
 	"github.com/xlogtool/xlogtool/box"
 
@@ -543,8 +544,8 @@ func (n *Node) Info() memtx.Map {
 		{Key: "status", Value: status},
 		{Key: "election", Value: memtx.Map{{Key: "state", Value: "follower"}, {Key: "term", Value: uint64(1)},
 			{Key: "vote", Value: uint64(0)}, {Key: "leader", Value: uint64(0)}}},
-		{Key: "synchro", Value: memtx.Map{{Key: "queue", Value: memtx.Map{{Key: "owner", Value: uint64(0)},
-			{Key: "len", Value: uint64(0)}}}}},
+		{Key: "synchro", Value: memtx.Map{{Key: "queue", Value: memtx.Map{{Key: "owner", Value: uint64(n.limbo.Owner())},
+			{Key: "len", Value: uint64(n.limbo.Len())}}}}},
 		{Key: "replication", Value: n.replicationInfo()},
 	}
 }
@@ -572,8 +573,29 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 			n.mu.Unlock()
 		case "replication_synchro_quorum":
 			v, _ := optUint(memtx.Map{e}, k)
+			if v < 1 || v > 31 {
+				return boxErr(box.ErrCfg, "Incorrect value for option 'replication_synchro_quorum': the value must be greater than zero and less than maximal number of replicas")
+			}
 			n.mu.Lock()
 			n.cfg.ReplicationSynchroQuorum = int(v)
+			n.limbo.SetQuorum(int(v))
+			n.driveLimbo()
+			n.mu.Unlock()
+		case "replication_synchro_timeout":
+			var secs float64
+			switch x := e.Value.(type) {
+			case float64:
+				secs = x
+			case uint64:
+				secs = float64(x)
+			default:
+				return boxErr(box.ErrCfg, "Incorrect value for option 'replication_synchro_timeout': should be of type number")
+			}
+			if secs <= 0 {
+				return boxErr(box.ErrCfg, "Incorrect value for option 'replication_synchro_timeout': the value must be greater than zero")
+			}
+			n.mu.Lock()
+			n.cfg.ReplicationSynchroTimeout = time.Duration(secs * float64(time.Second))
 			n.mu.Unlock()
 		case "memtx_memory":
 			v, _ := optUint(memtx.Map{e}, k)
@@ -584,7 +606,7 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 			}
 			n.cfg.MemtxMemory = int64(v)
 			n.mu.Unlock()
-		case "listen", "log_level", "replication_synchro_timeout", "checkpoint_interval", "wal_mode":
+		case "listen", "log_level", "checkpoint_interval", "wal_mode":
 			// Accepted; static or without effect here.
 		default:
 			return boxErr(box.ErrCfg, "Incorrect value for option '%s': unexpected option", k)

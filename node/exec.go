@@ -111,20 +111,25 @@ func (n *Node) viewFilter(s *session, spaceID uint32) func(t memtx.Tuple) bool {
 	}
 }
 
-// dmlResult is the outcome of a write: the tuple to return and the
-// channel the WAL answers on.
+// dmlResult is the outcome of a write: the tuple to return, the channel
+// the WAL answers on and, for a transaction in the limbo, its wait there.
 type dmlResult struct {
 	tuple memtx.Tuple
 	wait  <-chan error
+	then  func() error
 }
 
-// Wait blocks until the rows are in the WAL.
+// Wait blocks until the rows are in the WAL and, for a transaction in the
+// limbo, until it is confirmed or rolled back.
 func (r dmlResult) Wait() error {
 	if r.wait == nil {
 		return nil
 	}
 	if err := <-r.wait; err != nil {
 		return boxErr(box.ErrWALIO, "Failed to write to disk: %v", err)
+	}
+	if r.then != nil {
+		return r.then()
 	}
 	return nil
 }
@@ -182,7 +187,19 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 	if sp.Temporary || (ch.Old == nil && ch.New == nil) {
 		return dmlResult{tuple: result}, nil
 	}
-	return dmlResult{tuple: result, wait: n.logRow(req.Type, body, sp.IsLocal)}, nil
+	var w *waiter
+	if !sp.IsLocal {
+		var lerr *box.Error
+		if w, lerr = n.enqueue(sp, ch, n.vclock.Get(n.id)+1); lerr != nil {
+			n.undo(sp.ID, ch)
+			return dmlResult{}, lerr
+		}
+	}
+	res := dmlResult{tuple: result, wait: n.logRow(req.Type, body, sp.IsLocal)}
+	if w != nil {
+		res.then = func() error { return n.awaitLimbo(w) }
+	}
+	return res, nil
 }
 
 // logRow assigns the next LSN to a one-row transaction and queues it.

@@ -37,6 +37,9 @@ type Node struct {
 	readOnly      bool
 	broken        error // a failed WAL write: no further writes
 	privGen       uint64
+	limbo         *Limbo
+	waiters       map[uint64]*waiter
+	nextTx        uint64
 	privCache     map[uint32]map[string]uint32
 	privCacheGen  uint64
 
@@ -160,6 +163,8 @@ func (n *Node) writeSnapshotFile(rv *memtx.ReadView, path string, v format.VCloc
 }
 
 func (n *Node) startWAL(prev *format.VClock) {
+	n.limbo = NewLimbo(n.id, n.cfg.ReplicationSynchroQuorum)
+	n.waiters = map[uint64]*waiter{}
 	n.wal = openWAL(walOptions{dir: n.cfg.Dir, instance: n.uuid, version: n.cfg.Version,
 		fsync: n.cfg.WALMode == "fsync", maxSize: n.cfg.WALMaxSize, log: n.log}, n.vclock, prev)
 }

@@ -1,0 +1,165 @@
+package node
+
+import (
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/synchro"
+)
+
+// Limbo is the synchronous transaction queue of an instance, as 2.6.0 runs
+// it (NODE.md §4): a pure state machine. Transactions, acknowledgements,
+// the writes of CONFIRM and ROLLBACK rows and the passing of time come in;
+// the CONFIRM or ROLLBACK to write next and the fate of each transaction
+// come out. Which transactions wait and what a CONFIRM or ROLLBACK
+// decides is the one queue interpreter's (synchro.Queue); the limbo adds
+// the writer's side: acks counted against the quorum and the timeouts.
+type Limbo struct {
+	q      *synchro.Queue
+	self   uint32
+	quorum int
+
+	acks    [format.VClockMax]uint64 // per replica: highest owner LSN acknowledged
+	counts  map[uint64]int           // per synchronous entry LSN: acks counted
+	written map[uint64]float64       // per entry LSN: when its WAL write ended
+
+	// pendingConfirm is the newest LSN that has its quorum; writing is
+	// the CONFIRM or ROLLBACK row being written (0: none).
+	pendingConfirm uint64
+	confirmed      uint64
+	writing        bool
+	rollingBack    bool
+}
+
+// NewLimbo returns the empty queue of instance self.
+func NewLimbo(self uint32, quorum int) *Limbo {
+	q := synchro.NewQueue(synchro.Options{})
+	q.SetRules(synchro.RulesFor("2.6.0"))
+	return &Limbo{q: q, self: self, quorum: quorum, counts: map[uint64]int{}, written: map[uint64]float64{}}
+}
+
+// Empty reports whether no transaction waits.
+func (l *Limbo) Empty() bool { return l.q.Empty() }
+
+// Len returns the number of waiting transactions.
+func (l *Limbo) Len() int64 { return l.q.Len() }
+
+// Owner returns the queue owner (0: none yet).
+func (l *Limbo) Owner() uint32 {
+	o, _ := l.q.Owner()
+	return o
+}
+
+// Queued tells whether a new local transaction waits in the queue: a
+// synchronous one always, an asynchronous one behind waiting ones.
+func (l *Limbo) Queued(sync bool) bool {
+	_, queued := l.q.Classify(0, sync)
+	return queued
+}
+
+// Append queues a local transaction with its LSN range (its rows are being
+// written). It returns the error a client gets when it cannot enter the
+// queue (2.6.0: the queue holds another instance's transactions).
+func (l *Limbo) Append(id uint64, first, lsn uint64, sync bool) *box.Error {
+	if !l.q.Empty() {
+		if es := l.q.Entries(); es[0].Origin != l.self {
+			return box.NewError(box.ErrUncommittedForeignSyncTxns, es[0].Origin)
+		}
+	}
+	if l.rollingBack {
+		return box.NewError(box.ErrSyncRollback)
+	}
+	st := l.q.Commit(synchro.Entry{Origin: l.self, First: first, LSN: lsn, Sync: sync, ID: id}, true)
+	if st.Conflict != synchro.NoConflict {
+		return box.NewError(box.ErrUncommittedForeignSyncTxns, st.Owner)
+	}
+	return nil
+}
+
+// Written records that the WAL write of the transaction ending at lsn is
+// done at time now: the instance's own acknowledgement.
+func (l *Limbo) Written(lsn uint64, now float64) {
+	l.written[lsn] = now
+	l.Ack(l.self, lsn)
+}
+
+// Ack records that replica wrote the owner's rows up to lsn and counts it
+// for every synchronous entry it newly covers.
+func (l *Limbo) Ack(replica uint32, lsn uint64) {
+	if replica >= format.VClockMax || lsn <= l.acks[replica] {
+		return
+	}
+	prev := l.acks[replica]
+	l.acks[replica] = lsn
+	for _, e := range l.q.Entries() {
+		if e.LSN > lsn {
+			break
+		}
+		if !e.Sync || e.LSN <= prev {
+			continue
+		}
+		l.counts[e.LSN]++
+		if l.counts[e.LSN] >= l.quorum && e.LSN > l.pendingConfirm {
+			l.pendingConfirm = e.LSN
+		}
+	}
+}
+
+// SetQuorum changes replication_synchro_quorum: entries that already have
+// the new quorum become confirmable.
+func (l *Limbo) SetQuorum(q int) {
+	l.quorum = q
+	for _, e := range l.q.Entries() {
+		if e.Sync && l.counts[e.LSN] >= q && e.LSN > l.pendingConfirm {
+			l.pendingConfirm = e.LSN
+		}
+	}
+}
+
+// NextWrite returns the synchro row to write now, if any: a CONFIRM for
+// the newest entry with its quorum (one write at a time; acks that arrive
+// meanwhile collapse into the next one).
+func (l *Limbo) NextWrite() (typ box.RowType, body format.Synchro, ok bool) {
+	if l.writing || l.rollingBack || l.pendingConfirm <= l.confirmed {
+		return 0, format.Synchro{}, false
+	}
+	l.writing = true
+	return box.TypeConfirm, format.Synchro{ReplicaID: l.self, LSN: l.pendingConfirm}, true
+}
+
+// Timeout returns the ROLLBACK to write when the oldest entry has waited
+// longer than timeout seconds since its WAL write (NODE.md §4.5).
+func (l *Limbo) Timeout(now, timeout float64) (body format.Synchro, ok bool) {
+	if l.writing || l.rollingBack || l.q.Empty() {
+		return format.Synchro{}, false
+	}
+	head := l.q.Entries()[0]
+	if !head.Sync {
+		return format.Synchro{}, false
+	}
+	w, done := l.written[head.LSN]
+	if !done || now-w < timeout {
+		return format.Synchro{}, false
+	}
+	l.writing, l.rollingBack = true, true
+	return format.Synchro{ReplicaID: l.self, LSN: head.LSN}, true
+}
+
+// Applied records that a CONFIRM or ROLLBACK row is written and returns
+// the decisions it makes: confirmed entries in queue order, rolled-back
+// ones newest first.
+func (l *Limbo) Applied(typ box.RowType, s format.Synchro) []synchro.Decision {
+	l.writing = false
+	if typ == box.TypeRollback {
+		l.rollingBack = false
+	}
+	st := l.q.Apply(typ, l.self, s)
+	if typ == box.TypeConfirm && s.LSN > l.confirmed {
+		l.confirmed = s.LSN
+	}
+	out := append([]synchro.Decision(nil), st.Decisions...)
+	for _, d := range out {
+		delete(l.counts, d.Entry.LSN)
+		delete(l.written, d.Entry.LSN)
+	}
+	return out
+}

@@ -1,0 +1,160 @@
+package node
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/internal/tarantooltest"
+	"github.com/xlogtool/xlogtool/iproto"
+)
+
+// walRows reads the rows of every xlog in dir: type, LSN and, for
+// CONFIRM and ROLLBACK, the LSN their body names.
+func walSynchroRows(t *testing.T, dir string) (types []box.RowType, lsns, synchroLSN []uint64) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.xlog"))
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := format.NewReader(f, format.Options{Name: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			row, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			types = append(types, row.Header.Type)
+			lsns = append(lsns, row.Header.LSN)
+			var s uint64
+			if row.Header.Type == box.TypeConfirm || row.Header.Type == box.TypeRollback {
+				b, err := row.Synchro()
+				if err != nil {
+					t.Fatal(err)
+				}
+				s = b.LSN
+			}
+			synchroLSN = append(synchroLSN, s)
+		}
+		f.Close()
+	}
+	return
+}
+
+// A synchronous space with quorum 1: every transaction is followed by a
+// CONFIRM naming it, written as Tarantool writes it; Tarantool 2.6.0 reads
+// the log back to the same data.
+func TestSyncSpaceQuorumOne(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, testConfig(dir))
+	c := dial(t, n.Addr())
+	call(t, c, "box.schema.space.create", "sync", map[string]any{"is_sync": true})
+	call(t, c, "box.space.sync:create_index", "pk")
+	id := spaceID(t, c, "sync")
+	var futs []*iproto.Future
+	for i := 1; i <= 50; i++ {
+		futs = append(futs, c.Send(iproto.ReplaceRequest{Space: id, Tuple: []any{i, "s"}}))
+	}
+	for _, f := range futs {
+		resp, err := f.Wait(ctx(t))
+		if err == nil {
+			err = resp.Err()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	info := call(t, c, "box.info")
+	want := selectAll(t, c, "sync")
+	c.Close()
+	n.Close()
+	_ = info
+	types, lsns, slsn := walSynchroRows(t, dir)
+	confirmed := map[uint64]bool{}
+	for i, typ := range types {
+		if typ == box.TypeConfirm {
+			for _, l := range lsns[:i] {
+				if l <= slsn[i] {
+					confirmed[l] = true
+				}
+			}
+		}
+	}
+	for i, typ := range types {
+		if typ == box.TypeReplace && !confirmed[lsns[i]] {
+			t.Errorf("REPLACE at LSN %d is not followed by a CONFIRM covering it", lsns[i])
+		}
+	}
+	inst := tarantooltest.Start(t, tarantooltest.InstanceOptions{Dir: dir})
+	if got := jsonOf(t, inst.Eval(t, "return box.space.sync:select{}")[0]); got != want {
+		t.Errorf("Tarantool: %s\nnode: %s", got, want)
+	}
+}
+
+// With a quorum one instance cannot reach, the oldest transaction times
+// out: a ROLLBACK is written for it, it and the asynchronous transaction
+// queued behind it are undone, their clients get ER_SYNC_QUORUM_TIMEOUT
+// and ER_SYNC_ROLLBACK; Tarantool reads the log to the same state.
+func TestSyncTimeoutRollback(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, testConfig(dir))
+	c := dial(t, n.Addr())
+	call(t, c, "box.schema.space.create", "sync", map[string]any{"is_sync": true})
+	call(t, c, "box.space.sync:create_index", "pk")
+	call(t, c, "box.schema.space.create", "async")
+	call(t, c, "box.space.async:create_index", "pk")
+	sid, aid := spaceID(t, c, "sync"), spaceID(t, c, "async")
+	if _, err := c.Replace(ctx(t), sid, []any{1, "kept"}); err != nil {
+		t.Fatal(err)
+	}
+	call(t, c, "box.cfg", map[string]any{"replication_synchro_quorum": 2, "replication_synchro_timeout": 0.2})
+	f1 := c.Send(iproto.ReplaceRequest{Space: sid, Tuple: []any{2, "lost"}})
+	f2 := c.Send(iproto.ReplaceRequest{Space: aid, Tuple: []any{1, "behind"}})
+	for i, tc := range []struct {
+		f    *iproto.Future
+		code box.ErrorCode
+	}{{f1, box.ErrSyncQuorumTimeout}, {f2, box.ErrSyncRollback}} {
+		resp, err := tc.f.Wait(ctx(t))
+		if err == nil {
+			err = resp.Err()
+		}
+		if !iproto.IsCode(err, tc.code) {
+			t.Errorf("request %d: %v, want %s", i+1, err, tc.code)
+		}
+	}
+	call(t, c, "box.cfg", map[string]any{"replication_synchro_quorum": 1})
+	if _, err := c.Replace(ctx(t), sid, []any{3, "after"}); err != nil {
+		t.Fatal(err)
+	}
+	wantS, wantA := selectAll(t, c, "sync"), selectAll(t, c, "async")
+	if wantS != `[[1,"kept"],[3,"after"]]` || wantA != `[]` {
+		t.Errorf("after the rollback: sync %s, async %s", wantS, wantA)
+	}
+	c.Close()
+	n.Close()
+	types, _, _ := walSynchroRows(t, dir)
+	rollbacks := 0
+	for _, typ := range types {
+		if typ == box.TypeRollback {
+			rollbacks++
+		}
+	}
+	if rollbacks != 1 {
+		t.Errorf("%d ROLLBACK rows, want 1", rollbacks)
+	}
+	inst := tarantooltest.Start(t, tarantooltest.InstanceOptions{Dir: dir})
+	got := inst.Eval(t, "return box.space.sync:select{}, box.space.async:select{}")
+	if jsonOf(t, got[0]) != wantS || jsonOf(t, got[1]) != wantA {
+		t.Errorf("Tarantool: %s %s", jsonOf(t, got[0]), jsonOf(t, got[1]))
+	}
+}
