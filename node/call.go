@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/iproto"
 
 	"github.com/xlogtool/xlogtool/memtx"
 )
@@ -423,7 +424,7 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 	id := maxID + 1
 	auth := memtx.Map{}
 	if password != "" {
-		auth = memtx.Map{{Key: "chap-sha1", Value: passwordHash(password)}}
+		auth = memtx.Map{{Key: "chap-sha1", Value: iproto.PasswordHash(password)}}
 	}
 	if err := n.write(memtx.Request{Type: box.TypeInsert, SpaceID: 304,
 		Tuple: []any{id, uint64(s.uid), name, "user", auth}}); err != nil {
@@ -520,7 +521,7 @@ func (n *Node) callPasswd(s *session, args []any) error {
 		return boxErr(box.ErrNoSuchUser, "User '%s' is not found", user)
 	}
 	return n.write(memtx.Request{Type: box.TypeUpdate, SpaceID: 304, Key: []any{ut[0]},
-		Ops: []any{[]any{"=", uint64(4), memtx.Map{{Key: "chap-sha1", Value: passwordHash(password)}}}}})
+		Ops: []any{[]any{"=", uint64(4), memtx.Map{{Key: "chap-sha1", Value: iproto.PasswordHash(password)}}}}})
 }
 
 // Info is box.info as a map.

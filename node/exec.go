@@ -1,12 +1,11 @@
 package node
 
 import (
-	"crypto/sha1"
-	"encoding/base64"
 	"fmt"
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/iproto"
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/memtx"
@@ -392,34 +391,8 @@ func (n *Node) Authenticate(user string, salt, scramble []byte, hasScramble bool
 	if user == "guest" && !hasScramble {
 		return s, nil
 	}
-	if stored == "" || !checkScramble(stored, salt, scramble) {
+	if stored == "" || !iproto.CheckScramble(salt, scramble, stored) {
 		return nil, boxErr(box.ErrPasswordMismatch, "Incorrect password supplied for user '%s'", user)
 	}
 	return s, nil
-}
-
-// checkScramble verifies a chap-sha1 scramble: stored is base64 of
-// SHA1(SHA1(password)).
-func checkScramble(stored string, salt, scramble []byte) bool {
-	h2, err := base64.StdEncoding.DecodeString(stored)
-	if err != nil || len(h2) != sha1.Size || len(scramble) != sha1.Size || len(salt) < 20 {
-		return false
-	}
-	d := sha1.New()
-	d.Write(salt[:20])
-	d.Write(h2)
-	h3 := d.Sum(nil)
-	h1 := make([]byte, sha1.Size)
-	for i := range h1 {
-		h1[i] = scramble[i] ^ h3[i]
-	}
-	got := sha1.Sum(h1)
-	return string(got[:]) == string(h2)
-}
-
-// passwordHash is the stored form of a password.
-func passwordHash(password string) string {
-	h1 := sha1.Sum([]byte(password))
-	h2 := sha1.Sum(h1[:])
-	return base64.StdEncoding.EncodeToString(h2[:])
 }

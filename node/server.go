@@ -2,29 +2,24 @@ package node
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"io"
 	"net"
 	"sync"
 	"time"
 
+	"github.com/vmihailenco/msgpack/v5"
 	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/iproto"
 
 	"github.com/xlogtool/xlogtool/memtx"
 )
 
-// MaxPacket bounds the size of one request; a longer length prefix closes
-// the connection without allocating it.
-const MaxPacket = 64 << 20
-
 // maxInFlight bounds the replies a connection may have pending; the
 // connection's reader waits when it is reached.
 const maxInFlight = 1024
-
-func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
 // server accepts IPROTO connections.
 type server struct {
@@ -117,7 +112,12 @@ func (s *server) serve(c net.Conn) {
 	n := s.n
 	salt := make([]byte, 32)
 	rand.Read(salt)
-	if _, err := c.Write(greeting(n.cfg.Version, n.uuid, salt)); err != nil {
+	g, err := iproto.EncodeGreeting(iproto.Greeting{Version: box.VersionOf(n.cfg.Version), InstanceUUID: n.uuid, Salt: salt})
+	if err != nil {
+		n.log.Errorf("greeting: %v", err)
+		return
+	}
+	if _, err := c.Write(g); err != nil {
 		return
 	}
 	replies := make(chan reply, maxInFlight)
@@ -133,7 +133,7 @@ func (s *server) serve(c net.Conn) {
 	sess := guestSession()
 	br := bufio.NewReaderSize(c, 64<<10)
 	for {
-		pkt, err := readPacket(br)
+		pkt, err := iproto.ReadPacket(br, nil)
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 				n.log.Warnf("%s: %v", c.RemoteAddr(), err)
@@ -155,46 +155,6 @@ func (s *server) serve(c net.Conn) {
 	}
 }
 
-// readPacket reads one length-prefixed packet. The buffer grows only as
-// bytes arrive, so a huge length prefix allocates nothing by itself.
-func readPacket(br *bufio.Reader) ([]byte, error) {
-	b0, err := br.ReadByte()
-	if err != nil {
-		return nil, err
-	}
-	var size uint64
-	switch {
-	case b0 <= 0x7f:
-		size = uint64(b0)
-	case b0 >= 0xcc && b0 <= 0xcf:
-		w := 1 << (b0 - 0xcc)
-		var buf [8]byte
-		if _, err := io.ReadFull(br, buf[:w]); err != nil {
-			return nil, err
-		}
-		for _, x := range buf[:w] {
-			size = size<<8 | uint64(x)
-		}
-	default:
-		return nil, errors.New("invalid MsgPack - packet length")
-	}
-	if size > MaxPacket {
-		return nil, errors.New("packet too long")
-	}
-	var out bytes.Buffer
-	if size <= 64<<10 {
-		out.Grow(int(size))
-	}
-	m, err := out.ReadFrom(io.LimitReader(br, int64(size)))
-	if err != nil {
-		return nil, err
-	}
-	if uint64(m) < size {
-		return nil, io.ErrUnexpectedEOF
-	}
-	return out.Bytes(), nil
-}
-
 func (s *server) writeLoop(c net.Conn, replies <-chan reply) {
 	bw := bufio.NewWriterSize(c, 64<<10)
 	var buf []byte
@@ -208,9 +168,9 @@ func (s *server) writeLoop(c net.Conn, replies <-chan reply) {
 		pkt := r.pkt
 		if r.dml != nil {
 			if err := r.dml.Wait(); err != nil {
-				buf = appendErrorReply(buf[:0], r.sync, s.n.schemaVersionNow(), asBoxError(err))
+				buf = iproto.AppendError(buf[:0], r.sync, s.n.schemaVersionNow(), iproto.ErrorOf(asBoxError(err)))
 			} else {
-				buf = appendDataReply(buf[:0], r.sync, s.n.schemaVersionNow(), r.data())
+				buf = iproto.AppendData(buf[:0], box.TypeOK, r.sync, s.n.schemaVersionNow(), r.data()...)
 			}
 			pkt = buf
 		}
@@ -238,124 +198,180 @@ func (n *Node) schemaVersionNow() uint64 {
 
 // handle executes one request and returns its reply.
 func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
-	req, berr := decodeRequest(pkt)
-	var sync uint64
-	if req != nil {
-		sync = req.sync
+	var row format.Row
+	if err := iproto.DecodePacket(pkt, &row); err != nil {
+		// Answer with the request's sync when the header holds one: a
+		// broken body is the request's error, not the connection's.
+		sync, ok := headerSync(pkt)
+		what := "packet body"
+		if !ok {
+			what = "packet header"
+		}
+		return reply{sync: sync, pkt: iproto.AppendError(nil, sync, n.schemaVersionNow(), iproto.NewError(box.ErrInvalidMsgpack, what))}
 	}
-	fail := func(e *box.Error) reply {
-		return reply{sync: sync, pkt: appendErrorReply(nil, sync, n.schemaVersionNow(), e)}
-	}
-	if berr != nil {
-		return fail(berr)
+	sync := row.Header.Sync
+	fail := func(err error) reply {
+		return reply{sync: sync, pkt: iproto.AppendError(nil, sync, n.schemaVersionNow(), iproto.ErrorOf(asBoxError(err)))}
 	}
 	sv := n.schemaVersionNow()
-	if req.schemaVersion != 0 && req.schemaVersion != sv && req.typ != box.TypeAuth {
-		return fail(boxErr(box.ErrWrongSchemaVersion, "Wrong schema version, current: %d, in request: %d", sv, req.schemaVersion))
+	typ := row.Header.Type
+	if v := row.Header.SchemaVersion; v != 0 && v != sv && typ != box.TypeAuth {
+		return fail(box.NewError(box.ErrWrongSchemaVersion, sv, v))
 	}
-	values := func(ts []memtx.Tuple) [][]byte {
-		out := make([][]byte, len(ts))
-		for i, t := range ts {
-			out[i] = t
-		}
-		return out
+	r, err := iproto.DecodeRequest(typ, row.Body)
+	if err != nil {
+		return fail(err)
 	}
-	switch req.typ {
-	case box.TypePing:
-		return reply{sync: sync, pkt: appendEmptyReply(nil, sync, sv)}
-	case box.TypeAuth:
-		if e := req.need(box.KeyUserName, box.KeyTuple); e != nil {
-			return fail(e)
-		}
-		var scramble []byte
-		has := len(req.tuple) > 0
-		if has {
-			if len(req.tuple) < 2 {
-				return fail(boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - authentication request body"))
-			}
-			switch x := req.tuple[1].(type) {
-			case string:
-				scramble = []byte(x)
-			case []byte:
-				scramble = x
-			}
-			if len(scramble) != 20 {
-				return fail(boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - invalid scramble size"))
-			}
-		}
-		s, err := n.Authenticate(req.user, salt, scramble, has)
+	data := func(values [][]byte) reply {
+		return reply{sync: sync, pkt: iproto.AppendData(nil, box.TypeOK, sync, sv, values...)}
+	}
+	switch req := r.(type) {
+	case iproto.PingRequest:
+		return reply{sync: sync, pkt: iproto.AppendOK(nil, sync, sv)}
+	case iproto.AuthRequest:
+		s, err := n.Authenticate(req.User, salt, req.Scramble, req.Scramble != nil)
 		if err != nil {
-			return fail(asBoxError(err))
+			return fail(err)
 		}
 		*sessp = s
-		return reply{sync: sync, pkt: appendEmptyReply(nil, sync, sv)}
-	case box.TypeSelect:
-		if e := req.need(box.KeySpaceID, box.KeyLimit, box.KeyKey); e != nil {
-			return fail(e)
-		}
-		ts, err := n.Select(sess, req.spaceID, req.indexID, box.Iterator(req.iterator), req.key, req.offset, req.limit)
+		return reply{sync: sync, pkt: iproto.AppendOK(nil, sync, sv)}
+	case iproto.SelectRequest:
+		key, err := decodeArray(req.Key)
 		if err != nil {
-			return fail(asBoxError(err))
+			return fail(err)
 		}
-		return reply{sync: sync, pkt: appendDataReply(nil, sync, sv, values(ts))}
-	case box.TypeInsert, box.TypeReplace, box.TypeUpdate, box.TypeDelete, box.TypeUpsert:
-		raw := memtx.RawRequest{Type: req.typ, SpaceID: req.spaceID, IndexID: req.indexID, IndexBase: req.indexBase}
-		var e *box.Error
-		switch req.typ {
-		case box.TypeInsert, box.TypeReplace:
-			e = req.need(box.KeySpaceID, box.KeyTuple)
-			raw.Tuple = req.rawTuple
-		case box.TypeUpdate:
-			e = req.need(box.KeySpaceID, box.KeyKey, box.KeyTuple)
-			raw.Key, raw.Tuple = req.rawKey, req.rawTuple
-		case box.TypeDelete:
-			e = req.need(box.KeySpaceID, box.KeyKey)
-			raw.Key = req.rawKey
-		case box.TypeUpsert:
-			e = req.need(box.KeySpaceID, box.KeyOps, box.KeyTuple)
-			raw.Tuple, raw.Ops = req.rawTuple, req.rawOps
-		}
-		if e != nil {
-			return fail(e)
-		}
-		dr, derr := raw.Decode()
-		if derr != nil {
-			return fail(asBoxError(derr))
-		}
-		res, err := n.Exec(sess, dr, appendRawDMLBody(nil, raw))
+		ts, err := n.Select(sess, req.Space, req.Index, req.Iterator, key, req.Offset, req.Limit)
 		if err != nil {
-			return fail(asBoxError(err))
+			return fail(err)
 		}
-		return reply{sync: sync, dml: &res, data: func() [][]byte {
-			if res.tuple == nil {
-				return nil
-			}
-			return [][]byte{res.tuple}
-		}}
-	case box.TypeCall, box.TypeCall16:
-		if e := req.need(box.KeyFunctionName); e != nil {
-			return fail(e)
+		values := make([][]byte, len(ts))
+		for i, t := range ts {
+			values[i] = t
 		}
-		out, err := n.Call(sess, req.name, req.tuple)
+		return data(values)
+	case iproto.InsertRequest:
+		return n.handleDML(sess, sync, memtx.RawRequest{Type: typ, SpaceID: req.Space, Tuple: rawOf(req.Tuple)})
+	case iproto.ReplaceRequest:
+		return n.handleDML(sess, sync, memtx.RawRequest{Type: typ, SpaceID: req.Space, Tuple: rawOf(req.Tuple)})
+	case iproto.UpdateRequest:
+		return n.handleDML(sess, sync, memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexID: req.Index,
+			IndexBase: req.IndexBase, Key: rawOf(req.Key), Tuple: rawOf(req.Ops)})
+	case iproto.DeleteRequest:
+		return n.handleDML(sess, sync, memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexID: req.Index, Key: rawOf(req.Key)})
+	case iproto.UpsertRequest:
+		return n.handleDML(sess, sync, memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexBase: req.IndexBase,
+			Tuple: rawOf(req.Tuple), Ops: rawOf(req.Ops)})
+	case iproto.CallRequest, iproto.Call16Request:
+		name, rawArgs := "", any(nil)
+		if c, ok := req.(iproto.CallRequest); ok {
+			name, rawArgs = c.Function, c.Args
+		} else {
+			c := req.(iproto.Call16Request)
+			name, rawArgs = c.Function, c.Args
+		}
+		args, err := decodeArray(rawArgs)
 		if err != nil {
-			return fail(asBoxError(err))
+			return fail(err)
 		}
-		vals := make([][]byte, len(out))
+		out, err := n.Call(sess, name, args)
+		if err != nil {
+			return fail(err)
+		}
+		values := make([][]byte, len(out))
 		for i, v := range out {
-			if req.typ == box.TypeCall16 {
+			if _, is16 := req.(iproto.Call16Request); is16 {
 				if _, isArr := v.([]any); !isArr {
 					v = []any{v}
 				}
 			}
-			vals[i] = encodeValue(v)
+			values[i] = encodeValue(v)
 		}
-		return reply{sync: sync, pkt: appendDataReply(nil, sync, n.schemaVersionNow(), vals)}
-	case box.TypeEval:
-		if e := req.need(box.KeyExpr); e != nil {
-			return fail(e)
-		}
-		_, err := n.Eval(sess, req.expr)
-		return fail(asBoxError(err))
+		return reply{sync: sync, pkt: iproto.AppendData(nil, box.TypeOK, sync, n.schemaVersionNow(), values...)}
+	case iproto.EvalRequest:
+		_, err := n.Eval(sess, req.Expr)
+		return fail(err)
 	}
-	return fail(boxErr(box.ErrUnknownRequestType, "Unknown request type %d", req.typ))
+	return fail(box.NewError(box.ErrUnknownRequestType, uint32(typ)))
+}
+
+// headerSync finds the sync of a packet whose header map decodes.
+func headerSync(pkt []byte) (uint64, bool) {
+	c := format.NewMPCursor(pkt)
+	n, err := c.MapLen()
+	if err != nil {
+		return 0, false
+	}
+	var sync uint64
+	for i := 0; i < n; i++ {
+		k, err := c.Uint()
+		if err != nil {
+			return 0, false
+		}
+		if k == box.KeySync {
+			if sync, err = c.Uint(); err != nil {
+				return 0, false
+			}
+			continue
+		}
+		if c.Skip() != nil {
+			return 0, false
+		}
+	}
+	return sync, true
+}
+
+// handleDML executes INSERT, REPLACE, UPDATE, DELETE and UPSERT; the
+// reply waits for the WAL (and the limbo).
+func (n *Node) handleDML(sess *session, sync uint64, raw memtx.RawRequest) reply {
+	fail := func(err error) reply {
+		return reply{sync: sync, pkt: iproto.AppendError(nil, sync, n.schemaVersionNow(), iproto.ErrorOf(asBoxError(err)))}
+	}
+	dr, err := raw.Decode()
+	if err != nil {
+		return fail(err)
+	}
+	res, err := n.Exec(sess, dr, appendRawDMLBody(nil, raw))
+	if err != nil {
+		return fail(err)
+	}
+	return reply{sync: sync, dml: &res, data: func() [][]byte {
+		if res.tuple == nil {
+			return nil
+		}
+		return [][]byte{res.tuple}
+	}}
+}
+
+// rawOf returns the MessagePack bytes the codec kept for an array.
+func rawOf(v any) []byte {
+	if r, ok := v.(msgpack.RawMessage); ok {
+		return r
+	}
+	return nil
+}
+
+// decodeArray decodes a raw array of a request (nil: empty).
+func decodeArray(v any) ([]any, error) {
+	raw := rawOf(v)
+	if raw == nil {
+		return nil, nil
+	}
+	x, err := memtx.DecodeMsgpack(raw)
+	if err != nil {
+		return nil, box.NewError(box.ErrInvalidMsgpack, "packet body")
+	}
+	a, ok := x.([]any)
+	if !ok {
+		return nil, box.NewError(box.ErrInvalidMsgpack, "packet body")
+	}
+	return a, nil
+}
+
+// encodeValue encodes a call result.
+func encodeValue(v any) []byte {
+	b, err := memtx.EncodeMsgpack(v)
+	if err != nil {
+		return []byte{0xc0}
+	}
+	return b
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/xlogtool/xlogtool/iproto/client"
+
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
@@ -61,7 +63,7 @@ func TestSyncSpaceQuorumOne(t *testing.T) {
 	call(t, c, "box.schema.space.create", "sync", map[string]any{"is_sync": true})
 	call(t, c, "box.space.sync:create_index", "pk")
 	id := spaceID(t, c, "sync")
-	var futs []*iproto.Future
+	var futs []*client.Future
 	for i := 1; i <= 50; i++ {
 		futs = append(futs, c.Send(iproto.ReplaceRequest{Space: id, Tuple: []any{i, "s"}}))
 	}
@@ -121,7 +123,7 @@ func TestSyncTimeoutRollback(t *testing.T) {
 	f1 := c.Send(iproto.ReplaceRequest{Space: sid, Tuple: []any{2, "lost"}})
 	f2 := c.Send(iproto.ReplaceRequest{Space: aid, Tuple: []any{1, "behind"}})
 	for i, tc := range []struct {
-		f    *iproto.Future
+		f    *client.Future
 		code box.ErrorCode
 	}{{f1, box.ErrSyncQuorumTimeout}, {f2, box.ErrSyncRollback}} {
 		resp, err := tc.f.Wait(ctx(t))
