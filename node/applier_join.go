@@ -345,7 +345,11 @@ func (n *Node) loadingListener(uuid string) (*loadingListener, error) {
 				salt := make([]byte, 32)
 				rand.Read(salt)
 				c.SetDeadline(time.Now().Add(5 * time.Second))
-				if _, err := c.Write(greeting(n.cfg.Version, uuid, salt)); err != nil {
+				g, err := iproto.EncodeGreeting(iproto.Greeting{Version: box.VersionOf(n.cfg.Version), InstanceUUID: uuid, Salt: salt})
+				if err != nil {
+					return
+				}
+				if _, err := c.Write(g); err != nil {
 					return
 				}
 				br := bufio.NewReader(c)
@@ -363,7 +367,7 @@ func (n *Node) loadingListener(uuid string) (*loadingListener, error) {
 						bl := iproto.Ballot{IsRO: n.cfg.ReadOnly, IsLoading: true}
 						out = iproto.AppendResponse(nil, box.TypeOK, row.Sync, 0, bl.AppendBody(nil, box.Version{Major: 2, Minor: 6}))
 					} else {
-						out = appendErrorReply(nil, row.Sync, 0, box.NewError(box.ErrLoading))
+						out = iproto.AppendError(nil, row.Sync, 0, iproto.ErrorOf(box.NewError(box.ErrLoading)))
 					}
 					if _, err := c.Write(out); err != nil {
 						return

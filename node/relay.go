@@ -116,7 +116,7 @@ func (l *link) fail(err error) bool {
 		}
 		return false
 	}
-	l.buf = appendErrorReply(l.buf[:0], l.sync, l.n.schemaVersionNow(), be)
+	l.buf = iproto.AppendError(l.buf[:0], l.sync, l.n.schemaVersionNow(), iproto.ErrorOf(be))
 	if _, werr := l.bw.Write(l.buf); werr != nil {
 		return false
 	}
