@@ -45,6 +45,9 @@ const (
 	// KindReplicaIDConflict: one replica id given to different instances
 	// in the _cluster rows of instances of one replica set.
 	KindReplicaIDConflict Kind = "replica-id-conflict"
+	// KindDuplicateInstance: two sources hold the same instance (the same
+	// instance UUID): one directory given under two names, or a copy.
+	KindDuplicateInstance Kind = "duplicate-instance"
 	KindTruncated         Kind = "truncated" // a limit on kept state was reached; later checks are coarser
 )
 

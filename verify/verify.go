@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -216,6 +217,7 @@ func Run(ctx context.Context, srcs []Source, opts Options) (*Report, error) {
 		rep.VClocks[in.sum.Name] = in.vclock
 		rep.Findings = append(rep.Findings, in.findings...)
 	}
+	rep.Findings = append(rep.Findings, duplicateInstances(insts)...)
 	groups := groupInstances(insts)
 	rep.Replicasets = replicasets(groups)
 	for gi, g := range groups {
@@ -296,4 +298,49 @@ func vclockTable(insts []*instance, rs int) []ComponentRow {
 		rows = append(rows, row)
 	}
 	return rows
+}
+
+// duplicateInstances finds sources that hold the same instance: the same
+// instance UUID in their headers (the same directory under two names, a
+// copy of it). Compared as two replicas they would agree on everything
+// and hide that one replica is missing.
+func duplicateInstances(insts []*instance) []*Finding {
+	byUUID := map[string][]*instance{}
+	var order []string
+	for _, in := range insts {
+		u := in.sum.UUID
+		if u == "" {
+			continue
+		}
+		if byUUID[u] == nil {
+			order = append(order, u)
+		}
+		byUUID[u] = append(byUUID[u], in)
+	}
+	var out []*Finding
+	for _, u := range order {
+		list := byUUID[u]
+		if len(list) < 2 {
+			continue
+		}
+		var names []string
+		same := true
+		first, _ := os.Stat(list[0].sum.Dir)
+		for _, in := range list {
+			names = append(names, in.sum.Name)
+			if st, err := os.Stat(in.sum.Dir); err != nil || first == nil || !os.SameFile(first, st) {
+				same = false
+			}
+		}
+		what := "copies of one instance's files"
+		if same {
+			what = "the same directory given twice"
+		}
+		f := newFinding(KindDuplicateInstance, Error,
+			"%s have the same instance UUID %s: %s, not different replicas", strings.Join(names, " and "), u, what)
+		f.UUID = u
+		f.Instances = names
+		out = append(out, f)
+	}
+	return out
 }

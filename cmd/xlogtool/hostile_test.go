@@ -357,3 +357,13 @@ func TestHelpAndCompletion(t *testing.T) {
 		t.Error("plural")
 	}
 }
+
+// verify notices one instance given twice (same instance UUID).
+func TestVerifyDuplicateInstance(t *testing.T) {
+	for _, second := range []string{sampleDir, sampleCopy(t)} {
+		out, _ := mustRun(t, 1, "verify", "a="+sampleDir, "b="+second)
+		if !strings.Contains(out, "[duplicate-instance]") || !strings.Contains(out, "8244848b-532e-4988-b27a-e4326c6ccb1c") {
+			t.Errorf("verify a=%s b=%s:\n%s", sampleDir, second, out)
+		}
+	}
+}
