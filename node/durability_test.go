@@ -2,6 +2,7 @@ package node
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,12 +32,20 @@ func TestMain(m *testing.M) {
 func runChild(dir string) int {
 	cfg := testConfig(dir)
 	cfg.WALMode = os.Getenv("XLOGTOOL_NODE_CHILD_WAL")
+	cfg.Listen = "127.0.0.1:0"
+	if js := os.Getenv("XLOGTOOL_NODE_CHILD_CONFIG"); js != "" {
+		// A whole configuration (replication tests).
+		if err := json.Unmarshal([]byte(js), &cfg); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	n, err := Open(cfg, NewLogger(os.Stderr))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := n.Listen("127.0.0.1:0"); err != nil {
+	if err := n.Listen(cfg.Listen); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -61,8 +70,14 @@ type child struct {
 // test ends.
 func startChild(t *testing.T, dir, walMode string) (*child, error) {
 	t.Helper()
+	return startChildEnv(t, "XLOGTOOL_NODE_CHILD_DIR="+dir, "XLOGTOOL_NODE_CHILD_WAL="+walMode)
+}
+
+// startChildEnv runs a node process with the environment variables given.
+func startChildEnv(t *testing.T, env ...string) (*child, error) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "XLOGTOOL_NODE_CHILD_DIR="+dir, "XLOGTOOL_NODE_CHILD_WAL="+walMode)
+	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
