@@ -97,7 +97,9 @@ type scanner struct {
 	uuid     string
 	ownKnown bool
 	schema   schema
-	txns     txnAssembler
+	txns     *format.TxAssembler
+	side     map[*format.Tx]*txSide // of the open transactions
+	spare    []*txSide
 	queue    *synchro.Queue
 	raft     struct {
 		term, vote uint64
@@ -126,6 +128,8 @@ func newScanner(ctx context.Context, src Source, seed maphash.Seed, lim scanLimi
 	s.inst.sum.Dir = src.Dir
 	s.pr = render.NewPrinter(&s.rbuf, render.Options{Format: render.JSON, ShowPos: true})
 	s.queue = synchro.NewQueue(synchro.Options{Limit: queueLimit, MergeAsync: true})
+	s.txns = format.NewTxAssembler(format.TxOptions{Interleave: true})
+	s.side = map[*format.Tx]*txSide{}
 	return s
 }
 
@@ -182,11 +186,12 @@ func (s *scanner) add(f *Finding) *Finding {
 }
 
 // evidence renders a row as `xlogtool cat --format json --show-pos` does.
-func (s *scanner) evidence(file string, r *format.Row, note string) Evidence {
-	return Evidence{Instance: s.name, Note: note, Row: s.render(file, r)}
+func (s *scanner) evidence(r *format.Row, note string) Evidence {
+	return Evidence{Instance: s.name, Note: note, Row: s.render(r)}
 }
 
-func (s *scanner) render(file string, r *format.Row) json.RawMessage {
+func (s *scanner) render(r *format.Row) json.RawMessage {
+	file := r.Pos.File
 	s.rbuf.Reset()
 	if err := s.pr.Row(file, r); err != nil {
 		b, _ := json.Marshal(map[string]any{"error": err.Error(), "file": file, "lsn": r.LSN, "replica_id": r.ReplicaID})
@@ -457,7 +462,7 @@ func (s *scanner) learnOwnID() {
 		s.ownKnown = true
 		s.inst.ownID = id
 		s.inst.sum.ReplicaID = id
-		s.txns.ownID = id
+		s.txns.SetLocalID(id)
 		s.inst.know.own = id
 	}
 }
@@ -525,7 +530,11 @@ func (s *scanner) checkChain(m *format.Meta, info *fileInfo) {
 		// Whatever happened in the missing rows is unknown now.
 		s.vclock = s.vclock.Max(h)
 		s.queue.Reset(false)
-		s.txns = txnAssembler{ownID: s.txns.ownID}
+		s.txns.Reset()
+		for t, sd := range s.side {
+			delete(s.side, t)
+			s.spare = append(s.spare, sd)
+		}
 	} else if prevNote != "" {
 		s.add(newFinding(KindLSNGap, Warning, "%s%s; no rows are missing", filepath.Base(info.Path), prevNote).at(info.Path, 0))
 	}
@@ -541,25 +550,25 @@ func (s *scanner) xlogRow(r *format.Row) {
 	id := r.ReplicaID
 	if id >= format.VClockMax {
 		s.add(newFinding(KindBadRow, Error, "replica id %d out of range", id).
-			at(s.file, r.Pos.FileOffset()).withEvidence(s.evidence(s.file, r, "")))
+			at(s.file, r.Pos.FileOffset()).withEvidence(s.evidence(r, "")))
 		return
 	}
 	before := s.vclock
 	cur := s.vclock.Get(id)
 	if r.LSN == 0 || (s.vclock.Has(id) && r.LSN <= cur) {
 		s.add(newFinding(KindLSNOrder, Error, "LSN %d of replica %d is not above %d, the last one of that component: used twice or out of order",
-			r.LSN, id, cur).at(s.file, r.Pos.FileOffset()).lsns(id, r.LSN, r.LSN).withEvidence(s.evidence(s.file, r, "")))
+			r.LSN, id, cur).at(s.file, r.Pos.FileOffset()).lsns(id, r.LSN, r.LSN).withEvidence(s.evidence(r, "")))
 		return
 	}
 	if r.LSN > cur+1 {
 		if s.damaged {
 			s.add(newFinding(KindLSNGap, Error, "rows %d:%d-%d were lost in the damaged bytes before this row",
 				id, cur+1, r.LSN-1).at(s.file, r.Pos.FileOffset()).lsns(id, cur+1, r.LSN-1).
-				withEvidence(s.evidence(s.file, r, "first row after the gap")))
+				withEvidence(s.evidence(r, "first row after the gap")))
 		} else {
 			s.add(newFinding(KindLSNGap, Warning, "LSNs of replica %d jump from %d to %d inside the file (Tarantool only requires them to grow)",
 				id, cur, r.LSN).at(s.file, r.Pos.FileOffset()).lsns(id, cur+1, r.LSN-1).
-				withEvidence(s.evidence(s.file, r, "first row after the jump")))
+				withEvidence(s.evidence(r, "first row after the jump")))
 		}
 	}
 	s.vclock.Set(id, r.LSN)
@@ -606,98 +615,111 @@ func (f *Finding) withEvidence(e ...Evidence) *Finding {
 	return f
 }
 
+// txSide is what verify keeps of an open transaction beside the
+// assembler's summary.
+type txSide struct {
+	know  format.VClock // the instance vclock when it started
+	first keptRow
+	sync  bool // touches a synchronous space (inferred)
+}
+
+// takeSide removes and returns the side state of a transaction that ended.
+func (s *scanner) takeSide(t *format.Tx) *txSide {
+	sd := s.side[t]
+	delete(s.side, t)
+	if sd != nil {
+		s.spare = append(s.spare, sd)
+	}
+	return sd
+}
+
 // txRow adds a data row to its transaction.
 func (s *scanner) txRow(r *format.Row, before format.VClock) {
-	b := s.txns.bucketOf(r)
-	t := &s.txns.open[b]
-	if t.active && r.TSN != t.tsn {
-		s.incompleteTx(t, fmt.Sprintf("a new transaction (tsn %d) of the same replica began before it committed", r.TSN), r)
-	}
-	if !t.active {
-		buf := t.first.buf
-		*t = tx{active: true, tsn: r.TSN, firstLSN: r.LSN, ts: r.Timestamp, know: before, file: s.file, off: r.Pos.FileOffset()}
-		t.first.buf = buf
-		t.first.keep(s.file, r)
-		if own := &s.txns.open[s.txns.ownID]; isGlobal(r) && b != s.txns.ownID && own.active && own.origin == 0 && own.tsn == r.TSN {
-			// Local rows written before the first global row of this
-			// transaction landed in the own bucket: they belong here.
-			t.firstLSN, t.rows, t.ts, t.know, t.file, t.off = own.firstLSN, own.rows, own.ts, own.know, own.file, own.off
-			t.first, own.first = own.first, t.first
-			own.active = false
+	ended := s.txns.Add(r)
+	t := s.txns.Current()
+	for _, e := range ended {
+		if e != t {
+			s.incompleteTx(e, fmt.Sprintf("a new transaction (tsn %d) of the same replica began before it committed", r.TSN), r)
 		}
 	}
-	t.rows++
-	if isGlobal(r) {
-		if t.origin == 0 {
-			t.origin, t.firstGlobal = r.ReplicaID, r.LSN
-			if r.TSN != r.LSN {
-				t.broken = true
-				s.add(newFinding(KindBrokenTx, Error,
-					"transaction %d:%d: its first row (lsn %d) is absent; this row (lsn %d) is the first one in the log",
-					r.ReplicaID, r.TSN, r.TSN, r.LSN).at(s.file, r.Pos.FileOffset()).lsns(r.ReplicaID, r.TSN, r.LSN).
-					withEvidence(s.evidence(s.file, r, "")))
-			}
+	sd := s.side[t]
+	if sd == nil {
+		if n := len(s.spare); n > 0 {
+			sd = s.spare[n-1]
+			s.spare = s.spare[:n-1]
+		} else {
+			sd = &txSide{}
 		}
-		t.lastGlobal = r.LSN
-		if r.Type != box.TypeNop {
-			t.dataRows++
-			if !s.rules.Flags && r.Type.IsDML() {
-				if sid, ok := spaceOf(r); ok && s.schema.syncSpaces.IsSync(sid) {
-					t.sync = true
-				}
+		sd.know, sd.sync = before, false
+		sd.first.keep(r)
+		s.side[t] = sd
+	}
+	global := r.ReplicaID != 0 && r.GroupID != box.GroupLocal
+	if global {
+		if t.FirstGlobal == r.LSN && r.TSN != r.LSN {
+			s.add(newFinding(KindBrokenTx, Error,
+				"transaction %d:%d: its first row (lsn %d) is absent; this row (lsn %d) is the first one in the log",
+				r.ReplicaID, r.TSN, r.TSN, r.LSN).at(s.file, r.Pos.FileOffset()).lsns(r.ReplicaID, r.TSN, r.LSN).
+				withEvidence(s.evidence(r, "")))
+		}
+		if r.Type != box.TypeNop && !s.rules.Flags && r.Type.IsDML() {
+			if sid, ok := spaceOf(r); ok && s.schema.syncSpaces.IsSync(sid) {
+				sd.sync = true
 			}
 		}
 	}
-	if r.Type.IsDML() && !t.broken {
+	broken := t.Origin != 0 && t.Headless
+	if r.Type.IsDML() && !broken {
 		if sid, ok := spaceOf(r); ok && (sid == box.SpaceSchema || sid == box.SpaceSpace || sid == box.SpaceCluster) {
 			s.schema.apply(r)
 			s.learnOwnID()
 		}
 	}
-	t.flags = r.Flags
-	if !r.Commit {
-		return
+	if len(ended) == 0 || ended[len(ended)-1] != t {
+		return // still open
 	}
-	t.active = false
-	if t.origin == 0 && t.tsn != t.firstLSN {
+	s.takeSide(t)
+	if t.Origin == 0 && t.Headless {
 		s.add(newFinding(KindBrokenTx, Error,
-			"local transaction with tsn %d starts at lsn %d: its first row is absent", t.tsn, t.firstLSN).
-			at(t.first.file, t.first.row.Pos.FileOffset()).lsns(0, t.tsn, t.firstLSN).
-			withEvidence(s.evidence(t.first.file, &t.first.row, "first row here")))
+			"local transaction with tsn %d starts at lsn %d: its first row is absent", t.TSN, t.FirstLSN).
+			at(sd.first.row.Pos.File, sd.first.row.Pos.FileOffset()).lsns(0, t.TSN, t.FirstLSN).
+			withEvidence(s.evidence(&sd.first.row, "first row here")))
 		return
 	}
-	s.commitTx(t)
+	s.commitTx(t, sd)
 }
 
-func (s *scanner) incompleteTx(t *tx, why string, next *format.Row) {
-	t.active = false
+func (s *scanner) incompleteTx(t *format.Tx, why string, next *format.Row) {
+	sd := s.takeSide(t)
+	first := &sd.first.row
 	f := newFinding(KindIncompleteTx, Error, "transaction with tsn %d (%d rows from lsn %d) never commits: %s",
-		t.tsn, t.rows, t.firstLSN, why).at(t.first.file, t.first.row.Pos.FileOffset())
-	id := t.origin
+		t.TSN, t.Count, t.FirstLSN, why).at(first.Pos.File, first.Pos.FileOffset())
+	id := t.Origin
 	if id == 0 {
-		id = t.first.row.ReplicaID
+		id = first.ReplicaID
 	}
-	f.lsns(id, t.tsn, max(t.lastGlobal, t.tsn))
-	f.withEvidence(s.evidence(t.first.file, &t.first.row, "first row"))
+	f.lsns(id, t.TSN, max(t.LastGlobal, t.TSN))
+	f.withEvidence(s.evidence(first, "first row"))
 	if next != nil {
-		f.withEvidence(s.evidence(s.file, next, "next row of the same replica"))
+		f.withEvidence(s.evidence(next, "next row of the same replica"))
 	}
 	s.add(f)
 }
 
-// commitTx feeds a committed transaction to the queue replay.
-func (s *scanner) commitTx(t *tx) {
-	if t.broken || t.origin == 0 {
+// commitTx feeds a committed transaction to the queue replay; sd is its
+// side state (valid until the next row).
+func (s *scanner) commitTx(t *format.Tx, sd *txSide) {
+	if t.Headless || t.Origin == 0 {
 		return // a broken one is skipped by recovery; local ones never queue
 	}
 	s.txSeen++
-	if t.dataRows == 0 {
+	if t.DataRows == 0 {
 		return // NOP transactions never enter the queue
 	}
 	q := s.queue
-	sync, queued := q.Classify(t.flags, t.sync)
-	X := t.origin
-	e := synchro.Entry{Origin: X, First: t.firstGlobal, LSN: t.lastGlobal, Sync: sync, Time: t.ts}
+	sync, queued := q.Classify(t.Flags, sd.sync)
+	X := t.Origin
+	e := synchro.Entry{Origin: X, First: t.FirstGlobal, LSN: t.LastGlobal, Sync: sync, Time: t.Time}
 	var count int64
 	var head uint32
 	if es := q.Entries(); len(es) > 0 {
@@ -716,14 +738,14 @@ func (s *scanner) commitTx(t *tx) {
 		}
 		f := newFinding(KindStaleTerm, Error,
 			"%s of replica %d (%d:%d-%d) after the queue moved on: replica %d's last PROMOTE is in term %d, the queue is in term %d owned by replica %d; %s",
-			why, X, X, t.firstGlobal, t.lastGlobal, X, st.OriginTerm, st.Term, st.Owner, note).
-			at(t.file, t.off).lsns(X, t.firstGlobal, t.lastGlobal)
+			why, X, X, t.FirstGlobal, t.LastGlobal, X, st.OriginTerm, st.Term, st.Owner, note).
+			at(sd.first.row.Pos.File, sd.first.row.Pos.FileOffset()).lsns(X, t.FirstGlobal, t.LastGlobal)
 		f.Term = st.Term
-		s.add(f.withEvidence(s.evidence(t.first.file, &t.first.row, "first row")))
+		s.add(f.withEvidence(s.evidence(&sd.first.row, "first row")))
 	}
 	if st.Takeover {
 		prev := st.PrevOwner
-		s.event(Event{Time: t.ts, Kind: EventOwner, ReplicaID: X, LSN: e.LSN,
+		s.event(Event{Time: t.Time, Kind: EventOwner, ReplicaID: X, LSN: e.LSN,
 			Text: fmt.Sprintf("replica %d takes the queue over from %d with its synchronous transaction %d:%d", X, prev, X, e.LSN)})
 		if s.ownKnown && X == s.inst.ownID {
 			how := fmt.Sprintf("its first synchronous transaction after replica %d's", prev)
@@ -731,7 +753,7 @@ func (s *scanner) commitTx(t *tx) {
 				how = "its first synchronous transaction into an unowned queue"
 			}
 			s.inst.know.addClaim(claim{lsn: e.First, prevOwner: prev, how: how,
-				know: t.know, ts: t.ts, file: t.first.file, off: t.off, row: s.render(t.first.file, &t.first.row)})
+				know: sd.know, ts: t.Time, file: sd.first.row.Pos.File, off: sd.first.row.Pos.FileOffset(), row: s.render(&sd.first.row)})
 		}
 	}
 	if st.Conflict != synchro.NoConflict && !st.Stale {
@@ -745,12 +767,12 @@ func (s *scanner) commitTx(t *tx) {
 			conflict = fmt.Sprintf("the queue belongs to replica %d (ER_SYNC_QUEUE_FOREIGN)", st.Owner)
 		}
 		f := newFinding(KindQueueConflict, Error, "queued transaction %d:%d-%d of replica %d, but %s",
-			X, e.First, e.LSN, X, conflict).at(t.file, t.off).lsns(X, e.First, e.LSN)
-		s.add(f.withEvidence(s.evidence(t.first.file, &t.first.row, "first row")))
+			X, e.First, e.LSN, X, conflict).at(sd.first.row.Pos.File, sd.first.row.Pos.FileOffset()).lsns(X, e.First, e.LSN)
+		s.add(f.withEvidence(s.evidence(&sd.first.row, "first row")))
 	}
 	s.resolve(st.Decisions)
 	if s.ownKnown && X == s.inst.ownID {
-		s.inst.know.add(t.firstGlobal, t.lastGlobal, t.know, q.State().Owner == X, t.ts)
+		s.inst.know.add(t.FirstGlobal, t.LastGlobal, sd.know, q.State().Owner == X, t.Time)
 	}
 }
 
@@ -801,7 +823,7 @@ func (s *scanner) synchroRow(r *format.Row, before format.VClock) {
 	syn, err := r.Synchro()
 	if err != nil {
 		s.add(newFinding(KindBadRow, Error, "%s body does not decode: %v", r.Type, err).
-			at(s.file, r.Pos.FileOffset()).withEvidence(s.evidence(s.file, r, "")))
+			at(s.file, r.Pos.FileOffset()).withEvidence(s.evidence(r, "")))
 		return
 	}
 	switch r.Type {
@@ -816,7 +838,7 @@ func (s *scanner) confirmRollback(r *format.Row, syn format.Synchro, before form
 	X, O, L := r.ReplicaID, syn.ReplicaID, syn.LSN
 	confirm := r.Type == box.TypeConfirm
 	at := func(f *Finding) *Finding {
-		return f.at(s.file, r.Pos.FileOffset()).lsns(O, L, L).withEvidence(s.evidence(s.file, r, ""))
+		return f.at(s.file, r.Pos.FileOffset()).lsns(O, L, L).withEvidence(s.evidence(r, ""))
 	}
 	st := s.queue.Apply(r.Type, X, syn)
 	s.resolve(st.Decisions)
@@ -859,7 +881,7 @@ func (s *scanner) confirmRollback(r *format.Row, syn format.Synchro, before form
 	if st.Clear && s.ownKnown && X == s.inst.ownID {
 		// clear_synchro_queue on a new master (2.6.1–2.8.0).
 		s.inst.know.addClaim(claim{lsn: r.LSN, prevOwner: O, how: fmt.Sprintf("%s for replica %d's queue (box.ctl.clear_synchro_queue)", r.Type, O),
-			know: before, ts: r.Timestamp, file: s.file, off: r.Pos.FileOffset(), row: s.render(s.file, r)})
+			know: before, ts: r.Timestamp, file: s.file, off: r.Pos.FileOffset(), row: s.render(r)})
 		s.event(Event{Time: r.Timestamp, Kind: EventClear, ReplicaID: X, LSN: r.LSN,
 			Text: fmt.Sprintf("replica %d clears replica %d's queue: %s %d", X, O, r.Type, L)})
 	}
@@ -891,7 +913,7 @@ func (s *scanner) promoteDemote(r *format.Row, syn format.Synchro, before format
 	demote := r.Type == box.TypeDemote
 	at := func(f *Finding) *Finding {
 		f.Term = T
-		return f.at(s.file, r.Pos.FileOffset()).lsns(X, r.LSN, r.LSN).withEvidence(s.evidence(s.file, r, ""))
+		return f.at(s.file, r.Pos.FileOffset()).lsns(X, r.LSN, r.LSN).withEvidence(s.evidence(r, ""))
 	}
 	st := s.queue.Apply(r.Type, X, syn)
 	s.resolve(st.Decisions)
@@ -917,7 +939,7 @@ func (s *scanner) promoteDemote(r *format.Row, syn format.Synchro, before format
 		kind = EventDemote
 	}
 	ev := promoteEvent{origin: X, lsn: r.LSN, term: T, prevOwner: syn.ReplicaID, border: L, demote: demote,
-		ts: r.Timestamp, file: s.file, off: r.Pos.FileOffset(), row: s.render(s.file, r)}
+		ts: r.Timestamp, file: s.file, off: r.Pos.FileOffset(), row: s.render(r)}
 	if len(s.inst.promotes) < claimLimit {
 		s.inst.promotes = append(s.inst.promotes, ev)
 	}
@@ -934,12 +956,12 @@ func (s *scanner) raftRow(r *format.Row) {
 	f, err := r.Raft()
 	if err != nil {
 		s.add(newFinding(KindBadRow, Error, "RAFT body does not decode: %v", err).
-			at(s.file, r.Pos.FileOffset()).withEvidence(s.evidence(s.file, r, "")))
+			at(s.file, r.Pos.FileOffset()).withEvidence(s.evidence(r, "")))
 		return
 	}
 	at := func(fd *Finding) *Finding {
 		fd.Term = f.Term
-		return fd.at(s.file, r.Pos.FileOffset()).withEvidence(s.evidence(s.file, r, ""))
+		return fd.at(s.file, r.Pos.FileOffset()).withEvidence(s.evidence(r, ""))
 	}
 	rs := &s.raft
 	vote := uint64(f.Vote)
@@ -968,10 +990,8 @@ func (s *scanner) raftRow(r *format.Row) {
 // finish reports what is left open at the end of the log and fills in the
 // summary.
 func (s *scanner) finish() {
-	for i := range s.txns.open {
-		if t := &s.txns.open[i]; t.active {
-			s.incompleteTx(t, "the log ends before its commit row", nil)
-		}
+	for _, t := range s.txns.End() {
+		s.incompleteTx(t, "the log ends before its commit row", nil)
 	}
 	q := s.queue
 	if es := q.Entries(); len(es) > 0 {
