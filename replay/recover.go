@@ -345,7 +345,7 @@ func (rc *recoverer) plan() error {
 	if len(rc.opts.Paths) == 0 && rc.opts.FromSnap == "" {
 		return errors.New("no input: name the data directories")
 	}
-	snaps, xlogs, spool, err := collectLogs(rc.opts.Paths, rc.warn)
+	snaps, xlogs, spool, err := collectLogs(rc.opts.Paths, rc.warn, rc.finding)
 	rc.spool = spool
 	if err != nil {
 		return err

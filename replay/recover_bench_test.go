@@ -111,11 +111,11 @@ box.snapshot()
 // kept reports whether the benchmark files of an earlier run are there,
 // with the number of rows of the snapshot.
 func kept(snapDir, xlogDir string) (int64, bool) {
-	snaps, _, _, err := collectLogs([]string{snapDir}, func(Finding) {})
+	snaps, _, _, err := collectLogs([]string{snapDir}, func(Finding) {}, func(Finding) {})
 	if err != nil || len(snaps) != 1 {
 		return 0, false
 	}
-	_, xlogs, _, err := collectLogs([]string{xlogDir}, func(Finding) {})
+	_, xlogs, _, err := collectLogs([]string{xlogDir}, func(Finding) {}, func(Finding) {})
 	if err != nil || len(xlogs) != 1 {
 		return 0, false
 	}
@@ -240,7 +240,7 @@ func cpuTime() time.Duration {
 // directory and one xlog after it with benchRows single-row INSERT
 // transactions into the space 'bench'.
 func writeBenchXlog(schema, dir string) error {
-	snaps, _, _, err := collectLogs([]string{schema}, func(Finding) {})
+	snaps, _, _, err := collectLogs([]string{schema}, func(Finding) {}, func(Finding) {})
 	if err != nil {
 		return err
 	}

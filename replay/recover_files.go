@@ -46,7 +46,7 @@ func readMeta(path string) (*format.Meta, int64, error) {
 	}
 	m, err := format.ParseMeta(buf[:n])
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: bad text header: %w", path, err)
+		return nil, 0, &format.Error{File: path, Kind: format.KindBadMeta, Msg: "bad text header: " + err.Error(), Err: err}
 	}
 	return m, st.Size(), nil
 }
@@ -59,7 +59,10 @@ func readMeta(path string) (*format.Meta, int64, error) {
 // once, so it is copied into a temporary file first, which spool lists
 // for removal. Directory entries that are not regular files are left out
 // with a warning.
-func collectLogs(paths []string, warn func(Finding)) (snaps, xlogs []*logFile, spool []string, err error) {
+//
+// A file whose text header does not parse is damage: it is reported to
+// damaged and left out, as it cannot be placed among the others.
+func collectLogs(paths []string, warn, damaged func(Finding)) (snaps, xlogs []*logFile, spool []string, err error) {
 	refs, err := format.CollectFiles(paths, format.CollectOptions{OnSkip: func(path, why string) {
 		warn(Finding{Kind: FindingFile, File: path, Message: "left out: " + why})
 	}})
@@ -80,6 +83,10 @@ func collectLogs(paths []string, warn func(Finding)) (snaps, xlogs []*logFile, s
 			path = tmp
 		}
 		m, size, err := readMeta(path)
+		if fe, ok := format.AsError(err); ok {
+			damaged(Finding{Kind: FindingDamage, File: ref.Path, Offset: fe.Offset, Message: fe.Msg + "; the file is left out"})
+			continue
+		}
 		if err != nil {
 			return nil, nil, spool, fmt.Errorf("%s: %w", ref.Path, err)
 		}

@@ -87,7 +87,16 @@ func tailVClock(ctx context.Context, src Source) (*instance, error) {
 			if rd != nil {
 				rd.Close()
 			}
-			return nil, fmt.Errorf("instance %s: %w", src.Name, err)
+			fe, ok := format.AsError(err)
+			if !ok || fe.Kind == format.KindIO {
+				return nil, fmt.Errorf("instance %s: %w", src.Name, err)
+			}
+			// A header that does not parse: damage, and the file tells
+			// nothing about the vclock.
+			f := newFinding(damageKind(fe, 0), Error, "%s; the file is left out of the vclock", fe.Msg)
+			f.Instance, f.File, f.Offset = src.Name, ref.Path, fe.Offset
+			damage = append(damage, f)
+			continue
 		}
 		m := rd.Meta()
 		rd.Close()
