@@ -211,11 +211,10 @@ func (a *applier) follow() error {
 		if err := iproto.RowError(&row); err != nil {
 			return err
 		}
-		now := time.Now()
 		a.mu.Lock()
-		a.lastRow = now
+		a.lastRow = time.Now()
 		if row.Timestamp != 0 {
-			a.lag = unixNow() - row.Timestamp
+			a.lag = now() - row.Timestamp
 		}
 		a.mu.Unlock()
 		if row.LSN == 0 {
@@ -294,17 +293,26 @@ func (n *Node) applyRemote(rows []*format.Row) (<-chan error, error) {
 		return nil, err
 	}
 	var synchros []*format.Row
+	var changes []receivedChange
+	syncSpace := false
 	for _, r := range keep {
 		switch {
 		case r.Type == box.TypeNop:
 		case r.Type.IsDML():
 			req, err := rowRequest(r)
+			var ch memtx.Change
 			if err == nil {
-				_, err = n.st.Execute(req)
+				ch, err = n.st.Execute(req)
 			}
 			if err != nil {
 				n.st.Rollback()
 				return nil, err
+			}
+			if sp := n.st.Space(req.SpaceID); sp != nil {
+				syncSpace = syncSpace || sp.IsSync
+				if !sp.IsLocal && !sp.Temporary {
+					changes = append(changes, receivedChange{space: req.SpaceID, ch: ch})
+				}
 			}
 			if schemaSpaces[req.SpaceID] {
 				n.schemaVersion++
@@ -319,6 +327,12 @@ func (n *Node) applyRemote(rows []*format.Row) (<-chan error, error) {
 			return nil, boxErr(box.ErrUnknownRequestType, "Unknown request type %d", r.Type)
 		}
 	}
+	if len(changes) > 0 {
+		if err := n.queueReceived(keep, changes, syncSpace); err != nil {
+			n.st.Rollback()
+			return nil, err
+		}
+	}
 	n.st.Commit()
 	out := make([]walRow, len(keep))
 	for i, r := range keep {
@@ -329,6 +343,8 @@ func (n *Node) applyRemote(rows []*format.Row) (<-chan error, error) {
 			n.vclock.Follow(h.ReplicaID, h.LSN)
 		}
 	}
-	n.remoteSynchro(synchros)
+	if err := n.applySynchro(synchros); err != nil {
+		return nil, err
+	}
 	return n.wal.submit(out), nil
 }

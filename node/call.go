@@ -50,7 +50,12 @@ func (n *Node) Call(s *session, name string, args []any) ([]any, error) {
 			return nil, err
 		}
 		return []any{"ok"}, nil
-	case "box.ctl.promote", "box.ctl.demote", "box.ctl.clear_synchro_queue":
+	case "box.ctl.clear_synchro_queue":
+		if err := n.needUniverse(s, box.PrivWrite); err != nil {
+			return nil, err
+		}
+		return nil, n.clearSynchroQueue()
+	case "box.ctl.promote", "box.ctl.demote":
 		// Meaningful with replicas; one instance owns its queue already.
 		return nil, nil
 	}

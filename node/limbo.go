@@ -163,3 +163,35 @@ func (l *Limbo) Applied(typ box.RowType, s format.Synchro) []synchro.Decision {
 	}
 	return out
 }
+
+// ClassifyReceived tells whether a transaction received from another
+// instance is synchronous and whether it waits in the queue (2.6.0: by the
+// spaces it wrote, as its rows carry no flags).
+func (l *Limbo) ClassifyReceived(flags uint64, syncSpace bool) (sync, queued bool) {
+	return l.q.Classify(flags, syncSpace)
+}
+
+// AppendReceived queues a transaction received from origin: on a follower
+// it waits for the origin's CONFIRM or ROLLBACK and never times out.
+func (l *Limbo) AppendReceived(id uint64, origin uint32, first, lsn uint64, sync bool) *box.Error {
+	st := l.q.Commit(synchro.Entry{Origin: origin, First: first, LSN: lsn, Sync: sync, ID: id}, true)
+	if st.Conflict != synchro.NoConflict {
+		return box.NewError(box.ErrUncommittedForeignSyncTxns, st.Owner)
+	}
+	return nil
+}
+
+// ApplyReceived applies a CONFIRM or ROLLBACK written by origin and
+// received from the stream; it returns the decisions it makes.
+func (l *Limbo) ApplyReceived(typ box.RowType, origin uint32, s format.Synchro) []synchro.Decision {
+	st := l.q.Apply(typ, origin, s)
+	out := append([]synchro.Decision(nil), st.Decisions...)
+	for _, d := range out {
+		delete(l.counts, d.Entry.LSN)
+		delete(l.written, d.Entry.LSN)
+	}
+	return out
+}
+
+// Entries returns the waiting transactions, oldest first.
+func (l *Limbo) Entries() []synchro.Entry { return l.q.Entries() }

@@ -446,7 +446,7 @@ func (r *relay) active() bool {
 // heartbeat writes the relay's heartbeat as 2.6.0 does: an OK with the
 // node's replica id and the current time, no body.
 func (l *link) heartbeat() error {
-	h := format.Header{Type: box.TypeOK, ReplicaID: l.n.idNow(), Timestamp: unixNow(), Commit: true}
+	h := format.Header{Type: box.TypeOK, ReplicaID: l.n.idNow(), Timestamp: now(), Commit: true}
 	return l.sendRow(&h, nil)
 }
 

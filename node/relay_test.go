@@ -92,4 +92,29 @@ func TestTarantoolReplicaOfNode(t *testing.T) {
 		info := jsonOf(t, call(t, c, "box.info")[0])
 		return strings.Contains(info, `"downstream"`) && strings.Contains(info, fmt.Sprintf(`"1":%d`, lsn))
 	})
+
+	// The replica's ACKs make the node's synchronous writes reach a
+	// quorum of 2; without the replica they time out and are rolled back.
+	call(t, c, "box.schema.space.create", "sync", map[string]any{"is_sync": true})
+	call(t, c, "box.space.sync:create_index", "pk")
+	syncID := spaceID(t, c, "sync")
+	call(t, c, "box.cfg", map[string]any{"replication_synchro_quorum": 2, "replication_synchro_timeout": 5})
+	for i := 0; i < 20; i++ {
+		if _, err := c.Replace(ctx(t), syncID, []any{i, "confirmed"}); err != nil {
+			t.Fatalf("sync write %d with the replica: %v", i, err)
+		}
+	}
+	lsn = n.VClock().Get(1)
+	r.WaitFor(t, fmt.Sprintf("(box.info.vclock[1] or 0) >= %d and box.space.sync:count() == 20", lsn), 20*time.Second)
+	r.Stop(t)
+	call(t, c, "box.cfg", map[string]any{"replication_synchro_timeout": 0.3})
+	_, err := c.Replace(ctx(t), syncID, []any{100, "no quorum"})
+	if err == nil || !strings.Contains(err.Error(), "216") {
+		t.Errorf("sync write without the replica: %v, want ER_SYNC_QUORUM_TIMEOUT", err)
+	}
+	if got := spaceJSON(t, c, syncID); strings.Contains(got, "no quorum") {
+		t.Errorf("the rolled-back write is visible: %s", got)
+	}
+	n.Close()
+	verifyDirs(t, n.cfg.Dir, r.Dir())
 }

@@ -46,6 +46,9 @@ type replication struct {
 	// need are kept.
 	held     map[string]format.VClock
 	appliers []*applier
+	// received are the changes of received transactions waiting in the
+	// limbo, by queue entry id (guarded by Node.mu).
+	received map[uint64][]receivedChange
 }
 
 func (r *replication) hold(uuid string, v format.VClock) {
@@ -149,6 +152,3 @@ func sinceSeconds(t time.Time) float64 {
 	}
 	return time.Since(t).Seconds()
 }
-
-// unixNow is the current time as row timestamps carry it.
-func unixNow() float64 { return float64(time.Now().UnixNano()) / 1e9 }

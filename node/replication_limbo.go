@@ -1,10 +1,21 @@
 package node
 
 import (
+	"sort"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/memtx"
+	"github.com/xlogtool/xlogtool/synchro"
 )
+
+// The limbo across instances (NODE.md §4): the owner counts its replicas'
+// ACKs; a follower queues the synchronous transactions it receives (and
+// the asynchronous ones behind them) until the owner's CONFIRM or
+// ROLLBACK arrives, decided by the same queue interpreter; and
+// box.ctl.clear_synchro_queue lets a follower resolve the queue of a dead
+// owner, as 2.6.0 does.
 
 // limboIdle reports whether no synchronous transaction is pending (n.mu
 // held).
@@ -27,6 +38,142 @@ func (n *Node) replicaAck(id uint32, v format.VClock) {
 	}
 }
 
-// remoteSynchro applies the CONFIRM and ROLLBACK rows of a received
+// receivedChange is one change of a received transaction, kept while the
+// transaction waits in the queue so that a ROLLBACK can undo it.
+type receivedChange struct {
+	space uint32
+	ch    memtx.Change
+}
+
+// queueReceived puts a received transaction with data into the queue when
+// it has to wait there (n.mu held).
+func (n *Node) queueReceived(rows []*format.Row, changes []receivedChange, syncSpace bool) error {
+	last := rows[len(rows)-1]
+	sync, queued := n.limbo.ClassifyReceived(last.Flags, syncSpace)
+	if !queued {
+		return nil
+	}
+	var origin uint32
+	var first, lsn uint64
+	for _, r := range rows {
+		if r.ReplicaID == 0 || r.GroupID == box.GroupLocal {
+			continue
+		}
+		if origin == 0 {
+			origin, first = r.ReplicaID, r.LSN
+		}
+		lsn = r.LSN
+	}
+	if origin == 0 {
+		return nil
+	}
+	n.nextTx++
+	id := n.nextTx
+	if err := n.limbo.AppendReceived(id, origin, first, lsn, sync); err != nil {
+		return err
+	}
+	if n.repl.received == nil {
+		n.repl.received = map[uint64][]receivedChange{}
+	}
+	n.repl.received[id] = changes
+	return nil
+}
+
+// applySynchro applies the CONFIRM and ROLLBACK rows of a received
 // transaction (n.mu held).
-func (n *Node) remoteSynchro(rows []*format.Row) {}
+func (n *Node) applySynchro(rows []*format.Row) error {
+	for _, r := range rows {
+		s, err := r.Synchro()
+		if err != nil {
+			return err
+		}
+		n.resolve(n.limbo.ApplyReceived(r.Type, r.ReplicaID, s), 0)
+	}
+	return nil
+}
+
+// resolveReceived carries out the fate of a received transaction: a
+// rolled-back one is undone, newest change first (n.mu held).
+func (n *Node) resolveReceived(d synchro.Decision) {
+	changes, ok := n.repl.received[d.Entry.ID]
+	if !ok {
+		return
+	}
+	delete(n.repl.received, d.Entry.ID)
+	if d.Fate != synchro.RolledBack {
+		return
+	}
+	for i := len(changes) - 1; i >= 0; i-- {
+		n.undo(changes[i].space, changes[i].ch)
+	}
+}
+
+// clearSynchroQueue is box.ctl.clear_synchro_queue() of 2.6.0 (NODE.md
+// §4.8): on a node whose queue holds another instance's transactions, it
+// waits up to twice replication_synchro_timeout for the queue to empty,
+// then confirms what a quorum of the connected replicas (and this node)
+// have of the old owner and rolls back the rest, with CONFIRM and
+// ROLLBACK rows this node signs.
+func (n *Node) clearSynchroQueue() error {
+	n.mu.Lock()
+	if n.limbo.Empty() || n.limbo.Owner() == n.id {
+		n.mu.Unlock()
+		return nil
+	}
+	wait := 2 * n.cfg.ReplicationSynchroTimeout
+	n.mu.Unlock()
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		n.mu.Lock()
+		empty := n.limbo.Empty()
+		n.mu.Unlock()
+		if empty {
+			return nil
+		}
+		select {
+		case <-n.stop:
+			return errStopped
+		case <-time.After(time.Millisecond):
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.limbo.Empty() {
+		return nil
+	}
+	owner := n.limbo.Owner()
+	lsns := []uint64{n.vclock.Get(owner)}
+	n.repl.mu.Lock()
+	for _, r := range n.repl.relays {
+		if r.id != 0 && r.active() {
+			r.mu.Lock()
+			lsns = append(lsns, r.ack.Get(owner))
+			r.mu.Unlock()
+		}
+	}
+	n.repl.mu.Unlock()
+	sort.Slice(lsns, func(i, j int) bool { return lsns[i] > lsns[j] })
+	var confirmLSN uint64
+	if q := n.cfg.ReplicationSynchroQuorum; len(lsns) >= q {
+		confirmLSN = lsns[q-1]
+	}
+	var confirm, rollback uint64
+	for _, e := range n.limbo.Entries() {
+		if !e.Sync {
+			continue
+		}
+		if e.LSN <= confirmLSN {
+			confirm = e.LSN
+		} else if rollback == 0 {
+			rollback = e.LSN
+		}
+	}
+	n.log.Infof("clear_synchro_queue: owner %d, confirm up to %d, roll back from %d", owner, confirm, rollback)
+	if confirm != 0 {
+		n.writeSynchro(box.TypeConfirm, format.Synchro{ReplicaID: owner, LSN: confirm})
+	}
+	if rollback != 0 {
+		n.writeSynchro(box.TypeRollback, format.Synchro{ReplicaID: owner, LSN: rollback})
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -161,4 +162,90 @@ func TestNodeMeshBootstrap(t *testing.T) {
 		dirs = append(dirs, n.cfg.Dir)
 	}
 	verifyDirs(t, dirs...)
+}
+
+// quorumConfig is a node with replication_synchro_quorum 2.
+func quorumConfig(cfg Config) Config {
+	cfg.ReplicationSynchroQuorum = 2
+	cfg.ReplicationSynchroTimeout = 3 * time.Second
+	cfg.ReplicationTimeout = 200 * time.Millisecond
+	return cfg
+}
+
+// queueLen returns box.info.synchro.queue.len of a node.
+func queueLen(n *Node) int64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.limbo.Len()
+}
+
+// A master with two replicas and quorum 2: synchronous writes are
+// confirmed through a replica's ACK; with every replica stopped a write
+// fails with ER_SYNC_QUORUM_TIMEOUT and the asynchronous write queued
+// behind it with ER_SYNC_ROLLBACK, both rolled back on the master; a
+// restarted replica catches up with the confirmed writes and not with the
+// rolled-back ones; verify agrees with what the clients were told.
+func TestNodeQuorumWithReplicas(t *testing.T) {
+	mcfg := quorumConfig(replConfig(t.TempDir()))
+	m := startNode(t, mcfg)
+	c := dialAdmin(t, m.Addr())
+	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
+	call(t, c, "box.space.s:create_index", "pk")
+	call(t, c, "box.schema.space.create", "a")
+	call(t, c, "box.space.a:create_index", "pk")
+	s, a := spaceID(t, c, "s"), spaceID(t, c, "a")
+	rcfgs := []Config{followerConfig(t.TempDir(), m.Addr()), followerConfig(t.TempDir(), m.Addr())}
+	replicas := []*Node{startNode(t, rcfgs[0]), startNode(t, rcfgs[1])}
+	for i := 0; i < 20; i++ {
+		if _, err := c.Replace(ctx(t), s, []any{i, "confirmed"}); err != nil {
+			t.Fatalf("sync write %d: %v", i, err)
+		}
+	}
+	waitSynced(t, m, replicas[0], replicas[1])
+	for i, r := range replicas {
+		waitFor(t, "the replica's queue to empty", 5*time.Second, func() bool { return queueLen(r) == 0 })
+		rc := dialAdmin(t, r.Addr())
+		if got, want := spaceJSON(t, rc, s), spaceJSON(t, c, s); got != want {
+			t.Errorf("replica %d:\n%s\nmaster:\n%s", i+1, got, want)
+		}
+	}
+	// One replica is enough for quorum 2.
+	replicas[1].Close()
+	if _, err := c.Replace(ctx(t), s, []any{100, "one replica"}); err != nil {
+		t.Fatalf("sync write with one replica: %v", err)
+	}
+	// None: the write times out, the async one behind it is rolled back.
+	replicas[0].Close()
+	call(t, c, "box.cfg", map[string]any{"replication_synchro_timeout": 0.5})
+	errs := make(chan error, 2)
+	go func() {
+		_, err := c.Replace(ctx(t), s, []any{200, "no quorum"})
+		errs <- err
+	}()
+	waitFor(t, "the sync write to enter the queue", 5*time.Second, func() bool { return queueLen(m) > 0 })
+	_, aerr := c.Replace(ctx(t), a, []any{1, "behind"})
+	serr := <-errs
+	if serr == nil || !strings.Contains(serr.Error(), "code 216") {
+		t.Errorf("sync write without replicas: %v, want ER_SYNC_QUORUM_TIMEOUT", serr)
+	}
+	if aerr == nil || !strings.Contains(aerr.Error(), "code 217") {
+		t.Errorf("async write behind it: %v, want ER_SYNC_ROLLBACK", aerr)
+	}
+	if got := spaceJSON(t, c, s) + spaceJSON(t, c, a); strings.Contains(got, "no quorum") || strings.Contains(got, "behind") {
+		t.Errorf("rolled-back writes visible on the master: %s", got)
+	}
+	// A restarted replica gets the confirmed rows, and the rolled-back
+	// ones followed by the ROLLBACK: it ends with the master's data.
+	r := startNode(t, rcfgs[0])
+	waitSynced(t, m, r)
+	waitFor(t, "the replica's queue to empty", 5*time.Second, func() bool { return queueLen(r) == 0 })
+	rc := dialAdmin(t, r.Addr())
+	for _, sp := range []uint32{s, a} {
+		if got, want := spaceJSON(t, rc, sp), spaceJSON(t, c, sp); got != want {
+			t.Errorf("restarted replica, space %d:\n%s\nmaster:\n%s", sp, got, want)
+		}
+	}
+	r.Close()
+	m.Close()
+	verifyDirs(t, mcfg.Dir, rcfgs[0].Dir, rcfgs[1].Dir)
 }

@@ -99,6 +99,7 @@ func (n *Node) resolve(ds []synchro.Decision, rollbackLSN uint64) {
 	for _, d := range ds {
 		w := n.waiters[d.Entry.ID]
 		if w == nil {
+			n.resolveReceived(d)
 			continue
 		}
 		delete(n.waiters, d.Entry.ID)
