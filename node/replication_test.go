@@ -249,3 +249,91 @@ func TestNodeQuorumWithReplicas(t *testing.T) {
 	m.Close()
 	verifyDirs(t, mcfg.Dir, rcfgs[0].Dir, rcfgs[1].Dir)
 }
+
+// Manual failover as in 2.6.0: in a full mesh with quorum 2 the master
+// is killed (SIGKILL) with a synchronous transaction no quorum confirmed;
+// a replica clears the dead master's queue (ROLLBACK signed by itself,
+// since no quorum has the transaction), takes over by writing synchronous
+// transactions that the third node confirms, and the old master rejoins
+// after its restart with the same data as the others.
+func TestNodeManualFailover(t *testing.T) {
+	cfgs := meshConfigs(t, 3)
+	for i := range cfgs {
+		cfgs[i] = quorumConfig(cfgs[i])
+	}
+	cfgs[0].WALMode = "write"
+	// a runs in its own process, to be killed; b and c in this one.
+	var a *child
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a = startReplChild(t, cfgs[0])
+	}()
+	nodes := startMesh(t, cfgs[1:])
+	<-done
+	b := nodes[0]
+	ca := dialAdmin(t, a.addr)
+	call(t, ca, "box.schema.space.create", "s", map[string]any{"is_sync": true})
+	call(t, ca, "box.space.s:create_index", "pk")
+	s := spaceID(t, ca, "s")
+	for i := 0; i < 10; i++ {
+		if _, err := ca.Replace(ctx(t), s, []any{i, "from a"}); err != nil {
+			t.Fatalf("sync write %d on a: %v", i, err)
+		}
+	}
+	waitFor(t, "b and c to have a's writes", 10*time.Second, func() bool {
+		for _, n := range nodes {
+			if !strings.Contains(spaceJSON(t, dialAdmin(t, n.Addr()), s), "[9,") || queueLen(n) != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	// The third node goes away and a needs all three: its next write
+	// stays in the queues of a and b.
+	nodes[1].Close()
+	call(t, ca, "box.cfg", map[string]any{"replication_synchro_quorum": 3})
+	lost := make(chan error, 1)
+	go func() {
+		_, err := ca.Replace(ctx(t), s, []any{100, "never confirmed"})
+		lost <- err
+	}()
+	waitFor(t, "b to queue a's transaction", 5*time.Second, func() bool { return queueLen(b) > 0 })
+	a.kill(t)
+	if err := <-lost; err == nil {
+		t.Fatal("the unconfirmed write was acknowledged")
+	}
+	// b clears the queue: only b has the transaction, quorum 2 -> ROLLBACK.
+	cb := dialAdmin(t, b.Addr())
+	call(t, cb, "box.cfg", map[string]any{"replication_synchro_timeout": 0.2})
+	call(t, cb, "box.ctl.clear_synchro_queue")
+	if l := queueLen(b); l != 0 {
+		t.Fatalf("b's queue holds %d transactions after clear_synchro_queue", l)
+	}
+	// The third node comes back and follows b, whose writes it confirms.
+	c3, err := openAt(t, cfgs[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(t, cb, "box.cfg", map[string]any{"replication_synchro_timeout": 3})
+	for i := 0; i < 10; i++ {
+		if _, err := cb.Replace(ctx(t), s, []any{200 + i, "from b"}); err != nil {
+			t.Fatalf("sync write %d on b: %v", i, err)
+		}
+	}
+	// The old master rejoins.
+	a = startReplChild(t, cfgs[0])
+	ca = dialAdmin(t, a.addr)
+	want := spaceJSON(t, cb, s)
+	if strings.Contains(want, "never confirmed") || !strings.Contains(want, "from b") {
+		t.Fatalf("b's data: %s", want)
+	}
+	waitFor(t, "every node to hold b's data", 10*time.Second, func() bool {
+		return spaceJSON(t, ca, s) == want && spaceJSON(t, dialAdmin(t, c3.Addr()), s) == want &&
+			queueLen(b) == 0 && queueLen(c3) == 0
+	})
+	a.stop(t)
+	b.Close()
+	c3.Close()
+	verifyDirs(t, cfgs[0].Dir, cfgs[1].Dir, cfgs[2].Dir)
+}
