@@ -319,8 +319,10 @@ func appendLuaValue(b []byte, c *format.MPCursor, depth int) ([]byte, error) {
 			return append(b, ')'), nil
 		}
 		return strconv.AppendFloat(b, v.f, 'g', 17, 64), nil
-	case format.MPStr, format.MPBin:
+	case format.MPStr:
 		return appendLuaString(b, v.s), nil
+	case format.MPBin:
+		return appendLuaBin(b, v.s), nil
 	}
 	if v.isExt {
 		return appendLuaExt(b, &v), nil
@@ -358,7 +360,47 @@ func appendLuaExt(b []byte, v *scalar) []byte {
 			return append(b, "')"...)
 		}
 	}
-	return appendLuaString(b, []byte(v.ext))
+	// Datetime, interval and any other extension: Tarantool decodes the
+	// extension itself into the value that encodes back to the same bytes
+	// (on a version that has the type; an older one refuses the statement
+	// rather than storing something else).
+	b = append(b, "(require('msgpack').decode("...)
+	b = appendLuaString(b, appendMPExt(nil, v.extType, v.extData))
+	return append(b, "))"...)
+}
+
+// appendLuaBin prints MP_BIN data as a varbinary (Tarantool 3.0+), which
+// is stored as MP_BIN again; where Lua has no varbinary, as the string of
+// the same bytes (stored as MP_STR: the closest Lua has).
+func appendLuaBin(b []byte, s []byte) []byte {
+	b = append(b, "(function(s) local ok, vb = pcall(require, 'varbinary') return ok and vb.new(s) or s end)("...)
+	b = appendLuaString(b, s)
+	return append(b, ')')
+}
+
+// appendMPExt encodes a MessagePack extension value.
+func appendMPExt(b []byte, typ int8, data []byte) []byte {
+	n := len(data)
+	switch {
+	case n == 1:
+		b = append(b, 0xd4)
+	case n == 2:
+		b = append(b, 0xd5)
+	case n == 4:
+		b = append(b, 0xd6)
+	case n == 8:
+		b = append(b, 0xd7)
+	case n == 16:
+		b = append(b, 0xd8)
+	case n <= 0xff:
+		b = append(b, 0xc7, byte(n))
+	case n <= 0xffff:
+		b = append(b, 0xc8, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0xc9, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	b = append(b, byte(typ))
+	return append(b, data...)
 }
 
 // appendLuaString prints a Lua string literal; bytes outside printable
