@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +166,37 @@ func TestBadInput(t *testing.T) {
 		}
 		alive()
 	})
+}
+
+// memtx_memory is enforced: a write that does not fit gets
+// ER_MEMORY_ISSUE, the node stays up, and space freed is usable again.
+func TestMemtxMemory(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.MemtxMemory = 1 << 20
+	n := startNode(t, cfg)
+	c := dial(t, n.Addr())
+	call(t, c, "box.schema.space.create", "m")
+	call(t, c, "box.space.m:create_index", "pk")
+	id := spaceID(t, c, "m")
+	big := strings.Repeat("x", 4096)
+	full := -1
+	for i := 0; i < 1000; i++ {
+		_, err := c.Insert(ctx(t), id, []any{i, big})
+		if iproto.IsCode(err, box.ErrMemoryIssue) {
+			full = i
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if full < 0 {
+		t.Fatal("1000 tuples of 4 KiB fit in 1 MiB")
+	}
+	if _, err := c.Delete(ctx(t), id, 0, []any{0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Insert(ctx(t), id, []any{full, big}); err != nil {
+		t.Errorf("after a delete: %v", err)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/iproto"
 	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/memtx"
 )
@@ -131,4 +132,8 @@ func newestFile(t testing.TB, dir, ext string) string {
 		t.Fatalf("no %s file in %s", ext, dir)
 	}
 	return filepath.Clean(last)
+}
+
+func iprotoReplace(space uint32, tuple []any) iproto.ReplaceRequest {
+	return iproto.ReplaceRequest{Space: space, Tuple: tuple}
 }
