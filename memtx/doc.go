@@ -74,9 +74,13 @@
 //	ext 6         Interval (raw payload)
 //	other ext     Ext{Type, Data}
 //
-// Tuples handed out by Ascend, Tuples and Get are shared with the state
-// and must not be modified; so are the values of a request decoded by
-// RawRequest.Decode once it is applied. Equal compares canonical values.
+// Stored tuples are kept as they arrived, one MessagePack array each
+// (Tuple), as Tarantool's memtx keeps them: indexes read only the fields
+// of their key parts when they compare tuples, and Tuple.Decode gives the
+// canonical values. Tuples handed out (Select, GetTuple, AscendTuples,
+// Change) are shared with the state and must not be modified; the
+// decoded values Ascend, Tuples and Get return are the caller's. Equal
+// compares canonical values.
 //
 // # Ordering
 //
@@ -90,11 +94,14 @@
 // values first by class: nil < boolean < number < string < varbinary <
 // uuid < datetime < interval < array < map. Nil sorts first in nullable
 // parts; sort_order 'desc' parts (Tarantool 3.x) are honoured. Hash
-// indexes are iterated in key order too. Unique secondary tree and hash
-// indexes are maintained as well: they reject conflicting tuples (a key
-// with a nil part never conflicts) and serve UPDATE and DELETE requests
-// addressed to them. Non-unique, bitset, rtree, multikey and functional
-// indexes only contribute type constraints.
+// indexes are iterated in key order too. Secondary tree and hash indexes,
+// unique or not, are maintained on every change: non-unique ones are
+// ordered by their key, then the primary key; unique ones reject
+// conflicting tuples with ER_TUPLE_FOUND (a key with a nil part never
+// conflicts) and serve UPDATE and DELETE requests addressed to them. As
+// in Tarantool, HASH indexes are unique and have no nullable parts.
+// Bitset, rtree, multikey and functional indexes only contribute type
+// constraints.
 //
 // Collations are approximated: binary ('none', 'binary') is exact;
 // 'unicode' and ICU collations of tertiary strength compare case-folded
@@ -131,4 +138,38 @@
 //
 // State.WriteSnapshot writes a state as a snapshot file that Tarantool
 // starts from (SnapshotSpaces gives the spaces and their order).
+// State.ReadView takes the tuples of those spaces at one moment, sharing
+// them (one slice element per tuple); the view can be written with
+// ReadView.WriteSnapshot on another goroutine while the state goes on
+// changing.
+//
+// # A server on top
+//
+// The State is not safe for concurrent use: one goroutine executes the
+// requests, as Tarantool's transaction thread does.
+//
+//   - Spaces: State.Space(id), State.SpaceByName(name), Space.Index(id),
+//     Space.IndexByName(name); their definitions are the exported fields.
+//   - Reads: State.Select(space, index, iterator, key, offset, limit) with
+//     box's iterators EQ, REQ, ALL, LT, LE, GE, GT on TREE indexes and
+//     EQ, GT, ALL on HASH ones, returning stored tuples; Space.Iterate
+//     streams them; Space.GetTuple looks up a primary key. Errors are
+//     Tarantool's: ER_NO_SUCH_SPACE, ER_NO_SUCH_INDEX_ID,
+//     ER_KEY_PART_COUNT, ER_KEY_PART_TYPE, ER_PARTIAL_KEY,
+//     ER_UNSUPPORTED_INDEX_FEATURE, checked in Tarantool's order.
+//   - Writes: State.Execute(Request) returns the Change (the old and the
+//     new tuple) or an *ApplyError with the code and message Tarantool
+//     2.6 gives (ER_TUPLE_FOUND "Duplicate key exists in unique index
+//     'primary' in space 'x'", ER_NO_SUCH_SPACE, ER_FIELD_TYPE, ...).
+//     RawRequest.Decode takes the request's MessagePack as it came off
+//     the wire and copies the tuple once, into the bytes it is stored in.
+//   - DDL: rows of _space, _index and _truncate written like any other
+//     (their effect follows, or the row is refused with Tarantool's
+//     error); SchemaVersion counts the schema changes.
+//   - Transactions: Begin, Commit, Rollback, Savepoint and RollbackTo;
+//     until Commit every change of tuples, indexes and schema is undone
+//     by Rollback. Each request is atomic by itself.
+//   - Memory: MemoryUsed counts the tuples' bytes plus a header each;
+//     Options.MemoryLimit makes a request that would store a tuple beyond
+//     it fail with ER_MEMORY_ISSUE, as memtx_memory does.
 package memtx

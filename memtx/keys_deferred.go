@@ -2,6 +2,7 @@ package memtx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"runtime"
 	"slices"
 	"sync"
@@ -121,8 +122,14 @@ func (sp *Space) fillIndex(ix *Index, pk *Index) []*ApplyError {
 // strKey and uintKey are the key of a tuple (by its position) when the
 // key is one plain part of strings or of unsigned integers.
 type strKey struct {
-	s []byte // in the tuple
-	i int32
+	prefix uint64 // the first 8 bytes, big-endian, zero-padded
+	i      int32
+}
+
+func strPrefix(s []byte) uint64 {
+	var b [8]byte
+	copy(b[:], s)
+	return binary.BigEndian.Uint64(b[:])
 }
 
 type uintKey struct {
@@ -167,21 +174,28 @@ func sortedEach(sp *Space, kd *keyDef, cmp func(a, b Tuple) int, fn func(t Tuple
 	}
 	switch {
 	case isStr:
+		str := func(i int32) []byte {
+			_, _, s := peek(fieldAt(tuples[i], field))
+			return s
+		}
 		keys := make([]strKey, len(tuples))
-		for i, t := range tuples {
-			_, _, s := peek(fieldAt(t, field))
-			keys[i] = strKey{s, int32(i)}
+		for i := range tuples {
+			keys[i] = strKey{strPrefix(str(int32(i))), int32(i)}
 		}
 		first := true
 		var last []byte
 		parallelSortEach(keys, func(a, b strKey) int {
-			if c := bytes.Compare(a.s, b.s); c != 0 {
+			if c := cmpOrdered(a.prefix, b.prefix); c != 0 {
+				return c
+			}
+			if c := bytes.Compare(str(a.i), str(b.i)); c != 0 {
 				return c
 			}
 			return cmp(tuples[a.i], tuples[b.i])
 		}, func(k strKey) {
-			fn(tuples[k.i], !first && bytes.Equal(k.s, last))
-			first, last = false, k.s
+			s := str(k.i)
+			fn(tuples[k.i], !first && bytes.Equal(s, last))
+			first, last = false, s
 		})
 	case isUint:
 		keys := make([]uintKey, len(tuples))

@@ -40,7 +40,10 @@ type RawRequest struct {
 // nothing with the raw slices. Malformed MessagePack, or a key, tuple or operation
 // list that is not an array, is reported as an *ApplyError with code
 // ER_INVALID_MSGPACK.
-func (r RawRequest) Decode() (Request, error) {
+func (r RawRequest) Decode() (Request, error) { return r.DecodeIn(nil) }
+
+// DecodeIn is Decode with the tuple's bytes taken from an arena.
+func (r RawRequest) DecodeIn(arena *TupleArena) (Request, error) {
 	req := Request{Type: r.Type, SpaceID: r.SpaceID, IndexID: r.IndexID, IndexBase: r.IndexBase, canonical: true}
 	decode := func(name string, b []byte) ([]any, error) {
 		if b == nil {
@@ -72,7 +75,7 @@ func (r RawRequest) Decode() (Request, error) {
 		return req, nil
 	}
 	if r.Tuple != nil {
-		t, aerr := tupleFromMsgpack("tuple", r.Tuple)
+		t, aerr := tupleFromMsgpack("tuple", r.Tuple, arena)
 		if aerr != nil {
 			aerr.Type, aerr.SpaceID = r.Type, r.SpaceID
 			return Request{}, aerr

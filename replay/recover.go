@@ -986,7 +986,7 @@ func (rc *recoverer) applyDecoded(row *format.Row, dec *decoded) {
 	}
 	rc.res.Counts.AppliedRows++
 	if !dec.ok {
-		*dec = decodeRequest(row)
+		*dec = decodeRequest(row, nil)
 	}
 	err := dec.err
 	if err == nil {

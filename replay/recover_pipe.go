@@ -54,15 +54,16 @@ type pipeBatch struct {
 
 const pipeBatchRows = 512
 
-// decodeRequest decodes the request of a DML row.
-func decodeRequest(row *format.Row) decoded {
+// decodeRequest decodes the request of a DML row, its tuple made in the
+// arena (nil: allocated by itself).
+func decodeRequest(row *format.Row, arena *memtx.TupleArena) decoded {
 	d, err := row.DML()
 	if err != nil {
 		return decoded{err: &memtx.ApplyError{Code: box.ErrInvalidMsgpack, Message: "Invalid MsgPack - " + err.Error(),
 			Type: box.RowType(row.Type)}, ok: true}
 	}
 	req, err := memtx.RawRequest{Type: box.RowType(row.Type), SpaceID: d.SpaceID, IndexID: d.IndexID,
-		IndexBase: d.IndexBase, Key: d.Key, Tuple: d.Tuple, Ops: d.Ops}.Decode()
+		IndexBase: d.IndexBase, Key: d.Key, Tuple: d.Tuple, Ops: d.Ops}.DecodeIn(arena)
 	if err != nil {
 		req.SpaceID = d.SpaceID
 	}
@@ -84,12 +85,15 @@ func pipeline(ctx context.Context, r *format.Reader, fn func(b *pipeBatch) bool)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// The tuples of a replay mostly stay: they are made in
+			// chunks (one arena per worker).
+			var arena memtx.TupleArena
 			for b := range work {
 				for i := range b.rows {
 					p := &b.rows[i]
 					if p.hdr.Type.IsDML() {
 						row := p.row(b)
-						p.dec = decodeRequest(&row)
+						p.dec = decodeRequest(&row, &arena)
 					}
 				}
 				close(b.done)
