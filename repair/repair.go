@@ -25,6 +25,10 @@ type Options struct {
 	OutSnapDir string
 	// NoSync skips fsync of the files written (tests).
 	NoSync bool
+	// Progress, when set, is told after each file is analysed and after
+	// each is written how many bytes of the input are done, of total (every
+	// input byte counts twice: read, then copied).
+	Progress func(done, total int64)
 }
 
 // UsageError is a problem with the options: nothing was read or written.
@@ -38,6 +42,9 @@ func usage(f string, a ...any) error { return &UsageError{Err: fmt.Errorf(f, a..
 // run is the state of one repair.
 type run struct {
 	opts    Options
+	// done and total: bytes of the input analysed and written, for
+	// Options.Progress.
+	done, total int64
 	rep     *Report
 	wals    []*walFile // every .xlog, in signature order
 	snaps   []*snapFile
@@ -75,6 +82,12 @@ func Run(opts Options) (*Report, error) {
 	}}
 	if err := rp.list(); err != nil {
 		return nil, err
+	}
+	for _, w := range rp.wals {
+		rp.total += 2 * w.size
+	}
+	for _, sf := range rp.snaps {
+		rp.total += 2 * sf.size
 	}
 	if err := rp.analyze(); err != nil {
 		return nil, err
@@ -248,6 +261,7 @@ func (rp *run) analyze() error {
 		if err := analyzeSnap(sf); err != nil {
 			return fmt.Errorf("%s: %w", sf.path, err)
 		}
+		rp.progress(sf.size)
 	}
 	if len(rp.wals) == 0 && len(rp.snaps) == 0 {
 		rp.rep.Error = "no .xlog or .snap files in the input"
@@ -270,6 +284,7 @@ func (rp *run) analyze() error {
 		if floor, err = analyzeWAL(w, floor); err != nil {
 			return err
 		}
+		rp.progress(w.size)
 		files = append(files, w)
 	}
 	rp.files = files
@@ -505,6 +520,7 @@ func (rp *run) write() error {
 	}
 	for _, sf := range rp.snaps {
 		if sf.trusted {
+			rp.progress(sf.size)
 			if err := rp.writeSnap(sf); err != nil {
 				return err
 			}
@@ -516,6 +532,9 @@ func (rp *run) write() error {
 		}
 		if err := rp.writeWAL(o); err != nil {
 			return err
+		}
+		if o.src != nil {
+			rp.progress(o.src.size)
 		}
 	}
 	for _, w := range rp.files {
@@ -570,5 +589,13 @@ func (rp *run) removeOutput() {
 	os.Remove(filepath.Join(rp.opts.OutDir, "lost"))
 	for i := len(rp.madeDirs) - 1; i >= 0; i-- {
 		os.Remove(rp.madeDirs[i])
+	}
+}
+
+// progress adds n bytes done and tells Options.Progress.
+func (rp *run) progress(n int64) {
+	rp.done += n
+	if rp.opts.Progress != nil {
+		rp.opts.Progress(min(rp.done, rp.total), rp.total)
 	}
 }

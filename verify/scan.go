@@ -74,7 +74,8 @@ type promoteEvent struct {
 
 // scanLimits bound what one instance pass keeps.
 type scanLimits struct {
-	perKind int // findings kept per (kind, severity)
+	perKind  int               // findings kept per (kind, severity)
+	progress func(delta int64) // see Options.Progress
 }
 
 // scanner reads the files of one instance in order and replays them.
@@ -90,6 +91,8 @@ type scanner struct {
 
 	file     string
 	fileIdx  int
+	fileSize int64
+	reported int64 // bytes of the current file told to limits.progress
 	rules    synchro.Rules
 	damaged  bool // damage was skipped since the previous row
 	started  bool
@@ -160,6 +163,8 @@ func scanInstance(ctx context.Context, src Source, seed maphash.Seed, lim scanLi
 			return nil, err
 		}
 		s.scanFile(i, ref, i == newest)
+		s.advance(s.fileSize) // the file is done, whatever was read of it
+		s.reported = 0
 	}
 	s.finish()
 	return s.inst, nil
@@ -238,6 +243,7 @@ func (s *scanner) scanFile(idx int, ref format.FileRef, newest bool) {
 	if st, err := os.Stat(ref.Path); err == nil {
 		size = st.Size()
 	}
+	s.fileSize = size
 	s.inst.sum.Files++
 	s.inst.sum.Bytes += size
 	var issues []*format.Error
@@ -369,6 +375,9 @@ func (s *scanner) scanSnapshot(rd *format.Reader, info *fileInfo) {
 			break
 		}
 		s.rowCount++
+		if s.rowCount&0xfff == 0 {
+			s.advance(r.Pos.Block)
+		}
 		switch r.Type {
 		case box.TypePromote:
 			if syn, err := r.Synchro(); err == nil {
@@ -484,6 +493,9 @@ func (s *scanner) scanXlog(rd *format.Reader, info *fileInfo) {
 	for {
 		if s.rowCount&0xffff == 0 && s.ctx.Err() != nil {
 			return
+		}
+		if s.rowCount&0xfff == 0 {
+			s.advance(rd.Offset())
 		}
 		r, err := rd.Next()
 		if errors.Is(err, io.EOF) {
@@ -1026,5 +1038,14 @@ func (s *scanner) finish() {
 		s.add(newFinding(KindTruncated, Warning,
 			"the log has more fate changes, write-order changes or queued transactions than verify keeps (%d / %d / %d); later checks are coarser",
 			fateLimit, segmentLimit, queueLimit))
+	}
+}
+
+// advance tells the progress callback that the current file has been read
+// up to offset off.
+func (s *scanner) advance(off int64) {
+	if s.limits.progress != nil && off > s.reported {
+		s.limits.progress(off - s.reported)
+		s.reported = off
 	}
 }

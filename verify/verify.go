@@ -57,6 +57,10 @@ type Options struct {
 	// MaxPerKind caps the findings kept per instance, kind and severity
 	// (the rest are counted); 0 means 50.
 	MaxPerKind int
+	// Progress, when set, is told now and then how many more bytes of the
+	// files have been read. It is called from the goroutines that read the
+	// instances, concurrently.
+	Progress func(delta int64)
 }
 
 // SyncCounts counts transactions by what became of them.
@@ -199,7 +203,7 @@ func Run(ctx context.Context, srcs []Source, opts Options) (*Report, error) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			insts[i], errs[i] = scanInstance(ctx, src, seed, scanLimits{perKind: opts.MaxPerKind})
+			insts[i], errs[i] = scanInstance(ctx, src, seed, scanLimits{perKind: opts.MaxPerKind, progress: opts.Progress})
 		}()
 	}
 	wg.Wait()

@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"errors"
+	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/xlogtool/xlogtool/internal/progress"
 	"github.com/xlogtool/xlogtool/repair"
 )
 
@@ -44,7 +46,17 @@ when nothing could be repaired, 2 on usage or I/O errors.`,
 			if opts.OutDir == "" {
 				return usageError("--out is required")
 			}
+			var bar *progress.Bar
+			if progress.IsTerminal(os.Stderr) {
+				opts.Progress = func(done, total int64) {
+					if bar == nil {
+						bar = progress.New(os.Stderr, true, "repair", total)
+					}
+					bar.Set(done)
+				}
+			}
 			rep, err := repair.Run(opts)
+			bar.Done()
 			var ue *repair.UsageError
 			if errors.As(err, &ue) {
 				return usageError("%v", ue.Err)

@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/internal/progress"
 	"github.com/xlogtool/xlogtool/verify"
 )
 
@@ -70,7 +72,13 @@ verify could not run.`,
 			if err != nil {
 				return err
 			}
-			rep, err := verify.Run(cmd.Context(), srcs, verify.Options{Parallel: parallel})
+			opts := verify.Options{Parallel: parallel}
+			bar := progress.New(os.Stderr, progress.IsTerminal(os.Stderr), "verify", sourcesSize(srcs))
+			if bar != nil {
+				opts.Progress = bar.Add
+			}
+			rep, err := verify.Run(cmd.Context(), srcs, opts)
+			bar.Done()
 			if err != nil {
 				return &exitError{code: exitUsage, err: err}
 			}
@@ -118,4 +126,15 @@ func writeHTML(path string, rep *verify.Report) error {
 		return err
 	}
 	return f.Close()
+}
+
+// sourcesSize is the size of the log files of the instances, for the
+// progress line.
+func sourcesSize(srcs []verify.Source) int64 {
+	var n int64
+	for _, s := range srcs {
+		refs, _ := format.ScanDir(s.Dir)
+		n += totalSize(refs)
+	}
+	return n
 }

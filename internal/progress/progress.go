@@ -46,6 +46,11 @@ func (b *Bar) Set(n int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.done = n
+	b.tick()
+}
+
+// tick redraws at most five times a second; b.mu is held.
+func (b *Bar) tick() {
 	now := time.Now()
 	if now.Sub(b.last) < 200*time.Millisecond {
 		return
@@ -75,4 +80,15 @@ func (b *Bar) Done() {
 	if b.shown {
 		fmt.Fprint(b.w, "\r\033[K")
 	}
+}
+
+// Add records n more bytes done (safe to call from several goroutines).
+func (b *Bar) Add(n int64) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done += n
+	b.tick()
 }
