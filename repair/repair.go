@@ -42,9 +42,6 @@ func usage(f string, a ...any) error { return &UsageError{Err: fmt.Errorf(f, a..
 // run is the state of one repair.
 type run struct {
 	opts    Options
-	// done and total: bytes of the input analysed and written, for
-	// Options.Progress.
-	done, total int64
 	rep     *Report
 	wals    []*walFile // every .xlog, in signature order
 	snaps   []*snapFile
@@ -57,6 +54,9 @@ type run struct {
 	vinyl   []string // vinyl files and directories copied as they are
 	// madeDirs: the output directories write created.
 	madeDirs []string
+	// done and total: bytes of the input analysed and written, for
+	// Options.Progress.
+	done, total int64
 }
 
 // Run repairs the data directory described by opts into opts.OutDir and

@@ -334,7 +334,7 @@ type recoverer struct {
 	pastGlobal bool
 	// unnamed: replica ids a vclock target does not name, warned about.
 	unnamed map[uint32]bool
-	stopped    bool
+	stopped bool
 
 	// lastLSN checks the LSN order within a file.
 	lastLSN [format.VClockMax]uint64

@@ -4,9 +4,9 @@
 package testfix
 
 import (
-	"encoding/base64"
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
