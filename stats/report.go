@@ -31,9 +31,12 @@ type Report struct {
 	// itself). A transaction counts when at least one of its rows is
 	// selected, with its selected rows.
 	Transactions TxReport `json:"transactions"`
-	// SyncTransactions are those whose last row has the WAIT_ACK flag
-	// (written by Tarantool 2.6.3/2.7.2/2.8.1 and later); WaitSync counts
-	// those with WAIT_SYNC (they waited in the synchronous queue).
+	// SyncTransactions are those the writer's rules make synchronous
+	// (synchro.Queue.Classify): the last row has the WAIT_ACK flag
+	// (written by Tarantool 2.6.3/2.7.2/2.8.1 and later) or, for older
+	// writers that flag nothing, a row writes a space whose _space row
+	// says is_sync; WaitSync counts those with WAIT_SYNC (they waited in
+	// the synchronous queue).
 	SyncTransactions TxReport `json:"sync_transactions"`
 	WaitSync         int64    `json:"wait_sync_transactions"`
 	// Synchro counts the synchronous-replication rows selected.

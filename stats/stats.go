@@ -12,6 +12,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/synchro"
 )
 
 // Counter counts rows and their bytes.
@@ -111,7 +112,10 @@ type Collector struct {
 
 	wal      bool // the current file is a WAL: count transactions
 	asm      *format.TxAssembler
-	tx       txState // the selected rows of the open transaction
+	queue    *synchro.Queue      // the writer's rules: which transactions are synchronous
+	syncSp   *synchro.SyncSpaces // learned from _space rows
+	lastSync bool                // lastSpace is synchronous
+	tx       txState             // the selected rows of the open transaction
 	txs      TxStats
 	syncTxs  TxStats
 	waitSync int64
@@ -119,8 +123,9 @@ type Collector struct {
 
 // txState counts the selected rows of the transaction being read.
 type txState struct {
-	rows  int64
-	bytes int64
+	rows      int64
+	bytes     int64
+	syncSpace bool // a row writes a synchronous space
 }
 
 // New returns a collector counting the rows flt selects (all rows when nil).
@@ -132,6 +137,8 @@ func New(flt *format.Filter) *Collector {
 		replicasOther: map[uint32]*replicaCounter{},
 		system:        true,
 		asm:           format.NewTxAssembler(format.TxOptions{}),
+		queue:         synchro.NewQueue(synchro.Options{}),
+		syncSp:        synchro.NewSyncSpaces(nil),
 	}
 	if flt == nil {
 		n := format.NewFilter()
@@ -151,6 +158,9 @@ func New(flt *format.Filter) *Collector {
 func (c *Collector) BeginFile(m *format.Meta) {
 	c.files++
 	c.wal = m != nil && m.FileType == format.TypeXLOG
+	if m != nil {
+		c.queue.SetRules(synchro.RulesFor(m.Tarantool))
+	}
 	c.asm.Reset()
 	c.tx = txState{}
 }
@@ -176,8 +186,12 @@ func (c *Collector) EndFile(r *format.Reader) {
 func (c *Collector) Row(r *format.Row) {
 	c.rowsRead++
 	sid, hasSpace := spaceID(r.Body)
-	if hasSpace && sid == box.SpaceSpace && (r.Type == box.TypeInsert || r.Type == box.TypeReplace) {
-		c.learnName(r.Body)
+	if hasSpace && sid == box.SpaceSpace {
+		if r.Type == box.TypeInsert || r.Type == box.TypeReplace {
+			c.learnName(r.Body)
+		}
+		c.syncSp.Learn(r)
+		c.lastCount = nil // the space remembered may have changed
 	}
 	size := int64(len(r.RawHeader) + len(r.Body))
 	sel := c.match(r, sid, hasSpace)
@@ -195,6 +209,9 @@ func (c *Collector) Row(r *format.Row) {
 		if sel {
 			c.tx.rows++
 			c.tx.bytes += size
+		}
+		if hasSpace && !c.tx.syncSpace && c.spaceSync(sid) {
+			c.tx.syncSpace = true
 		}
 		if done != nil {
 			c.closeTx(done)
@@ -229,7 +246,7 @@ func (c *Collector) Row(r *format.Row) {
 				ct = &Counter{}
 				c.spaceCount[sid] = ct
 			}
-			c.lastSpace, c.lastCount = sid, ct
+			c.lastSpace, c.lastCount, c.lastSync = sid, ct, c.syncSp.IsSync(sid)
 		}
 		c.lastCount.add(size)
 	}
@@ -247,6 +264,15 @@ func (c *Collector) Row(r *format.Row) {
 		}
 		rc.lsnHi = max(rc.lsnHi, r.LSN)
 	}
+}
+
+// spaceSync reports whether a space is synchronous, remembering the
+// answer for the space seen last.
+func (c *Collector) spaceSync(sid uint32) bool {
+	if c.lastCount != nil && sid == c.lastSpace {
+		return c.lastSync
+	}
+	return c.syncSp.IsSync(sid)
 }
 
 // match applies the filter: its space part (the rule of Filter.Match) with
@@ -286,7 +312,7 @@ func (c *Collector) closeTx(t *format.Tx) {
 		c.txs.Incomplete++
 		return
 	}
-	if t.Flags&box.FlagWaitAck != 0 {
+	if sync, _ := c.queue.Classify(t.Flags, tx.syncSpace); sync {
 		c.syncTxs.add(tx.rows, tx.bytes)
 	}
 	if t.Flags&box.FlagWaitSync != 0 {
