@@ -162,6 +162,11 @@ func failover(t *testing.T, quorum int) {
 
 	fs.connect(1, 2)
 	fs.connect(2, 1)
+	// clear_synchro_queue counts the acks of the relays it still has: wait
+	// until the new master's relay to the dead one has stopped.
+	n.WaitFor(t, `(function() local r = box.info.replication[1]
+		local d = r and r.downstream
+		return d == nil or d.status ~= 'follow' end)()`, 30*time.Second)
 	n.Eval(t, fmt.Sprintf("box.cfg{replication_synchro_timeout = 0.1, replication_synchro_quorum = %d} box.ctl.clear_synchro_queue()", quorum))
 	n.Eval(t, "box.cfg{read_only = false, replication_synchro_timeout = 30, replication_synchro_quorum = 2}")
 	want := "return box.space.s:get{50} ~= nil and box.space.a:get{50} ~= nil"
