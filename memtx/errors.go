@@ -30,3 +30,9 @@ func (e *ApplyError) Error() string {
 func errorf(code box.ErrorCode, format string, args ...any) *ApplyError {
 	return &ApplyError{Code: code, Message: fmt.Sprintf(format, args...)}
 }
+
+// boxError builds an *ApplyError with Tarantool's message for the code
+// (box's table) formatted with args.
+func boxError(code box.ErrorCode, args ...any) *ApplyError {
+	return &ApplyError{Code: code, Message: code.Message(args...)}
+}

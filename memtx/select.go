@@ -53,8 +53,7 @@ func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tup
 		return sp.noIndex(indexID)
 	}
 	if it > box.IterGt {
-		return errorf(box.ErrUnsupportedIndexFeature, "Index '%s' (%s) of space '%s' (memtx) does not support requested iterator type",
-			ix.Name, strings.ToUpper(ix.Type), sp.displayName())
+		return sp.unsupportedIterator(ix)
 	}
 	nk, nerr := Normalize(key)
 	if nerr != nil {
@@ -64,7 +63,7 @@ func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tup
 		key = []any{}
 	}
 	if len(key) > len(ix.kd.parts) {
-		return errorf(box.ErrKeyPartCount, "Invalid key part count (expected [0..%d], got %d)", len(ix.kd.parts), len(key))
+		return boxError(box.ErrKeyPartCount, len(ix.kd.parts), len(key))
 	}
 	if strings.EqualFold(ix.Type, "hash") {
 		// A HASH index takes ALL (any key), GT (no key or a full key)
@@ -75,8 +74,7 @@ func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tup
 			key = key[:0]
 		case it == box.IterGt && len(key) == 0:
 		case len(key) != len(ix.kd.parts):
-			return errorf(box.ErrPartialKey, "HASH index  does not support selects via a partial key (expected %d parts, got %d). Please Consider changing index type to TREE.",
-				len(ix.kd.parts), len(key))
+			return boxError(box.ErrPartialKey, "HASH", len(ix.kd.parts), len(key))
 		}
 	} else if it == box.IterAll {
 		// ALL with a key on a TREE index starts at the key, as GE.
@@ -86,12 +84,10 @@ func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tup
 		return err
 	}
 	if strings.EqualFold(ix.Type, "hash") && it != box.IterEq && it != box.IterGt && it != box.IterAll {
-		return errorf(box.ErrUnsupportedIndexFeature, "Index '%s' (HASH) of space '%s' (memtx) does not support requested iterator type",
-			ix.Name, sp.displayName())
+		return sp.unsupportedIterator(ix)
 	}
 	if !ix.maintained() {
-		return errorf(box.ErrUnsupportedIndexFeature, "Index '%s' (%s) of space '%s' (memtx) does not support requested iterator type",
-			ix.Name, strings.ToUpper(ix.Type), sp.displayName())
+		return sp.unsupportedIterator(ix)
 	}
 	cmp := func(t Tuple) int { return ix.kd.compareKey(t, key) }
 	if len(key) == 0 {
@@ -140,4 +136,10 @@ func (kd *keyDef) checkKeyTypes(key []any, search bool) *ApplyError {
 		}
 	}
 	return nil
+}
+
+// unsupportedIterator is the error of an iterator an index does not have.
+func (sp *Space) unsupportedIterator(ix *Index) *ApplyError {
+	return boxError(box.ErrUnsupportedIndexFeature, ix.Name, strings.ToUpper(ix.Type), sp.displayName(), "memtx",
+		"requested iterator type")
 }

@@ -481,12 +481,11 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 		}
 		if strings.EqualFold(ix.Type, "hash") {
 			if !ix.Unique && iid != 0 {
-				return nil, errorf(box.ErrModifyIndex, "Can't create or modify index '%s' in space '%s': HASH index must be unique",
-					ix.Name, sp.displayName())
+				return nil, boxError(box.ErrModifyIndex, ix.Name, sp.displayName(), "HASH index must be unique")
 			}
 			for _, p := range ix.Parts {
 				if p.IsNullable {
-					return nil, errorf(box.ErrUnsupported, "HASH does not support nullable parts")
+					return nil, boxError(box.ErrUnsupported, "HASH", "nullable parts")
 				}
 			}
 		}

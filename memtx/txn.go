@@ -33,7 +33,7 @@ type txnLog struct {
 // one is open.
 func (s *State) Begin() error {
 	if s.txn != nil {
-		return &ApplyError{Code: box.ErrActiveTransaction, Message: box.ErrActiveTransaction.Message()}
+		return boxError(box.ErrActiveTransaction)
 	}
 	s.txn = &txnLog{}
 	return nil
@@ -148,7 +148,7 @@ func (s *State) checkMemory(t Tuple) *ApplyError {
 	}
 	need := tupleCost(t)
 	if s.MemoryUsed()+uint64(need) > s.opts.MemoryLimit {
-		return &ApplyError{Code: box.ErrMemoryIssue, Message: box.ErrMemoryIssue.Message(need, "slab allocator", "memtx_tuple")}
+		return boxError(box.ErrMemoryIssue, need, "slab allocator", "memtx_tuple")
 	}
 	return nil
 }
