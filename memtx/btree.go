@@ -3,6 +3,13 @@ package memtx
 // A B-tree keeping items ordered by a comparison function, with
 // O(log n) lookup, insertion and removal. Items equal under the
 // comparison replace each other.
+//
+// Copy on write: clone returns a second tree sharing every node with the
+// first in O(1). Nodes belong to the tree (its owner token) that made
+// them; a tree changes only nodes it owns and copies a shared node (and
+// the path to it) before changing it, so each tree sees only its own
+// changes and a clone may be read on another goroutine while the
+// original is written.
 
 const (
 	btreeMaxItems = 63 // must be odd
@@ -13,6 +20,7 @@ type btree[T any] struct {
 	cmp    func(a, b T) int
 	root   *bnode[T]
 	length int
+	owner  *cowOwner // nodes made by this tree since its last clone
 	// miss is the path of the last get that found nothing, while the
 	// tree has not changed since (hasMiss): insertHinted uses it so that
 	// a lookup followed by the insertion of what it looked for searches
@@ -30,10 +38,54 @@ type bstep[T any] struct {
 type bnode[T any] struct {
 	items    []T
 	children []*bnode[T] // nil for leaves
+	owner    *cowOwner
 }
 
+// cowOwner tells which tree may change a node in place.
+type cowOwner struct{ _ byte }
+
 func newBtree[T any](cmp func(a, b T) int) *btree[T] {
-	return &btree[T]{cmp: cmp}
+	return &btree[T]{cmp: cmp, owner: &cowOwner{}}
+}
+
+// clone returns a tree with the items of t, sharing its nodes; from now
+// on each of the two copies the nodes it changes.
+func (t *btree[T]) clone() *btree[T] {
+	c := *t
+	c.miss, c.hasMiss = nil, false
+	t.owner, c.owner = &cowOwner{}, &cowOwner{}
+	t.hasMiss = false
+	return &c
+}
+
+// newNode makes a node owned by t.
+func (t *btree[T]) newNode(items []T, children []*bnode[T]) *bnode[T] {
+	return &bnode[T]{items: items, children: children, owner: t.owner}
+}
+
+// mutable returns n itself when t owns it, else a copy of it owned by t.
+func (t *btree[T]) mutable(n *bnode[T]) *bnode[T] {
+	if n.owner == t.owner {
+		return n
+	}
+	c := &bnode[T]{owner: t.owner, items: append(make([]T, 0, btreeMaxItems+1), n.items...)}
+	if n.children != nil {
+		c.children = append(make([]*bnode[T], 0, btreeMaxItems+2), n.children...)
+	}
+	return c
+}
+
+// mutableRoot makes the root owned by t.
+func (t *btree[T]) mutableRoot() *bnode[T] {
+	t.root = t.mutable(t.root)
+	return t.root
+}
+
+// mutableChild makes child i of n (which t owns) owned by t.
+func (t *btree[T]) mutableChild(n *bnode[T], i int) *bnode[T] {
+	c := t.mutable(n.children[i])
+	n.children[i] = c
+	return c
 }
 
 func (t *btree[T]) Len() int { return t.length }
@@ -127,6 +179,14 @@ func (t *btree[T]) insertHinted(item T) bool {
 			right = true
 		}
 	}
+	// The path to the leaf becomes the tree's own.
+	for k := range path {
+		if k == 0 {
+			path[0].n = t.mutableRoot()
+		} else {
+			path[k].n = t.mutableChild(path[k-1].n, path[k-1].i)
+		}
+	}
 	leaf := path[len(path)-1]
 	leaf.n.items = insertAt(leaf.n.items, leaf.i, item)
 	t.length++
@@ -138,7 +198,7 @@ func (t *btree[T]) insertHinted(item T) bool {
 		}
 		sep, r := n.splitHalf()
 		if k == 0 {
-			t.root = &bnode[T]{items: []T{sep}, children: []*bnode[T]{n, r}}
+			t.root = t.newNode([]T{sep}, []*bnode[T]{n, r})
 			break
 		}
 		p := path[k-1]
@@ -154,7 +214,7 @@ func (n *bnode[T]) splitHalf() (T, *bnode[T]) {
 	var zero T
 	mid := len(n.items) / 2
 	sep := n.items[mid]
-	right := &bnode[T]{items: append(make([]T, 0, btreeMaxItems), n.items[mid+1:]...)}
+	right := &bnode[T]{items: append(make([]T, 0, btreeMaxItems), n.items[mid+1:]...), owner: n.owner}
 	for i := mid; i < len(n.items); i++ {
 		n.items[i] = zero
 	}
@@ -174,7 +234,7 @@ func (t *btree[T]) set(item T) (T, bool) {
 	t.hasMiss = false
 	var zero T
 	if t.root == nil {
-		t.root = &bnode[T]{items: []T{item}}
+		t.root = t.newNode([]T{item}, nil)
 		t.length = 1
 		return zero, false
 	}
@@ -182,9 +242,10 @@ func (t *btree[T]) set(item T) (T, bool) {
 		t.appendMax(item)
 		return zero, false
 	}
+	t.mutableRoot()
 	if len(t.root.items) >= btreeMaxItems {
 		sep, right := t.root.split()
-		t.root = &bnode[T]{items: []T{sep}, children: []*bnode[T]{t.root, right}}
+		t.root = t.newNode([]T{sep}, []*bnode[T]{t.root, right})
 	}
 	old, replaced := t.insert(t.root, item)
 	if !replaced {
@@ -198,14 +259,15 @@ func (t *btree[T]) set(item T) (T, bool) {
 // on the left, so that a tree built in key order has full nodes.
 func (t *btree[T]) appendMax(item T) {
 	t.hasMiss = false
+	t.mutableRoot()
 	if len(t.root.items) >= btreeMaxItems {
 		sep, right := t.root.splitLast()
-		t.root = &bnode[T]{items: []T{sep}, children: []*bnode[T]{t.root, right}}
+		t.root = t.newNode([]T{sep}, []*bnode[T]{t.root, right})
 	}
 	n := t.root
 	for n.children != nil {
 		last := len(n.children) - 1
-		c := n.children[last]
+		c := t.mutableChild(n, last)
 		if len(c.items) >= btreeMaxItems {
 			sep, right := c.splitLast()
 			n.items = append(n.items, sep)
@@ -228,7 +290,7 @@ func (n *bnode[T]) splitLast() (T, *bnode[T]) {
 	sep := n.items[last]
 	n.items[last] = zero
 	n.items = n.items[:last]
-	right := &bnode[T]{items: make([]T, 0, btreeMaxItems)}
+	right := &bnode[T]{items: make([]T, 0, btreeMaxItems), owner: n.owner}
 	if n.children != nil {
 		right.children = make([]*bnode[T], 1, btreeMaxItems+1)
 		right.children[0] = n.children[last+1]
@@ -241,7 +303,7 @@ func (n *bnode[T]) splitLast() (T, *bnode[T]) {
 func (n *bnode[T]) split() (T, *bnode[T]) {
 	mid := btreeMaxItems / 2
 	sep := n.items[mid]
-	right := &bnode[T]{items: append([]T(nil), n.items[mid+1:]...)}
+	right := &bnode[T]{items: append([]T(nil), n.items[mid+1:]...), owner: n.owner}
 	var zero T
 	for i := mid; i < len(n.items); i++ {
 		n.items[i] = zero
@@ -272,7 +334,7 @@ func (t *btree[T]) insert(n *bnode[T], item T) (T, bool) {
 			return zero, false
 		}
 		if len(n.children[i].items) >= btreeMaxItems {
-			sep, right := n.children[i].split()
+			sep, right := t.mutableChild(n, i).split()
 			n.items = insertAt(n.items, i, sep)
 			n.children = insertAt(n.children, i+1, right)
 			switch c := t.cmp(item, sep); {
@@ -284,7 +346,7 @@ func (t *btree[T]) insert(n *bnode[T], item T) (T, bool) {
 				i++
 			}
 		}
-		n = n.children[i]
+		n = t.mutableChild(n, i)
 	}
 }
 
@@ -311,7 +373,7 @@ func (t *btree[T]) delete(probe func(T) int) (T, bool) {
 	if t.root == nil {
 		return zero, false
 	}
-	out, ok := t.remove(t.root, probe, false)
+	out, ok := t.remove(t.mutableRoot(), probe, false)
 	if len(t.root.items) == 0 {
 		if t.root.children != nil {
 			t.root = t.root.children[0]
@@ -351,23 +413,23 @@ func (t *btree[T]) remove(n *bnode[T], probe func(T) int, max bool) (T, bool) {
 			return out, true
 		}
 		if len(n.children[i].items) <= btreeMinItems {
-			n.grow(i)
+			t.grow(n, i)
 			continue
 		}
 		if found {
 			out := n.items[i]
-			n.items[i], _ = t.remove(n.children[i], nil, true)
+			n.items[i], _ = t.remove(t.mutableChild(n, i), nil, true)
 			return out, true
 		}
-		n = n.children[i]
+		n = t.mutableChild(n, i)
 	}
 }
 
 // grow makes child i hold more than the minimum of items, by taking an
 // item from a sibling or by merging with one.
-func (n *bnode[T]) grow(i int) {
+func (t *btree[T]) grow(n *bnode[T], i int) {
 	if i > 0 && len(n.children[i-1].items) > btreeMinItems {
-		c, left := n.children[i], n.children[i-1]
+		c, left := t.mutableChild(n, i), t.mutableChild(n, i-1)
 		var stolen T
 		left.items, stolen = removeAt(left.items, len(left.items)-1)
 		c.items = insertAt(c.items, 0, n.items[i-1])
@@ -380,7 +442,7 @@ func (n *bnode[T]) grow(i int) {
 		return
 	}
 	if i < len(n.items) && len(n.children[i+1].items) > btreeMinItems {
-		c, right := n.children[i], n.children[i+1]
+		c, right := t.mutableChild(n, i), t.mutableChild(n, i+1)
 		var stolen T
 		right.items, stolen = removeAt(right.items, 0)
 		c.items = append(c.items, n.items[i])
@@ -395,7 +457,7 @@ func (n *bnode[T]) grow(i int) {
 	if i >= len(n.items) {
 		i--
 	}
-	c := n.children[i]
+	c := t.mutableChild(n, i)
 	var sep T
 	n.items, sep = removeAt(n.items, i)
 	var right *bnode[T]

@@ -325,3 +325,103 @@ func TestBtreeHinted(t *testing.T) {
 		return true
 	})
 }
+
+// TestBtreeClone: clones keep their items while the original goes on
+// changing through every path (hinted inserts, appends at the right edge,
+// replacements, removals that borrow and merge), and the original keeps
+// its own; readers of the clones run on other goroutines (run with -race).
+func TestBtreeClone(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	tr := newBtree(intCmp)
+	model := map[int]bool{}
+	type snap struct {
+		tree *btree[int]
+		want []int
+	}
+	var snaps []snap
+	sorted := func(m map[int]bool) []int {
+		out := make([]int, 0, len(m))
+		for k := range m {
+			out = append(out, k)
+		}
+		sort.Ints(out)
+		return out
+	}
+	items := func(tr *btree[int]) []int {
+		out := []int{}
+		tr.ascend(func(x int) bool { out = append(out, x); return true })
+		return out
+	}
+	done := make(chan struct{})
+	errs := make(chan string, 100)
+	reader := func(s snap) {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			got := items(s.tree)
+			if len(got) != len(s.want) {
+				errs <- "a clone changed while read"
+				return
+			}
+			for i := range got {
+				if got[i] != s.want[i] {
+					errs <- "a clone changed while read"
+					return
+				}
+			}
+		}
+	}
+	next := 100000
+	for step := 0; step < 60000; step++ {
+		switch r := rng.Intn(100); {
+		case r < 35:
+			k := rng.Intn(20000)
+			if _, found := tr.get(func(x int) int { return intCmp(x, k) }); !found && !tr.insertHinted(k) {
+				tr.set(k)
+			}
+			model[k] = true
+		case r < 50:
+			next += 1 + rng.Intn(3)
+			tr.set(next) // appends at the right edge
+			model[next] = true
+		case r < 90:
+			k := rng.Intn(20000)
+			tr.delete(func(x int) int { return intCmp(x, k) })
+			delete(model, k)
+		default:
+			if step%500 < 10 && len(snaps) < 12 {
+				s := snap{tree: tr.clone(), want: sorted(model)}
+				snaps = append(snaps, s)
+				go reader(s)
+			}
+		}
+	}
+	close(done)
+	select {
+	case e := <-errs:
+		t.Fatal(e)
+	default:
+	}
+	if len(snaps) < 5 {
+		t.Fatalf("only %d clones taken", len(snaps))
+	}
+	checkTree(t, tr)
+	if got, want := items(tr), sorted(model); len(got) != len(want) || tr.Len() != len(want) {
+		t.Fatalf("the tree holds %d items (Len %d), want %d", len(got), tr.Len(), len(want))
+	}
+	for i, s := range snaps {
+		checkTree(t, s.tree)
+		got := items(s.tree)
+		if len(got) != len(s.want) || s.tree.Len() != len(s.want) {
+			t.Fatalf("clone %d holds %d items (Len %d), want %d", i, len(got), s.tree.Len(), len(s.want))
+		}
+		for j := range got {
+			if got[j] != s.want[j] {
+				t.Fatalf("clone %d changed at %d: %d, want %d", i, j, got[j], s.want[j])
+			}
+		}
+	}
+}

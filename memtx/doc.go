@@ -138,10 +138,11 @@
 //
 // State.WriteSnapshot writes a state as a snapshot file that Tarantool
 // starts from (SnapshotSpaces gives the spaces and their order).
-// State.ReadView takes the tuples of those spaces at one moment, sharing
-// them (one slice element per tuple); the view can be written with
-// ReadView.WriteSnapshot on another goroutine while the state goes on
-// changing.
+// State.ReadView takes the tuples of those spaces at one moment in O(1):
+// the primary-key B-trees are copy on write, so while a view lives the
+// state copies the nodes it changes instead of changing them. The view
+// can be written with ReadView.WriteSnapshot on another goroutine while
+// the state goes on changing.
 //
 // # A server on top
 //

@@ -315,8 +315,16 @@ func TestReadViewIsolation(t *testing.T) {
 	}
 	view := st.ReadView()
 	want := snapshotOf(st)
-	// Writes go on: every tuple replaced, some deleted, more inserted,
-	// the space truncated at the end.
+	// The view is written as a snapshot on another goroutine while
+	// writes go on: every tuple replaced, some deleted, more inserted, the
+	// space truncated at the end.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "v.snap")
+	written := make(chan error, 1)
+	go func() {
+		_, err := view.WriteSnapshot(path, format.VClock{}, SnapshotOptions{NoSync: true})
+		written <- err
+	}()
 	for i := uint64(1); i <= 1000; i++ {
 		mustApply(t, st, replace(700, i, "v"+itoa(uint32(i)), i, i))
 		if i%3 == 0 {
@@ -328,9 +336,10 @@ func TestReadViewIsolation(t *testing.T) {
 	found := false
 	for _, vs := range view.Spaces() {
 		var got [][]any
-		for _, tu := range vs.Tuples {
+		vs.Ascend(func(tu Tuple) bool {
 			got = append(got, tu.Decode())
-		}
+			return true
+		})
 		if !reflect.DeepEqual(got, want[vs.ID]) && !(len(got) == 0 && len(want[vs.ID]) == 0) {
 			t.Errorf("space %d in the view changed: %d tuples, want %d", vs.ID, len(got), len(want[vs.ID]))
 		}
@@ -339,10 +348,8 @@ func TestReadViewIsolation(t *testing.T) {
 	if !found {
 		t.Fatal("space 700 missing from the view")
 	}
-	// The view is written as a snapshot that loads into the same state.
-	dir := t.TempDir()
-	path := filepath.Join(dir, "v.snap")
-	if _, err := view.WriteSnapshot(path, format.VClock{}, SnapshotOptions{NoSync: true}); err != nil {
+	// The snapshot written meanwhile loads into the state of the view.
+	if err := <-written; err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)

@@ -53,8 +53,9 @@ func (s *State) SnapshotSpaces() []*Space {
 
 // ReadView is the content of the snapshot spaces of a state at one
 // moment (see State.ReadView). It shares the stored tuples, which are
-// never modified, and stays unchanged while the state goes on changing;
-// it may be read on another goroutine than the state's.
+// never modified, and the primary-key B-trees, copy on write: it stays
+// unchanged while the state goes on changing, and may be read on another
+// goroutine than the state's.
 type ReadView struct {
 	spaces []ViewSpace
 }
@@ -64,16 +65,24 @@ type ViewSpace struct {
 	ID      uint32
 	Name    string
 	IsLocal bool
-	Tuples  []Tuple // in primary-key order
+	tree    *btree[Tuple] // the primary key's
 }
 
+// Len returns the number of tuples.
+func (vs *ViewSpace) Len() int { return vs.tree.Len() }
+
+// Ascend calls fn for the tuples in primary-key order until it returns
+// false.
+func (vs *ViewSpace) Ascend(fn func(Tuple) bool) { vs.tree.ascend(fn) }
+
 // ReadView takes a read view of the spaces a snapshot holds
-// (SnapshotSpaces), in their order. It costs one slice element per tuple
-// and no copy of the tuples.
+// (SnapshotSpaces), in their order, in O(1) per space: the primary keys
+// are cloned copy on write, so the state copies only the B-tree nodes it
+// changes while the view lives (see btree.clone).
 func (s *State) ReadView() *ReadView {
 	v := &ReadView{}
 	for _, sp := range s.SnapshotSpaces() {
-		v.spaces = append(v.spaces, ViewSpace{ID: sp.ID, Name: sp.Name, IsLocal: sp.IsLocal, Tuples: sp.storedTuples()})
+		v.spaces = append(v.spaces, ViewSpace{ID: sp.ID, Name: sp.Name, IsLocal: sp.IsLocal, tree: sp.primary().tree.clone()})
 	}
 	return v
 }
@@ -122,7 +131,7 @@ func (rv *ReadView) WriteSnapshot(path string, v format.VClock, opts SnapshotOpt
 			group = box.GroupLocal
 		}
 		var werr error
-		for _, t := range sp.Tuples {
+		sp.Ascend(func(t Tuple) bool {
 			// {0x10: space id as uint32, 0x21: tuple}, as Tarantool's
 			// checkpoint writer encodes it.
 			body = append(body[:0], 0x82, box.KeySpaceID, 0xce)
@@ -132,10 +141,11 @@ func (rv *ReadView) WriteSnapshot(path string, v format.VClock, opts SnapshotOpt
 			h := format.Header{Type: box.TypeInsert, LSN: lsn, TSN: lsn, Commit: true,
 				GroupID: group, Timestamp: opts.Timestamp}
 			if werr = w.Write(&h, body); werr != nil {
-				break
+				return false
 			}
 			lsn++
-		}
+			return true
+		})
 		if werr != nil {
 			return fail(fmt.Errorf("space %d: %w", sp.ID, werr))
 		}
