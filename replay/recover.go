@@ -277,7 +277,7 @@ func Recover(ctx context.Context, opts RecoverOptions) (*Result, error) {
 	if opts.MaxFindings <= 0 {
 		opts.MaxFindings = 1000
 	}
-	rc := &recoverer{opts: opts, res: &Result{}}
+	rc := &recoverer{opts: opts, res: &Result{}, asm: format.NewTxAssembler(format.TxOptions{Retain: format.RetainBorrow})}
 	defer rc.removeSpool()
 	if err := rc.plan(); err != nil {
 		return nil, err
@@ -308,22 +308,16 @@ type recoverer struct {
 	seen    format.VClock
 	reached format.VClock
 
-	// The transaction being read: its rows (copies) and their decoded
-	// requests until its last row.
-	tx       []*format.Row
-	txDecs   []decoded
-	txOpen   bool
-	txTSN    uint64
-	txCut    bool // a row was beyond the target: drop it all
-	txOrigin uint32
-
-	// one holds a transaction of one row.
-	one    [1]*format.Row
-	oneDec [1]decoded
-	// cur is the row being handled; txRows keeps the rows of the open
-	// transaction (see keepRow).
-	cur    format.Row
-	txRows rowArena
+	// asm finds the transactions (it keeps the rows of the open one);
+	// txDecs are the decoded requests of the open transaction's rows.
+	// txCut: a row of it was beyond the target, so it is dropped whole;
+	// txKept rows came before that one.
+	asm    *format.TxAssembler
+	txDecs []decoded
+	txCut  bool
+	txKept int
+	// cur is the row being handled.
+	cur format.Row
 
 	// current is the transaction handed to the resolver last, with
 	// its decoded requests (see handle).
@@ -648,12 +642,12 @@ func (rc *recoverer) xlogRow(file string, row *format.Row, dec *decoded) {
 		} else {
 			rc.res.Counts.DuplicateRows++
 		}
-		if rc.txOpen && row.Commit && row.HasTSN && row.TSN == rc.txTSN {
+		if cur := rc.asm.Current(); rc.asm.Open() && row.Commit && row.TSN == cur.TSN {
 			// Keep the transaction boundary, as Tarantool does by
 			// turning the row into a NOP.
-			nop := row.Clone()
+			nop := *row
 			nop.Type, nop.Body = box.TypeNop, nil
-			rc.txRow(file, nop, &decoded{})
+			rc.txRow(&nop, &decoded{}, true)
 		}
 		return
 	}
@@ -661,7 +655,9 @@ func (rc *recoverer) xlogRow(file string, row *format.Row, dec *decoded) {
 	skip, stop := rc.beyond(row)
 	if stop {
 		rc.res.Counts.BeyondRows++
-		rc.cutOpenTx("cut by the stop point")
+		for _, t := range rc.asm.End() {
+			rc.cutTx(t, "cut by the stop point")
+		}
 		reason := "timestamp"
 		if rc.opts.Target.HasLSN && row.ReplicaID == rc.opts.Target.Replica && row.LSN > rc.opts.Target.LSN {
 			reason = "lsn"
@@ -670,25 +666,14 @@ func (rc *recoverer) xlogRow(file string, row *format.Row, dec *decoded) {
 		return
 	}
 	if skip {
+		// Beyond the target: its transaction is dropped whole.
 		rc.res.Counts.BeyondRows++
-		if !rc.txOpen || !rc.belongs(row) {
-			rc.closeTorn(file, row)
-			if !row.Commit {
-				// The first row of a transaction beyond the target:
-				// drop the rest of it too.
-				rc.txOpen, rc.txCut, rc.txTSN, rc.txOrigin = true, true, row.TSN, row.ReplicaID
-			}
-			return
-		}
-		rc.txCut = true
-		if row.Commit {
-			rc.cutOpenTx("cut by the target vclock")
-		}
+		rc.txRow(row, dec, false)
 		return
 	}
 	switch {
 	case row.Type.IsSynchro():
-		rc.closeTorn(file, row)
+		rc.interrupt(row)
 		evs, err := rc.resolver.Add(row)
 		if err != nil {
 			rc.finding(Finding{Kind: FindingSynchro, File: file, Offset: row.Pos.FileOffset(), ReplicaID: id, LSN: row.LSN,
@@ -697,149 +682,99 @@ func (rc *recoverer) xlogRow(file string, row *format.Row, dec *decoded) {
 		rc.reached.Follow(id, row.LSN)
 		rc.handle(evs)
 	case row.Type == box.TypeRaft:
-		rc.closeTorn(file, row)
+		rc.interrupt(row)
 		rc.raft(file, row)
 		rc.reached.Follow(id, row.LSN)
 	default:
-		rc.txRow(file, row, dec)
+		rc.txRow(row, dec, true)
 	}
 }
 
-// belongs reports whether a row continues the open transaction.
-func (rc *recoverer) belongs(row *format.Row) bool {
-	return row.HasTSN && row.TSN == rc.txTSN && !row.Type.IsSynchro() && row.Type != box.TypeRaft
+// interrupt ends the open transaction, if any, at a row that is no part
+// of one (synchro, RAFT): its last row is missing.
+func (rc *recoverer) interrupt(row *format.Row) {
+	if !rc.asm.Open() {
+		return
+	}
+	for _, t := range rc.asm.Add(row) {
+		if t != rc.asm.Current() {
+			rc.torn(t, row)
+		}
+	}
 }
 
-// closeTorn ends an open transaction that a row of another one follows:
-// its last row is missing.
-func (rc *recoverer) closeTorn(file string, row *format.Row) {
-	if !rc.txOpen || rc.belongs(row) {
+// torn handles a transaction that a row of another one followed before
+// its last row.
+func (rc *recoverer) torn(t *format.Tx, next *format.Row) {
+	switch {
+	case rc.txCut:
+		rc.cutTx(t, "")
 		return
-	}
-	if len(rc.tx) == 0 {
-		rc.resetTx()
-		return
-	}
-	if !rc.txCut {
-		first := rc.tx[0]
-		rc.finding(Finding{Kind: FindingTornTx, File: first.Pos.File, Offset: first.Pos.FileOffset(), ReplicaID: rc.txOrigin,
+	case len(t.Rows) > 0:
+		first := t.Rows[0]
+		origin := t.Origin
+		if origin == 0 {
+			origin = first.ReplicaID
+		}
+		rc.finding(Finding{Kind: FindingTornTx, File: first.Pos.File, Offset: first.Pos.FileOffset(), ReplicaID: origin,
 			LSN: first.LSN, Message: fmt.Sprintf("transaction %d has no last row (%d rows, then lsn %d:%d starts another one); not applied",
-				rc.txTSN, len(rc.tx), row.ReplicaID, row.LSN)})
+				t.TSN, len(t.Rows), next.ReplicaID, next.LSN)})
 		rc.res.Counts.Torn++
-	} else {
-		rc.res.Counts.Cut++
 	}
 	rc.resetTx()
 }
 
 func (rc *recoverer) resetTx() {
-	for i := range rc.tx {
-		rc.tx[i], rc.txDecs[i] = nil, decoded{}
-	}
-	rc.tx, rc.txDecs = rc.tx[:0], rc.txDecs[:0]
-	rc.txOpen, rc.txCut = false, false
-	rc.txRows.reset()
+	clear(rc.txDecs)
+	rc.txDecs = rc.txDecs[:0]
+	rc.txCut, rc.txKept = false, 0
 }
 
-// rowArena keeps copies of the rows of one transaction in chunks that
-// are reused by the next one, so that gathering a transaction allocates
-// nothing once the chunks are big enough. A kept row lives until reset.
-type rowArena struct {
-	rows  []*[64]format.Row
-	n     int // rows used
-	bytes [][]byte
-	b     int // chunk of bytes in use
-}
-
-// keep returns a copy of row whose bytes live in the arena.
-func (a *rowArena) keep(row *format.Row) *format.Row {
-	if a.n == len(a.rows)*64 {
-		a.rows = append(a.rows, new([64]format.Row))
+// cutTx drops a transaction the target falls inside: the rows before the
+// target are listed as unapplied (why "" counts it only).
+func (rc *recoverer) cutTx(t *format.Tx, why string) {
+	kept := t.Rows
+	if rc.txCut {
+		kept = kept[:rc.txKept]
 	}
-	c := &a.rows[a.n/64][a.n%64]
-	a.n++
-	*c = *row
-	need := len(row.RawHeader) + len(row.Body)
-	for a.b < len(a.bytes) && cap(a.bytes[a.b])-len(a.bytes[a.b]) < need {
-		a.b++
-	}
-	if a.b == len(a.bytes) {
-		a.bytes = append(a.bytes, make([]byte, 0, max(need, 64<<10)))
-	}
-	buf := a.bytes[a.b]
-	start := len(buf)
-	buf = append(append(buf, row.RawHeader...), row.Body...)
-	a.bytes[a.b] = buf
-	c.RawHeader = buf[start : start+len(row.RawHeader) : start+len(row.RawHeader)]
-	if row.Body != nil {
-		c.Body = buf[start+len(row.RawHeader) : start+need : start+need]
-	}
-	return c
-}
-
-// reset makes the arena's space free for the next transaction.
-func (a *rowArena) reset() {
-	for i := 0; i < a.n; i++ {
-		a.rows[i/64][i%64] = format.Row{}
-	}
-	a.n = 0
-	for i := range a.bytes {
-		a.bytes[i] = a.bytes[i][:0]
-	}
-	a.b = 0
-}
-
-// cutOpenTx drops the open transaction: the target falls inside it.
-func (rc *recoverer) cutOpenTx(why string) {
-	if !rc.txOpen {
-		return
-	}
-	if len(rc.tx) == 0 {
-		// Entirely beyond the target.
-		rc.resetTx()
-		return
-	}
-	rc.res.Counts.Cut++
-	if len(rc.res.Unapplied) < maxTxList {
-		info := rc.txInfo(rc.tx)
-		info.By = why
-		rc.res.Unapplied = append(rc.res.Unapplied, info)
+	if len(kept) > 0 {
+		rc.res.Counts.Cut++
+		if why != "" && len(rc.res.Unapplied) < maxTxList {
+			info := rc.txInfo(kept)
+			info.By = why
+			rc.res.Unapplied = append(rc.res.Unapplied, info)
+		}
 	}
 	rc.resetTx()
 }
 
-// txRow gathers a row of a transaction; at its last row the transaction
+// txRow gathers a row of a transaction (keep false: a row beyond the
+// target, which drops its transaction); at its last row the transaction
 // goes to the resolver.
-func (rc *recoverer) txRow(file string, row *format.Row, dec *decoded) {
-	rc.closeTorn(file, row)
-	if rc.txOpen {
-		if rc.txCut {
-			if row.Commit {
-				rc.cutOpenTx("cut by the target vclock")
-			}
-			return
+func (rc *recoverer) txRow(row *format.Row, dec *decoded, keep bool) {
+	ended := rc.asm.Add(row)
+	cur := rc.asm.Current()
+	for _, t := range ended {
+		if t != cur {
+			rc.torn(t, row)
 		}
-		rc.tx = append(rc.tx, rc.txRows.keep(row))
-		rc.txDecs = append(rc.txDecs, *dec)
-		if row.ReplicaID != 0 && rc.txOrigin == 0 {
-			rc.txOrigin = row.ReplicaID
-		}
-		if row.Commit {
-			rc.commit(rc.tx, rc.txDecs)
-			rc.resetTx()
-		}
-		return
 	}
-	if row.Commit {
-		// A transaction of one row.
-		rc.one[0], rc.oneDec[0] = row, *dec
-		rc.commit(rc.one[:], rc.oneDec[:])
-		rc.one[0], rc.oneDec[0] = nil, decoded{}
-		return
+	if !keep {
+		rc.txCut = true
 	}
-	rc.txOpen, rc.txTSN, rc.txOrigin = true, row.TSN, row.ReplicaID
-	rc.tx = append(rc.tx, rc.txRows.keep(row))
+	if !rc.txCut {
+		rc.txKept++
+	}
 	rc.txDecs = append(rc.txDecs, *dec)
+	if len(ended) == 0 || ended[len(ended)-1] != cur {
+		return // still open
+	}
+	if rc.txCut {
+		rc.cutTx(cur, "cut by the target vclock")
+		return
+	}
+	rc.commit(cur.Rows, rc.txDecs)
+	rc.resetTx()
 }
 
 // commit carries out a complete transaction. When the resolver would
@@ -1031,20 +966,20 @@ func (rc *recoverer) raft(file string, row *format.Row) {
 
 // finish resolves what is left at the end of the replay.
 func (rc *recoverer) finish() {
-	if rc.txOpen {
+	for _, t := range rc.asm.End() {
 		if rc.txCut {
-			rc.cutOpenTx("cut by the target vclock")
-		} else {
-			info := rc.txInfo(rc.tx)
-			info.By = "the log ends before its last row"
-			rc.res.Counts.Cut++
-			if len(rc.res.Unapplied) < maxTxList {
-				rc.res.Unapplied = append(rc.res.Unapplied, info)
-			}
-			rc.warn(Finding{Kind: FindingUnfinished, File: info.File, Offset: info.Offset, ReplicaID: info.ReplicaID,
-				LSN: info.TSN, Message: fmt.Sprintf("transaction of %d rows without its last row at the end of the logs; not applied", info.Rows)})
-			rc.resetTx()
+			rc.cutTx(t, "cut by the target vclock")
+			continue
 		}
+		info := rc.txInfo(t.Rows)
+		info.By = "the log ends before its last row"
+		rc.res.Counts.Cut++
+		if len(rc.res.Unapplied) < maxTxList {
+			rc.res.Unapplied = append(rc.res.Unapplied, info)
+		}
+		rc.warn(Finding{Kind: FindingUnfinished, File: info.File, Offset: info.Offset, ReplicaID: info.ReplicaID,
+			LSN: info.TSN, Message: fmt.Sprintf("transaction of %d rows without its last row at the end of the logs; not applied", info.Rows)})
+		rc.resetTx()
 	}
 	rc.res.Queue = rc.resolver.State()
 	for _, ev := range rc.resolver.End() {
