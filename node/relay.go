@@ -220,12 +220,15 @@ func (l *link) sendInitial(rv *memtx.ReadView, start format.VClock) error {
 		if sp.IsLocal {
 			continue
 		}
-		for _, t := range sp.Tuples {
+		var err error
+		sp.Ascend(func(t memtx.Tuple) bool {
 			body = append(body[:0], 0x82, box.KeySpaceID, 0xce, byte(sp.ID>>24), byte(sp.ID>>16), byte(sp.ID>>8), byte(sp.ID))
 			body = append(append(body, box.KeyTuple), t...)
-			if err := l.sendRow(&h, body); err != nil {
-				return err
-			}
+			err = l.sendRow(&h, body)
+			return err == nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
