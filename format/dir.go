@@ -161,6 +161,12 @@ func seenBefore(seen []os.FileInfo, st os.FileInfo) bool {
 // left out.
 func ScanDir(dir string) ([]FileRef, error) { return scanDir(dir, nil) }
 
+// ScanDirSkip is ScanDir telling onSkip about the entries left out because
+// they are not regular files.
+func ScanDirSkip(dir string, onSkip func(path, why string)) ([]FileRef, error) {
+	return scanDir(dir, onSkip)
+}
+
 func scanDir(dir string, onSkip func(path, why string)) ([]FileRef, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -236,6 +242,9 @@ func SortFiles(files []FileRef) {
 // without it: it was torn while being written. ok is false when the file
 // is not a regular file (a pipe cannot be looked at before it is read).
 func EndsWithEOF(path string) (eof, ok bool, err error) {
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+		return false, false, err // a pipe is not even opened: it may be read once only
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return false, false, err

@@ -206,6 +206,12 @@ func (rp *run) list() error {
 				}
 				continue
 			}
+			if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+				// A FIFO or device: opening it could block forever.
+				rp.rep.Files = append(rp.rep.Files, FileResult{Input: name, Status: "ignored",
+					Detail: "not a regular file"})
+				continue
+			}
 			sig, ext, ok := format.ParseFileName(name)
 			switch {
 			case !ok:

@@ -138,7 +138,12 @@ func newScanner(ctx context.Context, src Source, seed maphash.Seed, lim scanLimi
 
 // scanInstance makes the single pass over one instance's directory.
 func scanInstance(ctx context.Context, src Source, seed maphash.Seed, lim scanLimits) (*instance, error) {
-	refs, err := format.ScanDir(src.Dir)
+	var skipped []*Finding
+	refs, err := format.ScanDirSkip(src.Dir, func(path, why string) {
+		f := newFinding(KindUnreadable, Warning, "%s: not read", why)
+		f.File = path
+		skipped = append(skipped, f)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +163,9 @@ func scanInstance(ctx context.Context, src Source, seed maphash.Seed, lim scanLi
 		}
 	}
 	s := newScanner(ctx, src, seed, lim)
+	for _, f := range skipped {
+		s.add(f)
+	}
 	for i, ref := range files {
 		if err := ctx.Err(); err != nil {
 			return nil, err

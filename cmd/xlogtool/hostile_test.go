@@ -367,3 +367,35 @@ func TestVerifyDuplicateInstance(t *testing.T) {
 		}
 	}
 }
+
+// No command blocks on a FIFO named like a log file inside a directory:
+// each skips it and says so.
+func TestFIFOInDirectory(t *testing.T) {
+	dir := sampleCopy(t)
+	for _, name := range []string{"00000000000000000099.xlog", "x.snap"} {
+		if err := syscall.Mkfifo(filepath.Join(dir, name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"cat", dir}, {"meta", dir}, {"stats", dir}, {"verify", dir}, {"diff", dir}, {"replay", dir},
+		{"filter", "-o", filepath.Join(t.TempDir(), "f"), dir}, {"play", "--dry-run", "localhost:1", dir},
+		{"repair", "-o", filepath.Join(t.TempDir(), "r"), dir},
+	} {
+		done := make(chan struct{})
+		var stdout, stderr string
+		var code int
+		go func() { stdout, stderr, code = runCLI(t, args...); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatalf("xlogtool %s blocks on a FIFO", args[0])
+		}
+		if code > 1 {
+			t.Errorf("xlogtool %s: exit %d: %s", args[0], code, stderr)
+		}
+		if args[0] != "diff" && !strings.Contains(stdout+stderr, "not a regular file") {
+			t.Errorf("xlogtool %s does not say it skipped the FIFOs:\n%s\n%s", args[0], head(stdout), stderr)
+		}
+	}
+}
