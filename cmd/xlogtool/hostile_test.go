@@ -399,3 +399,25 @@ func TestFIFOInDirectory(t *testing.T) {
 		}
 	}
 }
+
+// A file without read permission is an I/O error (status 2) for every
+// command that reads it, naming the file (not testable as root).
+func TestUnreadableFile(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root reads files without permission")
+	}
+	dir := sampleCopy(t)
+	p := filepath.Join(dir, "00000000000000000033.xlog")
+	if err := os.Chmod(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"cat", p}, {"meta", p}, {"stats", p}, {"filter", "-o", t.TempDir(), p},
+		{"play", "--dry-run", "localhost:1", p}, {"replay", dir},
+	} {
+		_, stderr := mustRun(t, 2, args...)
+		if !strings.Contains(stderr, "permission denied") || !strings.Contains(stderr, "00000000000000000033.xlog") {
+			t.Errorf("xlogtool %s: %s", args[0], stderr)
+		}
+	}
+}
