@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -68,6 +69,10 @@ type Options struct {
 	MinBackoff, MaxBackoff time.Duration
 	// Log receives one line per notable event (reconnects); nil: none.
 	Log io.Writer
+	// Schema reads the server's _space before each SUBSCRIBE into
+	// Info.Spaces (for checks that must know the synchronous spaces when
+	// the stream starts in the middle of history).
+	Schema bool
 }
 
 // Kind tells what a Tx holds.
@@ -103,6 +108,9 @@ type Info struct {
 	Target format.VClock
 	// Start is the vclock the last SUBSCRIBE started after.
 	Start format.VClock
+	// Spaces are the server's _space tuples (MessagePack) read just
+	// before the SUBSCRIBE, with Options.Schema.
+	Spaces [][]byte
 }
 
 // Handler receives transactions and events of one stream, from the
@@ -125,6 +133,8 @@ type Stream struct {
 	known  bool          // vclock is set (From given, or learnt)
 	info   Info
 	asm    assembler
+	// received: the current session has handed over a transaction.
+	received bool
 }
 
 // New returns a stream of src that reports to h.
@@ -163,6 +173,7 @@ func (s *Stream) Run(ctx context.Context) error {
 	backoff := s.opts.MinBackoff
 	sessions := 0
 	for {
+		s.received = false
 		progressed, err := s.session(ctx, sessions > 0)
 		if err == nil || ctx.Err() != nil {
 			return nil
@@ -174,8 +185,8 @@ func (s *Stream) Run(ctx context.Context) error {
 		if !s.opts.Follow || sessions == 0 && !progressed || permanent(err) {
 			return err
 		}
-		if progressed {
-			backoff = s.opts.MinBackoff
+		if s.received {
+			backoff = s.opts.MinBackoff // the last session streamed something
 		}
 		s.logf("%s: %v; reconnecting in %v", s.src.Name, err, backoff)
 		select {
@@ -208,10 +219,12 @@ func permanent(err error) bool {
 			box.ErrXlogGap, box.ErrUnsupported:
 			return true
 		}
+		return isXlogGap(se)
 	}
 	var pe *ProtocolError
 	var he *HandlerError
-	return errors.As(err, &pe) || errors.As(err, &he)
+	var ge *GapError
+	return errors.As(err, &pe) || errors.As(err, &he) || errors.As(err, &ge)
 }
 
 // HandlerError carries an error returned by the Handler: it ends the
@@ -245,12 +258,17 @@ func (s *Stream) session(ctx context.Context, reconnect bool) (progressed bool, 
 
 	g := conn.Greeting()
 	s.info.Version, s.info.InstanceUUID = g.Version, g.InstanceUUID
+	bl, err := s.ballot(ctx, conn)
+	if err != nil {
+		return false, err
+	}
 	if !s.known {
-		vc, err := s.serverVClock(ctx, conn)
-		if err != nil {
-			return false, err
+		s.vclock, s.known = bl.VClock, true
+	}
+	if !s.opts.Snapshot || reconnect {
+		if gap := walGap(s.vclock, bl.GCVClock); gap != "" {
+			return false, &GapError{Source: s.src.Name, From: s.vclock, Oldest: bl.GCVClock}
 		}
-		s.vclock, s.known = vc, true
 	}
 	if s.opts.Snapshot && !reconnect {
 		if err := s.fetchSnapshot(ctx, conn); err != nil {
@@ -259,6 +277,13 @@ func (s *Stream) session(ctx context.Context, reconnect bool) (progressed bool, 
 	}
 	if s.info.ReplicasetUUID == "" {
 		s.info.ReplicasetUUID = s.replicasetUUID(ctx, conn)
+	}
+	if s.opts.Schema {
+		spaces, err := s.spaces(ctx, conn)
+		if err != nil {
+			return false, fmt.Errorf("%s: read _space: %w", s.src.Name, err)
+		}
+		s.info.Spaces = spaces
 	}
 	return s.subscribe(ctx, conn, reconnect)
 }
@@ -276,19 +301,45 @@ func classify(name string, err error) error {
 	return fmt.Errorf("%s: %w", name, err)
 }
 
-// serverVClock asks for the server's current vclock (VOTE).
-func (s *Stream) serverVClock(ctx context.Context, conn *client.ReplicationConn) (format.VClock, error) {
+// ballot asks for the server's ballot (VOTE): its vclock and the oldest
+// vclock its WAL still has.
+func (s *Stream) ballot(ctx context.Context, conn *client.ReplicationConn) (iproto.Ballot, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.DialTimeout)
 	defer cancel()
 	resp, err := conn.Call(ctx, iproto.VoteRequest{})
 	if err != nil {
-		return format.VClock{}, fmt.Errorf("%s: VOTE: %w", s.src.Name, err)
+		return iproto.Ballot{}, fmt.Errorf("%s: VOTE: %w", s.src.Name, err)
 	}
 	bl, err := iproto.DecodeBallot(resp.Body, s.info.Version)
 	if err != nil {
-		return format.VClock{}, &ProtocolError{Source: s.src.Name, Err: err}
+		return iproto.Ballot{}, &ProtocolError{Source: s.src.Name, Err: err}
 	}
-	return bl.VClock, nil
+	return bl, nil
+}
+
+// walGap describes the rows between from and the oldest vclock the
+// server's WAL has, "" when it has everything after from. (2.6.0 relays
+// asked for rows older than their WAL may wait silently instead of
+// answering ER_XLOG_GAP.)
+func walGap(from, oldest format.VClock) string {
+	var parts []string
+	oldest.Each(func(id uint32, lsn uint64) {
+		if id != 0 && lsn > from.Get(id) {
+			parts = append(parts, fmt.Sprintf("%d:%d-%d", id, from.Get(id)+1, lsn))
+		}
+	})
+	return strings.Join(parts, ", ")
+}
+
+// GapError reports a start the server no longer has the WAL for.
+type GapError struct {
+	Source       string
+	From, Oldest format.VClock
+}
+
+func (e *GapError) Error() string {
+	return fmt.Sprintf("%s: the server no longer has the WAL files from vclock %s on (its oldest WAL starts at %s; rows %s are gone): start from its data with --snapshot",
+		e.Source, e.From, e.Oldest, walGap(e.From, e.Oldest))
 }
 
 // replicasetUUID looks the replica set UUID up in _schema; "" when that
@@ -310,6 +361,34 @@ func (s *Stream) replicasetUUID(ctx context.Context, conn *client.ReplicationCon
 	}
 	uuid, _ := rows[0][1].(string)
 	return uuid
+}
+
+// spaces reads every _space tuple.
+func (s *Stream) spaces(ctx context.Context, conn *client.ReplicationConn) ([][]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.DialTimeout)
+	defer cancel()
+	resp, err := conn.Call(ctx, iproto.SelectRequest{Space: box.SpaceSpace, Iterator: box.IterAll, Limit: 1 << 30})
+	if err != nil {
+		return nil, err
+	}
+	raw, ok, err := resp.Field(box.KeyData)
+	if err != nil || !ok {
+		return nil, fmt.Errorf("no data in the answer (%v)", err)
+	}
+	c := format.NewMPCursor(raw)
+	n, err := c.ArrayLen()
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, 0, n)
+	for range n {
+		t, err := c.Raw()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
 }
 
 const nilUUID = "00000000-0000-0000-0000-000000000000"
@@ -397,6 +476,7 @@ func (s *Stream) subscribe(ctx context.Context, conn *client.ReplicationConn, re
 			}
 		}
 		tx.VClock = s.vclock
+		s.received = true
 		if err := s.h.Tx(tx); err != nil {
 			return true, &HandlerError{Err: err}
 		}
@@ -426,12 +506,19 @@ func (s *Stream) subscribeError(err error) error {
 		case box.ErrAccessDenied:
 			return fmt.Errorf("%s: %w (the user needs the replication role: box.schema.user.grant('%s', 'replication'), i.e. read on universe)",
 				s.src.Name, err, userName(s.src.User))
-		case box.ErrXlogGap:
+		}
+		if isXlogGap(se) {
 			return fmt.Errorf("%s: %w: the server no longer has the WAL files from vclock %s on; start from its data with --snapshot",
 				s.src.Name, err, s.vclock)
 		}
 	}
 	return fmt.Errorf("%s: %w", s.src.Name, err)
+}
+
+// isXlogGap recognises the server's "no WAL from there" error: 2.6.0's
+// relay sends it as ER_PROC_LUA with the message of ER_XLOG_GAP.
+func isXlogGap(e *iproto.Error) bool {
+	return e.Code == box.ErrXlogGap || strings.HasPrefix(e.Message, "Missing .xlog file between LSN")
 }
 
 func userName(u string) string {

@@ -253,10 +253,7 @@ func (c *comparer) divergentFinding(id uint32, r *divRun) {
 			biggest = gi
 		}
 	}
-	f := newFinding(KindDivergentRow, Error, "rows %d:%d-%d have different content on different instances (%d versions): %s",
-		id, r.from, r.to, len(r.groups), strings.Join(descr, "; ")).lsns(id, r.from, r.to)
-	f.Instances = names(all)
-	f.Sides = sides
+	f := divergentRows(id, r.from, r.to, descr, names(all), sides)
 	if len(r.groups[biggest]) > 1 {
 		f.Followed = strings.Join(names(r.groups[biggest]), ", ")
 	}
@@ -267,6 +264,16 @@ func (c *comparer) divergentFinding(id uint32, r *divRun) {
 		}
 	}
 	c.add(f)
+}
+
+// divergentRows is the finding for rows id:from-to with different
+// content: descr describes each version and who holds it.
+func divergentRows(id uint32, from, to uint64, descr, insts []string, sides []Side) *Finding {
+	f := newFinding(KindDivergentRow, Error, "rows %d:%d-%d have different content on different instances (%d versions): %s",
+		id, from, to, len(descr), strings.Join(descr, "; ")).lsns(id, from, to)
+	f.Instances = insts
+	f.Sides = sides
+	return f
 }
 
 // fateConflicts finds transactions applied on some instances and rolled
@@ -331,23 +338,7 @@ func (c *comparer) fateConflicts() {
 
 func (c *comparer) fateFinding(id uint32, from, to uint64, applied, rolled []*instance, aRuns, rRuns []fateRange) {
 	how := aRuns[0].fate.String()
-	f := newFinding(KindSplitBrain, Error,
-		"transactions %d:%d-%d were %s on %s but rolled back on %s",
-		id, from, to, how, strings.Join(names(applied), ", "), strings.Join(names(rolled), ", ")).lsns(id, from, to)
-	f.Instances = append(names(applied), names(rolled)...)
-	f.Sides = []Side{
-		{Instances: names(applied), ReplicaID: id, LSNFrom: from, LSNTo: to, What: how},
-		{Instances: names(rolled), ReplicaID: id, LSNFrom: from, LSNTo: to, What: "rolled back"},
-	}
-	switch {
-	case len(applied) > len(rolled):
-		f.Followed = strings.Join(names(applied), ", ") + " (" + how + ")"
-	case len(rolled) > len(applied):
-		f.Followed = strings.Join(names(rolled), ", ") + " (rolled back)"
-	}
-	if f.Followed != "" {
-		f.Message += "; the majority, " + f.Followed + ", followed that outcome"
-	}
+	f := fateConflict(id, from, to, how, names(applied), names(rolled))
 	side := func(insts []*instance, runs []fateRange, text string) {
 		for i, in := range insts {
 			rr := c.reader(in)
@@ -369,6 +360,29 @@ func (c *comparer) fateFinding(id uint32, from, to uint64, applied, rolled []*in
 	side(applied, aRuns, fmt.Sprintf("%d:%d-%d %s here, rolled back elsewhere", id, from, to, how))
 	side(rolled, rRuns, fmt.Sprintf("%d:%d-%d rolled back here, %s elsewhere", id, from, to, how))
 	c.add(f)
+}
+
+// fateConflict is the finding for transactions id:from-to applied (how:
+// committed or confirmed) on some instances and rolled back on others.
+func fateConflict(id uint32, from, to uint64, how string, applied, rolled []string) *Finding {
+	f := newFinding(KindSplitBrain, Error,
+		"transactions %d:%d-%d were %s on %s but rolled back on %s",
+		id, from, to, how, strings.Join(applied, ", "), strings.Join(rolled, ", ")).lsns(id, from, to)
+	f.Instances = append(append([]string(nil), applied...), rolled...)
+	f.Sides = []Side{
+		{Instances: applied, ReplicaID: id, LSNFrom: from, LSNTo: to, What: how},
+		{Instances: rolled, ReplicaID: id, LSNFrom: from, LSNTo: to, What: "rolled back"},
+	}
+	switch {
+	case len(applied) > len(rolled):
+		f.Followed = strings.Join(applied, ", ") + " (" + how + ")"
+	case len(rolled) > len(applied):
+		f.Followed = strings.Join(rolled, ", ") + " (rolled back)"
+	}
+	if f.Followed != "" {
+		f.Message += "; the majority, " + f.Followed + ", followed that outcome"
+	}
+	return f
 }
 
 // concurrentOwners finds rows an old queue owner committed without knowing

@@ -108,9 +108,11 @@ type scanner struct {
 		term, vote uint64
 		known      bool
 	}
-	kinds     map[[2]string]int
-	versions  map[string]bool
-	lastXlog  *fileInfo
+	kinds    map[[2]string]int
+	versions map[string]bool
+	lastXlog *fileInfo
+	// onFate, when set, hears every fate the queue decides (Live).
+	onFate    func(e synchro.Entry, f fate)
 	rowCount  int64
 	txSeen    int64
 	firstSeen bool
@@ -818,6 +820,9 @@ func fateOf(f synchro.Fate) fate {
 // resolved records the fate of a transaction.
 func (s *scanner) resolved(e synchro.Entry, f fate) {
 	s.inst.fates.add(e.Origin, e.First, e.LSN, f, e.Sync, e.Time)
+	if s.onFate != nil {
+		s.onFate(e, f)
+	}
 	c := &s.inst.sum.Sync
 	n := e.Count()
 	switch {

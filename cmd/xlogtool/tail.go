@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/internal/progress"
 	"github.com/xlogtool/xlogtool/play"
 	"github.com/xlogtool/xlogtool/render"
 	"github.com/xlogtool/xlogtool/tail"
@@ -26,7 +27,8 @@ func init() { extraCommands = append(extraCommands, newTailCmd) }
 func newTailCmd() *cobra.Command {
 	var ff rowFilterFlags
 	var user, password, outFormat, fromVClock string
-	var follow, snapshot, quiet bool
+	var follow, snapshot, quiet, watch, watchJSON bool
+	var interval time.Duration
 	var timeout time.Duration
 	var archiveDir string
 	var archiveSize, archiveRows int64
@@ -62,6 +64,17 @@ chain, names by vclock signature, a new file between transactions after
 closed, NAME.inprogress until then). Run again on the same DIR, tail resumes
 where the archive ends, also after being killed. The server's snapshot plus
 the archive recover the server's state (see docs/tail.md).
+
+--watch follows every source (implies -f) and shows, instead of rows, a table
+that updates in place on a terminal: per source its vclock, its lag behind the
+most advanced source (LSNs and seconds), the synchronous queue owner and
+term, pending synchronous transactions, the last CONFIRM/ROLLBACK/PROMOTE/
+DEMOTE and rows/s; below it the alerts of verify's checks as they happen: the
+same (replica id, LSN) with different content on two sources, a transaction
+confirmed on one source and rolled back on another, CONFIRM/ROLLBACK from a
+node that does not own the queue, stale or regressing terms. Piped, the table
+is printed as plain text when it changes and alerts as lines; --json prints
+JSON lines instead.
 
 Exit status: 0 when the stream ended as asked, 2 on usage errors and when a
 server cannot be reached, refuses the subscription or breaks the stream
@@ -116,16 +129,30 @@ server cannot be reached, refuses the subscription or breaks the stream
 			defer stop()
 			go func() { <-ctx.Done(); stop() }() // a second signal kills
 
+			var wt *watcher
+			if watch {
+				opts.Follow, opts.Schema = true, true
+				wt = newWatcher(cmd.OutOrStdout(), progress.IsTerminal(os.Stdout), watchJSON, sources)
+			} else if watchJSON {
+				return usageError("--json goes with --watch (rows are printed with --format json)")
+			}
 			out := &tailOutput{w: bufio.NewWriterSize(cmd.OutOrStdout(), 256<<10), filter: flt, named: len(sources) > 1}
 			out.pr = render.NewPrinter(out.w, render.Options{Format: fmtv})
 			flushDone := out.flusher(200 * time.Millisecond)
+			if wt != nil {
+				stopWatch := wt.ticker(interval)
+				defer stopWatch()
+			}
 			errs := make([]error, len(sources))
 			var wg sync.WaitGroup
 			for i, src := range sources {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					h := &tailHandler{out: out, src: src, log: cmd.ErrOrStderr(), archive: archive, quiet: quiet}
+					var h tail.Handler = &tailHandler{out: out, src: src, log: cmd.ErrOrStderr(), archive: archive, quiet: quiet}
+					if wt != nil {
+						h = &tailHandler{out: out, src: src, log: cmd.ErrOrStderr(), archive: archive, quiet: true, watch: wt.handler(src.Name)}
+					}
 					errs[i] = tail.New(src, opts, h).Run(ctx)
 				}()
 			}
@@ -160,6 +187,9 @@ server cannot be reached, refuses the subscription or breaks the stream
 	fl.Int64Var(&archiveSize, "archive-max-size", tail.DefaultArchiveMaxSize, "start a new archive file after this many bytes of rows")
 	fl.Int64Var(&archiveRows, "archive-max-rows", 0, "start a new archive file after this many rows (0: no limit)")
 	fl.BoolVarP(&quiet, "quiet", "q", false, "print no rows (with --archive)")
+	fl.BoolVar(&watch, "watch", false, "instead of rows, a live table per source (vclock, lag, queue owner and term, pending, last CONFIRM/ROLLBACK, rows/s) and verify's alerts; implies -f")
+	fl.BoolVar(&watchJSON, "json", false, "with --watch: JSON lines (a status line per source every --interval, an alert line per finding)")
+	fl.DurationVar(&interval, "interval", time.Second, "with --watch: how often the table is refreshed")
 	fl.DurationVar(&timeout, "timeout", 10*time.Second, "bound for connecting and authenticating")
 	return cmd
 }
@@ -275,10 +305,16 @@ type tailHandler struct {
 	archive *tail.Archive
 	quiet   bool
 	info    tail.Info
+	watch   tail.Handler // --watch
 }
 
 func (h *tailHandler) Connected(info tail.Info, reconnect bool) error {
 	h.info = info
+	if h.watch != nil {
+		if err := h.watch.Connected(info, reconnect); err != nil {
+			return err
+		}
+	}
 	if h.archive != nil {
 		if err := h.archive.Check(info); err != nil {
 			return err
@@ -294,6 +330,11 @@ func (h *tailHandler) Connected(info tail.Info, reconnect bool) error {
 func (h *tailHandler) Tx(tx *tail.Tx) error {
 	if h.archive != nil {
 		if err := h.archive.Write(tx, h.info); err != nil {
+			return err
+		}
+	}
+	if h.watch != nil {
+		if err := h.watch.Tx(tx); err != nil {
 			return err
 		}
 	}

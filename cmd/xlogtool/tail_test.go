@@ -285,3 +285,22 @@ func (b *syncBuf) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// A start the server no longer has the WAL for: a plain message that
+// suggests --snapshot, exit 2, no retrying (also with -f); --snapshot works.
+func TestTailWALGone(t *testing.T) {
+	tarantooltest.Require(t)
+	inst := tarantooltest.Start(t, tarantooltest.InstanceOptions{Cfg: "checkpoint_count = 1", Init: tailServerInit})
+	inst.Eval(t, tailWorkload+" box.snapshot() box.space.a:insert{1000} box.snapshot()")
+	uri := "repl:secret@" + inst.Addr()
+	for _, args := range [][]string{{"tail", "--from-vclock", "{}", uri}, {"tail", "-f", "--from-vclock", "{}", uri}} {
+		_, stderr := mustRun(t, 2, args...)
+		if !strings.Contains(stderr, "no longer has the WAL files from vclock {}") || !strings.Contains(stderr, "--snapshot") {
+			t.Errorf("%v: stderr %q", args, stderr)
+		}
+	}
+	out, _ := mustRun(t, 0, "tail", "--snapshot", "--format", "json", "--space", "601", uri)
+	if !strings.Contains(out, `"tuple":[1000]`) {
+		t.Errorf("--snapshot output:\n%s", head(out))
+	}
+}
