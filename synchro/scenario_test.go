@@ -219,7 +219,21 @@ func (h *harness) run(cmd string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		h.q.Restore(&format.Synchro{ReplicaID: uint32(n[0]), LSN: n[1], Term: n[2], HasTerm: true})
+		syn := &format.Synchro{ReplicaID: uint32(n[0]), LSN: n[1], Term: n[2], HasTerm: true}
+		if v, ok := a.kv["vclock"]; ok {
+			// vclock=1:5,2:7 (a snapshot's or JOIN_META's PROMOTE)
+			for _, part := range strings.Split(v, ",") {
+				id, lsn, _ := strings.Cut(part, ":")
+				i, err1 := strconv.ParseUint(id, 10, 32)
+				l, err2 := strconv.ParseUint(lsn, 10, 64)
+				if err1 != nil || err2 != nil {
+					return nil, fmt.Errorf("vclock %q", v)
+				}
+				syn.VClock.Set(uint32(i), l)
+			}
+			syn.HasVClock = true
+		}
+		h.q.Restore(syn)
 		return h.state(), nil
 	case "tx":
 		return h.tx(a)
