@@ -376,7 +376,7 @@ func (p *Player) playFile(ctx context.Context, ref format.FileRef) error {
 		if err != nil {
 			return &ReadError{File: ref.Path, Err: err}
 		}
-		if err := p.feed(ref.Path, row); err != nil {
+		if err := p.feed(row); err != nil {
 			return err
 		}
 		if n++; n&1023 == 0 {
@@ -433,7 +433,7 @@ func (p *Player) openSnapshot(path string, m *format.Meta) {
 }
 
 // feed passes one row to the resolver and plays what it decides.
-func (p *Player) feed(file string, row *format.Row) error {
+func (p *Player) feed(row *format.Row) error {
 	p.sum.RowsRead++
 	if p.inSnap {
 		p.snapOrd++
@@ -453,7 +453,7 @@ func (p *Player) feed(file string, row *format.Row) error {
 	}
 	evs, err := p.res.Add(row)
 	if err != nil {
-		return &ReadError{File: file, Err: err}
+		return &ReadError{File: row.Pos.File, Err: err}
 	}
 	for _, ev := range evs {
 		if ev.Tx == nil {

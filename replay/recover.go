@@ -552,7 +552,7 @@ func (rc *recoverer) replayXlog(ctx context.Context, x *logFile) error {
 		for i := range b.rows {
 			p := &b.rows[i]
 			rc.cur = p.row(b)
-			rc.xlogRow(x.path, &rc.cur, &p.dec)
+			rc.xlogRow(&rc.cur, &p.dec)
 			if rc.stopped {
 				return false
 			}
@@ -622,7 +622,8 @@ func (rc *recoverer) beyond(row *format.Row) (skip, stop bool) {
 // xlogRow handles one xlog row: skip it when it is covered, stop or
 // skip at the target, gather transactions and hand them to the
 // resolver.
-func (rc *recoverer) xlogRow(file string, row *format.Row, dec *decoded) {
+func (rc *recoverer) xlogRow(row *format.Row, dec *decoded) {
+	file := row.Pos.File
 	rc.res.Counts.XlogRows++
 	id := row.ReplicaID
 	if id >= format.VClockMax {
@@ -683,7 +684,7 @@ func (rc *recoverer) xlogRow(file string, row *format.Row, dec *decoded) {
 		rc.handle(evs)
 	case row.Type == box.TypeRaft:
 		rc.interrupt(row)
-		rc.raft(file, row)
+		rc.raft(row)
 		rc.reached.Follow(id, row.LSN)
 	default:
 		rc.txRow(row, dec, true)
@@ -928,11 +929,12 @@ func (rc *recoverer) applyDecoded(row *format.Row, dec *decoded) {
 		err = rc.state.Apply(dec.req)
 	}
 	if err != nil {
-		rc.applyFinding(file, row, err)
+		rc.applyFinding(row, err)
 	}
 }
 
-func (rc *recoverer) applyFinding(file string, row *format.Row, err error) {
+func (rc *recoverer) applyFinding(row *format.Row, err error) {
+	file := row.Pos.File
 	f := Finding{Kind: FindingApply, File: file, Offset: row.Pos.FileOffset(), ReplicaID: row.ReplicaID, LSN: row.LSN,
 		Type: row.Type.String(), Message: err.Error()}
 	var ae *memtx.ApplyError
@@ -949,7 +951,8 @@ func (rc *recoverer) applyFinding(file string, row *format.Row, err error) {
 
 // raft follows the persistent Raft state: a non-zero term or vote
 // overwrites the one recovered so far.
-func (rc *recoverer) raft(file string, row *format.Row) {
+func (rc *recoverer) raft(row *format.Row) {
+	file := row.Pos.File
 	r, err := row.Raft()
 	if err != nil {
 		rc.finding(Finding{Kind: FindingBadRow, File: file, Offset: row.Pos.FileOffset(), LSN: row.LSN,

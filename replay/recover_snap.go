@@ -68,7 +68,7 @@ func (rc *recoverer) snapshotRow(b *pipeBatch, p *pipeRow) {
 		rc.resolver.Restore(&s)
 		rc.res.SnapshotHad.Promote = true
 	case row.Type == box.TypeRaft:
-		rc.raft(file, &row)
+		rc.raft(&row)
 		rc.res.SnapshotHad.Raft = true
 	default:
 		rc.warn(Finding{Kind: FindingBadRow, File: file, Offset: row.Pos.FileOffset(), Type: row.Type.String(),
