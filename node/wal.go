@@ -249,7 +249,7 @@ func (w *wal) openFile() error {
 		err = f.Sync()
 	}
 	if err == nil {
-		err = os.Rename(tmp, name)
+		err = format.LinkNoReplace(tmp, name) // never over an existing file
 	}
 	if err == nil {
 		err = syncDir(w.opts.dir)

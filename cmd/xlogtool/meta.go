@@ -268,7 +268,7 @@ func writeMetaTables(w io.Writer, sums []*format.Summary) error {
 				byteSize(s.Stats.BlockBytes), byteSize(s.Stats.RawBytes)))
 			add("rows", strconv.FormatInt(s.Stats.Rows, 10))
 			for _, r := range s.Replicas {
-				v := fmt.Sprintf("%d rows, LSN %d..%d", r.Rows, r.FirstLSN, r.LastLSN)
+				v := fmt.Sprintf("%s, LSN %d..%d", plural(r.Rows, "row"), r.FirstLSN, r.LastLSN)
 				if r.Unordered > 0 {
 					v += fmt.Sprintf(", %d out of order", r.Unordered)
 				}

@@ -343,12 +343,12 @@ func playExit(err error, s *play.Summary, statePath string) error {
 	if s.DryRun {
 		// Nothing was sent: no position to keep, nothing applied twice.
 		fmt.Fprintf(&b, "dry run stopped: %v\n", err)
-		fmt.Fprintf(&b, "  would have applied before stopping: %d transactions, %d rows", s.TxApplied, s.RowsApplied)
+		fmt.Fprintf(&b, "  would have applied before stopping: %s, %s", plural(s.TxApplied, "transaction"), plural(s.RowsApplied, "row"))
 		return &exitError{code: code, err: errors.New(b.String())}
 	}
 	fmt.Fprintf(&b, "play stopped: %v\n", err)
-	fmt.Fprintf(&b, "  applied before stopping: %d transactions, %d rows; position %s\n",
-		s.TxApplied, s.RowsApplied, s.Resume)
+	fmt.Fprintf(&b, "  applied before stopping: %s, %s; position %s\n",
+		plural(s.TxApplied, "transaction"), plural(s.RowsApplied, "row"), s.Resume)
 	if s.TxAfterFailure > 0 {
 		fmt.Fprintf(&b, "  %d of those transactions were already sent when the server rejected the request, and come after it\n",
 			s.TxAfterFailure)

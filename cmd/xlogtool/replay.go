@@ -249,9 +249,9 @@ func writeOutSnap(arg string, res *replay.Result) error {
 // writeReplaySummary prints the result as tables.
 func writeReplaySummary(w io.Writer, res *replay.Result, showSystem bool) error {
 	c := res.Counts
-	fmt.Fprintf(w, "snapshot:      %s (vclock %s, %d rows)\n", res.Snapshot, res.SnapshotMeta.VClock, c.SnapshotRows)
-	fmt.Fprintf(w, "xlogs:         %d files, %d rows (%d already in the snapshot, %d duplicate, %d beyond the target)\n",
-		len(res.Xlogs), c.XlogRows, c.CoveredRows, c.DuplicateRows, c.BeyondRows)
+	fmt.Fprintf(w, "snapshot:      %s (vclock %s, %s)\n", res.Snapshot, res.SnapshotMeta.VClock, plural(c.SnapshotRows, "row"))
+	fmt.Fprintf(w, "xlogs:         %s, %s (%d already in the snapshot, %d duplicate, %d beyond the target)\n",
+		plural(int64(len(res.Xlogs)), "file"), plural(c.XlogRows, "row"), c.CoveredRows, c.DuplicateRows, c.BeyondRows)
 	if s := res.Stop; s != nil {
 		if s.Reason == "damage" {
 			fmt.Fprintf(w, "stopped at:    damage in %s at offset %d (--force reads past it)\n", s.File, s.Offset)
@@ -267,7 +267,7 @@ func writeReplaySummary(w io.Writer, res *replay.Result, showSystem bool) error 
 	if c.PendingApplied > 0 {
 		pending = "applied"
 	}
-	fmt.Fprintf(w, "transactions:  %d applied (%d rows), %d rolled back", c.Applied, c.AppliedRows, c.RolledBack)
+	fmt.Fprintf(w, "transactions:  %d applied (%s), %d rolled back", c.Applied, plural(c.AppliedRows, "row"), c.RolledBack)
 	if c.RolledBackMulti > 0 {
 		fmt.Fprintf(w, " (%d multi-statement: Tarantool 2.6.0's recovery would apply them again)", c.RolledBackMulti)
 	}
