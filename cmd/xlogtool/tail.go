@@ -262,6 +262,18 @@ func (o *tailOutput) tx(src string, tx *tail.Tx) error {
 // flusher flushes the output periodically so a followed stream shows up
 // at once; the returned function stops it.
 func (o *tailOutput) flusher(every time.Duration) func() {
+	return repeat(every, func() {
+		o.mu.Lock()
+		if o.err == nil && o.w.Buffered() > 0 {
+			o.err = o.w.Flush()
+		}
+		o.mu.Unlock()
+	})
+}
+
+// repeat calls fn every interval on a goroutine of its own until the
+// returned function is called.
+func repeat(every time.Duration, fn func()) func() {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -274,11 +286,7 @@ func (o *tailOutput) flusher(every time.Duration) func() {
 			case <-done:
 				return
 			case <-t.C:
-				o.mu.Lock()
-				if o.err == nil && o.w.Buffered() > 0 {
-					o.err = o.w.Flush()
-				}
-				o.mu.Unlock()
+				fn()
 			}
 		}
 	}()

@@ -255,25 +255,9 @@ func (wt *watcher) ticker(every time.Duration) func() {
 	if every <= 0 {
 		every = time.Second
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				wt.refresh()
-			}
-		}
-	}()
+	stop := repeat(every, wt.refresh)
 	return func() {
-		close(done)
-		wg.Wait()
+		stop()
 		wt.refresh()
 	}
 }

@@ -112,3 +112,34 @@ box.schema.space.create('a', {id = 601}):create_index('pk')`,
 		t.Error("terminal control codes in piped output")
 	}
 }
+
+// Piped, --watch prints the table as plain text when it changes, without
+// terminal control codes.
+func TestTailWatchPiped(t *testing.T) {
+	inst := startTailServer(t)
+	var out syncBuf
+	child := startChild(t, &out, "tail", "--watch", "--interval", "100ms", "--from-vclock", "{}", "one=repl:secret@"+inst.Addr())
+	waitUntil(t, "the table", func() bool {
+		return strings.Contains(out.String(), "SOURCE") && strings.Contains(out.String(), "one ")
+	})
+	inst.Eval(t, "box.space.a:insert{777}")
+	lsn := inst.LSN(t)
+	waitUntil(t, "the new vclock", func() bool { return strings.Contains(out.String(), fmt.Sprintf("{1: %d}", lsn)) })
+	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "\x1b") {
+		t.Errorf("control codes in piped output: %q", out.String())
+	}
+	for _, col := range []string{"VCLOCK", "LAG LSN", "OWNER", "TERM", "PENDING", "LAST SYNCHRO", "ROWS/S"} {
+		if !strings.Contains(out.String(), col) {
+			t.Errorf("no %s column:\n%s", col, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), "CONFIRM 1:") {
+		t.Errorf("the last CONFIRM is not shown:\n%s", out.String())
+	}
+}
