@@ -88,25 +88,7 @@ func (p *cutProxy) serve(addr string) {
 // an answer are found out from the target's vclock, and the resumed run
 // applies every transaction exactly once (300 UPSERT +1 leave 300).
 func TestPlayResumeAfterLostConnection(t *testing.T) {
-	tarantooltest.Require(t)
-	src := t.TempDir()
-	tarantooltest.RunScript(t, src, `
-box.cfg{log = 'tarantool.log'}
-local c = box.schema.space.create('c', {id = 512})
-c:create_index('pk')
-for i = 1, 300 do c:upsert({i % 3, 1}, {{'+', 2, 1}}) end
-box.space.c:insert{100, 'padding to make rows of several sizes'}
-for i = 1, 60 do box.begin() c:upsert({3, 1}, {{'+', 2, 1}}) c:upsert({4, 1}, {{'+', 2, 1}}) box.commit() end
-os.exit(0)
-`)
-	target := tarantooltest.Start(t, tarantooltest.InstanceOptions{
-		Init: "box.schema.space.create('c', {id = 512, if_not_exists = true}):create_index('pk', {if_not_exists = true})",
-	})
-	counters := func() string {
-		res := target.Eval(t, `local t = {} for _, x in box.space.c:pairs() do table.insert(t, x[1] .. '=' .. tostring(x[2])) end return table.concat(t, ' ')`)
-		return fmt.Sprint(res[0])
-	}
-	want := "0=100 1=100 2=100 3=60 4=60 100=padding to make rows of several sizes"
+	src, target, counters, want := upsertPlaySetup(t)
 	state := filepath.Join(t.TempDir(), "play.state")
 	user := tarantooltest.AdminUser + ":" + tarantooltest.AdminPassword + "@"
 	proxy := startCutProxy(t, target.Addr(), 2500, 5000)
@@ -128,5 +110,46 @@ os.exit(0)
 	mustPlay(t, 0, "--state", state, adminURI(target), src)
 	if got := counters(); got != want {
 		t.Errorf("after a third run: %s", got)
+	}
+}
+
+// upsertPlaySetup writes source logs of UPSERT +1 rows (single-row and
+// two-row transactions) and starts a target with the space; counters
+// reads the target's space, want is what the source holds.
+func upsertPlaySetup(t *testing.T) (src string, target *tarantooltest.Instance, counters func() string, want string) {
+	tarantooltest.Require(t)
+	src = t.TempDir()
+	tarantooltest.RunScript(t, src, `
+box.cfg{log = 'tarantool.log'}
+local c = box.schema.space.create('c', {id = 512})
+c:create_index('pk')
+for i = 1, 300 do c:upsert({i % 3, 1}, {{'+', 2, 1}}) end
+box.space.c:insert{100, 'padding to make rows of several sizes'}
+for i = 1, 60 do box.begin() c:upsert({3, 1}, {{'+', 2, 1}}) c:upsert({4, 1}, {{'+', 2, 1}}) box.commit() end
+os.exit(0)
+`)
+	target = tarantooltest.Start(t, tarantooltest.InstanceOptions{
+		Init: "box.schema.space.create('c', {id = 512, if_not_exists = true}):create_index('pk', {if_not_exists = true})",
+	})
+	counters = func() string {
+		res := target.Eval(t, `local t = {} for _, x in box.space.c:pairs() do table.insert(t, x[1] .. '=' .. tostring(x[2])) end return table.concat(t, ' ')`)
+		return fmt.Sprint(res[0])
+	}
+	want = "0=100 1=100 2=100 3=60 4=60 100=padding to make rows of several sizes"
+	return src, target, counters, want
+}
+
+// The same rows in two inputs (the directory and a renamed copy of it)
+// are applied once, with or without --state.
+func TestPlayDuplicateInputsLive(t *testing.T) {
+	src, target, counters, want := upsertPlaySetup(t)
+	copyDirPath := filepath.Join(t.TempDir(), "copy")
+	copyDir(t, src, copyDirPath)
+	stdout, _ := mustPlay(t, 0, adminURI(target), src, copyDirPath)
+	if got := counters(); got != want {
+		t.Errorf("played twice: %s\nwant %s\n%s", got, want, stdout)
+	}
+	if !strings.Contains(stdout, "read a second time") {
+		t.Errorf("summary:\n%s", stdout)
 	}
 }
