@@ -255,7 +255,9 @@ func TestTailFollowSIGTERM(t *testing.T) {
 	inst := startTailServer(t)
 	var out syncBuf
 	vc := inst.Eval(t, "return require('json').encode(box.info.vclock)")[0].(string)
-	child := startChild(t, &out, "tail", "-f", "--format", "json", "--space", "601", "--from-vclock", vc, "repl:secret@"+inst.Addr())
+	arch := filepath.Join(t.TempDir(), "archive")
+	child := startChild(t, &out, "tail", "-f", "--format", "json", "--space", "601", "--from-vclock", vc,
+		"--archive", arch, "repl:secret@"+inst.Addr())
 	inst.Eval(t, `for i = 100, 199 do box.space.a:insert{i} end`)
 	waitUntil(t, "the last row", func() bool { return strings.Contains(out.String(), `"tuple":[199]`) })
 	if err := child.Process.Signal(syscall.SIGTERM); err != nil {
@@ -266,6 +268,14 @@ func TestTailFollowSIGTERM(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "\n"); n != 100 {
 		t.Errorf("%d rows printed, want 100", n)
+	}
+	// The archive was closed: nothing in progress, every row there.
+	if left, _ := filepath.Glob(filepath.Join(arch, "*.inprogress")); len(left) > 0 {
+		t.Errorf("left in progress after SIGTERM: %v", left)
+	}
+	got, _ := mustRun(t, 0, "cat", "--format", "json", "--space", "601", arch)
+	if got != out.String() {
+		t.Errorf("the archive holds other rows than were printed:\n%s\n---\n%s", head(got), head(out.String()))
 	}
 }
 
