@@ -55,6 +55,11 @@ const (
 // TxStep is what Commit did with a transaction.
 type TxStep struct {
 	Decisions []Decision
+	// Skipped: local or NOP-only, so no queue business (CommitTx).
+	Skipped bool
+	// Sync and WantsQueue are CommitTx's classification: synchronous,
+	// and meant to wait in the queue.
+	Sync, WantsQueue bool
 	// Queued: the transaction entered the queue.
 	Queued bool
 	// Conflict: it could not enter the queue (and took effect at once,
@@ -114,16 +119,17 @@ type SynchroStep struct {
 // LSNRange is an inclusive LSN range; From == 0 means empty.
 type LSNRange struct{ From, To uint64 }
 
-// Options configure a Queue.
+// Options configure a Queue or a Resolver.
 type Options struct {
 	// Limit bounds the entries kept (default 1<<20); beyond it the oldest
 	// are given up as Pending and Overflow reports it.
 	Limit int
 	// MergeAsync keeps consecutive asynchronous entries of one origin as
-	// one entry (their fates are always the same).
+	// one entry (their fates are always the same; Queue only).
 	MergeAsync bool
 	// IsSync tells whether a space is synchronous, for writers that do
-	// not flag synchronous transactions (Resolver only).
+	// not flag synchronous transactions (Resolver only: a Queue is told
+	// by its caller).
 	IsSync func(spaceID uint32) bool
 }
 
@@ -353,6 +359,22 @@ func (q *Queue) Classify(flags uint64, syncSpace bool) (sync, queued bool) {
 	// Older writers set no flags; rows of an unknown writer may have them.
 	sync = syncSpace || flags&box.FlagWaitAck != 0
 	return sync, sync || flags&box.FlagWaitSync != 0 || len(q.entries) > 0
+}
+
+// CommitTx handles a transaction the assembler completed, with
+// syncSpace telling whether it writes a synchronous space and id the
+// caller's handle: a transaction of local rows or NOPs only never enters
+// the queue (the step is Skipped and decides nothing); any other is
+// classified (Classify) and committed (Commit).
+func (q *Queue) CommitTx(t *format.Tx, syncSpace bool, id uint64) TxStep {
+	if t.Origin == 0 || t.DataRows == 0 {
+		q.out = q.out[:0]
+		return TxStep{Skipped: true}
+	}
+	sync, queued := q.Classify(t.Flags, syncSpace)
+	st := q.Commit(Entry{Origin: t.Origin, First: t.FirstGlobal, LSN: t.LastGlobal, Sync: sync, Time: t.Time, ID: id}, queued)
+	st.Sync, st.WantsQueue = sync, queued
+	return st
 }
 
 // Commit handles a committed transaction with global data rows (not only

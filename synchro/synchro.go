@@ -145,11 +145,6 @@ func (r *Resolver) Add(row *format.Row) ([]Event, error) {
 
 // commit handles a transaction whose last row was read.
 func (r *Resolver) commit(tx *Tx) {
-	if tx.Origin == 0 || tx.DataRows == 0 {
-		// Local and NOP-only transactions never enter the queue.
-		r.out = append(r.out, Event{Tx: tx, Fate: Committed})
-		return
-	}
 	syncSpace := false
 	if r.opts.IsSync != nil {
 		for _, row := range tx.Rows {
@@ -162,15 +157,14 @@ func (r *Resolver) commit(tx *Tx) {
 			}
 		}
 	}
-	var flags uint64
-	for _, row := range tx.Rows {
-		flags |= row.Flags
-	}
-	tx.Sync, tx.Queued = r.q.Classify(flags, syncSpace)
 	r.nextID++
 	id := r.nextID
-	st := r.q.Commit(Entry{Origin: tx.Origin, First: tx.FirstGlobal, LSN: tx.EntryLSN, Sync: tx.Sync, Time: tx.Time, ID: id}, tx.Queued)
-	tx.Queued = st.Queued
+	st := r.q.CommitTx(&tx.Tx, syncSpace, id)
+	if st.Skipped {
+		r.out = append(r.out, Event{Tx: tx, Fate: Committed})
+		return
+	}
+	tx.Sync, tx.Queued = st.Sync, st.Queued
 	if st.Queued {
 		r.queued[id] = tx
 	}

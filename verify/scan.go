@@ -735,19 +735,19 @@ func (s *scanner) commitTx(t *format.Tx, sd *txSide) {
 		return // a broken one is skipped by recovery; local ones never queue
 	}
 	s.txSeen++
-	if t.DataRows == 0 {
-		return // NOP transactions never enter the queue
-	}
 	q := s.queue
-	sync, queued := q.Classify(t.Flags, sd.sync)
 	X := t.Origin
-	e := synchro.Entry{Origin: X, First: t.FirstGlobal, LSN: t.LastGlobal, Sync: sync, Time: t.Time}
 	var count int64
 	var head uint32
 	if es := q.Entries(); len(es) > 0 {
 		count, head = q.Len(), es[0].Origin
 	}
-	st := q.Commit(e, queued)
+	st := q.CommitTx(t, sd.sync, 0)
+	if st.Skipped {
+		return // NOP transactions never enter the queue
+	}
+	queued := st.WantsQueue
+	e := synchro.Entry{Origin: X, First: t.FirstGlobal, LSN: t.LastGlobal}
 	if st.Stale {
 		why := "an asynchronous transaction"
 		note := "Tarantool 2.10.1+ refuses it (split-brain: async transaction from an old term)"
