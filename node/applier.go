@@ -315,7 +315,7 @@ func (n *Node) applyRemote(rows []*format.Row) (<-chan error, error) {
 				}
 			}
 			if schemaSpaces[req.SpaceID] {
-				n.schemaVersion++
+				n.schemaVersion.Add(1)
 			}
 			if req.SpaceID == box.SpaceUser || req.SpaceID == box.SpacePriv {
 				n.privGen++

@@ -178,7 +178,7 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 		result = ch.Old
 	}
 	if schemaSpaces[sp.ID] {
-		n.schemaVersion++
+		n.schemaVersion.Add(1)
 	}
 	if sp.ID == box.SpaceUser || sp.ID == box.SpacePriv {
 		n.privGen++

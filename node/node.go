@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
@@ -33,7 +34,7 @@ type Node struct {
 	id            uint32
 	uuid          string
 	rsUUID        string
-	schemaVersion uint64
+	schemaVersion atomic.Uint64 // bumped under mu, read without it
 	readOnly      bool
 	broken        error // a failed WAL write: no further writes
 	privGen       uint64
@@ -61,7 +62,8 @@ func Open(cfg Config, log *Logger) (*Node, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: log, readOnly: cfg.ReadOnly, stop: make(chan struct{}), schemaVersion: 1}
+	n := &Node{cfg: cfg, log: log, readOnly: cfg.ReadOnly, stop: make(chan struct{})}
+	n.schemaVersion.Store(1)
 	log.Critf("xlogtool node, Tarantool %s compatible", cfg.Version)
 	snaps, xlogs, err := dirFiles(cfg.Dir)
 	if err != nil {

@@ -190,11 +190,7 @@ func (s *server) writeLoop(c net.Conn, replies <-chan reply) {
 	bw.Flush()
 }
 
-func (n *Node) schemaVersionNow() uint64 {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.schemaVersion
-}
+func (n *Node) schemaVersionNow() uint64 { return n.schemaVersion.Load() }
 
 // handle executes one request and returns its reply.
 func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/xlogtool/xlogtool/format"
 )
@@ -37,15 +38,21 @@ type walOptions struct {
 // wal writes transactions to xlog files in batches: every entry queued
 // while the previous batch was being written goes into the next one, with
 // one write(2) and, with fsync, one fsync for all of them (group commit).
+// A rotation first writes what is queued, so a new file starts exactly at
+// the vclock of the rows handed over before it.
 // Files rotate between transactions once they exceed maxSize; each new
 // file is named by the vclock before its first row and records the
 // previous file's vclock as PrevVClock.
 type wal struct {
-	opts   walOptions
-	queue  chan *walEntry
-	rotate chan chan error
-	closed chan struct{}
-	done   chan struct{}
+	opts walOptions
+	// Entries wait in pending; notify wakes the writer (one wake-up for
+	// however many entries arrived meanwhile).
+	qmu     sync.Mutex
+	pending []*walEntry
+	notify  chan struct{}
+	rotate  chan chan error
+	closed  chan struct{}
+	done    chan struct{}
 
 	// Owned by the writer goroutine.
 	vclock  format.VClock // vclock after the last row written
@@ -76,7 +83,7 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 // vclock of the newest existing xlog (the PrevVClock of the first file),
 // if any.
 func openWAL(opts walOptions, vclock format.VClock, prev *format.VClock) *wal {
-	w := &wal{opts: opts, queue: make(chan *walEntry, 4096), rotate: make(chan chan error),
+	w := &wal{opts: opts, notify: make(chan struct{}, 1), rotate: make(chan chan error),
 		closed: make(chan struct{}), done: make(chan struct{}), vclock: vclock}
 	w.feed.written = vclock
 	if prev != nil {
@@ -91,9 +98,17 @@ func openWAL(opts walOptions, vclock format.VClock, prev *format.VClock) *wal {
 func (w *wal) submit(rows []walRow) <-chan error {
 	e := &walEntry{rows: rows, done: make(chan error, 1)}
 	select {
-	case w.queue <- e:
 	case <-w.closed:
 		e.done <- errWALClosed
+		return e.done
+	default:
+	}
+	w.qmu.Lock()
+	w.pending = append(w.pending, e)
+	w.qmu.Unlock()
+	select {
+	case w.notify <- struct{}{}:
+	default:
 	}
 	return e.done
 }
@@ -128,32 +143,27 @@ func (w *wal) close() error {
 
 func (w *wal) loop() {
 	defer close(w.done)
-	batch := make([]*walEntry, 0, 256)
+	var batch []*walEntry
+	take := func() []*walEntry {
+		w.qmu.Lock()
+		batch, w.pending = w.pending, batch[:0]
+		w.qmu.Unlock()
+		return batch
+	}
 	for {
 		select {
-		case e := <-w.queue:
-			batch = append(batch[:0], e)
-		drain:
-			for len(batch) < cap(batch) {
-				select {
-				case e := <-w.queue:
-					batch = append(batch, e)
-				default:
-					break drain
-				}
+		case <-w.notify:
+			if b := take(); len(b) > 0 {
+				w.writeBatch(b)
 			}
-			w.writeBatch(batch)
 		case ch := <-w.rotate:
+			if b := take(); len(b) > 0 {
+				w.writeBatch(b)
+			}
 			ch <- w.closeFile()
 		case <-w.closed:
-			for {
-				select {
-				case e := <-w.queue:
-					w.writeBatch([]*walEntry{e})
-					continue
-				default:
-				}
-				break
+			if b := take(); len(b) > 0 {
+				w.writeBatch(b)
 			}
 			if err := w.closeFile(); err != nil && w.err == nil {
 				w.err = err
