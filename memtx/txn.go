@@ -142,6 +142,10 @@ func (s *State) MemoryUsed() uint64 {
 
 // checkMemory fails a request storing t when the state is at its memory
 // limit.
+// SetMemoryLimit changes Options.MemoryLimit (a server's memtx_memory
+// raised at run time).
+func (s *State) SetMemoryLimit(limit uint64) { s.opts.MemoryLimit = limit }
+
 func (s *State) checkMemory(t Tuple) *ApplyError {
 	if s.opts.MemoryLimit == 0 || t == nil {
 		return nil

@@ -611,9 +611,29 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 				return boxErr(box.ErrCfg, "Incorrect value for option 'memtx_memory': cannot decrease memory size at runtime")
 			}
 			n.cfg.MemtxMemory = int64(v)
+			n.st.SetMemoryLimit(v)
 			n.mu.Unlock()
-		case "listen", "log_level", "checkpoint_interval", "wal_mode":
-			// Accepted; static or without effect here.
+		case "checkpoint_interval":
+			var secs float64
+			switch x := e.Value.(type) {
+			case float64:
+				secs = x
+			case uint64:
+				secs = float64(x)
+			default:
+				return boxErr(box.ErrCfg, "Incorrect value for option 'checkpoint_interval': should be of type number")
+			}
+			n.mu.Lock()
+			n.cfg.CheckpointInterval = time.Duration(secs * float64(time.Second))
+			n.mu.Unlock()
+			select {
+			case n.checkpointCfg <- struct{}{}:
+			default:
+			}
+		case "wal_mode", "wal_max_size", "instance_uuid", "replicaset_uuid":
+			return boxErr(box.ErrCfg, "Can't set option '%s' dynamically", k)
+		case "listen", "log_level":
+			// Accepted; without effect here.
 		default:
 			return boxErr(box.ErrCfg, "Incorrect value for option '%s': unexpected option", k)
 		}

@@ -30,4 +30,13 @@
 // chap-sha1 against _user, checks privileges from _priv, executes SELECT
 // and DML and the built-in functions clients call remotely (call.go), and
 // answers everything else with Tarantool's error codes and messages.
+//
+// # Synchronous transactions and checkpoints
+//
+// Transactions on synchronous spaces wait in the Limbo, a pure state
+// machine over synchro.Queue with 2.6.0's rules: the own WAL write and the
+// replicas' acks count against replication_synchro_quorum, CONFIRM and
+// ROLLBACK rows are written as Tarantool writes them, rolled-back changes
+// are undone in the state (sync.go). Snapshots are written from a read
+// view while writes go on (snapshot.go). See docs/node.md.
 package node

@@ -10,6 +10,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
+	"github.com/xlogtool/xlogtool/iproto"
 	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/memtx"
 )
@@ -286,5 +287,28 @@ func TestSnapshotWhileWriting(t *testing.T) {
 	got := inst.Eval(t, "return box.space.s:select{}")
 	if g := jsonOf(t, got[0]); g != want {
 		t.Errorf("Tarantool holds %d bytes of rows, node %d (last key %d)", len(g), len(want), last)
+	}
+}
+
+// checkpoint_interval set at run time makes snapshots on its own.
+func TestCheckpointInterval(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, testConfig(dir))
+	c := dial(t, n.Addr())
+	fill(t, c, "ci", 1, 5)
+	call(t, c, "box.cfg", map[string]any{"checkpoint_interval": 0.05})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		snaps, _, _ := dirFiles(dir)
+		if len(snaps) >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no automatic snapshot")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := c.Call(ctx(t), "box.cfg", map[string]any{"wal_mode": "fsync"}); !iproto.IsCode(err, box.ErrCfg) {
+		t.Errorf("wal_mode at run time: %v", err)
 	}
 }

@@ -50,7 +50,8 @@ type Node struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
-	snapMu sync.Mutex // one checkpoint at a time
+	snapMu        sync.Mutex    // one checkpoint at a time
+	checkpointCfg chan struct{} // checkpoint_interval changed
 }
 
 // Open recovers the instance kept in cfg.Dir, or bootstraps a new replica
@@ -64,6 +65,7 @@ func Open(cfg Config, log *Logger) (*Node, error) {
 	}
 	n := &Node{cfg: cfg, log: log, readOnly: cfg.ReadOnly, stop: make(chan struct{})}
 	n.schemaVersion.Store(1)
+	n.checkpointCfg = make(chan struct{}, 1)
 	log.Critf("xlogtool node, Tarantool %s compatible", cfg.Version)
 	snaps, xlogs, err := dirFiles(cfg.Dir)
 	if err != nil {
@@ -340,22 +342,35 @@ func (n *Node) VClock() format.VClock {
 
 var errStopped = errors.New("the node is stopping")
 
-// checkpointLoop makes a snapshot every checkpoint_interval.
+// checkpointLoop makes a snapshot every checkpoint_interval (0: none); a
+// change of the option restarts the wait.
 func (n *Node) checkpointLoop() {
 	defer n.wg.Done()
-	if n.cfg.CheckpointInterval <= 0 {
-		return
-	}
-	t := time.NewTicker(n.cfg.CheckpointInterval)
-	defer t.Stop()
 	for {
+		n.mu.Lock()
+		interval := n.cfg.CheckpointInterval
+		n.mu.Unlock()
+		var tick <-chan time.Time
+		var t *time.Timer
+		if interval > 0 {
+			t = time.NewTimer(interval)
+			tick = t.C
+		}
 		select {
 		case <-n.stop:
-			return
-		case <-t.C:
+		case <-n.checkpointCfg:
+		case <-tick:
 			if err := n.Snapshot(); err != nil {
 				n.log.Errorf("checkpoint: %v", err)
 			}
+		}
+		if t != nil {
+			t.Stop()
+		}
+		select {
+		case <-n.stop:
+			return
+		default:
 		}
 	}
 }
