@@ -27,13 +27,16 @@ func TestWALRotation(t *testing.T) {
 	call(t, c, "box.schema.space.create", "r")
 	call(t, c, "box.space.r:create_index", "pk")
 	id := spaceID(t, c, "r")
-	var futs []*client.Future
-	for i := 0; i < 600; i++ {
-		futs = append(futs, c.Send(iprotoReplace(id, []any{i, fmt.Sprintf("row %d", i)})))
-	}
-	for _, f := range futs {
-		if resp, err := f.Wait(ctx(t)); err != nil || resp.Err() != nil {
-			t.Fatal(err, resp.Err())
+	// Rounds of pipelined requests: each round is one or a few batches.
+	for round := 0; round < 8; round++ {
+		var futs []*client.Future
+		for i := round * 100; i < (round+1)*100; i++ {
+			futs = append(futs, c.Send(iprotoReplace(id, []any{i, fmt.Sprintf("row %d", i)})))
+		}
+		for _, f := range futs {
+			if resp, err := f.Wait(ctx(t)); err != nil || resp.Err() != nil {
+				t.Fatal(err, resp.Err())
+			}
 		}
 	}
 	c.Close()
