@@ -37,12 +37,15 @@ func ReadPacket(r *bufio.Reader, buf []byte) ([]byte, error) {
 	case c <= 0x7f:
 		size = uint64(c)
 	case c >= 0xcc && c <= 0xcf:
-		var b [8]byte
-		w := 1 << (c - 0xcc) // 1, 2, 4 or 8 bytes
-		if _, err := io.ReadFull(r, b[8-w:]); err != nil {
-			return nil, unexpectedEOF(err)
+		// 1, 2, 4 or 8 bytes, big-endian; read byte by byte so that
+		// nothing escapes to the heap (this runs for every packet).
+		for w := 1 << (c - 0xcc); w > 0; w-- {
+			x, err := r.ReadByte()
+			if err != nil {
+				return nil, unexpectedEOF(err)
+			}
+			size = size<<8 | uint64(x)
 		}
-		size = binary.BigEndian.Uint64(b[:])
 	default:
 		return nil, fmt.Errorf("iproto: invalid packet length prefix 0x%02x", c)
 	}
