@@ -421,3 +421,29 @@ func TestUnreadableFile(t *testing.T) {
 		}
 	}
 }
+
+// Explicit arguments are read once: a pipe works for cat and play as a
+// file does.
+func TestExplicitPipeReadOnce(t *testing.T) {
+	want, _ := mustRun(t, 0, "cat", "--format", "json", sample("00000000000000000000.xlog"))
+	data, _ := os.ReadFile(sample("00000000000000000000.xlog"))
+	for _, args := range [][]string{{"cat", "--format", "json"}, {"play", "--dry-run", "--format", "json", "--show-system", "localhost:1"}} {
+		fifo := filepath.Join(t.TempDir(), "pipe")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+				f.Write(data)
+				f.Close()
+			}
+		}()
+		got, stderr := mustRun(t, 0, append(args, fifo)...)
+		if args[0] == "cat" && got != want {
+			t.Errorf("cat of a pipe differs from cat of the file\n%s", stderr)
+		}
+		if args[0] == "play" && strings.Count(got, "\n") == 0 {
+			t.Errorf("play of a pipe sent nothing\n%s", stderr)
+		}
+	}
+}
