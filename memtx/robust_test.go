@@ -1,6 +1,7 @@
 package memtx
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand"
@@ -181,5 +182,75 @@ func FuzzApply(f *testing.F) {
 			Key: arr(a[3]), Tuple: arr(a[4]), Ops: arr(a[5])}
 		_ = st.Apply(req)
 		_ = fmt.Sprint(st.Spaces())
+	})
+}
+
+// FuzzRawTuple stores arbitrary bytes as the tuple of an INSERT through
+// RawRequest.Decode into spaces with secondary TREE and HASH indexes: the
+// engine refuses what is not one well-formed array and never panics
+// reading a tuple it kept; a kept tuple decodes as DecodeMsgpack decodes
+// its bytes, and every index can find it.
+func FuzzRawTuple(f *testing.F) {
+	for _, v := range [][]any{
+		{uint64(1), uint64(2)},
+		{"a", uint64(1), nil},
+		{uint64(1), "x", uint64(3), int64(-4), 1.5},
+		{uint64(1), []any{uint64(1), Map{{"a", "b"}}}, dec("1.5")},
+	} {
+		b, err := EncodeMsgpack(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte{0x92, 0xcd, 0x00, 0x01, 0xd9})
+	f.Add([]byte{0xdc, 0x00, 0x02, 0x01, 0xa1, 0x61})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		st := newIndexedState(t)
+		mustApply(t, st, insert(700, uint64(1), "a", uint64(1), uint64(1)))
+		for _, space := range []uint32{600, 601, 700} {
+			if space != 700 {
+				st = newTestState(t)
+			}
+			req, err := RawRequest{Type: box.TypeInsert, SpaceID: space, Tuple: data}.Decode()
+			if err != nil {
+				if _, derr := DecodeMsgpack(data); derr == nil {
+					if v, _ := DecodeMsgpack(data); v != nil {
+						if _, isArr := v.([]any); isArr {
+							t.Fatalf("an array refused: %v", err)
+						}
+					}
+				}
+				return
+			}
+			ch, err := st.Execute(req)
+			if err != nil {
+				continue
+			}
+			want, derr := DecodeMsgpack(data)
+			if derr != nil {
+				t.Fatalf("kept a tuple that does not decode: %v", derr)
+			}
+			if got := ch.New.Decode(); !Equal(got, want) {
+				t.Fatalf("kept %s, the bytes hold %s", show(got), show(want))
+			}
+			sp := st.Space(space)
+			for _, ix := range sp.Indexes() {
+				if !ix.maintained() {
+					continue
+				}
+				found := false
+				ix.Ascend(func(tu Tuple) bool {
+					found = found || bytes.Equal(tu, ch.New)
+					return !found
+				})
+				if !found {
+					t.Fatalf("index %s lost the tuple", ix.Name)
+				}
+			}
+			for id := uint32(0); id < 7; id++ {
+				_, _ = st.Select(space, id, box.IterAll, nil, 0, 100)
+			}
+		}
 	})
 }
