@@ -9,6 +9,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/replay"
+	"github.com/xlogtool/xlogtool/verify"
 )
 
 // Differential tests on live Tarantool 2.6.0 replica sets after a manual
@@ -107,8 +108,32 @@ func (fs *failoverSet) check() {
 					i+1, id, got, want, res.Queue.Owner, res.Counts.Pending, res.Counts.RolledBack)
 			}
 		}
-		if res.Queue.Owner != fs.wantOwner(i) {
-			t.Errorf("i%d: replay reports queue owner %d, want %d", i+1, res.Queue.Owner, fs.wantOwner(i))
+		if res.Queue.Owner != fs.wantOwner(i) || res.Counts.Pending != 0 {
+			t.Errorf("i%d: replay reports queue owner %d and %d pending, want owner %d and none pending",
+				i+1, res.Queue.Owner, res.Counts.Pending, fs.wantOwner(i))
+		}
+	}
+	// verify reads the same queue from the same files.
+	var srcs []verify.Source
+	for i, in := range fs.insts {
+		srcs = append(srcs, verify.Source{Name: fmt.Sprintf("i%d", i+1), Dir: in.Dir()})
+	}
+	rep, err := verify.Run(context.Background(), srcs, verify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Instances) != len(fs.insts) {
+		t.Fatalf("verify reports %d instances", len(rep.Instances))
+	}
+	for _, in := range rep.Instances {
+		var i int
+		if _, err := fmt.Sscanf(in.Name, "i%d", &i); err != nil || i < 1 || i > len(fs.insts) {
+			t.Fatalf("verify instance %q", in.Name)
+		}
+		i--
+		if in.Queue.Owner != fs.wantOwner(i) || in.Sync.Pending != 0 || in.Sync.QueuedPending != 0 {
+			t.Errorf("%s: verify reports queue owner %d, %d+%d pending; want owner %d, none pending",
+				in.Name, in.Queue.Owner, in.Sync.Pending, in.Sync.QueuedPending, fs.wantOwner(i))
 		}
 	}
 }
