@@ -4,9 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/xlogtool/xlogtool/box"
-
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -16,9 +16,13 @@ import (
 func (n *Node) Snapshot() error {
 	n.snapMu.Lock()
 	defer n.snapMu.Unlock()
-	// A read view of the state at this vclock; writes go on while it is
-	// written (stored tuples are never changed in place).
-	n.mu.Lock()
+	// A snapshot never holds unconfirmed synchronous data: wait until the
+	// transactions waiting now are decided (NODE.md §6.4).
+	// A read view of the state at this vclock is then taken; writes go
+	// on while it is written (stored tuples are never changed in place).
+	if err := n.lockLimboEmpty(); err != nil {
+		return err
+	}
 	v := n.vclock
 	path := filepath.Join(n.cfg.Dir, format.FileName(format.TypeSNAP, v))
 	if _, err := os.Lstat(path); err == nil {
@@ -39,6 +43,22 @@ func (n *Node) Snapshot() error {
 		return boxErr(box.ErrWALIO, "%v", err)
 	}
 	n.gc()
+	return nil
+}
+
+// lockLimboEmpty takes n.mu at a moment the limbo is empty, waiting up
+// to twice replication_synchro_timeout for one.
+func (n *Node) lockLimboEmpty() error {
+	n.mu.Lock()
+	deadline := time.Now().Add(2 * n.cfg.ReplicationSynchroTimeout)
+	for !n.limbo.Empty() {
+		n.mu.Unlock()
+		if time.Now().After(deadline) {
+			return box.NewError(box.ErrSyncQuorumTimeout)
+		}
+		time.Sleep(time.Millisecond)
+		n.mu.Lock()
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/xlogtool/xlogtool/iproto/client"
 
@@ -158,5 +159,29 @@ func TestSyncTimeoutRollback(t *testing.T) {
 	got := inst.Eval(t, "return box.space.sync:select{}, box.space.async:select{}")
 	if jsonOf(t, got[0]) != wantS || jsonOf(t, got[1]) != wantA {
 		t.Errorf("Tarantool: %s %s", jsonOf(t, got[0]), jsonOf(t, got[1]))
+	}
+}
+
+// A checkpoint waits for the synchronous transactions in the limbo: the
+// snapshot holds no unconfirmed data.
+func TestSnapshotWaitsForLimbo(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, testConfig(dir))
+	c := dial(t, n.Addr())
+	call(t, c, "box.schema.space.create", "sync", map[string]any{"is_sync": true})
+	call(t, c, "box.space.sync:create_index", "pk")
+	sid := spaceID(t, c, "sync")
+	call(t, c, "box.cfg", map[string]any{"replication_synchro_quorum": 2, "replication_synchro_timeout": 0.3})
+	f := c.Send(iproto.ReplaceRequest{Space: sid, Tuple: []any{7, "unconfirmed"}})
+	time.Sleep(50 * time.Millisecond)
+	call(t, c, "box.snapshot")
+	if resp, err := f.Wait(ctx(t)); err == nil && resp.Err() == nil {
+		t.Fatal("the synchronous write was confirmed without a quorum")
+	}
+	_, rows := snapshotRows(t, newestFile(t, dir, ".snap"))
+	for _, r := range rows {
+		if r.space == sid {
+			t.Errorf("the snapshot holds %v", r.tuple)
+		}
 	}
 }
