@@ -195,7 +195,8 @@ func (e *RecoveryError) Error() string {
 
 func (n *Node) recover() error {
 	n.log.Infof("recovering from `%s'", n.cfg.Dir)
-	res, err := replay.Recover(context.Background(), replay.RecoverOptions{Paths: []string{n.cfg.Dir}, State: n.stateOptions()})
+	res, err := replay.Recover(context.Background(), replay.RecoverOptions{Paths: []string{n.cfg.Dir},
+		State: n.stateOptions(), IncludePending: true})
 	if err != nil {
 		return fmt.Errorf("recovery of %s: %w\nremedy: xlogtool repair --out %s.repaired %s", n.cfg.Dir, err, n.cfg.Dir, n.cfg.Dir)
 	}
@@ -262,6 +263,14 @@ func (n *Node) recover() error {
 		}
 	}
 	n.startWAL(prev)
+	// Transactions still waiting for a CONFIRM are applied (2.6.0 shows
+	// them) and wait in the limbo again.
+	for _, p := range res.Pending {
+		n.limbo.Restore(p.ReplicaID, p.TSN, p.EntryLSN, p.Sync)
+	}
+	if len(res.Pending) > 0 {
+		n.log.Warnf("%d synchronous transaction(s) wait for a CONFIRM", len(res.Pending))
+	}
 	n.log.Infof("ready to accept requests")
 	return nil
 }

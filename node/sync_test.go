@@ -185,3 +185,40 @@ func TestSnapshotWaitsForLimbo(t *testing.T) {
 		}
 	}
 }
+
+// A synchronous transaction Tarantool left pending (killed before its
+// quorum) is visible after the node recovers and waits in the limbo; the
+// node's next CONFIRM covers it, and Tarantool agrees on the result.
+func TestRecoverPendingSync(t *testing.T) {
+	inst := tarantooltest.Start(t, tarantooltest.InstanceOptions{Init: `
+box.schema.space.create('s', {is_sync = true, if_not_exists = true})
+box.space.s:create_index('pk', {if_not_exists = true})
+`})
+	inst.Eval(t, `box.space.s:replace{1, 'confirmed'}
+box.cfg{replication_synchro_quorum = 2, replication_synchro_timeout = 30}
+require('fiber').create(function() box.space.s:replace{2, 'pending'} end)
+require('fiber').sleep(0.1)`)
+	inst.Kill(t)
+	cfg := testConfig(inst.Dir())
+	cfg.BootstrapUser = ""
+	n := startNode(t, cfg)
+	c := dialAs(t, n.Addr(), tarantooltest.AdminUser, tarantooltest.AdminPassword)
+	if got := selectAll(t, c, "s"); got != `[[1,"confirmed"],[2,"pending"]]` {
+		t.Errorf("after recovery: %s", got)
+	}
+	if l := n.limbo.Len(); l != 1 {
+		t.Errorf("limbo holds %d transactions, want the pending one", l)
+	}
+	if _, err := c.Replace(ctx(t), spaceID(t, c, "s"), []any{3, "node"}); err != nil {
+		t.Fatal(err)
+	}
+	if l := n.limbo.Len(); l != 0 {
+		t.Errorf("limbo holds %d transactions after a CONFIRM", l)
+	}
+	c.Close()
+	n.Close()
+	inst.Start(t)
+	if got := jsonOf(t, inst.Eval(t, "return box.space.s:select{}")[0]); got != `[[1,"confirmed"],[2,"pending"],[3,"node"]]` {
+		t.Errorf("Tarantool: %s", got)
+	}
+}
