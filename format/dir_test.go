@@ -1,4 +1,4 @@
-package format
+package format_test
 
 import (
 	"os"
@@ -6,18 +6,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-)
 
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/internal/testfix"
+)
 
 // A directory contributes every log file, whatever its name, in the order
 // of the vclocks in the headers; FIFOs are reported and left out; a file
@@ -32,14 +24,14 @@ func TestCollectFilesByHeader(t *testing.T) {
 		"00000000000000000033.xlog": "a.xlog",
 		"00000000000000000036.xlog": "00000000000000000036.xlog",
 	} {
-		copyFile(t, filepath.Join(src, from), filepath.Join(dir, to))
+		testfix.CopyFile(t, filepath.Join(src, from), filepath.Join(dir, to))
 	}
 	if err := syscall.Mkfifo(filepath.Join(dir, "fifo.xlog"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	os.WriteFile(filepath.Join(dir, "x.xlog.inprogress"), []byte("junk"), 0o644)
 	var skipped []string
-	refs, err := CollectFiles([]string{dir, dir, filepath.Join(dir, "a.xlog")}, CollectOptions{
+	refs, err := format.CollectFiles([]string{dir, dir, filepath.Join(dir, "a.xlog")}, format.CollectOptions{
 		OnSkip: func(p, why string) { skipped = append(skipped, filepath.Base(p)) },
 	})
 	if err != nil {
@@ -62,8 +54,8 @@ func TestCollectFilesByHeader(t *testing.T) {
 func TestCollectExplicitFile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "backup.xlog.bak")
-	copyFile(t, filepath.Join("..", "testdata", "sample", "00000000000000000000.xlog"), p)
-	refs, err := Collect([]string{p, p}, false)
+	testfix.CopyFile(t, filepath.Join("..", "testdata", "sample", "00000000000000000000.xlog"), p)
+	refs, err := format.Collect([]string{p, p}, false)
 	if err != nil || len(refs) != 1 || refs[0].Path != p {
 		t.Fatalf("got %v, %v", refs, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/internal/testfix"
 	"github.com/xlogtool/xlogtool/play"
 )
 
@@ -86,16 +87,7 @@ func TestReplayFromSnapPastTarget(t *testing.T) {
 	}
 }
 
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	b, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+func copyFile(t *testing.T, from, to string) { testfix.CopyFile(t, from, to) }
 
 // replay reads explicit files whatever their names, pipes included, once.
 func TestReplayExplicitFiles(t *testing.T) {

@@ -46,14 +46,9 @@ when nothing could be repaired, 2 on usage or I/O errors.`,
 			if opts.OutDir == "" {
 				return usageError("--out is required")
 			}
-			var bar *progress.Bar
+			bar := &progress.Lazy{W: os.Stderr, Label: "repair"}
 			if progress.IsTerminal(os.Stderr) {
-				opts.Progress = func(done, total int64) {
-					if bar == nil {
-						bar = progress.New(os.Stderr, true, "repair", total)
-					}
-					bar.Set(done)
-				}
+				opts.Progress = bar.Set
 			}
 			rep, err := repair.Run(opts)
 			bar.Done()

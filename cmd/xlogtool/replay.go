@@ -172,14 +172,9 @@ I/O errors.`,
 				// docs/replay.md).
 				debug.SetGCPercent(400)
 			}
-			var bar *progress.Bar
+			bar := &progress.Lazy{W: os.Stderr, Label: "replay"}
 			if progress.IsTerminal(os.Stderr) {
-				opts.Progress = func(done, total int64) {
-					if bar == nil {
-						bar = progress.New(os.Stderr, true, "replay", total)
-					}
-					bar.Set(done)
-				}
+				opts.Progress = bar.Set
 			}
 			res, err := replay.Recover(cmd.Context(), opts)
 			bar.Done()

@@ -92,3 +92,22 @@ func (b *Bar) Add(n int64) {
 	b.done += n
 	b.tick()
 }
+
+// Lazy is a bar made on its first Set, for work that learns its total
+// only once it has started (func(done, total int64) callbacks).
+type Lazy struct {
+	W     io.Writer
+	Label string
+	bar   *Bar
+}
+
+// Set records done bytes of total, making the bar the first time.
+func (l *Lazy) Set(done, total int64) {
+	if l.bar == nil {
+		l.bar = New(l.W, true, l.Label, total)
+	}
+	l.bar.Set(done)
+}
+
+// Done clears the line, if one was drawn.
+func (l *Lazy) Done() { l.bar.Done() }

@@ -286,3 +286,15 @@ func CompareRows(oracle, ours []map[string]any) string {
 	}
 	return ""
 }
+
+// CopyFile copies the file from into to (mode 0644).
+func CopyFile(t testing.TB, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
