@@ -56,10 +56,11 @@ type Options struct {
 	// InstanceUUID is the UUID the stream subscribes with; empty: a random
 	// one, kept across reconnects.
 	InstanceUUID string
-	// Timeout bounds connecting and authenticating (default 10 s) and
-	// how long the stream may stay silent before the connection counts as
-	// lost (default 30 s; the server sends a heartbeat every
-	// replication_timeout, 1 s by default).
+	// DialTimeout bounds connecting, authenticating and each request
+	// before SUBSCRIBE (default 10 s); IdleTimeout is how long the stream
+	// may stay silent before the connection counts as lost (default 30 s;
+	// the server sends a heartbeat every replication_timeout, 1 s by
+	// default).
 	DialTimeout, IdleTimeout time.Duration
 	// AckInterval is how often the stream acknowledges besides after each
 	// heartbeat (default 1 s).
