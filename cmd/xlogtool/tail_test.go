@@ -99,6 +99,13 @@ func TestTailSources(t *testing.T) {
 	if n1 != n2 || n1 < 6 {
 		t.Errorf("%d rows from i1, %d from i2", n1, n2)
 	}
+	// Credentials from the environment, as for play.
+	t.Setenv("XLOGTOOL_USERNAME", "repl")
+	t.Setenv("XLOGTOOL_PASSWORD", "secret")
+	env, _ := mustRun(t, 0, "tail", "--format", "json", "--space", "601", "--from-vclock", "{}", inst.Addr())
+	if strings.Count(env, "\n") != n1 {
+		t.Errorf("with credentials from the environment: %d rows, want %d", strings.Count(env, "\n"), n1)
+	}
 }
 
 // Bad input: a clear message and exit 2.
