@@ -23,6 +23,9 @@ import (
 // the iproto codec: each connection accepts AUTH, VOTE, SELECT and
 // SUBSCRIBE, then plays the rows of its session script and closes.
 type fakeServer struct {
+	// silent: after its script a session keeps the connection open and
+	// says nothing (a network cut as the client sees it).
+	silent   bool
 	ln       net.Listener
 	mu       sync.Mutex
 	sessions [][]fakeRow // one script per connection, in order
@@ -96,6 +99,9 @@ func (f *fakeServer) session(c net.Conn, script []fakeRow) {
 				h := r.h
 				h.Sync = req.Sync
 				writeRow(c, h, r.body)
+			}
+			if f.silent {
+				time.Sleep(3 * time.Second)
 			}
 			time.Sleep(50 * time.Millisecond)
 			return // the server goes away mid-stream
@@ -188,5 +194,30 @@ func TestServerClosesMidStream(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "connection lost") {
 		t.Errorf("log %q", log.String())
+	}
+}
+
+// A connection that goes silent (no rows, no heartbeats) counts as lost
+// after IdleTimeout: with Follow the stream reconnects and goes on.
+func TestSilentServer(t *testing.T) {
+	first := []fakeRow{insert(11, 11, true)}
+	second := []fakeRow{insert(12, 12, true), insert(13, 13, true), insert(14, 14, true), insert(15, 15, true),
+		insert(16, 16, true), insert(17, 17, true), insert(18, 18, true), insert(19, 19, true), insert(20, 20, true)}
+	f := newFakeServer(t, first, second)
+	f.mu.Lock()
+	f.silent = true
+	f.mu.Unlock()
+	c := newCollector()
+	var log syncBuffer
+	s := tail.New(tail.Source{Name: "fake", Addr: f.ln.Addr().String()},
+		tail.Options{Follow: true, IdleTimeout: 200 * time.Millisecond, MinBackoff: time.Millisecond, Log: &log}, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.vclock.Equal(vclock("{1: 20}")) })
+	cancel()
+	<-done
+	if !strings.Contains(log.String(), "i/o timeout") || c.txs != 10 {
+		t.Errorf("%d transactions; log %q", c.txs, log.String())
 	}
 }
