@@ -76,6 +76,15 @@ func TestPlayTornSnapshot(t *testing.T) {
 	if stdout != "" || !strings.Contains(stderr, "no EOF marker") {
 		t.Errorf("torn snapshot played:\nstdout %s\nstderr %s", head(stdout), stderr)
 	}
+	// In a directory whose logs hold its rows, a torn newest snapshot is
+	// passed over with a note.
+	dir = sampleCopy(t)
+	truncateHalf(t, filepath.Join(dir, "00000000000000000033.snap"))
+	want, _ := mustRun(t, 0, "play", "--dry-run", "--format", "json", "localhost:1", sampleDir)
+	got, stderr := mustRun(t, 0, "play", "--dry-run", "--format", "json", "localhost:1", dir)
+	if strings.ReplaceAll(got, dir, sampleDir) != strings.ReplaceAll(want, "../../testdata/sample", sampleDir) || !strings.Contains(stderr, "without its EOF marker") {
+		t.Errorf("torn newest snapshot in a directory:\n%s", stderr)
+	}
 }
 
 // --from-snap with a target before the snapshot is an error, not the
