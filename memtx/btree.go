@@ -14,6 +14,8 @@ package memtx
 const (
 	btreeMaxItems = 63 // must be odd
 	btreeMinItems = btreeMaxItems / 2
+	itemRoom      = btreeMaxItems + 1 // items of a node about to be split
+	childRoom     = btreeMaxItems + 2
 )
 
 type btree[T any] struct {
@@ -188,7 +190,7 @@ func (t *btree[T]) insertHinted(item T) bool {
 		}
 	}
 	leaf := path[len(path)-1]
-	leaf.n.items = insertAt(leaf.n.items, leaf.i, item)
+	leaf.n.items = insertAt(leaf.n.items, leaf.i, item, itemRoom)
 	t.length++
 	// Split the nodes that overflow, from the leaf up.
 	for k := len(path) - 1; k >= 0; k-- {
@@ -202,8 +204,8 @@ func (t *btree[T]) insertHinted(item T) bool {
 			break
 		}
 		p := path[k-1]
-		p.n.items = insertAt(p.n.items, p.i, sep)
-		p.n.children = insertAt(p.n.children, p.i+1, r)
+		p.n.items = insertAt(p.n.items, p.i, sep, itemRoom)
+		p.n.children = insertAt(p.n.children, p.i+1, r, childRoom)
 	}
 	return true
 }
@@ -329,14 +331,14 @@ func (t *btree[T]) insert(n *bnode[T], item T) (T, bool) {
 			return old, true
 		}
 		if n.children == nil {
-			n.items = insertAt(n.items, i, item)
+			n.items = insertAt(n.items, i, item, itemRoom)
 			var zero T
 			return zero, false
 		}
 		if len(n.children[i].items) >= btreeMaxItems {
 			sep, right := t.mutableChild(n, i).split()
-			n.items = insertAt(n.items, i, sep)
-			n.children = insertAt(n.children, i+1, right)
+			n.items = insertAt(n.items, i, sep, itemRoom)
+			n.children = insertAt(n.children, i+1, right, childRoom)
 			switch c := t.cmp(item, sep); {
 			case c == 0:
 				old := n.items[i]
@@ -350,8 +352,16 @@ func (t *btree[T]) insert(n *bnode[T], item T) (T, bool) {
 	}
 }
 
-func insertAt[E any](s []E, i int, e E) []E {
+// insertAt inserts e at position i. A full slice grows to room, the most
+// a node holds before it is split (append would double it, and the half
+// of a split node would keep the doubled array).
+func insertAt[E any](s []E, i int, e E, room int) []E {
 	var zero E
+	if len(s) == cap(s) {
+		g := make([]E, len(s), max(len(s)+1, room))
+		copy(g, s)
+		s = g
+	}
 	s = append(s, zero)
 	copy(s[i+1:], s[i:])
 	s[i] = e
@@ -432,12 +442,12 @@ func (t *btree[T]) grow(n *bnode[T], i int) {
 		c, left := t.mutableChild(n, i), t.mutableChild(n, i-1)
 		var stolen T
 		left.items, stolen = removeAt(left.items, len(left.items)-1)
-		c.items = insertAt(c.items, 0, n.items[i-1])
+		c.items = insertAt(c.items, 0, n.items[i-1], itemRoom)
 		n.items[i-1] = stolen
 		if left.children != nil {
 			var ch *bnode[T]
 			left.children, ch = removeAt(left.children, len(left.children)-1)
-			c.children = insertAt(c.children, 0, ch)
+			c.children = insertAt(c.children, 0, ch, childRoom)
 		}
 		return
 	}
