@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/xlogtool/xlogtool/format"
 )
@@ -48,6 +49,10 @@ type Archive struct {
 	w     *format.Writer
 	rows  int64
 	bytes int64
+
+	snap     *format.Writer // the server's data being written (--snapshot)
+	snapLSN  uint64
+	snapTime float64
 }
 
 // OpenArchive opens (creating it if needed) the archive directory dir and
@@ -67,13 +72,28 @@ func OpenArchive(dir string, opts ArchiveOptions) (*Archive, error) {
 	if err != nil {
 		return nil, err
 	}
-	var last string
+	var last, snap string
 	for _, f := range files {
-		if f.Ext == ".xlog" {
+		switch f.Ext {
+		case ".xlog":
 			last = f.Path
+		case ".snap":
+			snap = f.Path
 		}
 	}
 	if last == "" {
+		if snap != "" {
+			// Only the server's data so far: the stream starts at its
+			// vclock.
+			r, err := format.Open(snap, format.Options{})
+			if err != nil {
+				return nil, fmt.Errorf("archive %s: %w", dir, err)
+			}
+			m := r.Meta()
+			r.Close()
+			a.instance, a.version = m.Instance, m.Tarantool
+			a.vclock, a.hasPos = m.VClock, true
+		}
 		return a, nil
 	}
 	if err := a.readEnd(last); err != nil {
@@ -137,6 +157,16 @@ func (a *Archive) recoverInProgress() error {
 		path := strings.TrimSuffix(p, ".partial")
 		os.Remove(path)
 		if err := os.Rename(p, path); err != nil {
+			return err
+		}
+	}
+	// A snapshot not received in full is of no use.
+	snaps, err := filepath.Glob(filepath.Join(a.dir, "*.snap.inprogress"))
+	if err != nil {
+		return err
+	}
+	for _, p := range snaps {
+		if err := os.Remove(p); err != nil {
 			return err
 		}
 	}
@@ -214,7 +244,13 @@ func (a *Archive) Check(info Info) error {
 // Write appends one transaction of a server described by info. Snapshot
 // batches are not archived.
 func (a *Archive) Write(tx *Tx, info Info) error {
-	if tx.Kind != KindStream || len(tx.Rows) == 0 {
+	switch tx.Kind {
+	case KindSnapshot:
+		return a.snapRows(tx)
+	case KindSnapshotEnd:
+		return a.snapEnd(tx)
+	}
+	if len(tx.Rows) == 0 {
 		return nil
 	}
 	if err := a.Check(info); err != nil {
@@ -290,5 +326,63 @@ func (a *Archive) rotate() error {
 	return nil
 }
 
-// Close closes the current file.
-func (a *Archive) Close() error { return a.rotate() }
+// Close closes the current file; a snapshot not received in full is
+// discarded.
+func (a *Archive) Close() error {
+	if a.snap != nil {
+		a.snap.Abort()
+		a.snap = nil
+	}
+	return a.rotate()
+}
+
+// snapRows writes rows of the server's data (FETCH_SNAPSHOT) into a .snap
+// file named by the data's vclock, as Tarantool writes its snapshots:
+// INSERT rows numbered from 0 in the LSN field, all with the time of the
+// snapshot.
+func (a *Archive) snapRows(tx *Tx) error {
+	if a.snap == nil {
+		if a.hasPos {
+			return fmt.Errorf("archive %s is not empty: the server's data goes only into a new archive", a.dir)
+		}
+		if tx.Info != nil {
+			if err := a.Check(*tx.Info); err != nil {
+				return err
+			}
+			a.instance = tx.Info.InstanceUUID
+			if tx.Info.Version.Known() {
+				a.version = tx.Info.Version.String()
+			}
+		}
+		m := &format.Meta{FileType: format.TypeSNAP, Version: format.Version13, Tarantool: a.version,
+			Instance: a.instance, VClock: tx.VClock, HasVClock: true}
+		w, err := format.Create(a.dir, m, format.WriterOptions{NoSync: a.opts.NoSync})
+		if err != nil {
+			return fmt.Errorf("archive %s: %w", a.dir, err)
+		}
+		a.snap, a.snapLSN, a.snapTime = w, 0, float64(time.Now().UnixNano())/1e9
+	}
+	for _, r := range tx.Rows {
+		h := format.Header{Type: r.Type, LSN: a.snapLSN, TSN: a.snapLSN, Commit: true, Timestamp: a.snapTime}
+		if err := a.snap.Write(&h, r.Body); err != nil {
+			return fmt.Errorf("archive %s: %s: %w", a.dir, filepath.Base(a.snap.Path()), err)
+		}
+		a.snapLSN++
+	}
+	return nil
+}
+
+// snapEnd closes the snapshot (fsync, rename): the archive starts at its
+// vclock.
+func (a *Archive) snapEnd(tx *Tx) error {
+	if a.snap == nil {
+		return nil
+	}
+	w := a.snap
+	a.snap = nil
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("archive %s: %s: %w", a.dir, filepath.Base(w.Path()), err)
+	}
+	a.vclock, a.hasPos = tx.VClock, true
+	return nil
+}

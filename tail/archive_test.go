@@ -230,3 +230,57 @@ func TestArchiveKilledEarly(t *testing.T) {
 	archiveOnce(t, inst, arch, 0)
 	checkChain(t, arch, inst)
 }
+
+// --snapshot --archive: the server's data becomes a .snap in the archive,
+// the stream goes on in xlogs after it, and Tarantool started on the
+// archive alone recovers the server's state.
+func TestArchiveWithSnapshot(t *testing.T) {
+	inst := startServer(t, "")
+	inst.Eval(t, `local a = box.space.a
+		for i = 1, 100 do a:replace{i, string.rep('x', i)} end
+		box.begin() a:delete{5} a:update({6}, {{'=', 2, 'six'}}) box.commit()`)
+	arch := t.TempDir()
+	a, err := tail.OpenArchive(arch, tail.ArchiveOptions{MaxRows: 7, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &archiver{a: a}
+	if err := tail.New(source(inst), tail.Options{Snapshot: true}, h).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	snaps, _ := filepath.Glob(filepath.Join(arch, "*.snap"))
+	if len(snaps) != 1 {
+		t.Fatalf("snapshots in the archive: %v", snaps)
+	}
+	inst.Eval(t, `for i = 200, 240 do box.space.a:insert{i} end box.space.a:delete{7}`)
+	archiveOnce(t, inst, arch, 0) // resumes after the snapshot
+
+	rep, err := verify.Run(context.Background(), []verify.Source{{Name: "archive", Dir: arch}}, verify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.HasErrors() {
+		var b strings.Builder
+		rep.WriteText(&b)
+		t.Fatalf("verify finds problems in the archive:\n%s", b.String())
+	}
+	rec := t.TempDir()
+	files, _ := filepath.Glob(filepath.Join(arch, "*"))
+	for _, f := range files {
+		copyFile(t, f, rec)
+	}
+	want := vclockOf(t, inst)
+	replica := tarantooltest.Start(t, tarantooltest.InstanceOptions{Dir: rec, Init: serverInit})
+	if got := vclockOf(t, replica); !got.Equal(want) {
+		t.Errorf("recovered vclock %s, server %s", got, want)
+	}
+	for _, space := range []string{"a", "sync", "_space", "_index", "_user", "_priv"} {
+		q := "return require('json').encode(box.space." + space + ":select())"
+		if got, want := replica.Eval(t, q)[0], inst.Eval(t, q)[0]; got != want {
+			t.Errorf("space %s: recovered %.300v, server %.300v", space, got, want)
+		}
+	}
+}

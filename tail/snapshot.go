@@ -45,6 +45,9 @@ func (s *Stream) fetchSnapshot(ctx context.Context, conn *client.ReplicationConn
 			}
 			if started {
 				s.vclock, s.known = start, true
+				if err := s.h.Tx(&Tx{Kind: KindSnapshotEnd, VClock: start, Info: &s.info}); err != nil {
+					return &HandlerError{Err: err}
+				}
 				return nil
 			}
 			start, started = vr.VClock.WithoutLocal(), true
@@ -60,6 +63,7 @@ func (s *Stream) fetchSnapshot(ctx context.Context, conn *client.ReplicationConn
 			}
 			tx.Rows[0] = &row
 			tx.VClock = start
+			tx.Info = &s.info
 			if err := s.h.Tx(&tx); err != nil {
 				return &HandlerError{Err: err}
 			}

@@ -85,6 +85,8 @@ const (
 	// KindSnapshot: a batch of rows of the server's data (FETCH_SNAPSHOT),
 	// INSERT rows without LSN.
 	KindSnapshot
+	// KindSnapshotEnd: the server's data has been sent in full (no rows).
+	KindSnapshotEnd
 )
 
 // Tx is one whole transaction received, or a batch of snapshot rows.
@@ -93,8 +95,13 @@ type Tx struct {
 	// Rows are the transaction's rows, without the stream's sync. They and
 	// their bytes are valid only during the callback.
 	Rows []*format.Row
-	// VClock is the stream's position after this transaction.
+	// VClock is the stream's position after this transaction (for a
+	// snapshot batch: the vclock of the snapshot).
 	VClock format.VClock
+	// Info is what the stream knows of its server (valid during the
+	// callback): for snapshot batches, which come before Connected, the
+	// way to learn the server's instance UUID and version.
+	Info *Info
 }
 
 // Info is what the stream learnt about its server.

@@ -85,6 +85,9 @@ func (h *watchHandler) Connected(info tail.Info, reconnect bool) error {
 }
 
 func (h *watchHandler) Tx(tx *tail.Tx) error {
+	if tx.Kind != tail.KindStream {
+		return nil // the server's data (--snapshot) is not a stream
+	}
 	wt := h.wt
 	wt.mu.Lock()
 	defer wt.mu.Unlock()
