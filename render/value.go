@@ -24,6 +24,14 @@ var errDepth = errors.New("value nested too deep")
 func AppendJSONString(b []byte, s []byte) []byte { return appendJSONString(b, s) }
 
 func appendJSONString(b []byte, s []byte) []byte {
+	b, _ = appendJSONStr(b, s, true)
+	return b
+}
+
+// appendJSONStr appends s as a JSON string. A byte that is not UTF-8
+// becomes U+FFFD when replace is set; otherwise the append stops there and
+// ok is false (b is then longer than before: cut it back).
+func appendJSONStr(b []byte, s []byte, replace bool) (_ []byte, ok bool) {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -60,6 +68,9 @@ func appendJSONString(b []byte, s []byte) []byte {
 		}
 		r, size := utf8.DecodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
+			if !replace {
+				return b, false
+			}
 			b = append(b, s[start:i]...)
 			b = append(b, `\ufffd`...)
 			i++
@@ -69,7 +80,7 @@ func appendJSONString(b []byte, s []byte) []byte {
 		i += size
 	}
 	b = append(b, s[start:]...)
-	return append(b, '"')
+	return append(b, '"'), true
 }
 
 const hexDigits = "0123456789abcdef"
@@ -364,13 +375,15 @@ func AppendJSONBytes(b []byte, s []byte, bin bool) []byte {
 // data as {"$binary": "BASE64"} and a string that is not valid UTF-8 as
 // {"$string": "BASE64"} (standard base64 of the exact bytes).
 func appendJSONBytes(b []byte, kind format.MPKind, s []byte) []byte {
-	switch {
-	case kind == format.MPBin:
+	if kind == format.MPBin {
 		b = append(b, `{"$binary":"`...)
-	case utf8.Valid(s):
-		return appendJSONString(b, s)
-	default:
-		b = append(b, `{"$string":"`...)
+	} else {
+		n := len(b)
+		out, ok := appendJSONStr(b, s, false)
+		if ok {
+			return out
+		}
+		b = append(out[:n], `{"$string":"`...)
 	}
 	b = appendBase64(b, s)
 	return append(b, `"}`...)
