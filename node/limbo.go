@@ -78,8 +78,8 @@ func (l *Limbo) Append(id uint64, first, lsn uint64, sync bool) *box.Error {
 // Restore queues a transaction found pending by recovery (its rows are in
 // the WAL without a CONFIRM or ROLLBACK). Like 2.6.0 it never times out: a
 // CONFIRM or ROLLBACK covering it decides it.
-func (l *Limbo) Restore(origin uint32, first, lsn uint64, sync bool) {
-	l.q.Commit(synchro.Entry{Origin: origin, First: first, LSN: lsn, Sync: sync}, true)
+func (l *Limbo) Restore(id uint64, origin uint32, first, lsn uint64, sync bool) {
+	l.q.Commit(synchro.Entry{Origin: origin, First: first, LSN: lsn, Sync: sync, ID: id}, true)
 }
 
 // Written records that the WAL write of the transaction ending at lsn is

@@ -196,7 +196,7 @@ func (e *RecoveryError) Error() string {
 func (n *Node) recover() error {
 	n.log.Infof("recovering from `%s'", n.cfg.Dir)
 	res, err := replay.Recover(context.Background(), replay.RecoverOptions{Paths: []string{n.cfg.Dir},
-		State: n.stateOptions(), IncludePending: true})
+		State: n.stateOptions()})
 	if err != nil {
 		return fmt.Errorf("recovery of %s: %w\nremedy: xlogtool repair --out %s.repaired %s", n.cfg.Dir, err, n.cfg.Dir, n.cfg.Dir)
 	}
@@ -263,15 +263,77 @@ func (n *Node) recover() error {
 		}
 	}
 	n.startWAL(prev)
-	// Transactions still waiting for a CONFIRM are applied (2.6.0 shows
-	// them) and wait in the limbo again.
-	for _, p := range res.Pending {
-		n.limbo.Restore(p.ReplicaID, p.TSN, p.EntryLSN, p.Sync)
-	}
-	if len(res.Pending) > 0 {
-		n.log.Warnf("%d synchronous transaction(s) wait for a CONFIRM", len(res.Pending))
+	if err := n.restorePending(res); err != nil {
+		return err
 	}
 	n.log.Infof("ready to accept requests")
+	return nil
+}
+
+// restorePending applies the transactions recovery found waiting for a
+// CONFIRM (2.6.0 shows their data) and queues them in the limbo again with
+// the records that undo them, should a ROLLBACK come.
+func (n *Node) restorePending(res *replay.Result) error {
+	if len(res.Pending) == 0 {
+		return nil
+	}
+	type span struct {
+		id        uint64
+		info      replay.TxInfo
+		changes   []receivedChange
+		from, to  uint64
+		replicaID uint32
+	}
+	spans := make([]*span, len(res.Pending))
+	for i, p := range res.Pending {
+		n.nextTx++
+		spans[i] = &span{id: n.nextTx, info: p, from: p.TSN, to: p.EntryLSN, replicaID: p.ReplicaID}
+	}
+	for _, path := range res.Xlogs {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		r, err := format.NewReader(f, format.Options{Name: path})
+		if err != nil {
+			f.Close()
+			return err
+		}
+		for {
+			row, err := r.Next()
+			if err != nil {
+				break // damage was reported by recovery; a torn tail ends here
+			}
+			if !row.Type.IsDML() {
+				continue
+			}
+			for _, s := range spans {
+				if row.ReplicaID != s.replicaID || row.LSN < s.from || row.LSN > s.to {
+					continue
+				}
+				req, err := rowRequest(row)
+				if err != nil {
+					f.Close()
+					return fmt.Errorf("%s: pending transaction at LSN %d: %w", path, row.LSN, err)
+				}
+				ch, err := n.st.Execute(req)
+				if err != nil {
+					f.Close()
+					return fmt.Errorf("%s: pending transaction at LSN %d: %w", path, row.LSN, err)
+				}
+				s.changes = append(s.changes, receivedChange{space: req.SpaceID, ch: ch})
+			}
+		}
+		f.Close()
+	}
+	if n.repl.received == nil {
+		n.repl.received = map[uint64][]receivedChange{}
+	}
+	for _, s := range spans {
+		n.limbo.Restore(s.id, s.info.ReplicaID, s.info.TSN, s.info.EntryLSN, s.info.Sync)
+		n.repl.received[s.id] = s.changes
+	}
+	n.log.Warnf("%d synchronous transaction(s) wait for a CONFIRM", len(spans))
 	return nil
 }
 
