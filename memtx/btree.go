@@ -11,10 +11,15 @@ package memtx
 // changes and a clone may be read on another goroutine while the
 // original is written.
 
+// A node holds up to btreeMaxItems items, and one more for the moment
+// before it is split; its arrays are made that big at once (itemRoom,
+// childRoom) and never grow. 61 makes an array of 24-byte items, with
+// the allocator's 8-byte header for objects holding pointers, fit its
+// size class (62*24+8 = 1496 of 1536; 64 items would take 1792).
 const (
-	btreeMaxItems = 63 // must be odd
+	btreeMaxItems = 61 // must be odd
 	btreeMinItems = btreeMaxItems / 2
-	itemRoom      = btreeMaxItems + 1 // items of a node about to be split
+	itemRoom      = btreeMaxItems + 1
 	childRoom     = btreeMaxItems + 2
 )
 
@@ -70,9 +75,9 @@ func (t *btree[T]) mutable(n *bnode[T]) *bnode[T] {
 	if n.owner == t.owner {
 		return n
 	}
-	c := &bnode[T]{owner: t.owner, items: append(make([]T, 0, btreeMaxItems+1), n.items...)}
+	c := &bnode[T]{owner: t.owner, items: append(make([]T, 0, itemRoom), n.items...)}
 	if n.children != nil {
-		c.children = append(make([]*bnode[T], 0, btreeMaxItems+2), n.children...)
+		c.children = append(make([]*bnode[T], 0, childRoom), n.children...)
 	}
 	return c
 }
@@ -200,7 +205,7 @@ func (t *btree[T]) insertHinted(item T) bool {
 		}
 		sep, r := n.splitHalf()
 		if k == 0 {
-			t.root = t.newNode([]T{sep}, []*bnode[T]{n, r})
+			t.root = t.newNode(append(make([]T, 0, itemRoom), sep), append(make([]*bnode[T], 0, childRoom), n, r))
 			break
 		}
 		p := path[k-1]
@@ -216,13 +221,13 @@ func (n *bnode[T]) splitHalf() (T, *bnode[T]) {
 	var zero T
 	mid := len(n.items) / 2
 	sep := n.items[mid]
-	right := &bnode[T]{items: append(make([]T, 0, btreeMaxItems), n.items[mid+1:]...), owner: n.owner}
+	right := &bnode[T]{items: append(make([]T, 0, itemRoom), n.items[mid+1:]...), owner: n.owner}
 	for i := mid; i < len(n.items); i++ {
 		n.items[i] = zero
 	}
 	n.items = n.items[:mid]
 	if n.children != nil {
-		right.children = append(make([]*bnode[T], 0, btreeMaxItems+1), n.children[mid+1:]...)
+		right.children = append(make([]*bnode[T], 0, childRoom), n.children[mid+1:]...)
 		for i := mid + 1; i < len(n.children); i++ {
 			n.children[i] = nil
 		}
@@ -236,7 +241,7 @@ func (t *btree[T]) set(item T) (T, bool) {
 	t.hasMiss = false
 	var zero T
 	if t.root == nil {
-		t.root = t.newNode([]T{item}, nil)
+		t.root = t.newNode(append(make([]T, 0, itemRoom), item), nil)
 		t.length = 1
 		return zero, false
 	}
@@ -247,7 +252,7 @@ func (t *btree[T]) set(item T) (T, bool) {
 	t.mutableRoot()
 	if len(t.root.items) >= btreeMaxItems {
 		sep, right := t.root.split()
-		t.root = t.newNode([]T{sep}, []*bnode[T]{t.root, right})
+		t.root = t.newNode(append(make([]T, 0, itemRoom), sep), append(make([]*bnode[T], 0, childRoom), t.root, right))
 	}
 	old, replaced := t.insert(t.root, item)
 	if !replaced {
@@ -264,7 +269,7 @@ func (t *btree[T]) appendMax(item T) {
 	t.mutableRoot()
 	if len(t.root.items) >= btreeMaxItems {
 		sep, right := t.root.splitLast()
-		t.root = t.newNode([]T{sep}, []*bnode[T]{t.root, right})
+		t.root = t.newNode(append(make([]T, 0, itemRoom), sep), append(make([]*bnode[T], 0, childRoom), t.root, right))
 	}
 	n := t.root
 	for n.children != nil {
@@ -292,9 +297,9 @@ func (n *bnode[T]) splitLast() (T, *bnode[T]) {
 	sep := n.items[last]
 	n.items[last] = zero
 	n.items = n.items[:last]
-	right := &bnode[T]{items: make([]T, 0, btreeMaxItems), owner: n.owner}
+	right := &bnode[T]{items: make([]T, 0, itemRoom), owner: n.owner}
 	if n.children != nil {
-		right.children = make([]*bnode[T], 1, btreeMaxItems+1)
+		right.children = make([]*bnode[T], 1, childRoom)
 		right.children[0] = n.children[last+1]
 		n.children[last+1] = nil
 		n.children = n.children[:last+1]
@@ -305,14 +310,14 @@ func (n *bnode[T]) splitLast() (T, *bnode[T]) {
 func (n *bnode[T]) split() (T, *bnode[T]) {
 	mid := btreeMaxItems / 2
 	sep := n.items[mid]
-	right := &bnode[T]{items: append([]T(nil), n.items[mid+1:]...), owner: n.owner}
+	right := &bnode[T]{items: append(make([]T, 0, itemRoom), n.items[mid+1:]...), owner: n.owner}
 	var zero T
 	for i := mid; i < len(n.items); i++ {
 		n.items[i] = zero
 	}
 	n.items = n.items[:mid]
 	if n.children != nil {
-		right.children = append([]*bnode[T](nil), n.children[mid+1:]...)
+		right.children = append(make([]*bnode[T], 0, childRoom), n.children[mid+1:]...)
 		for i := mid + 1; i < len(n.children); i++ {
 			n.children[i] = nil
 		}
