@@ -30,6 +30,10 @@ func TestMain(m *testing.M) {
 }
 
 func runChild(dir string) int {
+	// Signals are caught before the address is printed: a test may stop
+	// the child as soon as it has read it.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	cfg := testConfig(dir)
 	cfg.WALMode = os.Getenv("XLOGTOOL_NODE_CHILD_WAL")
 	cfg.Listen = "127.0.0.1:0"
@@ -50,8 +54,6 @@ func runChild(dir string) int {
 		return 1
 	}
 	fmt.Printf("LISTEN %s\n", n.Addr())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	<-sig
 	if err := n.Close(); err != nil {
 		return 1

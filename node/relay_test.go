@@ -33,6 +33,15 @@ func spaceJSON(t testing.TB, c *client.Conn, space uint32) string {
 	return jsonOf(t, rows)
 }
 
+// trySpaceJSON is spaceJSON for polling: "" when the select fails.
+func trySpaceJSON(t testing.TB, c *client.Conn, space uint32) string {
+	rows, err := c.Select(ctx(t), space, 0, []any{}, 1<<30, 0, box.IterAll)
+	if err != nil {
+		return ""
+	}
+	return jsonOf(t, rows)
+}
+
 // waitFor polls cond until it holds or the time is up.
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()

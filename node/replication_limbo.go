@@ -92,8 +92,9 @@ func (n *Node) applySynchro(rows []*format.Row) error {
 	return nil
 }
 
-// resolveReceived carries out the fate of a received transaction: a
-// rolled-back one is undone, newest change first (n.mu held).
+// resolveReceived carries out the fate of a received (or recovered)
+// transaction: a rolled-back one is undone, newest change first (n.mu
+// held).
 func (n *Node) resolveReceived(d synchro.Decision) {
 	changes, ok := n.repl.received[d.Entry.ID]
 	if !ok {
@@ -175,5 +176,23 @@ func (n *Node) clearSynchroQueue() error {
 	if rollback != 0 {
 		n.writeSynchro(box.TypeRollback, format.Synchro{ReplicaID: owner, LSN: rollback})
 	}
-	return nil
+	// Return once the rows are written and the queue no longer holds the
+	// old owner's transactions.
+	for {
+		held := false
+		for _, e := range n.limbo.Entries() {
+			held = held || e.Origin == owner
+		}
+		if !held || n.broken != nil {
+			return nil
+		}
+		n.mu.Unlock()
+		select {
+		case <-n.stop:
+			n.mu.Lock()
+			return errStopped
+		case <-time.After(time.Millisecond):
+		}
+		n.mu.Lock()
+	}
 }

@@ -283,7 +283,7 @@ func TestNodeManualFailover(t *testing.T) {
 	}
 	waitFor(t, "b and c to have a's writes", 10*time.Second, func() bool {
 		for _, n := range nodes {
-			if !strings.Contains(spaceJSON(t, dialAdmin(t, n.Addr()), s), "[9,") || queueLen(n) != 0 {
+			if !strings.Contains(trySpaceJSON(t, dialAdmin(t, n.Addr()), s), "[9,") || queueLen(n) != 0 {
 				return false
 			}
 		}
@@ -329,7 +329,7 @@ func TestNodeManualFailover(t *testing.T) {
 		t.Fatalf("b's data: %s", want)
 	}
 	waitFor(t, "every node to hold b's data", 10*time.Second, func() bool {
-		return spaceJSON(t, ca, s) == want && spaceJSON(t, dialAdmin(t, c3.Addr()), s) == want &&
+		return trySpaceJSON(t, ca, s) == want && trySpaceJSON(t, dialAdmin(t, c3.Addr()), s) == want &&
 			queueLen(b) == 0 && queueLen(c3) == 0
 	})
 	a.stop(t)

@@ -245,6 +245,12 @@ func (w *wal) openFile() error {
 		Instance: w.opts.instance, VClock: w.vclock, HasVClock: true, PrevVClock: w.prev, HasPrevVClock: w.hasPrev}
 	name := filepath.Join(w.opts.dir, format.FileName(format.TypeXLOG, w.vclock))
 	tmp := name + ".inprogress"
+	// A crash while a file was being created leaves NAME.inprogress
+	// behind: it never held rows (the rename comes before any), and
+	// Tarantool removes it too.
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
