@@ -200,3 +200,38 @@ func TestMemtxMemory(t *testing.T) {
 		t.Errorf("after a delete: %v", err)
 	}
 }
+
+// read_only refuses writes with ER_READONLY; a request with a stale
+// schema_version gets ER_WRONG_SCHEMA_VERSION; DDL bumps the version.
+func TestReadOnlyAndSchemaVersion(t *testing.T) {
+	n := startNode(t, testConfig(t.TempDir()))
+	c := dial(t, n.Addr())
+	call(t, c, "box.schema.space.create", "ro")
+	call(t, c, "box.space.ro:create_index", "pk")
+	id := spaceID(t, c, "ro")
+	before := n.schemaVersionNow()
+	call(t, c, "box.space.ro:create_index", "second", map[string]any{"parts": []any{1, "unsigned"}, "unique": false})
+	if n.schemaVersionNow() <= before {
+		t.Errorf("schema version %d after DDL, was %d", n.schemaVersionNow(), before)
+	}
+	call(t, c, "box.cfg", map[string]any{"read_only": true})
+	if _, err := c.Replace(ctx(t), id, []any{1}); !iproto.IsCode(err, box.ErrReadonly) {
+		t.Errorf("write on a read-only node: %v", err)
+	}
+	call(t, c, "box.cfg", map[string]any{"read_only": false})
+	if _, err := c.Replace(ctx(t), id, []any{1}); err != nil {
+		t.Error(err)
+	}
+	pkt, _ := iproto.AppendRequest(nil, 1, 0, iproto.PingRequest{})
+	// The same PING with a stale schema version in its header.
+	raw := append([]byte{0x83, 0x00, 0x40, 0x01, 0x01, 0x05, 0x01}, pkt[5+5:]...)
+	s := n.adminSession()
+	rep := n.handle(s, nil, raw, &s)
+	resp, err := iproto.DecodeResponse(rep.pkt[5:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !iproto.IsCode(resp.Err(), box.ErrWrongSchemaVersion) {
+		t.Errorf("stale schema version: %v", resp.Err())
+	}
+}
