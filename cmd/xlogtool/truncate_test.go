@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,6 +51,10 @@ func catJSONRows(t *testing.T, path string) map[string]bool {
 // message naming the file when the status is not 0, no row that the whole
 // file does not hold, and the inputs left as they were.
 func TestTruncatedEverywhere(t *testing.T) {
+	// replay raises the GC target for the process it runs in (GOGC unset):
+	// here that process runs thousands of commands.
+	t.Setenv("GOGC", "100")
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	files := []string{sample("00000000000000000000.xlog"), sample("00000000000000000000.snap")}
 	t.Run("fixtures", func(t *testing.T) {
 		files = append(files, filepath.Join(testfix.Dir(t), "tarantool/test/xlog/reader/v12/00000000000000000000.ok.xlog"))
@@ -60,8 +66,13 @@ func TestTruncatedEverywhere(t *testing.T) {
 		}
 		full := catJSONRows(t, src)
 		base := filepath.Base(src)
+		root := t.TempDir()
 		for _, off := range truncOffsets(len(data)) {
-			dir := sampleCopy(t)
+			// One directory per offset, removed after it: thousands of
+			// t.TempDir calls would pile up until the test ends.
+			work := filepath.Join(root, strconv.Itoa(off))
+			dir := filepath.Join(work, "data")
+			copyDir(t, sampleDir, dir)
 			path := filepath.Join(dir, base)
 			if err := os.WriteFile(path, data[:off], 0o644); err != nil {
 				t.Fatal(err)
@@ -73,12 +84,12 @@ func TestTruncatedEverywhere(t *testing.T) {
 				{"cat", "--format", "lua", path},
 				{"meta", path},
 				{"stats", path},
-				{"filter", "-o", filepath.Join(t.TempDir(), "out"), path},
+				{"filter", "-o", filepath.Join(work, "out"), path},
 				{"verify", dir},
 				{"diff", dir},
 				{"replay", dir},
 				{"play", "--dry-run", "--format", "json", "localhost:1", dir},
-				{"repair", "-o", filepath.Join(t.TempDir(), "fixed"), dir},
+				{"repair", "-o", filepath.Join(work, "fixed"), dir},
 			} {
 				stdout, stderr, code := runCLI(t, args...)
 				switch {
@@ -101,6 +112,7 @@ func TestTruncatedEverywhere(t *testing.T) {
 			if d := diffHashes(before, hashTree(t, dir)); d != "" {
 				t.Errorf("%s: inputs changed: %s", name, d)
 			}
+			os.RemoveAll(work)
 			if t.Failed() {
 				return
 			}
