@@ -11,14 +11,17 @@
 // in 2.5–2.8.1 including the clear_synchro_queue takeover, PROMOTE/DEMOTE
 // and terms from 2.6.3, the split-brain filters of 2.10.1+ in Filter*).
 // It keeps what a log does not tell apart (unknown owner, term, confirmed
-// LSNs) and bounds its memory. verify uses it directly; a node's
-// followers, tail and the node's own limbo can feed it one row or one
-// transaction at a time.
+// LSNs) and bounds its memory. verify uses it directly (CommitTx with the
+// transactions format.TxAssembler returns, Apply with the synchro rows),
+// stats asks it which transactions are synchronous, and the node's limbo
+// adds the writer's side (acks, quorum, timeouts) on top of it; a
+// follower or tail feeds it one transaction or synchro row at a time, as
+// they arrive.
 //
 // Resolver builds on it for readers that want whole transactions with
-// their rows: it assembles rows into transactions and emits each with its
-// fate as soon as the fate is known, in the order Tarantool makes them
-// take effect (replay, play, stats).
+// their rows: it assembles rows into transactions (format.TxAssembler) and
+// emits each with its fate as soon as the fate is known, in the order
+// Tarantool makes them take effect (replay, play).
 package synchro
 
 import (
