@@ -312,3 +312,29 @@ func TestCheckpointInterval(t *testing.T) {
 		t.Errorf("wal_mode at run time: %v", err)
 	}
 }
+
+// DDL by writing _space and _index rows directly, as Tarantool allows;
+// Tarantool 2.6.0 reads the result back.
+func TestDirectDDL(t *testing.T) {
+	dir := t.TempDir()
+	n := startNode(t, testConfig(dir))
+	c := dial(t, n.Addr())
+	if _, err := c.Insert(ctx(t), 280, []any{600, 1, "direct", "memtx", 0, map[string]any{}, []any{}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Insert(ctx(t), 288, []any{600, 0, "pk", "tree", map[string]any{"unique": true}, []any{[]any{0, "unsigned"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Insert(ctx(t), 600, []any{1, "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Insert(ctx(t), 600, []any{1, "y"}); !iproto.IsCode(err, box.ErrTupleFound) {
+		t.Errorf("duplicate: %v", err)
+	}
+	c.Close()
+	n.Close()
+	inst := tarantooltest.Start(t, tarantooltest.InstanceOptions{Dir: dir})
+	if got := jsonOf(t, inst.Eval(t, "return box.space.direct:select{}")[0]); got != `[[1,"x"]]` {
+		t.Errorf("Tarantool: %s", got)
+	}
+}
