@@ -51,6 +51,9 @@ func (n *Node) awaitLimbo(w *waiter) error {
 		select {
 		case err := <-w.done:
 			return err
+		case <-n.stop:
+			// The transaction is in the WAL; a restart finds it pending.
+			return boxErr(box.ErrSystem, "the node is stopping; the transaction is in the WAL, still waiting for its quorum")
 		case <-timer.C:
 			n.mu.Lock()
 			timeout = n.cfg.ReplicationSynchroTimeout
