@@ -55,12 +55,9 @@ func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tup
 	if it > box.IterGt {
 		return sp.unsupportedIterator(ix)
 	}
-	nk, nerr := Normalize(key)
+	key, nerr := normKey(key)
 	if nerr != nil {
 		return invalidValue(nerr)
-	}
-	if key, _ = nk.([]any); key == nil {
-		key = []any{}
 	}
 	if len(key) > len(ix.kd.parts) {
 		return boxError(box.ErrKeyPartCount, len(ix.kd.parts), len(key))
@@ -142,4 +139,35 @@ func (kd *keyDef) checkKeyTypes(key []any, search bool) *ApplyError {
 func (sp *Space) unsupportedIterator(ix *Index) *ApplyError {
 	return boxError(box.ErrUnsupportedIndexFeature, ix.Name, strings.ToUpper(ix.Type), sp.displayName(), "memtx",
 		"requested iterator type")
+}
+
+// normKey returns a search key in canonical form: as it is when its parts
+// already are canonical scalars (a key decoded from MessagePack), else
+// normalised.
+func normKey(key []any) ([]any, error) {
+	plain := true
+	for _, v := range key {
+		switch x := v.(type) {
+		case nil, bool, uint64, string, float32, float64, Decimal, UUID, Datetime, Interval:
+		case int64:
+			plain = plain && x < 0
+		default:
+			plain = false
+		}
+	}
+	if plain {
+		if key == nil {
+			return []any{}, nil
+		}
+		return key, nil
+	}
+	nk, err := Normalize(key)
+	if err != nil {
+		return nil, err
+	}
+	out, _ := nk.([]any)
+	if out == nil {
+		out = []any{}
+	}
+	return out, nil
 }

@@ -112,11 +112,11 @@ func (sp *Space) GetTuple(key []any) Tuple {
 	if pk == nil {
 		return nil
 	}
-	nk, err := Normalize([]any(key))
+	nk, err := normKey(key)
 	if err != nil {
 		return nil
 	}
-	t, ok := sp.lookup(pk, nk.([]any))
+	t, ok := sp.lookup(pk, nk)
 	if !ok {
 		return nil
 	}
