@@ -315,3 +315,40 @@ func TestCopyAllocs(t *testing.T) {
 		t.Logf("to %d: %.0f allocations for 20000 rows", to, allocs)
 	}
 }
+
+// With Force, the blocks around a damaged one are still copied as they
+// are, and the damage is reported.
+func TestCopyVerbatimAroundDamage(t *testing.T) {
+	in, offs := verbatimInput(t)
+	data, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[offs[1]+30] ^= 0xff // a checksum mismatch in block 1
+	bad := filepath.Join(t.TempDir(), filepath.Base(in))
+	if err := os.WriteFile(bad, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var issues []*format.Error
+	res, err := format.CopyFile(bad, t.TempDir(), format.CopyOptions{Force: true, NoSync: true,
+		OnIssue: func(e *format.Error) { issues = append(issues, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Damaged || len(issues) != 1 || issues[0].Kind != format.KindChecksum || issues[0].Offset != offs[1] {
+		t.Fatalf("%+v %v", res, issues)
+	}
+	if res.RowsRead != 20 || res.RowsKept != 20 {
+		t.Errorf("%+v", res)
+	}
+	out, err := os.ReadFile(res.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out, data[offs[0]:offs[1]]) {
+		t.Error("block 0 not copied as it is")
+	}
+	if bytes.Contains(out, data[offs[1]:offs[2]]) {
+		t.Error("the damaged block copied")
+	}
+}
