@@ -573,9 +573,9 @@ func (c *comparer) sameTermOwners() {
 		var insts []*instance
 		f := newFinding(KindSplitBrain, Error, "")
 		for _, s := range evs {
-			kind := "PROMOTE"
+			kind := box.TypePromote
 			if s.ev.demote {
-				kind = "DEMOTE"
+				kind = box.TypeDemote
 			}
 			parts = append(parts, fmt.Sprintf("%s %d:%d (seen on %s)", kind, s.ev.origin, s.ev.lsn, strings.Join(names(s.insts), ", ")))
 			sides = append(sides, Side{Instances: names(s.insts), ReplicaID: s.ev.origin, LSNFrom: s.ev.lsn, LSNTo: s.ev.lsn,

@@ -782,11 +782,11 @@ func (s *scanner) commitTx(t *format.Tx, sd *txSide) {
 		var conflict string
 		switch st.Conflict {
 		case synchro.ForeignTxns:
-			conflict = fmt.Sprintf("the queue holds %d transactions of replica %d (ER_UNCOMMITTED_FOREIGN_SYNC_TXNS)", count, head)
+			conflict = fmt.Sprintf("the queue holds %d transactions of replica %d (%s)", count, head, box.ErrUncommittedForeignSyncTxns)
 		case synchro.Unclaimed:
-			conflict = "the queue is not claimed by anyone (ER_SYNC_QUEUE_UNCLAIMED)"
+			conflict = fmt.Sprintf("the queue is not claimed by anyone (%s)", box.ErrSyncQueueUnclaimed)
 		case synchro.ForeignQueue:
-			conflict = fmt.Sprintf("the queue belongs to replica %d (ER_SYNC_QUEUE_FOREIGN)", st.Owner)
+			conflict = fmt.Sprintf("the queue belongs to replica %d (%s)", st.Owner, box.ErrSyncQueueForeign)
 		}
 		f := newFinding(KindQueueConflict, Error, "queued transaction %d:%d-%d of replica %d, but %s",
 			X, e.First, e.LSN, X, conflict).at(sd.first.row.Pos.File, sd.first.row.Pos.FileOffset()).lsns(X, e.First, e.LSN)
@@ -881,8 +881,8 @@ func (s *scanner) confirmRollback(r *format.Row, syn format.Synchro, before form
 		switch {
 		case s.rules.MasterMismatch:
 			s.add(at(newFinding(KindForeignSynchro, Error,
-				"%s from replica %d for replica %d's queue, but the queue belongs to replica %d: Tarantool %s fails on it with ER_SYNC_MASTER_MISMATCH",
-				r.Type, X, O, owner, s.rules.Version)))
+				"%s from replica %d for replica %d's queue, but the queue belongs to replica %d: Tarantool %s fails on it with %s",
+				r.Type, X, O, owner, s.rules.Version, box.ErrSyncMasterMismatch)))
 		case outdated && confirm:
 			// Confirms what is already confirmed: ignored (gh-9138).
 		case outdated:
