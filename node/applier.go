@@ -29,15 +29,14 @@ type peerURI struct {
 	addr, user, password string
 }
 
+// parsePeer reads a peer's URI as the other clients do (client.ParseURI);
+// one it cannot read is dialled as given, so the failure is the dial's.
 func parsePeer(uri string) peerURI {
-	var p peerURI
-	cred, addr, ok := strings.Cut(uri, "@")
-	if !ok {
+	u, err := client.ParseURI(uri)
+	if err != nil {
 		return peerURI{addr: uri}
 	}
-	p.addr = addr
-	p.user, p.password, _ = strings.Cut(cred, ":")
-	return p
+	return peerURI{addr: u.Addr, user: u.User, password: u.Password}
 }
 
 func (p peerURI) dial(ctx context.Context, timeout time.Duration) (*client.ReplicationConn, error) {

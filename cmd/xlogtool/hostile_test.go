@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/internal/testfix"
+	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/play"
 )
 
@@ -316,7 +317,7 @@ func TestPlayTTCredentials(t *testing.T) {
 	t.Setenv(envPassword, "")
 	t.Setenv(envTTUser, "ttuser")
 	t.Setenv(envTTPassword, "ttpass")
-	tg, _ := play.ParseURI("localhost:3301")
+	tg, _ := client.ParseURI("localhost:3301")
 	u, p, err := playCredentials(tg, "", "", false, false)
 	if err != nil || u != "ttuser" || p != "ttpass" {
 		t.Errorf("tt's variables: %q %q %v", u, p, err)

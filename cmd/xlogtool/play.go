@@ -52,7 +52,7 @@ func plural(n int64, noun string) string {
 }
 
 // identity names the user play authenticates as and where it comes from.
-func identity(t play.Target, user string, userSet bool) string {
+func identity(t client.URI, user string, userSet bool) string {
 	switch {
 	case user == "":
 		return "guest"
@@ -67,7 +67,7 @@ func identity(t play.Target, user string, userSet bool) string {
 
 // playCredentials picks the user and password: from the URI, else the
 // flags, else the environment.
-func playCredentials(t play.Target, user, password string, userSet, passwordSet bool) (string, string, error) {
+func playCredentials(t client.URI, user, password string, userSet, passwordSet bool) (string, string, error) {
 	if t.HasUser && userSet {
 		return "", "", usageError("the user is given both in the URI and with --user")
 	}
@@ -140,7 +140,7 @@ are applied), 2 on usage errors and when the server cannot be reached.`,
   XLOGTOOL_USERNAME=admin XLOGTOOL_PASSWORD=secret xlogtool play /run/tarantool/i1.sock wal_dir/`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			target, err := play.ParseURI(args[0])
+			target, err := client.ParseURI(args[0])
 			if err != nil {
 				return usageError("%v", err)
 			}

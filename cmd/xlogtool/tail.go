@@ -17,7 +17,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/progress"
-	"github.com/xlogtool/xlogtool/play"
+	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/render"
 	"github.com/xlogtool/xlogtool/tail"
 )
@@ -203,7 +203,7 @@ func tailSources(args []string, user, password string, userSet, passwordSet bool
 		if n, u, ok := strings.Cut(arg, "="); ok && !strings.ContainsAny(n, "/@:") {
 			name, uri = n, u
 		}
-		t, err := play.ParseURI(uri)
+		t, err := client.ParseURI(uri)
 		if err != nil {
 			msg := err.Error()
 			if at := strings.LastIndexByte(uri, '@'); at >= 0 {

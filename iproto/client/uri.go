@@ -1,4 +1,4 @@
-package play
+package client
 
 import (
 	"fmt"
@@ -7,9 +7,9 @@ import (
 	"strings"
 )
 
-// Target is a parsed server URI.
-type Target struct {
-	// Addr is the address in client.Dial form: "host:port" or
+// URI is a parsed server URI.
+type URI struct {
+	// Addr is the address in Dial form: "host:port" or
 	// "unix/:/path/to/socket".
 	Addr string
 	// User and Password come from the URI's user info; HasUser tells
@@ -20,7 +20,7 @@ type Target struct {
 }
 
 // String returns the address with the user name but never the password.
-func (t Target) String() string {
+func (t URI) String() string {
 	if t.HasUser {
 		return t.User + "@" + t.Addr
 	}
@@ -38,8 +38,8 @@ func (t Target) String() string {
 //	unix:///path/to/socket        also unix:/path/to/socket
 //
 // The user info ends at the last '@', so a password may contain '@'.
-func ParseURI(uri string) (Target, error) {
-	var t Target
+func ParseURI(uri string) (URI, error) {
+	var t URI
 	s := strings.TrimSpace(uri)
 	if s == "" {
 		return t, fmt.Errorf("empty server URI")
