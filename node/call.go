@@ -149,14 +149,14 @@ func (n *Node) callSpaceCreate(s *session, args []any) ([]any, error) {
 		return nil, boxErr(box.ErrSpaceExists, "Space '%s' already exists", name)
 	}
 	maxID := uint64(511)
-	if t := n.st.Space(272).Get([]any{"max_id"}); len(t) > 1 {
+	if t := n.st.Space(box.SpaceSchema).Get([]any{"max_id"}); len(t) > 1 {
 		maxID, _ = t[1].(uint64)
 	}
 	n.mu.Unlock()
 	id := maxID + 1
 	if v, ok := optUint(opts, "id"); ok {
 		id = v
-	} else if err := n.write(memtx.Request{Type: box.TypeUpdate, SpaceID: 272, IndexBase: 1,
+	} else if err := n.write(memtx.Request{Type: box.TypeUpdate, SpaceID: box.SpaceSchema, IndexBase: 1,
 		Key: []any{"max_id"}, Ops: []any{[]any{"+", uint64(2), uint64(1)}}}); err != nil {
 		return nil, err
 	}
@@ -182,7 +182,7 @@ func (n *Node) callSpaceCreate(s *session, args []any) ([]any, error) {
 	}
 	fmtArr = normalizeFormat(fmtArr)
 	tuple := []any{id, uint64(s.uid), name, engine, fieldCount, flags, fmtArr}
-	if err := n.write(memtx.Request{Type: box.TypeInsert, SpaceID: 280, Tuple: tuple}); err != nil {
+	if err := n.write(memtx.Request{Type: box.TypeInsert, SpaceID: box.SpaceSpace, Tuple: tuple}); err != nil {
 		return nil, err
 	}
 	return []any{tuple}, nil
@@ -237,7 +237,7 @@ func (n *Node) spaceMethod(s *session, name, method string, args []any) ([]any, 
 	case "drop":
 		return nil, n.dropSpace(sp)
 	case "truncate":
-		return nil, n.write(memtx.Request{Type: box.TypeUpsert, SpaceID: 330, Tuple: []any{uint64(sp.ID), uint64(1)},
+		return nil, n.write(memtx.Request{Type: box.TypeUpsert, SpaceID: box.SpaceTruncate, Tuple: []any{uint64(sp.ID), uint64(1)},
 			Ops: []any{[]any{"+", uint64(1), uint64(1)}}})
 	}
 	return nil, boxErr(box.ErrNoSuchProc, "Procedure 'box.space.%s:%s' is not defined (this node has no Lua: only built-in functions can be called)", name, method)
@@ -278,7 +278,7 @@ func (n *Node) createIndex(sp *memtx.Space, name string, opts memtx.Map) ([]any,
 		return nil, err
 	}
 	tuple := []any{uint64(sp.ID), id, name, typ, memtx.Map{{Key: "unique", Value: unique}}, parts}
-	if err := n.write(memtx.Request{Type: box.TypeInsert, SpaceID: 288, Tuple: tuple}); err != nil {
+	if err := n.write(memtx.Request{Type: box.TypeInsert, SpaceID: box.SpaceIndex, Tuple: tuple}); err != nil {
 		return nil, err
 	}
 	return []any{tuple}, nil
@@ -376,7 +376,7 @@ func (n *Node) dropSpace(sp *memtx.Space) error {
 	n.mu.Lock()
 	ixs := sp.Indexes()
 	var privs [][]any
-	if ps := n.st.Space(312); ps != nil {
+	if ps := n.st.Space(box.SpacePriv); ps != nil {
 		ps.Ascend(func(t []any) bool {
 			if len(t) > 3 && t[2] == "space" && t[3] == uint64(sp.ID) {
 				privs = append(privs, t)
@@ -386,25 +386,25 @@ func (n *Node) dropSpace(sp *memtx.Space) error {
 	}
 	n.mu.Unlock()
 	for _, p := range privs {
-		if err := n.write(memtx.Request{Type: box.TypeDelete, SpaceID: 312, Key: []any{p[1], p[2], p[3]}}); err != nil {
+		if err := n.write(memtx.Request{Type: box.TypeDelete, SpaceID: box.SpacePriv, Key: []any{p[1], p[2], p[3]}}); err != nil {
 			return err
 		}
 	}
 	for i := len(ixs) - 1; i >= 0; i-- {
-		if err := n.write(memtx.Request{Type: box.TypeDelete, SpaceID: 288, Key: []any{uint64(sp.ID), uint64(ixs[i].ID)}}); err != nil {
+		if err := n.write(memtx.Request{Type: box.TypeDelete, SpaceID: box.SpaceIndex, Key: []any{uint64(sp.ID), uint64(ixs[i].ID)}}); err != nil {
 			return err
 		}
 	}
 	n.mu.Lock()
-	tr := n.st.Space(330)
+	tr := n.st.Space(box.SpaceTruncate)
 	hasTrunc := tr != nil && tr.Get([]any{uint64(sp.ID)}) != nil
 	n.mu.Unlock()
 	if hasTrunc {
-		if err := n.write(memtx.Request{Type: box.TypeDelete, SpaceID: 330, Key: []any{uint64(sp.ID)}}); err != nil {
+		if err := n.write(memtx.Request{Type: box.TypeDelete, SpaceID: box.SpaceTruncate, Key: []any{uint64(sp.ID)}}); err != nil {
 			return err
 		}
 	}
-	return n.write(memtx.Request{Type: box.TypeDelete, SpaceID: 280, Key: []any{uint64(sp.ID)}})
+	return n.write(memtx.Request{Type: box.TypeDelete, SpaceID: box.SpaceSpace, Key: []any{uint64(sp.ID)}})
 }
 
 // createUser is box.schema.user.create: the _user row, then the grants
@@ -419,7 +419,7 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 		return boxErr(box.ErrUserExists, "User '%s' already exists", name)
 	}
 	var maxID uint64
-	n.st.Space(304).Ascend(func(t []any) bool {
+	n.st.Space(box.SpaceUser).Ascend(func(t []any) bool {
 		if id, _ := t[0].(uint64); id > maxID {
 			maxID = id
 		}
@@ -431,7 +431,7 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 	if password != "" {
 		auth = memtx.Map{{Key: "chap-sha1", Value: iproto.PasswordHash(password)}}
 	}
-	if err := n.write(memtx.Request{Type: box.TypeInsert, SpaceID: 304,
+	if err := n.write(memtx.Request{Type: box.TypeInsert, SpaceID: box.SpaceUser,
 		Tuple: []any{id, uint64(s.uid), name, "user", auth}}); err != nil {
 		return err
 	}
@@ -440,7 +440,7 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 		{uint64(s.uid), id, "user", id, uint64(box.PrivAlter)},
 		{uint64(s.uid), id, "universe", uint64(0), uint64(box.PrivSession | box.PrivUsage)},
 	} {
-		if err := n.write(memtx.Request{Type: box.TypeReplace, SpaceID: 312, Tuple: p}); err != nil {
+		if err := n.write(memtx.Request{Type: box.TypeReplace, SpaceID: box.SpacePriv, Tuple: p}); err != nil {
 			return err
 		}
 	}
@@ -499,12 +499,12 @@ func (n *Node) grant(s *session, user, objType, objName string, bits uint32) err
 		return boxErr(box.ErrIllegalParams, "Unknown object type '%s'", objType)
 	}
 	key := []any{ut[0], objType, objID}
-	if old := n.st.Space(312).Get(key); len(old) > 4 {
+	if old := n.st.Space(box.SpacePriv).Get(key); len(old) > 4 {
 		b, _ := old[4].(uint64)
 		bits |= uint32(b)
 	}
 	n.mu.Unlock()
-	return n.write(memtx.Request{Type: box.TypeReplace, SpaceID: 312,
+	return n.write(memtx.Request{Type: box.TypeReplace, SpaceID: box.SpacePriv,
 		Tuple: []any{uint64(s.uid), ut[0], objType, objID, uint64(bits)}})
 }
 
@@ -525,7 +525,7 @@ func (n *Node) callPasswd(s *session, args []any) error {
 	if ut == nil {
 		return boxErr(box.ErrNoSuchUser, "User '%s' is not found", user)
 	}
-	return n.write(memtx.Request{Type: box.TypeUpdate, SpaceID: 304, Key: []any{ut[0]},
+	return n.write(memtx.Request{Type: box.TypeUpdate, SpaceID: box.SpaceUser, Key: []any{ut[0]},
 		Ops: []any{[]any{"=", uint64(4), memtx.Map{{Key: "chap-sha1", Value: iproto.PasswordHash(password)}}}}})
 }
 
