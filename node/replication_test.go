@@ -337,3 +337,58 @@ func TestNodeManualFailover(t *testing.T) {
 	c3.Close()
 	verifyDirs(t, cfgs[0].Dir, cfgs[1].Dir, cfgs[2].Dir)
 }
+
+// The master keeps the xlogs a disconnected replica still needs, whatever
+// checkpoint_count says, and removes them once the replica has the rows.
+func TestRelayKeepsFilesForReplica(t *testing.T) {
+	mcfg := replConfig(t.TempDir())
+	mcfg.CheckpointCount = 1
+	m := startNode(t, mcfg)
+	c := dialAdmin(t, m.Addr())
+	call(t, c, "box.schema.space.create", "g")
+	call(t, c, "box.space.g:create_index", "pk")
+	sp := spaceID(t, c, "g")
+	write := func(from int) {
+		for i := from; i < from+10; i++ {
+			if _, err := c.Replace(ctx(t), sp, []any{i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rcfg := followerConfig(t.TempDir(), m.Addr())
+	r := startNode(t, rcfg)
+	write(0)
+	waitSynced(t, m, r)
+	waitFor(t, "the replica's ACK", 5*time.Second, func() bool {
+		held, _ := m.repl.gcBound()
+		return held >= m.VClock().Signature()
+	})
+	r.Close()
+	write(10)
+	call(t, c, "box.snapshot")
+	write(20)
+	call(t, c, "box.snapshot")
+	_, xlogs, err := dirFiles(mcfg.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(xlogs) < 2 {
+		t.Fatalf("the master kept %d xlogs for its disconnected replica", len(xlogs))
+	}
+	r = startNode(t, rcfg)
+	waitSynced(t, m, r)
+	rc := dialAdmin(t, r.Addr())
+	if got, want := spaceJSON(t, rc, sp), spaceJSON(t, c, sp); got != want {
+		t.Fatalf("replica:\n%s\nmaster:\n%s", got, want)
+	}
+	waitFor(t, "the replica's ACK", 5*time.Second, func() bool {
+		held, _ := m.repl.gcBound()
+		return held >= m.VClock().Signature()
+	})
+	write(30)
+	call(t, c, "box.snapshot")
+	_, xlogs, _ = dirFiles(mcfg.Dir)
+	if len(xlogs) > 2 {
+		t.Errorf("%d xlogs left after the replica caught up and a checkpoint", len(xlogs))
+	}
+}
