@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -50,7 +51,6 @@ func (f *rowFilterFlags) register(cmd *cobra.Command, verb string) {
 	fl.BoolVarP(&f.recursive, "recursive", "r", false, "read directories recursively")
 	fl.BoolVar(&f.force, "force", false, "skip damaged blocks and go on (like force_recovery)")
 	noDefault(fl, "to", "space", "replica")
-	cmd.RegisterFlagCompletionFunc("type", completeTypes)
 }
 
 // noDefault keeps help from printing a default that means "not set"
@@ -64,6 +64,33 @@ func noDefault(fl *pflag.FlagSet, names ...string) {
 			}
 		}
 	}
+}
+
+// registerCompletions completes the values of --type (row type names)
+// and --format (the formats the command takes, from its usage text) in
+// every command. Cobra keeps completion functions in a package-level map
+// for the life of the process, so they are registered only when a
+// completion is asked for.
+func registerCompletions(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if f := c.Flags().Lookup("type"); f != nil {
+			c.RegisterFlagCompletionFunc("type", completeTypes)
+		}
+		if f := c.Flags().Lookup("format"); f != nil {
+			var words []string
+			for _, w := range []string{"yaml", "json", "lua", "table"} {
+				if strings.Contains(f.Usage, w) {
+					words = append(words, w)
+				}
+			}
+			c.RegisterFlagCompletionFunc("format", completeWords(words...))
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
 }
 
 // completeTypes completes --type with the row type names.
@@ -252,7 +279,6 @@ after skipping it), 2 on usage or I/O errors.`,
 	}
 	ff.register(cmd, "show")
 	cmd.Flags().StringVar(&outFormat, "format", "yaml", "output format: yaml, json or lua")
-	cmd.RegisterFlagCompletionFunc("format", completeWords("yaml", "json", "lua"))
 	cmd.Flags().BoolVar(&showPos, "show-pos", false, "show each row's file, block offset, row index and byte offset")
 	return cmd
 }

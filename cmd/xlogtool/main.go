@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -111,6 +112,9 @@ func main() {
 
 func run(args []string) int {
 	root := newRoot()
+	if len(args) > 0 && strings.HasPrefix(args[0], "__complete") {
+		registerCompletions(root)
+	}
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {

@@ -245,7 +245,6 @@ are applied), 2 on usage errors and when the server cannot be reached.`,
 	fl.UintSliceVar(&syncSpaces, "sync-space", nil, "treat this space id as synchronous (repeatable; for logs before 2.6.3)")
 	fl.DurationVar(&timeout, "timeout", time.Minute, "bound on connecting and on the wait for each answer")
 	noDefault(fl, "sync-space")
-	cmd.RegisterFlagCompletionFunc("format", completeWords("yaml", "json", "lua"))
 	return cmd
 }
 

@@ -215,7 +215,6 @@ I/O errors.`,
 	fl.BoolVar(&f.includePending, "include-pending", false, "apply the synchronous transactions still waiting for a CONFIRM at the end")
 	fl.StringVar(&f.outFormat, "format", "table", "output: table (a summary) or json (the state with every tuple)")
 	f.fl = fl
-	cmd.RegisterFlagCompletionFunc("format", completeWords("table", "json"))
 	fl.BoolVar(&f.showSystem, "show-system", false, "include the system spaces (ids 257..510) in the output")
 	fl.StringVar(&f.outSnap, "out-snap", "", "write the state as a Tarantool snapshot to FILE, or into DIR/ named after its vclock")
 	fl.BoolVar(&f.force, "force", false, "skip damaged blocks and go on (like force_recovery)")

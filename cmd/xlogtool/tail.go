@@ -177,7 +177,6 @@ server cannot be reached, refuses the subscription or breaks the stream
 	fl.MarkHidden("recursive")
 	fl.MarkHidden("force")
 	fl.StringVar(&outFormat, "format", "yaml", "output format: yaml, json or lua")
-	cmd.RegisterFlagCompletionFunc("format", completeWords("yaml", "json", "lua"))
 	fl.StringVar(&fromVClock, "from-vclock", "", "start after this vclock ('{}': from the oldest row the server has; default: the server's vclock)")
 	fl.BoolVarP(&follow, "follow", "f", false, "keep streaming (and reconnecting) until interrupted")
 	fl.BoolVar(&snapshot, "snapshot", false, "print the server's data first (FETCH_SNAPSHOT), then stream from its vclock")
