@@ -168,3 +168,35 @@ func checkKeys(t *testing.T, c *client.Conn, space uint32, keys []int) {
 		t.Errorf("%d of %d acknowledged writes are missing", missing, len(keys))
 	}
 }
+
+// The replica as a synchronous archive: with quorum 2 every write the
+// master acknowledged is in the replica's own files, even when the
+// replica is killed with SIGKILL right after; the replica started alone
+// on its directory holds all of them.
+func TestArchiveHoldsAcknowledgedWrites(t *testing.T) {
+	mcfg := quorumConfig(replConfig(t.TempDir()))
+	mcfg.ReplicationSynchroTimeout = time.Second
+	m := startNode(t, mcfg)
+	c := dialAdmin(t, m.Addr())
+	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
+	call(t, c, "box.space.s:create_index", "pk")
+	sp := spaceID(t, c, "s")
+	rcfg := followerConfig(t.TempDir(), m.Addr())
+	rcfg.InstanceUUID = "eeeeeeee-0000-4000-8000-000000000005"
+	rcfg.WALMode = "write"
+	r := startReplChild(t, rcfg)
+	w := startWriter(t, c, sp, 0)
+	time.Sleep(400 * time.Millisecond)
+	r.kill(t)
+	w.finish()
+	if len(w.acked) < 10 {
+		t.Fatalf("only %d writes acknowledged", len(w.acked))
+	}
+	alone := rcfg
+	alone.Replication = nil
+	r = startReplChild(t, alone)
+	checkKeys(t, dialAdmin(t, r.addr), sp, w.acked)
+	r.stop(t)
+	m.Close()
+	verifyDirs(t, mcfg.Dir, rcfg.Dir)
+}
