@@ -410,6 +410,11 @@ func TestMemoryLimit(t *testing.T) {
 	if used := st.MemoryUsed(); used > 64<<10 || used+1024 <= 64<<10 {
 		t.Errorf("memory used %d at the limit", used)
 	}
+	var bsize int64
+	st.Space(700).AscendTuples(func(tu Tuple) bool { bsize += int64(len(tu)); return true })
+	if got := st.Space(700).BSize(); got != bsize || bsize == 0 {
+		t.Errorf("bsize %d, the tuples hold %d bytes", got, bsize)
+	}
 	// Deleting frees memory for new tuples.
 	mustApply(t, st, del(700, uint64(0)))
 	mustApply(t, st, insert(700, uint64(5000), pad))

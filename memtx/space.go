@@ -41,6 +41,21 @@ func (sp *Space) Len() int {
 	return 0
 }
 
+// BSize returns the MessagePack bytes of the space's tuples, as
+// space:bsize() does.
+func (sp *Space) BSize() int64 {
+	return sp.bytes - int64(sp.Len())*tupleOverhead
+}
+
+// Len returns the number of tuples the index holds (0 for an index the
+// engine does not maintain).
+func (ix *Index) Len() int {
+	if ix.tree == nil {
+		return 0
+	}
+	return ix.tree.Len()
+}
+
 // Ascend calls fn for each tuple, decoded, in primary-key order until fn
 // returns false.
 func (sp *Space) Ascend(fn func(tuple []any) bool) {
