@@ -76,8 +76,8 @@ func TestWALRotation(t *testing.T) {
 			if err := json.Unmarshal([]byte(oracle[i]), &o); err != nil {
 				t.Fatalf("%s: %v", oracle[i], err)
 			}
-			if o.HEADER.LSN != ours[i] {
-				t.Errorf("%s row %d: Tarantool LSN %d, ours %d", x.Path, i, o.HEADER.LSN, ours[i])
+			if o.HEADER.LSN != ours[i].lsn || o.HEADER.Type != ours[i].typ {
+				t.Errorf("%s row %d: Tarantool %s LSN %d, ours %s LSN %d", x.Path, i, o.HEADER.Type, o.HEADER.LSN, ours[i].typ, ours[i].lsn)
 			}
 		}
 	}
@@ -101,8 +101,14 @@ func baseName(p string) string {
 	return p
 }
 
-// ourRows returns the LSNs of a file's rows as our reader reads them.
-func ourRows(t *testing.T, path string) []uint64 {
+type rowID struct {
+	lsn uint64
+	typ string
+}
+
+// ourRows returns the LSN and type of a file's rows as our reader reads
+// them.
+func ourRows(t *testing.T, path string) []rowID {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -113,7 +119,7 @@ func ourRows(t *testing.T, path string) []uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []uint64
+	var out []rowID
 	for {
 		row, err := r.Next()
 		if err == io.EOF {
@@ -122,6 +128,6 @@ func ourRows(t *testing.T, path string) []uint64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, row.Header.LSN)
+		out = append(out, rowID{row.Header.LSN, row.Header.Type.String()})
 	}
 }
