@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -116,6 +117,7 @@ type dmlResult struct {
 	tuple memtx.Tuple
 	wait  <-chan error
 	then  func() error
+	n     *Node
 }
 
 // Wait blocks until the rows are in the WAL and, for a transaction in the
@@ -125,6 +127,7 @@ func (r dmlResult) Wait() error {
 		return nil
 	}
 	if err := <-r.wait; err != nil {
+		r.n.markBroken(err)
 		return boxErr(box.ErrWALIO, "Failed to write to disk: %v", err)
 	}
 	if r.then != nil {
@@ -194,11 +197,26 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 			return dmlResult{}, lerr
 		}
 	}
-	res := dmlResult{tuple: result, wait: n.logRow(req.Type, body, sp.IsLocal)}
+	res := dmlResult{tuple: result, wait: n.logRow(req.Type, body, sp.IsLocal), n: n}
 	if w != nil {
 		res.then = func() error { return n.awaitLimbo(w) }
 	}
 	return res, nil
+}
+
+// markBroken refuses every further write after a failed WAL write: the
+// state holds changes the WAL does not (a restart recovers what is on
+// disk).
+func (n *Node) markBroken(err error) {
+	if errors.Is(err, errWALClosed) {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.broken == nil {
+		n.broken = err
+		n.log.Errorf("WAL write failed, writes are refused until a restart: %v", err)
+	}
 }
 
 // logRow assigns the next LSN to a one-row transaction and queues it.
