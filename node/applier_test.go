@@ -126,3 +126,43 @@ box.space.a:update({2}, {{'=', 2, 'updated'}})`)
 		t.Errorf("sync write without the node: %v, want a quorum timeout", err)
 	}
 }
+
+// A Tarantool 2.6.0 and a node in a full mesh: the node joins the
+// Tarantool, the Tarantool then follows the node too, and writes made on
+// either reach the other once (the rows of each come back to neither).
+func TestMeshWithTarantool(t *testing.T) {
+	tarantooltest.Require(t)
+	m := tarantooltest.Start(t, tarantooltest.InstanceOptions{Cfg: "replication_timeout = 0.2",
+		Init: `box.schema.space.create('m', {if_not_exists = true}):create_index('pk', {if_not_exists = true})`})
+	dir := t.TempDir()
+	n := startNode(t, followerConfig(dir, m.Addr()))
+	m.ReplicateFrom(t)
+	m.Eval(t, "box.cfg{replication = ...}", []any{m.URI(), tarantooltest.AdminUser + ":" + tarantooltest.AdminPassword + "@" + n.Addr()})
+	m.WaitFor(t, `box.info.replication[2] ~= nil and box.info.replication[2].upstream ~= nil
+		and box.info.replication[2].upstream.status == 'follow'`, 20*time.Second)
+	c := dialAdmin(t, n.Addr())
+	sp := spaceID(t, c, "m")
+	for i := 0; i < 20; i++ {
+		m.Eval(t, fmt.Sprintf("box.space.m:replace{%d, 'from tarantool'}", i))
+		if _, err := c.Replace(ctx(t), sp, []any{100 + i, "from the node"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodeLSN := n.VClock().Get(n.id)
+	m.WaitFor(t, fmt.Sprintf("(box.info.vclock[%d] or 0) >= %d", n.id, nodeLSN), 20*time.Second)
+	lsn := uint64(m.LSN(t))
+	waitFor(t, "the node to catch up", 20*time.Second, func() bool { return n.VClock().Get(1) >= lsn })
+	want := jsonOf(t, m.Eval(t, "return box.space.m:select()")[0])
+	if got := spaceJSON(t, c, sp); got != want {
+		t.Errorf("node:\n%s\ntarantool:\n%s", got, want)
+	}
+	if !strings.Contains(want, "from the node") {
+		t.Errorf("the node's rows did not reach Tarantool: %s", want)
+	}
+	st := jsonOf(t, m.Eval(t, "return box.info.replication[2].upstream.status, box.info.replication[2].downstream.status")[0])
+	if st != `"follow"` {
+		t.Errorf("Tarantool's upstream from the node: %s", st)
+	}
+	n.Close()
+	verifyDirs(t, m.Dir(), dir)
+}
