@@ -197,6 +197,9 @@ func (t *btree[T]) insertHinted(item T) bool {
 	leaf := path[len(path)-1]
 	leaf.n.items = insertAt(leaf.n.items, leaf.i, item, itemRoom)
 	t.length++
+	if len(leaf.n.items) > btreeMaxItems && len(path) > 1 && t.shift(path[len(path)-2], leaf.n) {
+		return true
+	}
 	// Split the nodes that overflow, from the leaf up.
 	for k := len(path) - 1; k >= 0; k-- {
 		n := path[k].n
@@ -213,6 +216,31 @@ func (t *btree[T]) insertHinted(item T) bool {
 		p.n.children = insertAt(p.n.children, p.i+1, r, childRoom)
 	}
 	return true
+}
+
+// shift moves an item of an overflowing leaf through the separator in
+// its parent to a sibling leaf with room, instead of a split: keys
+// inserted in random order then leave the leaves fuller (a split leaves
+// two half-full nodes). p is the parent and the leaf's position in it.
+func (t *btree[T]) shift(p bstep[T], leaf *bnode[T]) bool {
+	var zero T
+	if p.i > 0 && len(p.n.children[p.i-1].items) < btreeMaxItems-1 {
+		left := t.mutableChild(p.n, p.i-1)
+		left.items = append(left.items, p.n.items[p.i-1])
+		p.n.items[p.i-1] = leaf.items[0]
+		leaf.items, _ = removeAt(leaf.items, 0)
+		return true
+	}
+	if p.i+1 < len(p.n.children) && len(p.n.children[p.i+1].items) < btreeMaxItems-1 {
+		right := t.mutableChild(p.n, p.i+1)
+		right.items = insertAt(right.items, 0, p.n.items[p.i], itemRoom)
+		last := len(leaf.items) - 1
+		p.n.items[p.i] = leaf.items[last]
+		leaf.items[last] = zero
+		leaf.items = leaf.items[:last]
+		return true
+	}
+	return false
 }
 
 // splitHalf splits a node with one item too many in two halves around
