@@ -166,7 +166,7 @@ func (a *applier) follow() error {
 	}
 	n.mu.Lock()
 	req := iproto.SubscribeRequest{ReplicasetUUID: n.rsUUID, InstanceUUID: n.uuid, VClock: n.vclock.WithoutLocal(),
-		ServerVersion: 0x020600, IDFilter: []uint32{n.id}}
+		ServerVersion: n.announcedVersion(), IDFilter: []uint32{n.id}}
 	n.mu.Unlock()
 	resp, err := conn.Call(ctx, req)
 	if err != nil {
@@ -180,9 +180,17 @@ func (a *applier) follow() error {
 		return box.NewError(box.ErrReplicasetUUIDMismatch, req.ReplicasetUUID, sr.ReplicasetUUID)
 	}
 	a.setStatus("follow", "")
+	n.mu.Lock()
+	peerID := n.replicaID(a.uuid)
+	n.mu.Unlock()
 	a.mu.Lock()
 	a.conn = conn
+	a.id = peerID
 	a.mu.Unlock()
+	if d := n.election; d != nil && peerID != 0 {
+		d.peerHealthy(peerID, true)
+		defer d.peerHealthy(peerID, false)
+	}
 	n.log.Infof("subscribed to %s (%s) from %s", a.peer.addr, g.InstanceUUID, req.VClock.String())
 
 	acks := make(chan ackPoint, 1024)
@@ -216,6 +224,19 @@ func (a *applier) follow() error {
 			a.lag = now() - row.Timestamp
 		}
 		a.mu.Unlock()
+		if d := n.election; d != nil && peerID != 0 {
+			if row.Type == box.TypeRaft {
+				m, err := row.Raft()
+				if err == nil {
+					err = d.step(m, peerID)
+				}
+				if err != nil {
+					return fmt.Errorf("RAFT message from %s: %w", a.peer.addr, err)
+				}
+				continue
+			}
+			d.heartbeat(peerID)
+		}
 		if row.LSN == 0 {
 			// A heartbeat (or a RAFT row of a newer master): answer it.
 			acks <- ackPoint{}
@@ -288,6 +309,9 @@ func (n *Node) applyRemote(rows []*format.Row) (<-chan error, error) {
 	if len(keep) == 0 {
 		return nil, nil
 	}
+	if err := n.filterReceivedTx(keep); err != nil {
+		return nil, err
+	}
 	if err := n.st.Begin(); err != nil {
 		return nil, err
 	}
@@ -319,7 +343,11 @@ func (n *Node) applyRemote(rows []*format.Row) (<-chan error, error) {
 			if req.SpaceID == box.SpaceUser || req.SpaceID == box.SpacePriv {
 				n.privGen++
 			}
-		case r.Type == box.TypeConfirm || r.Type == box.TypeRollback:
+		case r.Type == box.TypeConfirm || r.Type == box.TypeRollback || r.Type == box.TypePromote || r.Type == box.TypeDemote:
+			if err := n.filterReceivedSynchro(r); err != nil {
+				n.st.Rollback()
+				return nil, err
+			}
 			synchros = append(synchros, r)
 		default:
 			n.st.Rollback()

@@ -55,9 +55,16 @@ func (n *Node) Call(s *session, name string, args []any) ([]any, error) {
 			return nil, err
 		}
 		return nil, n.clearSynchroQueue()
-	case "box.ctl.promote", "box.ctl.demote":
-		// Meaningful with replicas; one instance owns its queue already.
-		return nil, nil
+	case "box.ctl.promote":
+		if err := n.needUniverse(s, box.PrivWrite); err != nil {
+			return nil, err
+		}
+		return nil, n.promote()
+	case "box.ctl.demote":
+		if err := n.needUniverse(s, box.PrivWrite); err != nil {
+			return nil, err
+		}
+		return nil, n.demote()
 	}
 	return nil, boxErr(box.ErrNoSuchProc, "Procedure '%s' is not defined (this node has no Lua: only built-in functions can be called)", name)
 }
@@ -121,6 +128,10 @@ func optUint(m memtx.Map, k string) (uint64, bool) {
 // write runs one internal DML request as admin and waits for its WAL write.
 func (n *Node) write(req memtx.Request) error {
 	n.mu.Lock()
+	if err := n.electionCheckWrite(req.SpaceID); err != nil {
+		n.mu.Unlock()
+		return err
+	}
 	r, err := n.execLocked(n.adminSession(), req, nil)
 	n.mu.Unlock()
 	if err != nil {
@@ -541,17 +552,15 @@ func (n *Node) Info() memtx.Map {
 	return memtx.Map{
 		{Key: "version", Value: n.cfg.Version},
 		{Key: "id", Value: uint64(n.id)},
-		{Key: "ro", Value: n.readOnly},
+		{Key: "ro", Value: n.readOnly || !n.electionWritable()},
 		{Key: "uuid", Value: n.uuid},
 		{Key: "cluster", Value: memtx.Map{{Key: "uuid", Value: n.rsUUID}}},
 		{Key: "lsn", Value: n.vclock.Get(n.id)},
 		{Key: "signature", Value: n.vclock.Signature()},
 		{Key: "vclock", Value: vc},
 		{Key: "status", Value: status},
-		{Key: "election", Value: memtx.Map{{Key: "state", Value: "follower"}, {Key: "term", Value: uint64(1)},
-			{Key: "vote", Value: uint64(0)}, {Key: "leader", Value: uint64(0)}}},
-		{Key: "synchro", Value: memtx.Map{{Key: "queue", Value: memtx.Map{{Key: "owner", Value: uint64(n.limbo.Owner())},
-			{Key: "len", Value: uint64(n.limbo.Len())}}}}},
+		{Key: "election", Value: n.electionInfo()},
+		{Key: "synchro", Value: n.synchroInfo()},
 		{Key: "replication", Value: n.replicationInfo()},
 	}
 }
@@ -632,6 +641,10 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 			}
 		case "wal_mode", "wal_max_size", "instance_uuid", "replicaset_uuid":
 			return boxErr(box.ErrCfg, "Can't set option '%s' dynamically", k)
+		case "election_mode", "election_timeout", "election_fencing_mode", "replication_timeout":
+			if err := n.reconfigureElection(k, e.Value); err != nil {
+				return err
+			}
 		case "listen", "log_level":
 			// Accepted; without effect here.
 		default:

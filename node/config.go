@@ -38,6 +38,7 @@ type Config struct {
 	Version string
 
 	ReplicationOptions
+	ElectionOptions
 }
 
 // Defaults are Tarantool 2.6.0's defaults.
@@ -84,5 +85,5 @@ func (c *Config) check() error {
 	if c.Version == "" {
 		c.Version = Defaults().Version
 	}
-	return nil
+	return c.checkElection()
 }

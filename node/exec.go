@@ -142,6 +142,9 @@ func (r dmlResult) Wait() error {
 func (n *Node) Exec(s *session, req memtx.Request, body []byte) (dmlResult, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	if err := n.electionCheckWrite(req.SpaceID); err != nil {
+		return dmlResult{}, err
+	}
 	return n.execLocked(s, req, body)
 }
 

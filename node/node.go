@@ -17,6 +17,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/memtx"
+	"github.com/xlogtool/xlogtool/node/raft"
 	"github.com/xlogtool/xlogtool/replay"
 )
 
@@ -39,6 +40,8 @@ type Node struct {
 	broken        error // a failed WAL write: no further writes
 	privGen       uint64
 	limbo         *Limbo
+	election      *electionDriver
+	recovered     raftRecovered
 	waiters       map[uint64]*waiter
 	nextTx        uint64
 	privCache     map[uint32]map[string]uint32
@@ -87,6 +90,10 @@ func Open(cfg Config, log *Logger) (*Node, error) {
 		if n.wal != nil {
 			n.wal.close()
 		}
+		return nil, err
+	}
+	if err := n.startElection(n.recovered.st, n.recovered.queue.Owner, n.recovered.queue.Term); err != nil {
+		n.Close()
 		return nil, err
 	}
 	n.startAppliers()
@@ -158,7 +165,8 @@ func (n *Node) bootstrap() error {
 // writeSnapshotFile writes a read view as a snapshot.
 func (n *Node) writeSnapshotFile(rv *memtx.ReadView, path string, v format.VClock) error {
 	n.log.fiberf("snapshot/101/main", "saving snapshot `%s.inprogress'", path)
-	_, err := rv.WriteSnapshot(path, v, memtx.SnapshotOptions{Instance: n.uuid, Version: n.cfg.Version})
+	_, err := rv.WriteSnapshot(path, v, memtx.SnapshotOptions{Instance: n.uuid, Version: n.cfg.Version,
+		Raft: n.snapshotRaft(), Promote: n.snapshotPromote()})
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -168,6 +176,7 @@ func (n *Node) writeSnapshotFile(rv *memtx.ReadView, path string, v format.VCloc
 
 func (n *Node) startWAL(prev *format.VClock) {
 	n.limbo = NewLimbo(n.id, n.cfg.ReplicationSynchroQuorum)
+	n.limboForElection()
 	n.waiters = map[uint64]*waiter{}
 	n.wal = openWAL(walOptions{dir: n.cfg.Dir, instance: n.uuid, version: n.cfg.Version,
 		fsync: n.cfg.WALMode == "fsync", maxSize: n.cfg.WALMaxSize, log: n.log}, n.vclock, prev)
@@ -262,6 +271,7 @@ func (n *Node) recover() error {
 			prev = &m.VClock
 		}
 	}
+	n.recovered = raftRecovered{st: raft.Persistent{Term: res.Raft.Term, Vote: res.Raft.Vote}, queue: res.Queue}
 	n.startWAL(prev)
 	if err := n.restorePending(res); err != nil {
 		return err

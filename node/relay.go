@@ -424,7 +424,9 @@ func (l *link) subscribe(sess *session, req iproto.SubscribeRequest) error {
 		}
 		sent := req.VClock.WithoutLocal()
 		s := &stream{l: l, sent: sent, filter: filter, replica: id, ownLimit: vclock.Get(id), done: done}
+		s.raft, s.raftRefused = n.relayRaft(req, id)
 		err = s.run()
+		n.election.unsubscribe(s.raft)
 	}
 	l.c.Close()
 	if done != nil {
@@ -521,6 +523,10 @@ type stream struct {
 	ownLimit uint64
 	done     <-chan struct{}
 	lastSend time.Time
+	// raft carries the node's RAFT messages to a replica that
+	// understands them; raftRefused says why one does not get them.
+	raft        *raftSub
+	raftRefused string
 }
 
 var errFeedBehind = errors.New("fell behind the WAL")
@@ -574,6 +580,9 @@ func (s *stream) send(h *format.Header, body []byte, sync uint64) error {
 	s.sent.Set(h.ReplicaID, h.LSN)
 	if s.filter[h.ReplicaID] || (s.replica != 0 && h.ReplicaID == s.replica && h.LSN > s.ownLimit) {
 		return nil
+	}
+	if err := s.checkSynchro(h); err != nil {
+		return err
 	}
 	out := *h
 	out.Sync = sync
@@ -676,9 +685,17 @@ func (s *stream) follow(sub *feedSub) error {
 	defer t.Stop()
 	for !s.reached() {
 		select {
+		case m := <-s.raftC():
+			if err := s.sendRaft(m); err != nil {
+				return err
+			}
 		case rows, ok := <-sub.ch:
 			if !ok {
 				return errFeedBehind
+			}
+			// A PROMOTE goes after the RAFT message of its term.
+			if err := s.sendPendingRaft(); err != nil {
+				return err
 			}
 			for i := range rows {
 				if err := s.send(&rows[i].header, rows[i].body, s.l.sync); err != nil {

@@ -88,6 +88,7 @@ func (n *Node) applySynchro(rows []*format.Row) error {
 			return err
 		}
 		n.resolve(n.limbo.ApplyReceived(r.Type, r.ReplicaID, s), 0)
+		n.queueClaimedBy(r)
 	}
 	return nil
 }

@@ -57,7 +57,9 @@ func (n *Node) awaitLimbo(w *waiter) error {
 		case <-timer.C:
 			n.mu.Lock()
 			timeout = n.cfg.ReplicationSynchroTimeout
-			if body, ok := n.limbo.Timeout(now(), timeout.Seconds()); ok {
+			if n.electionFrozen() {
+				// Fenced: the queue waits for a new PROMOTE.
+			} else if body, ok := n.limbo.Timeout(now(), timeout.Seconds()); ok {
 				n.writeSynchro(box.TypeRollback, body)
 			}
 			n.mu.Unlock()
@@ -71,6 +73,9 @@ func now() float64 { return float64(time.Now().UnixNano()) / 1e9 }
 
 // driveLimbo writes the CONFIRM the limbo asks for, if any (n.mu held).
 func (n *Node) driveLimbo() {
+	if n.electionFrozen() {
+		return
+	}
 	if typ, body, ok := n.limbo.NextWrite(); ok {
 		n.writeSynchro(typ, body)
 	}

@@ -21,7 +21,7 @@ func init() { extraCommands = append(extraCommands, newNodeCmd) }
 func newNodeCmd() *cobra.Command {
 	cfg := node.Defaults()
 	var configFile, logFile string
-	var checkpointInterval, synchroTimeout, replTimeout, replConnectTimeout float64
+	var checkpointInterval, synchroTimeout, replTimeout, replConnectTimeout, electionTimeout float64
 	cmd := &cobra.Command{
 		Use:   "node --dir DIR --listen HOST:PORT [options]",
 		Short: "Run a Tarantool-compatible instance",
@@ -45,6 +45,7 @@ command line win.`,
 			cfg.ReplicationSynchroTimeout = secondsDuration(synchroTimeout)
 			cfg.ReplicationTimeout = secondsDuration(replTimeout)
 			cfg.ReplicationConnectTimeout = secondsDuration(replConnectTimeout)
+			cfg.ElectionTimeout = secondsDuration(electionTimeout)
 			var logw io.Writer = os.Stderr
 			if logFile != "" {
 				f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -92,6 +93,9 @@ command line win.`,
 	f.StringArrayVar(&cfg.Replication, "replication", nil, "[USER:PASSWORD@]HOST:PORT of a peer to replicate from (repeatable; an empty dir joins the replica set)")
 	f.Float64Var(&replTimeout, "replication-timeout", 1, "seconds between heartbeats; a peer silent 4 times as long is disconnected")
 	f.Float64Var(&replConnectTimeout, "replication-connect-timeout", 30, "seconds an empty node waits for its peers' ballots before it bootstraps")
+	f.StringVar(&cfg.ElectionMode, "election-mode", "off", "Raft leader election: off, voter, candidate or manual (not off: replication speaks 2.11, no 2.6.0 peers)")
+	f.Float64Var(&electionTimeout, "election-timeout", 5, "seconds an election round lasts before a new one")
+	f.StringVar(&cfg.ElectionFencingMode, "election-fencing-mode", "soft", "off, soft or strict: a leader without a quorum of peers steps down (strict: after 2 replication timeouts)")
 	f.StringVar(&cfg.BootstrapUser, "bootstrap-user", "", "NAME:PASSWORD of a user with the super role created at bootstrap")
 	return cmd
 }

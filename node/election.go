@@ -1,0 +1,694 @@
+package node
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/memtx"
+	"github.com/xlogtool/xlogtool/node/raft"
+	"github.com/xlogtool/xlogtool/synchro"
+)
+
+// Raft leader election in the node (NODE.md §5): the pure machine
+// raft.Election driven by one goroutine. Time comes from the clock,
+// messages and heartbeats from the appliers, peer health from the
+// appliers' links; RAFT rows go to the WAL as local rows and only once
+// they are written does the state go out, as RAFT messages on every relay
+// whose replica understands them. A leader takes the synchronous queue
+// with a PROMOTE and becomes writable once it is applied.
+
+// ElectionOptions are the box.cfg election options.
+type ElectionOptions struct {
+	// ElectionMode is election_mode: off (default), voter, candidate or
+	// manual.
+	ElectionMode string
+	// ElectionTimeout is election_timeout (0: 5 s).
+	ElectionTimeout time.Duration
+	// ElectionFencingMode is election_fencing_mode: off, soft (default) or
+	// strict.
+	ElectionFencingMode string
+}
+
+// checkElection validates the election options.
+func (c *Config) checkElection() error {
+	if c.ElectionMode == "" {
+		c.ElectionMode = "off"
+	}
+	if c.ElectionFencingMode == "" {
+		c.ElectionFencingMode = "soft"
+	}
+	if _, err := raft.ParseMode(c.ElectionMode); err != nil {
+		return err
+	}
+	if _, err := raft.ParseFencing(c.ElectionFencingMode); err != nil {
+		return err
+	}
+	if c.ElectionTimeout < 0 {
+		return fmt.Errorf("incorrect value for option 'election_timeout': the value must be a positive number")
+	}
+	return nil
+}
+
+// electionOn reports whether the node runs with Raft (profile B): the
+// queue then has explicit owners, claimed by PROMOTE.
+func (c *Config) electionOn() bool { return c.ElectionMode != "" && c.ElectionMode != "off" }
+
+// raftVersion is the first version whose replicas understand RAFT
+// messages and PROMOTE rows (2.6.3/2.7.2/2.8.1 PROMOTE; 2.10 split-brain
+// filters). Replicas of an older version (2.6.0) get neither: a PROMOTE
+// stops a 2.6.0 applier for good (NODE.md §2.8).
+const raftVersion = 0x020A00
+
+// announcedVersion is the SERVER_VERSION the node's appliers send: with
+// elections on it speaks 2.11's replication (RAFT messages, PROMOTE).
+func (n *Node) announcedVersion() uint32 {
+	if n.cfg.electionOn() {
+		return 0x020B00
+	}
+	return 0x020600
+}
+
+// electionDriver runs the Raft machine of the node.
+type electionDriver struct {
+	n      *Node
+	origin time.Time
+
+	mu   sync.Mutex // guards e and subs; taken after n.mu, never before
+	e    *raft.Election
+	subs map[*raftSub]struct{}
+	last *format.Raft // the latest broadcast state
+	wake chan struct{}
+}
+
+// raftSub is a relay's mailbox of RAFT messages: only the latest state
+// matters, so a pending one is overwritten.
+type raftSub struct {
+	ch chan format.Raft
+}
+
+func (s *raftSub) put(m format.Raft) {
+	for {
+		select {
+		case s.ch <- m:
+			return
+		default:
+		}
+		select {
+		case <-s.ch:
+		default:
+		}
+	}
+}
+
+// startElection creates the machine from the recovered term and vote and
+// queue owner, and starts its goroutine (n.mu not held).
+func (n *Node) startElection(st raft.Persistent, owner uint32, term uint64) error {
+	mode, err := raft.ParseMode(n.cfg.ElectionMode)
+	if err != nil {
+		return err
+	}
+	fencing, err := raft.ParseFencing(n.cfg.ElectionFencingMode)
+	if err != nil {
+		return err
+	}
+	if st.Term == 0 {
+		st.Term = 1
+	}
+	n.mu.Lock()
+	registered := len(n.clusterMembers())
+	vclock := n.vclock
+	id := n.id
+	n.mu.Unlock()
+	d := &electionDriver{n: n, origin: time.Now(), subs: map[*raftSub]struct{}{}, wake: make(chan struct{}, 1)}
+	seed := uint64(time.Now().UnixNano())
+	d.e = raft.NewElection(raft.Config{
+		ID: id, Mode: mode, ElectionTimeout: n.cfg.ElectionTimeout, ReplicationTimeout: n.replTimeout(),
+		Fencing: fencing, SynchroQuorum: n.cfg.ReplicationSynchroQuorum, Registered: max(registered, 1),
+		Rand: rand.New(rand.NewPCG(seed, uint64(id))),
+	}, st, vclock.WithoutLocal(), 0)
+	if owner != 0 || term > 1 {
+		d.e.QueueClaimed(owner, term)
+	}
+	n.election = d
+	n.log.Infof("RAFT: election_mode %s, term %d, vote %d", mode, st.Term, st.Vote)
+	n.wg.Add(1)
+	go d.run()
+	return nil
+}
+
+func (d *electionDriver) now() time.Duration { return time.Since(d.origin) }
+
+func (d *electionDriver) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// with runs f on the machine at the current time and wakes the driver.
+func (d *electionDriver) with(f func(e *raft.Election)) {
+	d.mu.Lock()
+	d.e.Tick(d.now())
+	f(d.e)
+	d.mu.Unlock()
+	d.poke()
+}
+
+// run is the driver loop: it feeds the clock, the vclock and the quorum,
+// carries out Ready (write, then broadcast, then PROMOTE/DEMOTE) and
+// sleeps until the machine's deadline or an input.
+func (d *electionDriver) run() {
+	n := d.n
+	defer n.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		n.mu.Lock()
+		vclock := n.vclock.WithoutLocal()
+		registered := len(n.clusterMembers())
+		quorum := n.cfg.ReplicationSynchroQuorum
+		broken := n.broken
+		n.mu.Unlock()
+		if broken != nil {
+			return
+		}
+		d.mu.Lock()
+		d.e.Tick(d.now())
+		d.e.SetVClock(vclock)
+		if c := d.e.Config(); c.Registered != max(registered, 1) || c.SynchroQuorum != quorum {
+			d.e.SetQuorum(quorum, max(registered, 1))
+		}
+		rd := d.e.Ready()
+		d.mu.Unlock()
+		if rd.Write != nil {
+			if err := d.persist(*rd.Write); err != nil {
+				n.log.Errorf("RAFT: write failed: %v", err)
+				return
+			}
+			d.with(func(e *raft.Election) { e.WriteDone() })
+		}
+		if rd.Message != nil {
+			d.broadcast(*rd.Message)
+		}
+		if rd.Changed {
+			st := d.status()
+			n.log.Infof("RAFT: %s, term %d, vote %d, leader %d", st.State, st.Term, st.Vote, st.Leader)
+		}
+		if rd.Promote != 0 {
+			go d.n.claimQueue(box.TypePromote, rd.Promote)
+		}
+		if rd.Demote {
+			go d.n.claimQueue(box.TypeDemote, rd.DemoteTerm)
+		}
+		if !rd.Empty() || rd.Promote != 0 || rd.Demote {
+			continue
+		}
+		wait := 100 * time.Millisecond
+		d.mu.Lock()
+		if dl, ok := d.e.Deadline(); ok {
+			wait = min(wait, max(dl-d.now(), 0))
+		}
+		d.mu.Unlock()
+		timer.Reset(wait)
+		select {
+		case <-n.stop:
+			return
+		case <-d.wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// persist writes a RAFT row (term and vote) to the WAL as a local row and
+// waits until it is written.
+func (d *electionDriver) persist(r format.Raft) error {
+	n := d.n
+	n.mu.Lock()
+	if n.broken != nil {
+		n.mu.Unlock()
+		return n.broken
+	}
+	done := n.logRow(box.TypeRaft, format.AppendRaftBody(nil, &r), true)
+	n.mu.Unlock()
+	select {
+	case err := <-done:
+		return err
+	case <-n.stop:
+		return errStopped
+	}
+}
+
+// broadcast hands the state to every relay that sends RAFT messages.
+func (d *electionDriver) broadcast(m format.Raft) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.last = &m
+	for s := range d.subs {
+		s.put(m)
+	}
+}
+
+// subscribe registers a relay; it gets the latest state at once.
+func (d *electionDriver) subscribe() *raftSub {
+	s := &raftSub{ch: make(chan format.Raft, 1)}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.subs[s] = struct{}{}
+	if d.last != nil {
+		s.put(*d.last)
+	}
+	return s
+}
+
+func (d *electionDriver) unsubscribe(s *raftSub) {
+	if s == nil {
+		return
+	}
+	d.mu.Lock()
+	delete(d.subs, s)
+	d.mu.Unlock()
+}
+
+func (d *electionDriver) status() raft.Status {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.e.Tick(d.now())
+	return d.e.Status()
+}
+
+// step hands a RAFT message from peer src to the machine; a malformed
+// one ends the link.
+func (d *electionDriver) step(m format.Raft, src uint32) error {
+	var err error
+	d.with(func(e *raft.Election) { err = e.Step(m, src) })
+	return err
+}
+
+func (d *electionDriver) heartbeat(src uint32) {
+	d.mu.Lock()
+	d.e.Tick(d.now())
+	d.e.Heartbeat(src)
+	d.mu.Unlock()
+}
+
+func (d *electionDriver) peerHealthy(src uint32, ok bool) {
+	d.with(func(e *raft.Election) { e.SetPeerHealthy(src, ok) })
+}
+
+func (d *electionDriver) queueClaimed(owner uint32, term uint64) {
+	d.with(func(e *raft.Election) { e.QueueClaimed(owner, term) })
+}
+
+// writable reports whether Raft lets the node accept writes.
+func (n *Node) electionWritable() bool {
+	d := n.election
+	if d == nil {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.e.Writable()
+}
+
+// electionFrozen reports whether fencing froze the queue: no CONFIRM or
+// ROLLBACK may be written.
+func (n *Node) electionFrozen() bool {
+	d := n.election
+	if d == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.e.Frozen()
+}
+
+// quorumLSN is the newest LSN of owner that a quorum of this node and its
+// connected replicas (their last ACKs) has (n.mu held); 0 when fewer than
+// a quorum are connected.
+func (n *Node) quorumLSN(owner uint32) uint64 {
+	lsns := []uint64{n.vclock.Get(owner)}
+	n.repl.mu.Lock()
+	for _, r := range n.repl.relays {
+		if r.id != 0 && r.active() {
+			r.mu.Lock()
+			lsns = append(lsns, r.ack.Get(owner))
+			r.mu.Unlock()
+		}
+	}
+	n.repl.mu.Unlock()
+	q := n.cfg.ReplicationSynchroQuorum
+	if len(lsns) < q {
+		return 0
+	}
+	// The q-th greatest.
+	for i := 0; i < q; i++ {
+		for j := i + 1; j < len(lsns); j++ {
+			if lsns[j] > lsns[i] {
+				lsns[i], lsns[j] = lsns[j], lsns[i]
+			}
+		}
+	}
+	return lsns[q-1]
+}
+
+// claimQueue writes the PROMOTE (or DEMOTE) of term once the old owner's
+// newest synchronous entry has its quorum (NODE.md §5.7, 4.9): the body
+// names the old owner and the LSN up to which its entries are confirmed;
+// entries after it are rolled back when the row is applied. It gives up
+// when the term moves on or the node stops being leader.
+func (n *Node) claimQueue(typ box.RowType, term uint64) {
+	d := n.election
+	for {
+		select {
+		case <-n.stop:
+			return
+		default:
+		}
+		st := d.status()
+		if st.Term != term || (st.Enabled && st.State != raft.Leader && typ == box.TypePromote) {
+			n.log.Infof("RAFT: no %s in term %d: now term %d, %s", typ, term, st.Term, st.State)
+			return
+		}
+		n.mu.Lock()
+		if n.broken != nil {
+			n.mu.Unlock()
+			return
+		}
+		owner := n.limbo.Owner()
+		lsn := n.limbo.q.ConfirmedLSN()
+		ready := true
+		if owner != 0 && owner != n.id {
+			q := n.quorumLSN(owner)
+			for _, e := range n.limbo.Entries() {
+				if e.Origin != owner || !e.Sync {
+					continue
+				}
+				if e.LSN <= q {
+					lsn = max(lsn, e.LSN)
+				} else {
+					ready = false
+				}
+			}
+		} else if owner == n.id {
+			for _, e := range n.limbo.Entries() {
+				if e.Sync && e.LSN <= n.limbo.confirmed {
+					lsn = max(lsn, e.LSN)
+				}
+			}
+			lsn = max(lsn, n.limbo.confirmed)
+		}
+		if !ready {
+			n.mu.Unlock()
+			select {
+			case <-n.stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			continue
+		}
+		body := format.Synchro{ReplicaID: owner, LSN: lsn, Term: term, HasTerm: true}
+		n.log.Infof("RAFT: writing %s: owner %d, lsn %d, term %d", typ, owner, lsn, term)
+		done := n.logRow(typ, format.AppendSynchroBody(nil, &body), false)
+		n.mu.Unlock()
+		err := <-done
+		n.mu.Lock()
+		if err != nil {
+			n.broken = err
+			n.mu.Unlock()
+			n.log.Errorf("%s write failed: %v", typ, err)
+			return
+		}
+		n.resolve(n.limbo.Applied(typ, body), 0)
+		newOwner := n.id
+		if typ == box.TypeDemote {
+			newOwner = 0
+		}
+		d.queueClaimed(newOwner, term)
+		n.mu.Unlock()
+		return
+	}
+}
+
+// raftRecovered is the election state recovery found.
+type raftRecovered struct {
+	st    raft.Persistent
+	queue synchro.State
+}
+
+// electionInfo is box.info.election.
+func (n *Node) electionInfo() memtx.Map {
+	d := n.election
+	if d == nil {
+		return memtx.Map{{Key: "state", Value: "follower"}, {Key: "term", Value: uint64(1)},
+			{Key: "vote", Value: uint64(0)}, {Key: "leader", Value: uint64(0)}}
+	}
+	st := d.status()
+	m := memtx.Map{{Key: "state", Value: st.State.String()}, {Key: "term", Value: st.Term},
+		{Key: "vote", Value: uint64(st.Vote)}, {Key: "leader", Value: uint64(st.Leader)}}
+	if st.Leader != 0 {
+		m = append(m, memtx.MapEntry{Key: "leader_idle", Value: st.LeaderIdle.Seconds()})
+	}
+	return m
+}
+
+// synchroInfo is box.info.synchro (n.mu held).
+func (n *Node) synchroInfo() memtx.Map {
+	qs := n.limbo.q.State()
+	return memtx.Map{{Key: "queue", Value: memtx.Map{{Key: "owner", Value: uint64(qs.Owner)},
+		{Key: "term", Value: qs.Term}, {Key: "len", Value: uint64(n.limbo.Len())},
+		{Key: "busy", Value: n.limbo.writing}}},
+		{Key: "quorum", Value: uint64(n.cfg.ReplicationSynchroQuorum)}}
+}
+
+// snapshotRaft is the RAFT row of a snapshot: none while the node has
+// never left term 1 without a vote (a 2.6.0 rejects snapshots with RAFT
+// rows, NODE.md §6.2).
+func (n *Node) snapshotRaft() *format.Raft {
+	d := n.election
+	if d == nil || !n.cfg.electionOn() {
+		return nil
+	}
+	st := d.status()
+	return &format.Raft{Term: st.Term, Vote: st.Vote}
+}
+
+// snapshotPromote is the PROMOTE row of a snapshot: the queue owner, its
+// confirmed LSN and the queue term, when a PROMOTE was ever applied
+// (n.mu held).
+func (n *Node) snapshotPromote() *format.Synchro {
+	if !n.cfg.electionOn() || n.limbo == nil {
+		return nil
+	}
+	qs := n.limbo.q.State()
+	if !qs.TermKnown || qs.Term == 0 {
+		return nil
+	}
+	return &format.Synchro{ReplicaID: qs.Owner, LSN: qs.ConfirmedLSN, Term: qs.Term, HasTerm: true}
+}
+
+// promote is box.ctl.promote(): with elections on a new term with this
+// node as candidate, waiting up to election_timeout until it is writable;
+// with elections off a term bump and a PROMOTE.
+func (n *Node) promote() error {
+	d := n.election
+	if d == nil {
+		return nil
+	}
+	var err error
+	d.with(func(e *raft.Election) { err = e.Promote() })
+	if err != nil {
+		return err
+	}
+	timeout := n.cfg.ElectionTimeout
+	if timeout <= 0 {
+		timeout = raft.DefaultElectionTimeout
+	}
+	deadline := time.Now().Add(timeout + 2*n.cfg.ReplicationSynchroTimeout)
+	for time.Now().Before(deadline) {
+		if n.electionWritable() && n.ownsQueue() {
+			return nil
+		}
+		select {
+		case <-n.stop:
+			return errStopped
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	return box.NewError(box.ErrTimeout)
+}
+
+func (n *Node) ownsQueue() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.limbo.Owner() == n.id
+}
+
+// demote is box.ctl.demote().
+func (n *Node) demote() error {
+	d := n.election
+	if d == nil {
+		return nil
+	}
+	d.with(func(e *raft.Election) { e.Demote() })
+	return nil
+}
+
+// reconfigureElection applies election_mode, election_timeout,
+// election_fencing_mode and replication_timeout from box.cfg{}.
+func (n *Node) reconfigureElection(key string, v any) error {
+	d := n.election
+	secs := func() (time.Duration, error) {
+		switch x := v.(type) {
+		case float64:
+			if x > 0 {
+				return time.Duration(x * float64(time.Second)), nil
+			}
+		case uint64:
+			if x > 0 {
+				return time.Duration(x) * time.Second, nil
+			}
+		}
+		return 0, boxErr(box.ErrCfg, "Incorrect value for option '%s': the value must be a positive number", key)
+	}
+	switch key {
+	case "election_mode":
+		s, _ := v.(string)
+		m, err := raft.ParseMode(s)
+		if err != nil {
+			return boxErr(box.ErrCfg, "Incorrect value for option 'election_mode': the value must be one of the following strings: 'off', 'voter', 'candidate', 'manual'")
+		}
+		n.mu.Lock()
+		was := n.cfg.electionOn()
+		n.cfg.ElectionMode = s
+		if !was && n.cfg.electionOn() && n.limbo.Empty() {
+			n.limbo.q.SetRules(synchro.RulesFor("2.11.0"))
+		}
+		n.mu.Unlock()
+		d.with(func(e *raft.Election) { e.SetMode(m) })
+	case "election_fencing_mode":
+		s, _ := v.(string)
+		f, err := raft.ParseFencing(s)
+		if err != nil {
+			return boxErr(box.ErrCfg, "Incorrect value for option 'election_fencing_mode': the value must be one of the following strings: 'off', 'soft', 'strict'")
+		}
+		n.mu.Lock()
+		n.cfg.ElectionFencingMode = s
+		n.mu.Unlock()
+		d.with(func(e *raft.Election) { e.SetFencing(f) })
+	case "election_timeout":
+		t, err := secs()
+		if err != nil {
+			return err
+		}
+		n.mu.Lock()
+		n.cfg.ElectionTimeout = t
+		n.mu.Unlock()
+		d.with(func(e *raft.Election) { e.SetElectionTimeout(t) })
+	case "replication_timeout":
+		t, err := secs()
+		if err != nil {
+			return err
+		}
+		n.mu.Lock()
+		n.cfg.ReplicationTimeout = t
+		n.mu.Unlock()
+		d.with(func(e *raft.Election) { e.SetReplicationTimeout(t) })
+	}
+	return nil
+}
+
+// filterReceivedSynchro is the split-brain filter for a received
+// CONFIRM, ROLLBACK, PROMOTE or DEMOTE (FORMAT.md §6.6); an error ends
+// the link (n.mu held).
+func (n *Node) filterReceivedSynchro(r *format.Row) error {
+	s, err := r.Synchro()
+	if err != nil {
+		return err
+	}
+	if e := n.limbo.q.FilterSynchro(r.Type, r.ReplicaID, s); e != nil {
+		return e
+	}
+	return nil
+}
+
+// filterReceivedTx is the split-brain filter for a received data
+// transaction from an outdated owner (FORMAT.md §6.6) (n.mu held).
+func (n *Node) filterReceivedTx(rows []*format.Row) error {
+	if !n.limbo.q.Rules().Filters {
+		return nil
+	}
+	rt := synchro.Received{AllNop: true}
+	for _, r := range rows {
+		if r.ReplicaID == 0 || r.GroupID == box.GroupLocal {
+			continue
+		}
+		if rt.FirstOrigin == 0 {
+			rt.FirstOrigin = r.ReplicaID
+		}
+		rt.LastOrigin = r.ReplicaID
+		rt.LastDML = r.Type.IsDML()
+		rt.LastWaitSync = r.Flags&box.FlagWaitSync != 0
+		if r.Type != box.TypeNop {
+			rt.AllNop = false
+		}
+	}
+	if rt.FirstOrigin == 0 {
+		return nil
+	}
+	if _, e := n.limbo.q.FilterTx(rt); e != nil {
+		return e
+	}
+	return nil
+}
+
+// queueClaimedBy tells the election that a received PROMOTE or DEMOTE was
+// applied (n.mu held).
+func (n *Node) queueClaimedBy(r *format.Row) {
+	if n.election == nil || (r.Type != box.TypePromote && r.Type != box.TypeDemote) {
+		return
+	}
+	s, err := r.Synchro()
+	if err != nil {
+		return
+	}
+	owner := r.ReplicaID
+	if r.Type == box.TypeDemote {
+		owner = 0
+	}
+	n.election.queueClaimed(owner, s.Term)
+}
+
+// limboForElection gives the queue 2.11's rules when elections are on:
+// explicit owners claimed by PROMOTE, split-brain filters (n.mu held or
+// not yet shared).
+func (n *Node) limboForElection() {
+	if n.cfg.electionOn() {
+		n.limbo.q.SetRules(synchro.RulesFor("2.11.0"))
+	}
+	if qs := n.recovered.queue; qs.TermKnown && qs.Term != 0 {
+		n.limbo.q.Restore(&format.Synchro{ReplicaID: qs.Owner, LSN: qs.ConfirmedLSN, Term: qs.Term, HasTerm: true})
+	}
+}
+
+// electionCheckWrite refuses a client's write while Raft does not let the
+// node write: not the leader, or a leader whose PROMOTE is not applied yet
+// (n.mu held). Temporary and local spaces stay writable.
+func (n *Node) electionCheckWrite(spaceID uint32) error {
+	if n.electionWritable() {
+		return nil
+	}
+	if sp := n.st.Space(spaceID); sp != nil && (sp.Temporary || sp.IsLocal) {
+		return nil
+	}
+	return boxErr(box.ErrReadonly, "Can't modify data because this instance is in read-only mode.")
+}

@@ -1,0 +1,74 @@
+package node
+
+import (
+	"fmt"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/iproto"
+)
+
+// RAFT on the relay (NODE.md §2.5, §5.3): a replica that announced a
+// version that understands them gets the node's RAFT messages, the latest
+// state only, a PROMOTE always after the RAFT message of its term. A
+// replica of an older version (2.6.0) gets neither: a PROMOTE would stop
+// its applier for good, so the relay ends the link instead and says why.
+
+// relayRaft subscribes the relay of replica id to the RAFT messages, or
+// says why it gets none.
+func (n *Node) relayRaft(req iproto.SubscribeRequest, id uint32) (*raftSub, string) {
+	if n.election == nil || req.Anon || id == 0 {
+		return nil, ""
+	}
+	if req.ServerVersion < raftVersion {
+		if n.cfg.electionOn() {
+			why := fmt.Sprintf("replica %s announced version %s, which does not understand RAFT messages and PROMOTE rows: it gets no election traffic", req.InstanceUUID, versionString(req.ServerVersion))
+			n.log.Warnf("%s", why)
+			return nil, why
+		}
+		return nil, ""
+	}
+	return n.election.subscribe(), ""
+}
+
+func versionString(v uint32) string {
+	if v == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%d.%d.%d", v>>16, v>>8&0xff, v&0xff)
+}
+
+func (s *stream) raftC() <-chan format.Raft {
+	if s.raft == nil {
+		return nil
+	}
+	return s.raft.ch
+}
+
+// sendRaft writes a RAFT message: a row with no LSN and no replica id,
+// group local as 2.11 sends it.
+func (s *stream) sendRaft(m format.Raft) error {
+	h := format.Header{Type: box.TypeRaft, Sync: s.l.sync, GroupID: box.GroupLocal, Commit: true}
+	if err := s.l.sendRow(&h, format.AppendRaftMessage(nil, &m)); err != nil {
+		return err
+	}
+	return s.l.flush()
+}
+
+func (s *stream) sendPendingRaft() error {
+	select {
+	case m := <-s.raftC():
+		return s.sendRaft(m)
+	default:
+		return nil
+	}
+}
+
+// checkSynchro refuses to send a PROMOTE or DEMOTE to a replica that does
+// not understand it.
+func (s *stream) checkSynchro(h *format.Header) error {
+	if (h.Type != box.TypePromote && h.Type != box.TypeDemote) || s.stop != nil || s.raftRefused == "" {
+		return nil
+	}
+	return box.NewError(box.ErrUnsupported, "Replication", fmt.Sprintf("%s towards this replica (%s; it would stop its applier)", h.Type, s.raftRefused))
+}

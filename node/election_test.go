@@ -1,0 +1,195 @@
+package node
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/memtx"
+)
+
+// electionConfigs are n nodes in a full mesh, quorum 2, in mode.
+func electionConfigs(t testing.TB, n int, mode string) []Config {
+	cfgs := meshConfigs(t, n)
+	for i := range cfgs {
+		cfgs[i] = quorumConfig(cfgs[i])
+		cfgs[i].ElectionMode = mode
+		cfgs[i].ElectionTimeout = 500 * time.Millisecond
+		cfgs[i].ReplicationTimeout = 100 * time.Millisecond
+	}
+	return cfgs
+}
+
+// infoField returns box.info[section][key] of a node.
+func infoField(n *Node, section, key string) any {
+	for _, e := range n.Info() {
+		if e.Key != section {
+			continue
+		}
+		if m, ok := e.Value.(memtx.Map); ok {
+			for _, f := range m {
+				if f.Key == key {
+					return f.Value
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// leaderOf returns the running node that is a writable leader, if one.
+func leaderOf(nodes []*Node) *Node {
+	for _, n := range nodes {
+		if n == nil {
+			continue
+		}
+		select {
+		case <-n.stop:
+			continue
+		default:
+		}
+		if infoField(n, "election", "state") == "leader" && n.electionWritable() && n.ownsQueue() {
+			return n
+		}
+	}
+	return nil
+}
+
+func waitLeader(t testing.TB, nodes []*Node, timeout time.Duration) *Node {
+	t.Helper()
+	var l *Node
+	waitFor(t, "a writable leader", timeout, func() bool {
+		l = leaderOf(nodes)
+		return l != nil
+	})
+	return l
+}
+
+// Three candidates in a full mesh with quorum 2 elect a leader, which
+// writes a PROMOTE of its term before anything else and then takes
+// synchronous writes; the followers are read-only and show the leader and
+// the queue owner; closing the leader elects another one in a higher term,
+// whose PROMOTE takes the queue; every acknowledged write is on every
+// node and verify finds the logs clean.
+func TestElectionMesh(t *testing.T) {
+	cfgs := electionConfigs(t, 3, "candidate")
+	nodes := startMesh(t, cfgs)
+	l := waitLeader(t, nodes, 20*time.Second)
+	c := dialAdmin(t, l.Addr())
+	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
+	call(t, c, "box.space.s:create_index", "pk")
+	s := spaceID(t, c, "s")
+	var acked []int
+	for i := 0; i < 10; i++ {
+		if _, err := c.Replace(ctx(t), s, []any{i, "x"}); err != nil {
+			t.Fatalf("sync write %d on the leader: %v", i, err)
+		}
+		acked = append(acked, i)
+	}
+	term1 := infoField(l, "election", "term").(uint64)
+	if got := infoField(l, "synchro", "queue"); got == nil {
+		t.Fatal("no box.info.synchro.queue")
+	}
+	for _, n := range nodes {
+		if n == l {
+			continue
+		}
+		if got := infoField(n, "election", "leader"); got != uint64(l.id) {
+			t.Errorf("node %d: leader %v, want %d", n.id, got, l.id)
+		}
+		if n.electionWritable() {
+			t.Errorf("node %d is writable as a follower", n.id)
+		}
+		fc := dialAdmin(t, n.Addr())
+		if _, err := fc.Replace(ctx(t), s, []any{1000, "follower"}); err == nil || !strings.Contains(err.Error(), "read-only") {
+			t.Errorf("write on follower %d: %v, want read-only", n.id, err)
+		}
+	}
+	// The leader goes away: another one is elected in a higher term.
+	start := time.Now()
+	l.Close()
+	l2 := waitLeader(t, nodes, 20*time.Second)
+	t.Logf("failover: %v", time.Since(start))
+	if term2 := infoField(l2, "election", "term").(uint64); term2 <= term1 {
+		t.Errorf("new leader in term %d, old one in %d", term2, term1)
+	}
+	c2 := dialAdmin(t, l2.Addr())
+	for i := 100; i < 110; i++ {
+		if _, err := c2.Replace(ctx(t), s, []any{i, "y"}); err != nil {
+			t.Fatalf("sync write %d on the new leader: %v", i, err)
+		}
+		acked = append(acked, i)
+	}
+	var rest []*Node
+	for _, n := range nodes {
+		if n != l {
+			rest = append(rest, n)
+		}
+	}
+	waitSynced(t, rest...)
+	for _, n := range rest {
+		checkKeys(t, dialAdmin(t, n.Addr()), s, acked)
+	}
+	var dirs []string
+	for _, n := range nodes {
+		n.Close()
+		dirs = append(dirs, n.cfg.Dir)
+	}
+	verifyDirs(t, dirs...)
+	checkPromotes(t, dirs)
+}
+
+// checkPromotes fails unless the logs hold a PROMOTE per leader term and
+// RAFT rows as local rows.
+func checkPromotes(t *testing.T, dirs []string) {
+	t.Helper()
+	promotes, rafts := 0, 0
+	for _, d := range dirs {
+		files, err := format.ScanDir(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if f.Ext != ".xlog" {
+				continue
+			}
+			forEachRow(t, f.Path, func(r *format.Row) {
+				switch r.Type.String() {
+				case "PROMOTE":
+					promotes++
+				case "RAFT":
+					rafts++
+					if r.GroupID != 1 || r.ReplicaID != 0 {
+						t.Errorf("%s: RAFT row with group %d replica %d, want a local row", f.Path, r.GroupID, r.ReplicaID)
+					}
+				}
+			})
+		}
+	}
+	if promotes < 2 || rafts == 0 {
+		t.Errorf("%d PROMOTE and %d RAFT rows in the logs, want at least 2 and 1", promotes, rafts)
+	}
+}
+
+// forEachRow calls f for every row of a log file.
+func forEachRow(t *testing.T, path string, f func(*format.Row)) {
+	t.Helper()
+	fh, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	r, err := format.NewReader(fh, format.Options{Name: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		row, err := r.Next()
+		if err != nil {
+			return
+		}
+		f(row)
+	}
+}
