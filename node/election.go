@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"sync"
 	"time"
 
@@ -350,14 +351,7 @@ func (n *Node) quorumLSN(owner uint32) uint64 {
 	if len(lsns) < q {
 		return 0
 	}
-	// The q-th greatest.
-	for i := 0; i < q; i++ {
-		for j := i + 1; j < len(lsns); j++ {
-			if lsns[j] > lsns[i] {
-				lsns[i], lsns[j] = lsns[j], lsns[i]
-			}
-		}
-	}
+	sort.Slice(lsns, func(i, j int) bool { return lsns[i] > lsns[j] })
 	return lsns[q-1]
 }
 

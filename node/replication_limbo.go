@@ -1,7 +1,6 @@
 package node
 
 import (
-	"sort"
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
@@ -144,21 +143,7 @@ func (n *Node) clearSynchroQueue() error {
 		return nil
 	}
 	owner := n.limbo.Owner()
-	lsns := []uint64{n.vclock.Get(owner)}
-	n.repl.mu.Lock()
-	for _, r := range n.repl.relays {
-		if r.id != 0 && r.active() {
-			r.mu.Lock()
-			lsns = append(lsns, r.ack.Get(owner))
-			r.mu.Unlock()
-		}
-	}
-	n.repl.mu.Unlock()
-	sort.Slice(lsns, func(i, j int) bool { return lsns[i] > lsns[j] })
-	var confirmLSN uint64
-	if q := n.cfg.ReplicationSynchroQuorum; len(lsns) >= q {
-		confirmLSN = lsns[q-1]
-	}
+	confirmLSN := n.quorumLSN(owner)
 	var confirm, rollback uint64
 	for _, e := range n.limbo.Entries() {
 		if !e.Sync {
