@@ -1,6 +1,7 @@
 package format_test
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"sync"
@@ -146,5 +147,26 @@ func BenchmarkChecksum(b *testing.B) {
 	b.SetBytes(int64(len(buf)))
 	for i := 0; i < b.N; i++ {
 		format.Checksum(buf)
+	}
+}
+
+// BenchmarkSmallFile reads a small file (300 rows, three zstd blocks)
+// whole: the fixed cost of a reader; ns/op and B/op are per file.
+func BenchmarkSmallFile(b *testing.B) {
+	data, _ := sampleLog(b, 300, 100, true)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r, err := format.NewReader(bytes.NewReader(data), format.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := r.Next(); err == io.EOF {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+		}
+		r.Close()
 	}
 }

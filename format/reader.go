@@ -192,7 +192,7 @@ func Open(path string, opts Options) (*Reader, error) {
 // where the file type and version could be read, a reader whose Meta is set
 // and whose Next returns that error.
 func NewReader(src io.Reader, opts Options) (*Reader, error) {
-	r := &Reader{opts: opts, src: src, buf: make([]byte, minBuf), depth: aheadDepth(), maxBlock: opts.MaxBlockSize}
+	r := &Reader{opts: opts, src: src, buf: make([]byte, readBufSize(src)), depth: aheadDepth(), maxBlock: opts.MaxBlockSize}
 	if r.maxBlock <= 0 {
 		r.maxBlock = DefaultMaxBlockSize
 	}
@@ -228,6 +228,24 @@ func NewReader(src io.Reader, opts Options) (*Reader, error) {
 		}
 		return r, nil
 	}
+}
+
+// readBufSize is the size of the first read buffer: minBuf, or less for a
+// source known to be smaller (it grows when a block needs it).
+func readBufSize(src io.Reader) int {
+	var n int64 = -1
+	switch s := src.(type) {
+	case interface{ Len() int }:
+		n = int64(s.Len())
+	case *os.File:
+		if st, err := s.Stat(); err == nil && st.Mode().IsRegular() {
+			n = st.Size()
+		}
+	}
+	if n < 0 || n >= minBuf {
+		return minBuf
+	}
+	return max(4<<10, int(n)+1)
 }
 
 // Meta returns the file's text header.
@@ -556,7 +574,15 @@ var errInflate = errors.New("zstd frame inflates past the bound")
 // holds. A content size the frame declares is checked first: one the stored
 // bytes cannot produce is damage, found before anything is allocated.
 func decompress(d *zstd.Decoder, data, dst []byte, limit int) ([]byte, error) {
-	size := max(zOutMin, 8*len(data))
+	// A block of 4 KiB and more stored gets a buffer with room for the fast
+	// path; a smaller one a buffer its size, which costs less than the
+	// fast path would save it.
+	size := 8 * len(data)
+	if size >= zOutMin/8 {
+		size = max(size, zOutMin)
+	} else {
+		size = max(size, 4<<10)
+	}
 	var h zstd.Header
 	if h.Decode(data) == nil && h.HasFCS {
 		if h.FrameContentSize > uint64(len(data))*zstdMaxRatio {
@@ -565,7 +591,8 @@ func decompress(d *zstd.Decoder, data, dst []byte, limit int) ([]byte, error) {
 		if h.FrameContentSize > uint64(limit) {
 			return dst[:0], errInflate
 		}
-		size = max(zOutMin, int(h.FrameContentSize)+zstdSlack)
+		// Knowing the size, the decoder needs no more room than that.
+		size = int(h.FrameContentSize) + zstdSlack
 	}
 	for {
 		if size >= limit {
