@@ -565,6 +565,17 @@ func (n *Node) Info() memtx.Map {
 	}
 }
 
+// cfgSeconds reads a box.cfg option given in seconds.
+func cfgSeconds(name string, v any) (time.Duration, error) {
+	switch x := v.(type) {
+	case float64:
+		return time.Duration(x * float64(time.Second)), nil
+	case uint64:
+		return time.Duration(x) * time.Second, nil
+	}
+	return 0, boxErr(box.ErrCfg, "Incorrect value for option '%s': should be of type number", name)
+}
+
 // reconfigure applies the dynamic options of box.cfg{...}.
 func (n *Node) reconfigure(opts memtx.Map) error {
 	for _, e := range opts {
@@ -597,20 +608,15 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 			n.driveLimbo()
 			n.mu.Unlock()
 		case "replication_synchro_timeout":
-			var secs float64
-			switch x := e.Value.(type) {
-			case float64:
-				secs = x
-			case uint64:
-				secs = float64(x)
-			default:
-				return boxErr(box.ErrCfg, "Incorrect value for option 'replication_synchro_timeout': should be of type number")
+			d, err := cfgSeconds(k, e.Value)
+			if err != nil {
+				return err
 			}
-			if secs <= 0 {
+			if d <= 0 {
 				return boxErr(box.ErrCfg, "Incorrect value for option 'replication_synchro_timeout': the value must be greater than zero")
 			}
 			n.mu.Lock()
-			n.cfg.ReplicationSynchroTimeout = time.Duration(secs * float64(time.Second))
+			n.cfg.ReplicationSynchroTimeout = d
 			n.mu.Unlock()
 		case "memtx_memory":
 			v, _ := optUint(memtx.Map{e}, k)
@@ -623,17 +629,12 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 			n.st.SetMemoryLimit(v)
 			n.mu.Unlock()
 		case "checkpoint_interval":
-			var secs float64
-			switch x := e.Value.(type) {
-			case float64:
-				secs = x
-			case uint64:
-				secs = float64(x)
-			default:
-				return boxErr(box.ErrCfg, "Incorrect value for option 'checkpoint_interval': should be of type number")
+			d, err := cfgSeconds(k, e.Value)
+			if err != nil {
+				return err
 			}
 			n.mu.Lock()
-			n.cfg.CheckpointInterval = time.Duration(secs * float64(time.Second))
+			n.cfg.CheckpointInterval = d
 			n.mu.Unlock()
 			select {
 			case n.checkpointCfg <- struct{}{}:

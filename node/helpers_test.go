@@ -82,8 +82,8 @@ func call(t testing.TB, c *client.Conn, fn string, args ...any) []any {
 	return out
 }
 
-// snapshotRows reads the rows of a snapshot as (space id, tuple) pairs.
-func snapshotRows(t testing.TB, path string) (*format.Meta, []dictRow) {
+// eachRow calls fn for every row of a file; damage fails the test.
+func eachRow(t testing.TB, path string, fn func(row *format.Row)) *format.Meta {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -94,15 +94,23 @@ func snapshotRows(t testing.TB, path string) (*format.Meta, []dictRow) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rows []dictRow
 	for {
 		row, err := r.Next()
 		if err == io.EOF {
-			break
+			return r.Meta()
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
+		fn(row)
+	}
+}
+
+// snapshotRows reads the rows of a snapshot as (space id, tuple) pairs.
+func snapshotRows(t testing.TB, path string) (*format.Meta, []dictRow) {
+	t.Helper()
+	var rows []dictRow
+	meta := eachRow(t, path, func(row *format.Row) {
 		d, err := row.DML()
 		if err != nil {
 			t.Fatal(err)
@@ -112,8 +120,8 @@ func snapshotRows(t testing.TB, path string) (*format.Meta, []dictRow) {
 			t.Fatal(err)
 		}
 		rows = append(rows, dictRow{space: d.SpaceID, tuple: v.([]any)})
-	}
-	return r.Meta(), rows
+	})
+	return meta, rows
 }
 
 func newestFile(t testing.TB, dir, ext string) string {

@@ -1,8 +1,6 @@
 package node
 
 import (
-	"io"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,22 +19,7 @@ func walSynchroRows(t *testing.T, dir string) (types []box.RowType, lsns, synchr
 	t.Helper()
 	files, _ := filepath.Glob(filepath.Join(dir, "*.xlog"))
 	for _, path := range files {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := format.NewReader(f, format.Options{Name: path})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			row, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+		eachRow(t, path, func(row *format.Row) {
 			types = append(types, row.Header.Type)
 			lsns = append(lsns, row.Header.LSN)
 			var s uint64
@@ -48,8 +31,7 @@ func walSynchroRows(t *testing.T, dir string) (types []box.RowType, lsns, synchr
 				s = b.LSN
 			}
 			synchroLSN = append(synchroLSN, s)
-		}
-		f.Close()
+		})
 	}
 	return
 }

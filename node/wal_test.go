@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"testing"
 
 	"github.com/xlogtool/xlogtool/format"
@@ -110,24 +108,9 @@ type rowID struct {
 // them.
 func ourRows(t *testing.T, path string) []rowID {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := format.NewReader(f, format.Options{Name: path})
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []rowID
-	for {
-		row, err := r.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachRow(t, path, func(row *format.Row) {
 		out = append(out, rowID{row.Header.LSN, row.Header.Type.String()})
-	}
+	})
+	return out
 }
