@@ -630,3 +630,91 @@ func AppendString(b []byte, s string) []byte {
 	}
 	return append(b, s...)
 }
+
+// AppendInt appends v as a minimal MessagePack integer: unsigned when it
+// is not negative, as Tarantool encodes integers.
+func AppendInt(b []byte, v int64) []byte {
+	if v >= 0 {
+		return appendUint(b, uint64(v))
+	}
+	switch {
+	case v >= -32:
+		return append(b, byte(v))
+	case v >= math.MinInt8:
+		return append(b, msgpcode.Int8, byte(v))
+	case v >= math.MinInt16:
+		return binary.BigEndian.AppendUint16(append(b, msgpcode.Int16), uint16(v))
+	case v >= math.MinInt32:
+		return binary.BigEndian.AppendUint32(append(b, msgpcode.Int32), uint32(v))
+	}
+	return binary.BigEndian.AppendUint64(append(b, msgpcode.Int64), uint64(v))
+}
+
+// AppendBool appends a MessagePack boolean.
+func AppendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, msgpcode.True)
+	}
+	return append(b, msgpcode.False)
+}
+
+// AppendFloat32 appends f as a MessagePack float32.
+func AppendFloat32(b []byte, f float32) []byte {
+	return binary.BigEndian.AppendUint32(append(b, msgpcode.Float), math.Float32bits(f))
+}
+
+// AppendFloat64 appends f as a MessagePack float64.
+func AppendFloat64(b []byte, f float64) []byte { return appendFloat64(b, f) }
+
+// AppendBin appends s as MessagePack binary data (MP_BIN).
+func AppendBin(b []byte, s []byte) []byte {
+	n := len(s)
+	switch {
+	case n <= math.MaxUint8:
+		b = append(b, msgpcode.Bin8, byte(n))
+	case n <= math.MaxUint16:
+		b = binary.BigEndian.AppendUint16(append(b, msgpcode.Bin16), uint16(n))
+	default:
+		b = binary.BigEndian.AppendUint32(append(b, msgpcode.Bin32), uint32(n))
+	}
+	return append(b, s...)
+}
+
+// AppendExt appends a MessagePack extension value of type typ: the fixed
+// forms for payloads of 1, 2, 4, 8 and 16 bytes, else ext 8/16/32.
+func AppendExt(b []byte, typ int8, data []byte) []byte {
+	switch n := len(data); {
+	case n == 1:
+		b = append(b, msgpcode.FixExt1)
+	case n == 2:
+		b = append(b, msgpcode.FixExt2)
+	case n == 4:
+		b = append(b, msgpcode.FixExt4)
+	case n == 8:
+		b = append(b, msgpcode.FixExt8)
+	case n == 16:
+		b = append(b, msgpcode.FixExt16)
+	case n <= math.MaxUint8:
+		b = append(b, msgpcode.Ext8, byte(n))
+	case n <= math.MaxUint16:
+		b = binary.BigEndian.AppendUint16(append(b, msgpcode.Ext16), uint16(n))
+	default:
+		b = binary.BigEndian.AppendUint32(append(b, msgpcode.Ext32), uint32(n))
+	}
+	return append(append(b, byte(typ)), data...)
+}
+
+// Float32 reads a float32 value as it is (Float widens it).
+func (c *MPCursor) Float32() (float32, error) {
+	if !c.need(1) {
+		return 0, errShort
+	}
+	if c.b[c.p] != msgpcode.Float {
+		return 0, errMPType
+	}
+	if !c.need(5) {
+		return 0, errShort
+	}
+	c.p++
+	return math.Float32frombits(uint32(c.be(4))), nil
+}

@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"github.com/xlogtool/xlogtool/format"
 )
 
 // Decimal precision limits of Tarantool's decimal type (decNumber with a
@@ -271,8 +273,8 @@ func DecodeDecimal(b []byte) (Decimal, error) {
 	if len(b) == 0 {
 		return Decimal{}, errors.New("empty decimal extension")
 	}
-	r := &mpReader{buf: b}
-	sv, err := r.value(0)
+	cur := format.NewMPCursor(b)
+	sv, err := value(cur, 0)
 	if err != nil {
 		return Decimal{}, fmt.Errorf("decimal scale: %w", err)
 	}
@@ -291,7 +293,7 @@ func DecodeDecimal(b []byte) (Decimal, error) {
 	if scale > decimalMaxScale || scale <= -decimalMaxDigits {
 		return Decimal{}, fmt.Errorf("decimal scale %d out of range", scale)
 	}
-	bcd := b[r.pos:]
+	bcd := cur.Rest()
 	if len(bcd) == 0 {
 		return Decimal{}, errors.New("decimal without digits")
 	}
@@ -337,9 +339,9 @@ func DecodeDecimal(b []byte) (Decimal, error) {
 func (d Decimal) Encode() []byte {
 	var out []byte
 	if d.scale >= 0 {
-		out = appendUint(out, uint64(d.scale))
+		out = format.AppendUint(out, uint64(d.scale))
 	} else {
-		out = appendInt(out, int64(d.scale))
+		out = format.AppendInt(out, int64(d.scale))
 	}
 	c := d.bigCoef()
 	digits := new(big.Int).Abs(c).String()

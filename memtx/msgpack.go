@@ -1,26 +1,26 @@
 package memtx
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/vmihailenco/msgpack/v5"
 	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
 )
 
 // DecodeMsgpack decodes one MsgPack value from b directly into the
 // canonical representation, interpreting Tarantool's extension types
-// without any registration. Trailing bytes are an error.
+// without any registration. Trailing bytes are an error. The bytes are
+// read with format.MPCursor, the tree's one MessagePack reader.
 func DecodeMsgpack(b []byte) (any, error) {
-	r := &mpReader{buf: b}
-	v, err := r.value(0)
+	c := format.NewMPCursor(b)
+	v, err := value(c, 0)
 	if err != nil {
 		return nil, err
 	}
-	if r.pos != len(b) {
-		return nil, fmt.Errorf("msgpack: %d trailing bytes", len(b)-r.pos)
+	if c.More() {
+		return nil, fmt.Errorf("msgpack: %d trailing bytes", len(c.Rest()))
 	}
 	return v, nil
 }
@@ -28,179 +28,120 @@ func DecodeMsgpack(b []byte) (any, error) {
 // DecodeMsgpackPrefix decodes one MsgPack value from the start of b and
 // returns it with the number of bytes consumed.
 func DecodeMsgpackPrefix(b []byte) (any, int, error) {
-	r := &mpReader{buf: b}
-	v, err := r.value(0)
-	return v, r.pos, err
+	c := format.NewMPCursor(b)
+	v, err := value(c, 0)
+	return v, c.Pos(), err
 }
 
 var errTruncated = errors.New("msgpack: truncated value")
 
-type mpReader struct {
-	buf []byte
-	pos int
-}
-
-func (r *mpReader) need(n int) ([]byte, error) {
-	if n < 0 || len(r.buf)-r.pos < n {
-		return nil, errTruncated
-	}
-	b := r.buf[r.pos : r.pos+n]
-	r.pos += n
-	return b, nil
-}
-
-func (r *mpReader) uintN(n int) (uint64, error) {
-	b, err := r.need(n)
+// truncated reports a failed read of a value whose kind was known: the
+// cursor fails there only when the data ends.
+func truncated(err error) error {
 	if err != nil {
-		return 0, err
+		return errTruncated
 	}
-	var v uint64
-	for _, x := range b {
-		v = v<<8 | uint64(x)
-	}
-	return v, nil
+	return nil
 }
 
-func (r *mpReader) value(depth int) (any, error) {
+func value(c *format.MPCursor, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("msgpack: nesting deeper than %d", maxDepth)
 	}
-	cb, err := r.need(1)
-	if err != nil {
-		return nil, err
+	switch c.Kind() {
+	case format.MPUint:
+		v, err := c.Uint()
+		return v, truncated(err)
+	case format.MPInt:
+		v, err := c.Int()
+		if err != nil {
+			return nil, errTruncated
+		}
+		return normInt(v), nil
+	case format.MPStr:
+		s, err := c.Bytes()
+		if err != nil {
+			return nil, errTruncated
+		}
+		return string(s), nil
+	case format.MPArray:
+		n, err := c.ArrayLen()
+		if err != nil {
+			return nil, errTruncated
+		}
+		return elements(c, n, depth)
+	case format.MPMap:
+		n, err := c.MapLen()
+		if err != nil {
+			return nil, errTruncated
+		}
+		return mapv(c, n, depth)
+	case format.MPNil:
+		return nil, truncated(c.Nil())
+	case format.MPBool:
+		v, err := c.Bool()
+		return v, truncated(err)
+	case format.MPFloat32:
+		v, err := c.Float32()
+		return v, truncated(err)
+	case format.MPFloat64:
+		v, err := c.Float()
+		return v, truncated(err)
+	case format.MPBin:
+		s, err := c.Bytes()
+		if err != nil {
+			return nil, errTruncated
+		}
+		return append(make([]byte, 0, len(s)), s...), nil
+	case format.MPExt:
+		typ, data, err := c.Ext()
+		if err != nil {
+			return nil, errTruncated
+		}
+		return extFromRaw(typ, data)
 	}
-	c := cb[0]
-	switch {
-	case c <= 0x7f:
-		return uint64(c), nil
-	case c >= 0xe0:
-		return int64(int8(c)), nil
-	case c >= 0xa0 && c <= 0xbf:
-		return r.str(int(c & 0x1f))
-	case c >= 0x90 && c <= 0x9f:
-		return r.array(int(c&0x0f), depth)
-	case c >= 0x80 && c <= 0x8f:
-		return r.mapv(int(c&0x0f), depth)
+	if !c.More() {
+		return nil, errTruncated
 	}
-	switch c {
-	case 0xc0:
-		return nil, nil
-	case 0xc2:
-		return false, nil
-	case 0xc3:
-		return true, nil
-	case 0xcc, 0xcd, 0xce, 0xcf:
-		return r.uintN(1 << (c - 0xcc))
-	case 0xd0, 0xd1, 0xd2, 0xd3:
-		n := 1 << (c - 0xd0)
-		u, err := r.uintN(n)
-		if err != nil {
-			return nil, err
-		}
-		shift := uint(64 - 8*n)
-		return normInt(int64(u<<shift) >> shift), nil
-	case 0xca:
-		u, err := r.uintN(4)
-		if err != nil {
-			return nil, err
-		}
-		return math.Float32frombits(uint32(u)), nil
-	case 0xcb:
-		u, err := r.uintN(8)
-		if err != nil {
-			return nil, err
-		}
-		return math.Float64frombits(u), nil
-	case 0xd9, 0xda, 0xdb:
-		n, err := r.uintN(1 << (c - 0xd9))
-		if err != nil {
-			return nil, err
-		}
-		return r.str(int(min(n, math.MaxInt32)))
-	case 0xc4, 0xc5, 0xc6:
-		n, err := r.uintN(1 << (c - 0xc4))
-		if err != nil {
-			return nil, err
-		}
-		b, err := r.need(int(min(n, math.MaxInt32)))
-		if err != nil {
-			return nil, err
-		}
-		out := make([]byte, len(b))
-		copy(out, b)
-		return out, nil
-	case 0xdc, 0xdd:
-		n, err := r.uintN(2 << (c - 0xdc))
-		if err != nil {
-			return nil, err
-		}
-		return r.array(int(min(n, math.MaxInt32)), depth)
-	case 0xde, 0xdf:
-		n, err := r.uintN(2 << (c - 0xde))
-		if err != nil {
-			return nil, err
-		}
-		return r.mapv(int(min(n, math.MaxInt32)), depth)
-	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8:
-		return r.ext(1 << (c - 0xd4))
-	case 0xc7, 0xc8, 0xc9:
-		n, err := r.uintN(1 << (c - 0xc7))
-		if err != nil {
-			return nil, err
-		}
-		return r.ext(int(min(n, math.MaxInt32)))
-	}
-	return nil, fmt.Errorf("msgpack: invalid code 0x%02x", c)
-}
-
-func (r *mpReader) str(n int) (any, error) {
-	b, err := r.need(n)
-	if err != nil {
-		return nil, err
-	}
-	return string(b), nil
+	return nil, fmt.Errorf("msgpack: invalid code 0x%02x", c.Rest()[0])
 }
 
 // decodeArray decodes b, which must hold exactly one MsgPack value, and
 // returns its elements when it is an array (ok false otherwise), without
 // boxing the slice itself.
 func decodeArray(b []byte) (elems []any, ok bool, err error) {
-	r := &mpReader{buf: b}
-	var n uint64
-	switch {
-	case len(b) == 0:
-		return nil, false, errTruncated
-	case b[0] >= 0x90 && b[0] <= 0x9f:
-		n, r.pos = uint64(b[0]&0x0f), 1
-	case b[0] == 0xdc || b[0] == 0xdd:
-		r.pos = 1
-		if n, err = r.uintN(2 << (b[0] - 0xdc)); err != nil {
-			return nil, true, err
+	c := format.NewMPCursor(b)
+	switch c.Kind() {
+	case format.MPInvalid:
+		if len(b) == 0 {
+			return nil, false, errTruncated
 		}
+		return nil, false, nil
+	case format.MPArray:
 	default:
 		return nil, false, nil
 	}
-	a, err := r.elements(int(min(n, math.MaxInt32)), 0)
+	n, err := c.ArrayLen()
+	if err != nil {
+		return nil, true, errTruncated
+	}
+	a, err := elements(c, n, 0)
 	if err != nil {
 		return nil, true, err
 	}
-	if r.pos != len(b) {
-		return nil, true, fmt.Errorf("msgpack: %d trailing bytes", len(b)-r.pos)
+	if c.More() {
+		return nil, true, fmt.Errorf("msgpack: %d trailing bytes", len(c.Rest()))
 	}
 	return a, true, nil
 }
 
-func (r *mpReader) array(n, depth int) (any, error) {
-	return r.elements(n, depth)
-}
-
-func (r *mpReader) elements(n, depth int) ([]any, error) {
-	if n > len(r.buf)-r.pos {
+func elements(c *format.MPCursor, n, depth int) ([]any, error) {
+	if n > len(c.Rest()) {
 		return nil, errTruncated
 	}
 	out := make([]any, n)
 	for i := range out {
-		v, err := r.value(depth + 1)
+		v, err := value(c, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -209,17 +150,17 @@ func (r *mpReader) elements(n, depth int) ([]any, error) {
 	return out, nil
 }
 
-func (r *mpReader) mapv(n, depth int) (any, error) {
-	if n > (len(r.buf)-r.pos)/2 {
+func mapv(c *format.MPCursor, n, depth int) (any, error) {
+	if n > len(c.Rest())/2 {
 		return nil, errTruncated
 	}
 	out := make(Map, n)
 	for i := range out {
-		k, err := r.value(depth + 1)
+		k, err := value(c, depth+1)
 		if err != nil {
 			return nil, err
 		}
-		v, err := r.value(depth + 1)
+		v, err := value(c, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -228,84 +169,10 @@ func (r *mpReader) mapv(n, depth int) (any, error) {
 	return out, nil
 }
 
-func (r *mpReader) ext(n int) (any, error) {
-	tb, err := r.need(1)
-	if err != nil {
-		return nil, err
-	}
-	data, err := r.need(n)
-	if err != nil {
-		return nil, err
-	}
-	return extFromRaw(int8(tb[0]), data)
-}
-
 // EncodeMsgpack encodes a canonical value (see Normalize) as MsgPack using
 // the smallest encodings, as Tarantool does.
 func EncodeMsgpack(v any) ([]byte, error) {
 	return appendValue(nil, v, 0)
-}
-
-func appendUint(b []byte, v uint64) []byte {
-	switch {
-	case v <= 0x7f:
-		return append(b, byte(v))
-	case v <= math.MaxUint8:
-		return append(b, 0xcc, byte(v))
-	case v <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, 0xcd), uint16(v))
-	case v <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(b, 0xce), uint32(v))
-	}
-	return binary.BigEndian.AppendUint64(append(b, 0xcf), v)
-}
-
-func appendInt(b []byte, v int64) []byte {
-	if v >= 0 {
-		return appendUint(b, uint64(v))
-	}
-	switch {
-	case v >= -32:
-		return append(b, byte(v))
-	case v >= math.MinInt8:
-		return append(b, 0xd0, byte(v))
-	case v >= math.MinInt16:
-		return binary.BigEndian.AppendUint16(append(b, 0xd1), uint16(v))
-	case v >= math.MinInt32:
-		return binary.BigEndian.AppendUint32(append(b, 0xd2), uint32(v))
-	}
-	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(v))
-}
-
-func appendLen(b []byte, n int, fix, fixMax byte, c8, c16, c32 byte) []byte {
-	switch {
-	case fixMax != 0 && n <= int(fixMax):
-		return append(b, fix|byte(n))
-	case c8 != 0 && n <= math.MaxUint8:
-		return append(b, c8, byte(n))
-	case n <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, c16), uint16(n))
-	}
-	return binary.BigEndian.AppendUint32(append(b, c32), uint32(n))
-}
-
-func appendExt(b []byte, typ int8, data []byte) []byte {
-	switch len(data) {
-	case 1:
-		b = append(b, 0xd4, byte(typ))
-	case 2:
-		b = append(b, 0xd5, byte(typ))
-	case 4:
-		b = append(b, 0xd6, byte(typ))
-	case 8:
-		b = append(b, 0xd7, byte(typ))
-	case 16:
-		b = append(b, 0xd8, byte(typ))
-	default:
-		b = appendLen(b, len(data), 0, 0, 0xc7, 0xc8, 0xc9)
-		b = append(b, byte(typ))
-	}
-	return append(b, data...)
 }
 
 func appendValue(b []byte, v any, depth int) ([]byte, error) {
@@ -316,26 +183,21 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 	case nil:
 		return append(b, 0xc0), nil
 	case bool:
-		if x {
-			return append(b, 0xc3), nil
-		}
-		return append(b, 0xc2), nil
+		return format.AppendBool(b, x), nil
 	case uint64:
-		return appendUint(b, x), nil
+		return format.AppendUint(b, x), nil
 	case int64:
-		return appendInt(b, x), nil
+		return format.AppendInt(b, x), nil
 	case float32:
-		return binary.BigEndian.AppendUint32(append(b, 0xca), math.Float32bits(x)), nil
+		return format.AppendFloat32(b, x), nil
 	case float64:
-		return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(x)), nil
+		return format.AppendFloat64(b, x), nil
 	case string:
-		b = appendLen(b, len(x), 0xa0, 31, 0xd9, 0xda, 0xdb)
-		return append(b, x...), nil
+		return format.AppendString(b, x), nil
 	case []byte:
-		b = appendLen(b, len(x), 0, 0, 0xc4, 0xc5, 0xc6)
-		return append(b, x...), nil
+		return format.AppendBin(b, x), nil
 	case []any:
-		b = appendLen(b, len(x), 0x90, 15, 0, 0xdc, 0xdd)
+		b = format.AppendArrayLen(b, len(x))
 		var err error
 		for _, e := range x {
 			if b, err = appendValue(b, e, depth+1); err != nil {
@@ -344,7 +206,7 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return b, nil
 	case Map:
-		b = appendLen(b, len(x), 0x80, 15, 0, 0xde, 0xdf)
+		b = format.AppendMapLen(b, len(x))
 		var err error
 		for _, e := range x {
 			if b, err = appendValue(b, e.Key, depth+1); err != nil {
@@ -356,15 +218,15 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return b, nil
 	case Decimal:
-		return appendExt(b, box.ExtDecimal, x.Encode()), nil
+		return format.AppendExt(b, box.ExtDecimal, x.Encode()), nil
 	case UUID:
-		return appendExt(b, box.ExtUUID, x[:]), nil
+		return format.AppendExt(b, box.ExtUUID, x[:]), nil
 	case Datetime:
-		return appendExt(b, box.ExtDatetime, encodeDatetime(x)), nil
+		return format.AppendExt(b, box.ExtDatetime, encodeDatetime(x)), nil
 	case Interval:
-		return appendExt(b, box.ExtInterval, []byte(x.Raw)), nil
+		return format.AppendExt(b, box.ExtInterval, []byte(x.Raw)), nil
 	case Ext:
-		return appendExt(b, x.Type, []byte(x.Data)), nil
+		return format.AppendExt(b, x.Type, []byte(x.Data)), nil
 	}
 	// Not canonical yet (e.g. an int or a Go map): normalise first.
 	n, err := Normalize(v)
