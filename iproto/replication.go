@@ -125,7 +125,7 @@ func (r SubscribeRequest) AppendBody(b []byte) []byte {
 	if r.ServerVersion != 0 {
 		b = format.AppendUint(append(b, box.KeyServerVersion), uint64(r.ServerVersion))
 	}
-	b = mpBool(append(b, box.KeyReplicaAnon), r.Anon)
+	b = format.AppendBool(append(b, box.KeyReplicaAnon), r.Anon)
 	if r.IDFilter != nil {
 		b = format.AppendArrayLen(append(b, box.KeyIDFilter), len(r.IDFilter))
 		for _, id := range r.IDFilter {
@@ -449,19 +449,19 @@ func (bl Ballot) AppendBody(b []byte, v box.Version) []byte {
 	b = append(format.AppendMapLen(b, 1), box.KeyBallot)
 	if !v.AtLeast(ballotKeysChanged.Major, ballotKeysChanged.Minor, ballotKeysChanged.Patch) {
 		b = format.AppendMapLen(b, 4)
-		b = mpBool(append(b, ballotKeyIsROCfg), bl.IsRO)
+		b = format.AppendBool(append(b, ballotKeyIsROCfg), bl.IsRO)
 		b = format.AppendVClock(append(b, ballotKeyVClock), bl.VClock)
 		b = format.AppendVClock(append(b, ballotKeyGCVClock), bl.GCVClock)
-		return mpBool(append(b, ballotKeyIsRO), bl.IsLoading)
+		return format.AppendBool(append(b, ballotKeyIsRO), bl.IsLoading)
 	}
 	b = format.AppendMapLen(b, 7)
-	b = mpBool(append(b, ballotKeyIsROCfg), bl.IsROCfg)
+	b = format.AppendBool(append(b, ballotKeyIsROCfg), bl.IsROCfg)
 	b = format.AppendVClock(append(b, ballotKeyVClock), bl.VClock)
 	b = format.AppendVClock(append(b, ballotKeyGCVClock), bl.GCVClock)
-	b = mpBool(append(b, ballotKeyIsRO), bl.IsRO)
-	b = mpBool(append(b, ballotKeyIsAnon), bl.IsAnon)
-	b = mpBool(append(b, ballotKeyIsBooted), bl.IsBooted)
-	return mpBool(append(b, ballotKeyCanLead), bl.CanLead)
+	b = format.AppendBool(append(b, ballotKeyIsRO), bl.IsRO)
+	b = format.AppendBool(append(b, ballotKeyIsAnon), bl.IsAnon)
+	b = format.AppendBool(append(b, ballotKeyIsBooted), bl.IsBooted)
+	return format.AppendBool(append(b, ballotKeyCanLead), bl.CanLead)
 }
 
 // DecodeBallot decodes the body of the answer to VOTE from a server of
@@ -556,13 +556,6 @@ func count(conds ...bool) int {
 		}
 	}
 	return n
-}
-
-func mpBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, 0xc3)
-	}
-	return append(b, 0xc2)
 }
 
 func mpString(c *format.MPCursor) (string, error) {

@@ -365,7 +365,7 @@ func appendLuaExt(b []byte, v *scalar) []byte {
 	// (on a version that has the type; an older one refuses the statement
 	// rather than storing something else).
 	b = append(b, "(require('msgpack').decode("...)
-	b = appendLuaString(b, appendMPExt(nil, v.extType, v.extData))
+	b = appendLuaString(b, format.AppendExt(nil, v.extType, v.extData))
 	return append(b, "))"...)
 }
 
@@ -376,31 +376,6 @@ func appendLuaBin(b []byte, s []byte) []byte {
 	b = append(b, "(function(s) local ok, vb = pcall(require, 'varbinary') return ok and vb.new(s) or s end)("...)
 	b = appendLuaString(b, s)
 	return append(b, ')')
-}
-
-// appendMPExt encodes a MessagePack extension value.
-func appendMPExt(b []byte, typ int8, data []byte) []byte {
-	n := len(data)
-	switch {
-	case n == 1:
-		b = append(b, 0xd4)
-	case n == 2:
-		b = append(b, 0xd5)
-	case n == 4:
-		b = append(b, 0xd6)
-	case n == 8:
-		b = append(b, 0xd7)
-	case n == 16:
-		b = append(b, 0xd8)
-	case n <= 0xff:
-		b = append(b, 0xc7, byte(n))
-	case n <= 0xffff:
-		b = append(b, 0xc8, byte(n>>8), byte(n))
-	default:
-		b = append(b, 0xc9, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	b = append(b, byte(typ))
-	return append(b, data...)
 }
 
 // appendLuaString prints a Lua string literal; bytes outside printable
