@@ -69,7 +69,12 @@ func (n *Node) serveReplication(c net.Conn, br *bufio.Reader, pkt []byte, sess *
 	case box.TypeFetchSnap:
 		err = l.fetchSnapshot(sess)
 	case box.TypeRegister:
-		err = boxErr(box.ErrUnsupported, "The node does not support anonymous replicas turning into normal ones (REGISTER)")
+		var req iproto.RegisterRequest
+		if req, err = iproto.DecodeRegister(row.Body); err != nil {
+			err = boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - %v", err)
+		} else {
+			err = l.registerReplica(sess, req)
+		}
 	case box.TypeSubscribe:
 		var req iproto.SubscribeRequest
 		if req, err = iproto.DecodeSubscribe(row.Body); err != nil {
@@ -299,6 +304,43 @@ func (l *link) join(sess *session, req iproto.JoinRequest) error {
 	n.repl.hold(uuid, stop)
 	n.log.Infof("replica %s joined at %s", uuid, stop.String())
 	return nil
+}
+
+// registerReplica serves REGISTER (NODE.md §2.4): an anonymous replica
+// becomes a normal one. It is registered in _cluster and gets the WAL rows
+// written meanwhile (its registration among them), then the vclock
+// reached; it goes on with a SUBSCRIBE.
+func (l *link) registerReplica(sess *session, req iproto.RegisterRequest) error {
+	n := l.n
+	uuid := strings.ToLower(req.InstanceUUID)
+	if err := n.checkPeer(sess, uuid); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	registered := n.replicaID(uuid) != 0
+	ro := n.readOnly
+	start := n.vclock.WithoutLocal()
+	n.mu.Unlock()
+	if registered {
+		return box.NewError(box.ErrReplicaNotAnon, uuid)
+	}
+	if ro {
+		return boxErr(box.ErrReadonly, "Can't modify data because this instance is in read-only mode.")
+	}
+	n.repl.hold(uuid, start)
+	if _, err := n.register(uuid); err != nil {
+		return err
+	}
+	if _, _, err := n.joinReadView(); err != nil {
+		return err
+	}
+	stop := n.VClock().WithoutLocal()
+	s := &stream{l: l, sent: start, stop: &stop}
+	if err := s.run(); err != nil {
+		return err
+	}
+	n.repl.hold(uuid, stop)
+	return l.sendVClock(stop)
 }
 
 // register inserts an instance into _cluster with the first free replica

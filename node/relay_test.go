@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
+	"github.com/xlogtool/xlogtool/iproto"
 	"github.com/xlogtool/xlogtool/iproto/client"
 )
 
@@ -16,6 +18,7 @@ import (
 func replConfig(dir string) Config {
 	cfg := testConfig(dir)
 	cfg.BootstrapUser = tarantooltest.AdminUser + ":" + tarantooltest.AdminPassword
+	cfg.ReplicationTimeout = 200 * time.Millisecond // as the Tarantool replicas'
 	return cfg
 }
 
@@ -126,4 +129,55 @@ func TestTarantoolReplicaOfNode(t *testing.T) {
 	}
 	n.Close()
 	verifyDirs(t, n.cfg.Dir, r.Dir())
+}
+
+// REGISTER turns an anonymous replica into a normal one: the node
+// registers it in _cluster, streams the rows written meanwhile (the
+// registration among them) and the vclock reached; a second REGISTER of
+// the same UUID is refused with ER_REPLICA_NOT_ANON.
+func TestRegisterAnonymousReplica(t *testing.T) {
+	n := startNode(t, replConfig(t.TempDir()))
+	const uuid = "ffffffff-0000-4000-8000-000000000006"
+	conn, err := client.DialReplication(ctx(t), n.Addr(), client.Options{User: tarantooltest.AdminUser,
+		Password: tarantooltest.AdminPassword, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Send(iproto.RegisterRequest{InstanceUUID: uuid, VClock: n.VClock()}); err != nil {
+		t.Fatal(err)
+	}
+	var row format.Row
+	registered := false
+	for {
+		if err := conn.ReadRow(&row); err != nil {
+			t.Fatal(err)
+		}
+		if err := iproto.RowError(&row); err != nil {
+			t.Fatal(err)
+		}
+		if row.Type == box.TypeOK {
+			break
+		}
+		if d, err := row.DML(); err == nil && d.SpaceID == box.SpaceCluster && strings.Contains(string(d.Tuple), uuid) {
+			registered = true
+		}
+	}
+	vc, err := iproto.DecodeVClockResponse(row.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !registered || !vc.VClock.Equal(n.VClock().WithoutLocal()) {
+		t.Errorf("registration row streamed: %v; vclock %s, node %s", registered, vc.VClock, n.VClock())
+	}
+	n.mu.Lock()
+	id := n.replicaID(uuid)
+	n.mu.Unlock()
+	if id != 2 {
+		t.Errorf("replica id %d, want 2", id)
+	}
+	_, err = conn.Call(ctx(t), iproto.RegisterRequest{InstanceUUID: uuid, VClock: n.VClock()})
+	if !iproto.IsCode(err, box.ErrReplicaNotAnon) {
+		t.Errorf("second REGISTER: %v, want ER_REPLICA_NOT_ANON", err)
+	}
 }
