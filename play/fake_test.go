@@ -742,3 +742,30 @@ func TestCoveredInThisRun(t *testing.T) {
 		t.Errorf("second run summary %+v", sum)
 	}
 }
+
+// A target whose vclock cannot be read (the fake answers VOTE with an
+// error) drops the mark of an earlier run from the state: this run cannot
+// keep it up to date, and a stale one would make the next run pass over
+// rows that were never executed.
+func TestTargetMarkDroppedWithoutBallot(t *testing.T) {
+	srv := startFake(t, "2.6.0", false)
+	path, _ := writeLog(t, []logTx{{ins(512, 1, "one")}}, nil, nil)
+	state := filepath.Join(t.TempDir(), "state")
+	st, _ := play.ReadState(state)
+	st.Target = &play.TargetMark{UUID: "11111111-2222-3333-4444-555555555555", Signature: 5, Unanswered: -1}
+	if err := play.WriteState(state, st); err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	p, _ := play.New(dialFake(t, srv), play.Options{StatePath: state, OnNotice: func(m string) { notes = append(notes, m) }})
+	if _, err := p.Play(context.Background(), []format.FileRef{{Path: path}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := play.ReadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Target != nil || !strings.Contains(strings.Join(notes, "\n"), "cannot read the target's vclock") {
+		t.Errorf("target mark %+v, notes %q", st.Target, notes)
+	}
+}

@@ -77,6 +77,8 @@ func (p *Player) startTarget(ctx context.Context, st *State) error {
 	sig, err := targetSignature(ctx, p.conn)
 	if err != nil {
 		p.notice(fmt.Sprintf("cannot read the target's vclock (%v): after a lost connection, a request executed without an answer would be sent again", err))
+		// A mark this run cannot keep up to date would mislead the next.
+		st.Target = nil
 		return nil
 	}
 	uuid := p.conn.InstanceUUID()
