@@ -249,6 +249,9 @@ func (a *applier) follow() error {
 			if tx.End != format.TxCommitted {
 				return boxErr(box.ErrUnsupported, "replication does not support interleaving transactions")
 			}
+			if tx.Headless {
+				return box.NewError(box.ErrProtocol, "Transaction id must be equal to LSN of the first row in the transaction.")
+			}
 			done, err := n.applyRemote(tx.Rows)
 			if err != nil {
 				return fmt.Errorf("applying the transaction %d:%d from %s: %w", tx.Origin, tx.TSN, a.peer.addr, err)
