@@ -1,14 +1,19 @@
 package node
 
 import (
+	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/memtx"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 )
 
@@ -165,4 +170,112 @@ func TestMeshWithTarantool(t *testing.T) {
 	}
 	n.Close()
 	verifyDirs(t, m.Dir(), dir)
+}
+
+// fakeMaster accepts replication connections, answers VOTE and SUBSCRIBE
+// (as replica 2), then sends the rows given and keeps the connection open.
+func fakeMaster(t *testing.T, uuid, rsUUID string, rows func(sync uint64) []byte) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				g, _ := iproto.EncodeGreeting(iproto.Greeting{Version: box.Version{Major: 2, Minor: 6}, InstanceUUID: uuid,
+					Salt: make([]byte, 32)})
+				c.Write(g)
+				br := bufio.NewReader(c)
+				for {
+					pkt, err := iproto.ReadPacket(br, nil)
+					if err != nil {
+						return
+					}
+					var row format.Row
+					if iproto.DecodePacket(pkt, &row) != nil {
+						return
+					}
+					switch row.Type {
+					case box.TypeVote:
+						c.Write(iproto.AppendResponse(nil, box.TypeOK, row.Sync, 0,
+							iproto.Ballot{}.AppendBody(nil, box.Version{Major: 2, Minor: 6})))
+					case box.TypeSubscribe:
+						h := format.Header{Type: box.TypeOK, Sync: row.Sync, ReplicaID: 2, Commit: true}
+						ok, _ := iproto.AppendRow(nil, &h, iproto.SubscribeResponse{ReplicasetUUID: rsUUID}.AppendBody(nil))
+						c.Write(append(ok, rows(row.Sync)...))
+						io.Copy(io.Discard, br)
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// The applier refuses a stream whose transaction lacks its first row
+// (ER_PROTOCOL, as 2.6.0) and one that interleaves transactions, applies
+// none of their rows, reports the error in box.info.replication and keeps
+// retrying.
+func TestApplierRefusesBrokenStreams(t *testing.T) {
+	for name, rows := range map[string]func(sync uint64) []byte{
+		"headless": func(sync uint64) []byte {
+			h := format.Header{Type: box.TypeInsert, ReplicaID: 2, LSN: 5, TSN: 4, HasTSN: true, Commit: true, Sync: sync}
+			b, _ := iproto.AppendRow(nil, &h, appendRawDMLBody(nil, memtx.RawRequest{Type: box.TypeInsert, SpaceID: 512, Tuple: []byte{0x91, 0x01}}))
+			return b
+		},
+		"interleaved": func(sync uint64) []byte {
+			var out []byte
+			for _, h := range []format.Header{
+				{Type: box.TypeInsert, ReplicaID: 2, LSN: 1, TSN: 1, HasTSN: true, Sync: sync},
+				{Type: box.TypeInsert, ReplicaID: 2, LSN: 2, TSN: 2, HasTSN: true, Commit: true, Sync: sync},
+			} {
+				out, _ = iproto.AppendRow(out, &h, appendRawDMLBody(nil, memtx.RawRequest{Type: box.TypeInsert, SpaceID: 512, Tuple: []byte{0x91, 0x01}}))
+			}
+			return out
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := testConfig(dir)
+			n, err := Open(cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs := n.rsUUID
+			n.Close()
+			addr := fakeMaster(t, "99999999-0000-4000-8000-000000000009", rs, rows)
+			cfg.Replication = []string{addr}
+			cfg.ReplicationTimeout = 100 * time.Millisecond
+			n = startNode(t, cfg)
+			waitFor(t, "the applier's error", 5*time.Second, func() bool {
+				n.repl.mu.Lock()
+				a := n.repl.appliers[0]
+				n.repl.mu.Unlock()
+				a.mu.Lock()
+				defer a.mu.Unlock()
+				return a.status == "disconnected" && a.message != ""
+			})
+			if v := n.VClock(); v.Get(2) != 0 {
+				t.Errorf("vclock %s after a refused stream", v)
+			}
+			n.repl.mu.Lock()
+			a := n.repl.appliers[0]
+			n.repl.mu.Unlock()
+			a.mu.Lock()
+			msg := a.message
+			a.mu.Unlock()
+			want := map[string]string{"headless": "Transaction id must be equal to LSN", "interleaved": "interleaving"}[name]
+			if !strings.Contains(msg, want) {
+				t.Errorf("applier message %q, want %q", msg, want)
+			}
+		})
+	}
 }
