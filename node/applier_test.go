@@ -12,9 +12,9 @@ import (
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/iproto"
 	"github.com/xlogtool/xlogtool/memtx"
-	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 )
 
 // walRows reads the rows of every xlog of a directory by (replica id, LSN):
