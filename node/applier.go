@@ -75,8 +75,8 @@ func (a *applier) setStatus(status, message string) {
 func (a *applier) info(uuid string) (memtx.Map, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.uuid == "" || !strings.EqualFold(a.uuid, uuid) {
-		return nil, false
+	if a.uuid == "" || !strings.EqualFold(a.uuid, uuid) || a.status == "off" {
+		return nil, false // the link to itself shows no upstream, as in Tarantool
 	}
 	m := memtx.Map{{Key: "status", Value: a.status}, {Key: "idle", Value: sinceSeconds(a.lastRow)},
 		{Key: "peer", Value: a.peer.addr}, {Key: "lag", Value: a.lag}}
