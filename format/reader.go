@@ -605,6 +605,14 @@ func decompress(d *zstd.Decoder, data, dst []byte, limit int) ([]byte, error) {
 			dst = make([]byte, 0, size)
 		}
 		out, err := d.DecodeAll(data, dst[:0])
+		if err != nil && !errors.Is(err, zstd.ErrDecoderSizeExceeded) && cap(dst) < zstdBlockMax+zstdSlack && cap(dst) < limit {
+			// With less room than one zstd block, the decoder can fail a
+			// block it has no room for with another error ("output bigger
+			// than max block size"): Tarantool's 8 KiB rows do that. Try
+			// once with room for a whole block before calling it damage.
+			size, dst = zstdBlockMax+zstdSlack, nil
+			continue
+		}
 		if !errors.Is(err, zstd.ErrDecoderSizeExceeded) {
 			if err == nil && len(out) > limit {
 				err = errInflate
