@@ -33,9 +33,7 @@ type Writer struct {
 	path string
 
 	rows  []byte
-	fix   []byte
-	zbuf  []byte
-	zenc  *zstd.Encoder
+	enc   BlockEncoder
 	inTx  bool
 	err   error
 	off   int64
@@ -47,7 +45,7 @@ func NewWriter(w io.Writer, m *Meta, opts WriterOptions) (*Writer, error) {
 	if opts.BlockSize <= 0 {
 		opts.BlockSize = AutocommitThreshold
 	}
-	wr := &Writer{opts: opts, w: w}
+	wr := &Writer{opts: opts, w: w, enc: BlockEncoder{NoCompress: opts.NoCompress}}
 	hdr := m.Encode()
 	if _, err := w.Write(hdr); err != nil {
 		return nil, err
@@ -136,23 +134,12 @@ func (w *Writer) Flush() error {
 	if w.err != nil || len(w.rows) == 0 {
 		return w.err
 	}
-	payload := w.rows
-	magic := MagicPlain
-	if !w.opts.NoCompress && len(payload)+FixHeaderSize >= CompressThreshold {
-		if w.zenc == nil {
-			enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
-				zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1))
-			if err != nil {
-				w.err = err
-				return err
-			}
-			w.zenc = enc
-		}
-		w.zbuf = w.zenc.EncodeAll(payload, w.zbuf[:0])
-		payload, magic = w.zbuf, MagicZstd
+	fix, payload, err := w.enc.Encode(w.rows)
+	if err != nil {
+		w.err = err
+		return err
 	}
-	w.fix = AppendFixHeader(w.fix[:0], magic, payload)
-	if err := w.write(w.fix); err != nil {
+	if err := w.write(fix); err != nil {
 		return err
 	}
 	if err := w.write(payload); err != nil {
@@ -169,6 +156,50 @@ func (w *Writer) write(b []byte) error {
 		w.err = err
 	}
 	return err
+}
+
+// BlockEncoder frames rows as one block the way Tarantool does: the fixed
+// header with the payload's length and CRC32C, the payload compressed with
+// zstd from CompressThreshold on. It keeps its compressor and buffers from
+// one block to the next. Writer uses one; so does a writer that copies
+// blocks and headers byte for byte (repair).
+type BlockEncoder struct {
+	// NoCompress writes every block plain.
+	NoCompress bool
+
+	fix  []byte
+	zbuf []byte
+	zenc *zstd.Encoder
+}
+
+// Encode returns the block of rows (raw row headers and bodies back to
+// back): its fixed header and its stored payload, rows itself or the
+// compressed data, valid until the next call.
+func (e *BlockEncoder) Encode(rows []byte) (fix, payload []byte, err error) {
+	payload = rows
+	magic := MagicPlain
+	if !e.NoCompress && len(payload)+FixHeaderSize >= CompressThreshold {
+		if e.zenc == nil {
+			enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
+				zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1))
+			if err != nil {
+				return nil, nil, err
+			}
+			e.zenc = enc
+		}
+		e.zbuf = e.zenc.EncodeAll(payload, e.zbuf[:0])
+		payload, magic = e.zbuf, MagicZstd
+	}
+	e.fix = AppendFixHeader(e.fix[:0], magic, payload)
+	return e.fix, payload, nil
+}
+
+// Close releases the compressor; the encoder can be used again.
+func (e *BlockEncoder) Close() {
+	if e.zenc != nil {
+		e.zenc.Close()
+		e.zenc = nil
+	}
 }
 
 // AppendFixHeader encodes the 19-byte block header of payload as Tarantool
@@ -195,10 +226,7 @@ func (w *Writer) Close() error {
 	if err == nil {
 		err = w.write(MagicEOF[:])
 	}
-	if w.zenc != nil {
-		w.zenc.Close()
-		w.zenc = nil
-	}
+	w.enc.Close()
 	if w.file == nil {
 		return err
 	}
@@ -233,10 +261,7 @@ func (w *Writer) FlushFile() error {
 
 // Abort discards a file made by Create.
 func (w *Writer) Abort() error {
-	if w.zenc != nil {
-		w.zenc.Close()
-		w.zenc = nil
-	}
+	w.enc.Close()
 	if w.file == nil {
 		return nil
 	}

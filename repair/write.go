@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/xlogtool/xlogtool/format"
 )
 
@@ -23,7 +21,7 @@ type fileWriter struct {
 	f      *format.OutFile
 	w      *bufio.Writer
 	noSync bool
-	zenc   *zstd.Encoder
+	enc    format.BlockEncoder
 }
 
 func createFile(path string, noSync bool) (*fileWriter, error) {
@@ -39,22 +37,14 @@ func (fw *fileWriter) Write(b []byte) (int, error) { return fw.w.Write(b) }
 // block writes rows (raw header and body bytes back to back) as one block,
 // compressed from Tarantool's threshold on.
 func (fw *fileWriter) block(payload []byte) error {
-	magic := format.MagicPlain
-	if len(payload)+format.FixHeaderSize >= format.CompressThreshold {
-		if fw.zenc == nil {
-			enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault),
-				zstd.WithEncoderCRC(false), zstd.WithEncoderConcurrency(1))
-			if err != nil {
-				return err
-			}
-			fw.zenc = enc
-		}
-		payload, magic = fw.zenc.EncodeAll(payload, nil), format.MagicZstd
-	}
-	if _, err := fw.w.Write(format.AppendFixHeader(nil, magic, payload)); err != nil {
+	fix, payload, err := fw.enc.Encode(payload)
+	if err != nil {
 		return err
 	}
-	_, err := fw.w.Write(payload)
+	if _, err := fw.w.Write(fix); err != nil {
+		return err
+	}
+	_, err = fw.w.Write(payload)
 	return err
 }
 
@@ -67,9 +57,7 @@ func (fw *fileWriter) close(eof bool) error {
 	if err == nil {
 		err = fw.w.Flush()
 	}
-	if fw.zenc != nil {
-		fw.zenc.Close()
-	}
+	fw.enc.Close()
 	if err != nil {
 		fw.f.Abort()
 		return err
@@ -78,9 +66,7 @@ func (fw *fileWriter) close(eof bool) error {
 }
 
 func (fw *fileWriter) abort() {
-	if fw.zenc != nil {
-		fw.zenc.Close()
-	}
+	fw.enc.Close()
 	fw.f.Abort()
 }
 
