@@ -321,8 +321,10 @@ func (n *Node) electionWritable() bool {
 	return d.e.Writable()
 }
 
-// electionFrozen reports whether fencing froze the queue: no CONFIRM or
-// ROLLBACK may be written.
+// electionFrozen reports whether the queue may not be decided here: no
+// CONFIRM or ROLLBACK may be written while fencing froze it or, with
+// elections on, while the node is not the writable leader (a new leader's
+// PROMOTE decides what waits).
 func (n *Node) electionFrozen() bool {
 	d := n.election
 	if d == nil {
@@ -330,7 +332,7 @@ func (n *Node) electionFrozen() bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.e.Frozen()
+	return d.e.Frozen() || (n.cfg.electionOn() && !d.e.Writable())
 }
 
 // quorumLSN is the newest LSN of owner that a quorum of this node and its
@@ -616,7 +618,8 @@ func (n *Node) filterReceivedSynchro(r *format.Row) error {
 }
 
 // filterReceivedTx is the split-brain filter for a received data
-// transaction from an outdated owner (FORMAT.md §6.6) (n.mu held).
+// transaction from an outdated owner (FORMAT.md §6.6): refused, or its
+// rows turned into NOPs (n.mu held).
 func (n *Node) filterReceivedTx(rows []*format.Row) error {
 	if !n.limbo.q.Rules().Filters {
 		return nil
@@ -639,8 +642,18 @@ func (n *Node) filterReceivedTx(rows []*format.Row) error {
 	if rt.FirstOrigin == 0 {
 		return nil
 	}
-	if _, e := n.limbo.q.FilterTx(rt); e != nil {
+	v, e := n.limbo.q.FilterTx(rt)
+	if e != nil {
 		return e
+	}
+	if v == synchro.Nop {
+		// An outdated owner's waiting transaction: written as NOPs, as
+		// the new owner's PROMOTE has already decided it.
+		for _, r := range rows {
+			if r.Type.IsDML() {
+				r.Type, r.Body = box.TypeNop, nil
+			}
+		}
 	}
 	return nil
 }
@@ -685,4 +698,30 @@ func (n *Node) electionCheckWrite(spaceID uint32) error {
 		return nil
 	}
 	return boxErr(box.ErrReadonly, "Can't modify data because this instance is in read-only mode.")
+}
+
+// syncFlags are the header flags of a transaction row with elections on,
+// as 2.11 writes them: WAIT_SYNC when it waits in the queue, WAIT_ACK
+// when it is synchronous. The split-brain filters of a follower turn an
+// outdated owner's waiting transactions into NOPs by them. 2.6.0 writes
+// no flags, and neither does the node with elections off.
+func (n *Node) syncFlags(queued, sync bool) uint64 {
+	if !n.cfg.electionOn() || !queued {
+		return 0
+	}
+	f := uint64(box.FlagWaitSync)
+	if sync {
+		f |= box.FlagWaitAck
+	}
+	return f
+}
+
+// fileVersion is the Version line of the files the node writes: with
+// elections on the rows follow 2.11's rules (PROMOTE, explicit queue
+// owner, WAIT_SYNC flags), and readers pick their queue rules by it.
+func (n *Node) fileVersion() string {
+	if n.cfg.electionOn() && box.VersionOf(n.cfg.Version).Less(box.VersionOf("2.11.0")) {
+		return "2.11.0"
+	}
+	return n.cfg.Version
 }

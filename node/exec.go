@@ -200,7 +200,7 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 			return dmlResult{}, lerr
 		}
 	}
-	res := dmlResult{tuple: result, wait: n.logRow(req.Type, body, sp.IsLocal), n: n}
+	res := dmlResult{tuple: result, wait: n.logRowFlags(req.Type, body, sp.IsLocal, n.syncFlags(w != nil, sp.IsSync)), n: n}
 	if w != nil {
 		res.then = func() error { return n.awaitLimbo(w) }
 	}
@@ -224,7 +224,12 @@ func (n *Node) markBroken(err error) {
 
 // logRow assigns the next LSN to a one-row transaction and queues it.
 func (n *Node) logRow(typ box.RowType, body []byte, local bool) <-chan error {
-	h := format.Header{Type: typ, Timestamp: float64(time.Now().UnixNano()) / 1e9, Commit: true}
+	return n.logRowFlags(typ, body, local, 0)
+}
+
+// logRowFlags is logRow with header flags (WAIT_SYNC, WAIT_ACK).
+func (n *Node) logRowFlags(typ box.RowType, body []byte, local bool, flags uint64) <-chan error {
+	h := format.Header{Type: typ, Timestamp: float64(time.Now().UnixNano()) / 1e9, Commit: true, Flags: flags}
 	if local {
 		h.GroupID = box.GroupLocal
 		h.LSN = n.vclock.Get(0) + 1

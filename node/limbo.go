@@ -52,7 +52,15 @@ func (l *Limbo) Owner() uint32 {
 // Queued tells whether a new local transaction waits in the queue: a
 // synchronous one always, an asynchronous one behind waiting ones.
 func (l *Limbo) Queued(sync bool) bool {
-	_, queued := l.q.Classify(0, sync)
+	// The flags the transaction's rows get (rules that classify by
+	// flags, 2.11 with elections on, read them; 2.6.0's by the space).
+	var flags uint64
+	if sync {
+		flags = box.FlagWaitAck | box.FlagWaitSync
+	} else if !l.q.Empty() {
+		flags = box.FlagWaitSync
+	}
+	_, queued := l.q.Classify(flags, sync)
 	return queued
 }
 

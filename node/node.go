@@ -165,7 +165,7 @@ func (n *Node) bootstrap() error {
 // writeSnapshotFile writes a read view as a snapshot.
 func (n *Node) writeSnapshotFile(rv *memtx.ReadView, path string, v format.VClock) error {
 	n.log.fiberf("snapshot/101/main", "saving snapshot `%s.inprogress'", path)
-	_, err := rv.WriteSnapshot(path, v, memtx.SnapshotOptions{Instance: n.uuid, Version: n.cfg.Version,
+	_, err := rv.WriteSnapshot(path, v, memtx.SnapshotOptions{Instance: n.uuid, Version: n.fileVersion(),
 		Raft: n.snapshotRaft(), Promote: n.snapshotPromote()})
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
@@ -178,7 +178,7 @@ func (n *Node) startWAL(prev *format.VClock) {
 	n.limbo = NewLimbo(n.id, n.cfg.ReplicationSynchroQuorum)
 	n.limboForElection()
 	n.waiters = map[uint64]*waiter{}
-	n.wal = openWAL(walOptions{dir: n.cfg.Dir, instance: n.uuid, version: n.cfg.Version,
+	n.wal = openWAL(walOptions{dir: n.cfg.Dir, instance: n.uuid, version: n.fileVersion(),
 		fsync: n.cfg.WALMode == "fsync", maxSize: n.cfg.WALMaxSize, log: n.log}, n.vclock, prev)
 }
 
