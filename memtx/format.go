@@ -162,7 +162,7 @@ func (kd *keyDef) hasNull(t Tuple) bool {
 // validateKey checks a lookup key against the parts (exact match).
 func (kd *keyDef) validateKey(key []any) *ApplyError {
 	if len(key) != len(kd.parts) {
-		return errorf(box.ErrExactMatch, "Invalid key part count in an exact match (expected %d, got %d)",
+		return boxError(box.ErrExactMatch,
 			len(kd.parts), len(key))
 	}
 	return kd.checkKeyTypes(key, false)
@@ -294,7 +294,7 @@ func (f *tupleFormat) isDouble(n int) bool {
 }
 
 func fieldTypeError(where string, t FieldType) *ApplyError {
-	return errorf(box.ErrFieldType, "Tuple field %s type does not match one required by operation: expected %s", where, t)
+	return boxError(box.ErrFieldType, where, t)
 }
 
 // checkValue checks one value against one type constraint.
@@ -338,7 +338,7 @@ func (f *tupleFormat) validate(t Tuple) *ApplyError {
 		return invalidValue(err)
 	}
 	if f.exactCount > 0 && uint32(n) != f.exactCount {
-		return errorf(box.ErrExactFieldCount, "Tuple field count %d does not match space field count %d",
+		return boxError(box.ErrExactFieldCount,
 			n, f.exactCount)
 	}
 	strict := f.env.strictFormats()
@@ -442,7 +442,7 @@ func (r *pathRule) validate(v any, rules TypeRules) *ApplyError {
 		if r.nullable {
 			return nil
 		}
-		return errorf(box.ErrFieldMissing, "Tuple field %s required by space format is missing", r.where())
+		return boxError(box.ErrFieldMissing, r.where())
 	}
 	if !typeAccepts(r.typ, v, rules) {
 		return fieldTypeError(r.where(), r.typ)

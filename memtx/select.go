@@ -128,7 +128,7 @@ func (kd *keyDef) checkKeyTypes(key []any, search bool) *ApplyError {
 			continue
 		}
 		if v == nil || !typeAccepts(p.typ, v, kd.rules) {
-			return errorf(box.ErrKeyPartType, "Supplied key type of part %d does not match index part type: expected %s",
+			return boxError(box.ErrKeyPartType,
 				i, p.typ)
 		}
 	}

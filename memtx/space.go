@@ -254,7 +254,7 @@ func (sp *Space) checkUnique(t, old Tuple) *ApplyError {
 		k := ix.kd.keyOf(t)
 		d, found := ix.tree.get(func(x Tuple) int { return ix.kd.compareTo(x, &k) })
 		if found && (old == nil || pk.kd.compare(d, old) != 0) {
-			return errorf(box.ErrTupleFound, "Duplicate key exists in unique index '%s' in space '%s'", ix.Name, sp.displayName())
+			return boxError(box.ErrTupleFound, ix.Name, sp.displayName())
 		}
 	}
 	return nil
@@ -302,11 +302,11 @@ func (sp *Space) commit(ch change) {
 }
 
 func (sp *Space) noIndex(id uint32) *ApplyError {
-	return errorf(box.ErrNoSuchIndexID, "No index #%d is defined in space '%s'", id, sp.displayName())
+	return boxError(box.ErrNoSuchIndexID, id, sp.displayName())
 }
 
 func (sp *Space) tupleFound(ix *Index) *ApplyError {
-	return errorf(box.ErrTupleFound, "Duplicate key exists in unique index '%s' in space '%s'", ix.Name, sp.displayName())
+	return boxError(box.ErrTupleFound, ix.Name, sp.displayName())
 }
 
 // prepareReplace handles INSERT and REPLACE.
@@ -339,7 +339,7 @@ func (sp *Space) findUnique(id uint32) (*Index, *ApplyError) {
 		return nil, sp.noIndex(id)
 	}
 	if !ix.Unique {
-		return nil, errorf(box.ErrMoreThanOneTuple, "Get() doesn't support partial keys and non-unique indexes")
+		return nil, boxError(box.ErrMoreThanOneTuple)
 	}
 	if !ix.maintained() {
 		return nil, errorf(box.ErrIllegalParams, "Illegal parameters, lookups by index '%s' of space '%s' are not supported by the replay engine",
@@ -373,7 +373,7 @@ func (sp *Space) checkNewPrimary(old, t Tuple) *ApplyError {
 	if _, found := pk.tree.get(func(x Tuple) int { return pk.kd.compare(x, t) }); found {
 		return sp.tupleFound(pk)
 	}
-	return errorf(box.ErrCantUpdatePrimaryKey, "Attempt to modify a tuple field which is part of index '%s' in space '%s'",
+	return boxError(box.ErrCantUpdatePrimaryKey,
 		pk.Name, sp.displayName())
 }
 

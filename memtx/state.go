@@ -139,7 +139,7 @@ func (s *State) apply(req Request) (change, *ApplyError) {
 		return change{}, nil
 	case box.TypeInsert, box.TypeReplace, box.TypeUpdate, box.TypeDelete, box.TypeUpsert:
 	default:
-		return change{}, errorf(box.ErrUnknownRequestType, "Unknown request type %d", uint32(req.Type))
+		return change{}, boxError(box.ErrUnknownRequestType, uint32(req.Type))
 	}
 	sp := s.spaces[req.SpaceID]
 	if sp == nil {
@@ -470,7 +470,7 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 		}
 		if iid == 0 {
 			if len(indexes) > 0 {
-				return nil, errorf(box.ErrDropPrimaryKey, "Can't drop primary key in space '%s' while secondary keys exist", sp.displayName())
+				return nil, boxError(box.ErrDropPrimaryKey, sp.displayName())
 			}
 			tuples = nil
 		}
@@ -538,7 +538,7 @@ func (s *State) ddlTruncate(typ box.RowType, ch change) (func(), *ApplyError) {
 		return nil, errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", id)
 	}
 	if box.IsSystemSpace(id) {
-		return nil, errorf(box.ErrTruncateSystemSpace, "Can't truncate a system space, space '%s'", sp.displayName())
+		return nil, boxError(box.ErrTruncateSystemSpace, sp.displayName())
 	}
 	return func() {
 		s.saveSpace(id)

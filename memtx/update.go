@@ -52,25 +52,25 @@ func (op *updateOp) fieldStr() string {
 }
 
 func (op *updateOp) errArgType(want string) *ApplyError {
-	return errorf(box.ErrUpdateArgType, "Argument type in operation '%c' on field %s does not match field type: expected %s",
+	return boxError(box.ErrUpdateArgType,
 		op.opcode, op.fieldStr(), want)
 }
 
 func (op *updateOp) errField(reason string) *ApplyError {
-	return errorf(box.ErrUpdateField, "Field %s UPDATE error: %s", op.fieldStr(), reason)
+	return boxError(box.ErrUpdateField, op.fieldStr(), reason)
 }
 
 func (op *updateOp) errDouble() *ApplyError { return op.errField("double update of the same field") }
 
 func (op *updateOp) errNoSuchField() *ApplyError {
 	if op.isPath {
-		return errorf(box.ErrNoSuchFieldName, "Field '%s' was not found in the tuple", op.fieldStr())
+		return boxError(box.ErrNoSuchFieldName, op.fieldStr())
 	}
 	n := op.fieldNo
 	if n >= 0 {
 		n++
 	}
-	return errorf(box.ErrNoSuchFieldNo, "Field %d was not found in the tuple", n)
+	return boxError(box.ErrNoSuchFieldNo, n)
 }
 
 func (op *updateOp) errBadJSON(pos int) *ApplyError {
@@ -159,7 +159,7 @@ func decodeOp(op *updateOp, num int, raw any, indexBase int64, names fieldLookup
 		case n < 0:
 			op.fieldNo = int(n)
 		default:
-			return errorf(box.ErrNoSuchFieldNo, "Field %d was not found in the tuple", n)
+			return boxError(box.ErrNoSuchFieldNo, n)
 		}
 	case string:
 		op.isPath = true
@@ -179,11 +179,11 @@ func decodeOp(op *updateOp, num int, raw any, indexBase int64, names fieldLookup
 		case ok && tok.kind == tokStr:
 			no, found := names(tok.str)
 			if !found {
-				return errorf(box.ErrNoSuchFieldName, "Field '%s' was not found in the tuple", f)
+				return boxError(box.ErrNoSuchFieldName, f)
 			}
 			op.fieldNo = no
 		default:
-			return errorf(box.ErrNoSuchFieldName, "Field '%s' was not found in the tuple", f)
+			return boxError(box.ErrNoSuchFieldName, f)
 		}
 		op.rest, op.lexErr = lexRest(l)
 	default:
@@ -929,7 +929,7 @@ func arithmetic(op *updateOp, a, b any) (any, *ApplyError) {
 	case arInt:
 		r, ok := addInts(a, b, sub)
 		if !ok {
-			return nil, errorf(box.ErrUpdateIntegerOverflow, "Integer overflow when performing '%c' operation on field %s",
+			return nil, boxError(box.ErrUpdateIntegerOverflow,
 				op.opcode, op.fieldStr())
 		}
 		return r, nil
@@ -955,7 +955,7 @@ func arithmetic(op *updateOp, a, b any) (any, *ApplyError) {
 	}
 	r, err := addDecimal(x, y, sub)
 	if err != nil {
-		return nil, errorf(box.ErrUpdateDecimalOverflow, "Decimal overflow when performing operation '%c' on field %s",
+		return nil, boxError(box.ErrUpdateDecimalOverflow,
 			op.opcode, op.fieldStr())
 	}
 	return r, nil

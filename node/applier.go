@@ -354,7 +354,7 @@ func (n *Node) applyRemote(rows []*format.Row) (<-chan error, error) {
 			synchros = append(synchros, r)
 		default:
 			n.st.Rollback()
-			return nil, boxErr(box.ErrUnknownRequestType, "Unknown request type %d", r.Type)
+			return nil, box.NewError(box.ErrUnknownRequestType, r.Type)
 		}
 	}
 	if len(changes) > 0 {

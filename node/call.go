@@ -157,7 +157,7 @@ func (n *Node) callSpaceCreate(s *session, args []any) ([]any, error) {
 		if optBool(opts, "if_not_exists") {
 			return nil, nil
 		}
-		return nil, boxErr(box.ErrSpaceExists, "Space '%s' already exists", name)
+		return nil, box.NewError(box.ErrSpaceExists, name)
 	}
 	maxID := uint64(511)
 	if t := n.st.Space(box.SpaceSchema).Get([]any{"max_id"}); len(t) > 1 {
@@ -264,7 +264,7 @@ func (n *Node) createIndex(sp *memtx.Space, name string, opts memtx.Map) ([]any,
 			if optBool(opts, "if_not_exists") {
 				return nil, nil
 			}
-			return nil, boxErr(box.ErrIndexExists, "Index '%s' already exists", name)
+			return nil, box.NewError(box.ErrIndexExists, name)
 		}
 		if uint64(ix.ID) >= id {
 			id = uint64(ix.ID) + 1
@@ -427,7 +427,7 @@ func (n *Node) createUser(s *session, name, password string, ifNotExists bool) e
 		if ifNotExists {
 			return nil
 		}
-		return boxErr(box.ErrUserExists, "User '%s' already exists", name)
+		return box.NewError(box.ErrUserExists, name)
 	}
 	var maxID uint64
 	n.st.Space(box.SpaceUser).Ascend(func(t []any) bool {
@@ -486,7 +486,7 @@ func (n *Node) grant(s *session, user, objType, objName string, bits uint32) err
 	ut := n.userByName(user)
 	if ut == nil {
 		n.mu.Unlock()
-		return boxErr(box.ErrNoSuchUser, "User '%s' is not found", user)
+		return box.NewError(box.ErrNoSuchUser, user)
 	}
 	var objID any = uint64(0)
 	switch objType {
@@ -494,14 +494,14 @@ func (n *Node) grant(s *session, user, objType, objName string, bits uint32) err
 		rt := n.userByName(objName)
 		if rt == nil || rt[3] != "role" {
 			n.mu.Unlock()
-			return boxErr(box.ErrNoSuchRole, "Role '%s' is not found", objName)
+			return box.NewError(box.ErrNoSuchRole, objName)
 		}
 		objID, bits = rt[0], box.PrivExecute
 	case "space":
 		sp := n.st.SpaceByName(objName)
 		if sp == nil {
 			n.mu.Unlock()
-			return boxErr(box.ErrNoSuchSpace, "Space '%s' does not exist", objName)
+			return box.NewError(box.ErrNoSuchSpace, objName)
 		}
 		objID = uint64(sp.ID)
 	case "universe":
@@ -534,7 +534,7 @@ func (n *Node) callPasswd(s *session, args []any) error {
 	ut := n.userByName(user)
 	n.mu.Unlock()
 	if ut == nil {
-		return boxErr(box.ErrNoSuchUser, "User '%s' is not found", user)
+		return box.NewError(box.ErrNoSuchUser, user)
 	}
 	return n.write(memtx.Request{Type: box.TypeUpdate, SpaceID: box.SpaceUser, Key: []any{ut[0]},
 		Ops: []any{[]any{"=", uint64(4), memtx.Map{{Key: "chap-sha1", Value: iproto.PasswordHash(password)}}}}})

@@ -697,7 +697,7 @@ func (n *Node) electionCheckWrite(spaceID uint32) error {
 	if sp := n.st.Space(spaceID); sp != nil && (sp.Temporary || sp.IsLocal) {
 		return nil
 	}
-	return boxErr(box.ErrReadonly, "Can't modify data because this instance is in read-only mode.")
+	return box.NewError(box.ErrReadonly)
 }
 
 // syncFlags are the header flags of a transaction row with elections on,

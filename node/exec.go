@@ -160,7 +160,7 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 		return dmlResult{}, err
 	}
 	if n.readOnly && !sp.Temporary {
-		return dmlResult{}, boxErr(box.ErrReadonly, "Can't modify data because this instance is in read-only mode.")
+		return dmlResult{}, box.NewError(box.ErrReadonly)
 	}
 	if sp.Engine == "sysview" {
 		return dmlResult{}, boxErr(box.ErrUnsupported, "View '%s' does not support %s", n.spaceName(sp), req.Type)
@@ -401,7 +401,7 @@ func (n *Node) Authenticate(user string, salt, scramble []byte, hasScramble bool
 	defer n.mu.Unlock()
 	t := n.userByName(user)
 	if t == nil || len(t) < 5 || t[3] != "user" {
-		return nil, boxErr(box.ErrNoSuchUser, "User '%s' is not found", user)
+		return nil, box.NewError(box.ErrNoSuchUser, user)
 	}
 	uid64, _ := t[0].(uint64)
 	s := &session{uid: uint32(uid64), user: user}
@@ -418,7 +418,7 @@ func (n *Node) Authenticate(user string, salt, scramble []byte, hasScramble bool
 		return s, nil
 	}
 	if stored == "" || !iproto.CheckScramble(salt, scramble, stored) {
-		return nil, boxErr(box.ErrPasswordMismatch, "Incorrect password supplied for user '%s'", user)
+		return nil, box.NewError(box.ErrPasswordMismatch, user)
 	}
 	return s, nil
 }

@@ -271,7 +271,7 @@ func (l *link) join(sess *session, req iproto.JoinRequest) error {
 	ro := n.readOnly
 	n.mu.Unlock()
 	if !registered && ro {
-		return boxErr(box.ErrReadonly, "Can't modify data because this instance is in read-only mode.")
+		return box.NewError(box.ErrReadonly)
 	}
 	rv, start, err := n.joinReadView()
 	if err != nil {
@@ -325,7 +325,7 @@ func (l *link) registerReplica(sess *session, req iproto.RegisterRequest) error 
 		return box.NewError(box.ErrReplicaNotAnon, uuid)
 	}
 	if ro {
-		return boxErr(box.ErrReadonly, "Can't modify data because this instance is in read-only mode.")
+		return box.NewError(box.ErrReadonly)
 	}
 	n.repl.hold(uuid, start)
 	if _, err := n.register(uuid); err != nil {
