@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
+	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/verify"
 )
 
@@ -391,4 +393,90 @@ func TestRelayKeepsFilesForReplica(t *testing.T) {
 	if len(xlogs) > 2 {
 		t.Errorf("%d xlogs left after the replica caught up and a checkpoint", len(xlogs))
 	}
+}
+
+// clear_synchro_queue confirms what a quorum has: the master is killed
+// with a transaction both replicas wrote (its quorum was set above the
+// replica set's size); clear_synchro_queue on one replica, counting the
+// other's ACK, writes a CONFIRM, and the old master, restarted with the
+// transaction pending in its limbo, applies that CONFIRM like the others.
+func TestNodeFailoverConfirms(t *testing.T) {
+	cfgs := meshConfigs(t, 3)
+	for i := range cfgs {
+		cfgs[i] = quorumConfig(cfgs[i])
+	}
+	cfgs[0].WALMode = "write"
+	var a *child
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a = startReplChild(t, cfgs[0])
+	}()
+	nodes := startMesh(t, cfgs[1:])
+	<-done
+	b, c := nodes[0], nodes[1]
+	ca := dialAdmin(t, a.addr)
+	call(t, ca, "box.schema.space.create", "s", map[string]any{"is_sync": true})
+	call(t, ca, "box.space.s:create_index", "pk")
+	s := spaceID(t, ca, "s")
+	call(t, ca, "box.cfg", map[string]any{"replication_synchro_quorum": 4})
+	lost := make(chan error, 1)
+	go func() {
+		_, err := ca.Replace(ctx(t), s, []any{1, "written by a quorum"})
+		lost <- err
+	}()
+	waitFor(t, "b and c to queue a's transaction", 5*time.Second, func() bool { return queueLen(b) > 0 && queueLen(c) > 0 })
+	// c's ACK of the row reaches b's relay.
+	time.Sleep(3 * cfgs[1].ReplicationTimeout)
+	a.kill(t)
+	if err := <-lost; err == nil {
+		t.Fatal("the write was acknowledged")
+	}
+	cb := dialAdmin(t, b.Addr())
+	call(t, cb, "box.cfg", map[string]any{"replication_synchro_timeout": 0.2})
+	call(t, cb, "box.ctl.clear_synchro_queue")
+	want := spaceJSON(t, cb, s)
+	if !strings.Contains(want, "written by a quorum") {
+		t.Fatalf("b's data after clear_synchro_queue: %s", want)
+	}
+	a = startReplChild(t, cfgs[0])
+	ca = dialAdmin(t, a.addr)
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := ca.Call(ctx(t), "box.info")
+			t.Logf("a: %s\nc queue %d, b queue %d\n%s", jsonOf(t, out), queueLen(c), queueLen(b), a.stderr.String())
+		}
+	})
+	waitFor(t, "every queue to empty", 10*time.Second, func() bool {
+		return remoteQueueLen(t, ca) == 0 && queueLen(c) == 0
+	})
+	for _, cl := range []*client.Conn{ca, dialAdmin(t, c.Addr())} {
+		if got := spaceJSON(t, cl, s); got != want {
+			t.Errorf("%s\nb:\n%s", got, want)
+		}
+	}
+	a.stop(t)
+	b.Close()
+	c.Close()
+	verifyDirs(t, cfgs[0].Dir, cfgs[1].Dir, cfgs[2].Dir)
+}
+
+// remoteQueueLen returns box.info.synchro.queue.len of a node over the
+// network (-1 when it cannot be read).
+func remoteQueueLen(t testing.TB, c *client.Conn) int {
+	out, err := c.Call(ctx(t), "box.info")
+	if err != nil || len(out) == 0 {
+		return -1
+	}
+	var info struct {
+		Synchro struct {
+			Queue struct {
+				Len *int `json:"len"`
+			} `json:"queue"`
+		} `json:"synchro"`
+	}
+	if json.Unmarshal([]byte(jsonOf(t, out[0])), &info) != nil || info.Synchro.Queue.Len == nil {
+		return -1
+	}
+	return *info.Synchro.Queue.Len
 }
