@@ -35,7 +35,7 @@ func versionString(v uint32) string {
 	if v == 0 {
 		return "none"
 	}
-	return fmt.Sprintf("%d.%d.%d", v>>16, v>>8&0xff, v&0xff)
+	return box.VersionFromID(v).String()
 }
 
 func (s *stream) raftC() <-chan format.Raft {
