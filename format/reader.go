@@ -143,7 +143,7 @@ type Reader struct {
 
 	meta *Meta
 
-	zdec *zstd.Decoder
+	zdec *decoders
 	zbuf []byte
 
 	depth   int           // blocks to work on ahead
@@ -275,7 +275,7 @@ func (r *Reader) Offset() int64 { return r.base + int64(r.r) }
 func (r *Reader) Close() error {
 	r.waitAhead()
 	if r.zdec != nil {
-		r.zdec.Close()
+		r.zdec.close()
 		r.zdec = nil
 	}
 	if r.file != nil {
@@ -522,7 +522,7 @@ func (r *Reader) loadBlock() bool {
 		if cap(r.zbuf) > spareMax {
 			r.zbuf = nil // the previous block was a large one
 		}
-		if pre != nil && pre.err != errInflate {
+		if pre != nil && pre.err != errRedo {
 			// Decompressed ahead: its buffer becomes the current one, and
 			// the current one a spare.
 			out, err = pre.out, pre.err
@@ -534,7 +534,7 @@ func (r *Reader) loadBlock() bool {
 				r.stop(r.errorf(KindDecompress, off, err, "zstd: %v", err))
 				return false
 			}
-			out, err = decompress(r.zdec, data, r.zbuf, r.maxBlock)
+			out, err = r.zdec.decompress(data, r.zbuf, r.maxBlock)
 		}
 		r.zbuf = out
 		if err == errInflate {
@@ -566,67 +566,138 @@ const zstdMaxRatio = 128 << 10 / 3
 // errInflate: a zstd frame decompresses to more than the bound allows.
 var errInflate = errors.New("zstd frame inflates past the bound")
 
-// decompress decodes one zstd frame into dst's memory (or a new buffer),
-// producing at most limit bytes, else errInflate. The decoder stops at the
-// capacity of the buffer it is given (WithDecodeAllCapLimit); the buffer
-// starts at a few times the stored size and grows fourfold up to limit
-// only while the frame goes on, so memory follows what the data really
-// holds. A content size the frame declares is checked first: one the stored
-// bytes cannot produce is damage, found before anything is allocated.
-func decompress(d *zstd.Decoder, data, dst []byte, limit int) ([]byte, error) {
-	// A block of 4 KiB and more stored gets a buffer with room for the fast
-	// path; a smaller one a buffer its size, which costs less than the
-	// fast path would save it.
-	size := 8 * len(data)
-	if size >= zOutMin/8 {
-		size = max(size, zOutMin)
-	} else {
-		size = max(size, 4<<10)
-	}
-	var h zstd.Header
-	if h.Decode(data) == nil && h.HasFCS {
-		if h.FrameContentSize > uint64(len(data))*zstdMaxRatio {
-			return dst[:0], fmt.Errorf("zstd frame declares %d bytes of content in %d stored bytes", h.FrameContentSize, len(data))
+// decoders are the reader's zstd decoders: fast stops at the capacity of
+// the buffer it is given (WithDecodeAllCapLimit), whole decodes without
+// that limit, stream inflates in pieces; all stop at the bound of a block.
+type decoders struct {
+	fast, whole, stream *zstd.Decoder
+}
+
+func (z *decoders) close() {
+	for _, d := range []*zstd.Decoder{z.fast, z.whole, z.stream} {
+		if d != nil {
+			d.Close()
 		}
-		if h.FrameContentSize > uint64(limit) {
-			return dst[:0], errInflate
-		}
-		// Knowing the size, the decoder needs no more room than that.
-		size = int(h.FrameContentSize) + zstdSlack
 	}
+}
+
+// decompress decodes one zstd frame, producing at most limit bytes, else
+// errInflate. It decodes into dst's memory (or a buffer of at least
+// zOutMin) without letting the output grow; a frame that does not fit, or
+// fails so, is inflated again in pieces, the buffer growing only as the
+// frame goes on, so that memory follows what the data really holds. A
+// content size the frame declares is checked first: one the stored bytes
+// cannot produce is damage, found before anything is allocated.
+func (z *decoders) decompress(data, dst []byte, limit int) ([]byte, error) {
+	size := max(zOutMin, 8*len(data))
+	if fcs, ok, err := frameSize(data); err != nil {
+		return dst[:0], err
+	} else if ok && fcs > uint64(limit) {
+		return dst[:0], errInflate
+	} else if ok {
+		size = max(zOutMin, int(fcs)+zstdSlack)
+	}
+	size = min(size, limit+zstdBlockMax+zstdSlack)
+	if cap(dst) < size {
+		dst = make([]byte, 0, size)
+	}
+	if out, err := z.fast.DecodeAll(data, dst[:0]); err == nil {
+		if len(out) > limit {
+			return nil, errInflate
+		}
+		return out, nil
+	}
+	// Too large for the buffer, or damaged (the capped decoder tells the
+	// two apart badly).
+	out, err := z.inflate(data, limit)
+	if err == nil || err == errInflate {
+		return out, err
+	}
+	// Damaged: the error the whole decode gives, as it always was (it
+	// stops at the damage, within the bound).
+	_, err = z.whole.DecodeAll(data, nil)
+	if err == nil || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+		err = errInflate
+	}
+	return nil, err
+}
+
+// inflate decodes a frame in pieces into a buffer that grows only as the
+// output goes on, giving the memory of the ones it leaves back at once.
+func (z *decoders) inflate(data []byte, limit int) ([]byte, error) {
+	if err := z.stream.Reset(bytes.NewReader(data)); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, zOutMin)
 	for {
-		if size >= limit {
-			// The last try: room for a zstd block past the bound, so
-			// that the decoder stops at the bound (its maximum decoded
-			// size) without growing the buffer.
-			size = limit + zstdBlockMax + zstdSlack
+		if len(buf) == cap(buf) {
+			if len(buf) > limit {
+				buf = nil
+				debug.FreeOSMemory()
+				return nil, errInflate
+			}
+			nb := make([]byte, len(buf), min(2*cap(buf), limit+1))
+			copy(nb, buf)
+			buf = nb
+			if cap(buf) > returnAbove {
+				debug.FreeOSMemory() // the buffer before
+			}
 		}
+		n, err := z.stream.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// decompressAhead decodes a frame for read-ahead, with a decoder that
+// stops at the capacity of the buffer it is given
+// (WithDecodeAllCapLimit), so that blocks worked on ahead never hold more
+// than aheadMaxRaw and a zstd block each. Any error means "not done": the
+// reader does the block again with decompress, which tells what is wrong.
+func decompressAhead(d *zstd.Decoder, data, dst []byte) ([]byte, error) {
+	size := max(zOutMin, 8*len(data))
+	if fcs, ok, err := frameSize(data); err != nil {
+		return dst[:0], errRedo
+	} else if ok {
+		size = max(zOutMin, int(fcs)+zstdSlack)
+	}
+	// Never less than zOutMin: with less room than a zstd block the
+	// decoder takes its slow path (and a cap-limited decode fails with
+	// errors other than ErrDecoderSizeExceeded).
+	const most = aheadMaxRaw + zstdBlockMax + zstdSlack
+	for size = min(size, most); ; size = most {
 		if cap(dst) < size {
 			dst = make([]byte, 0, size)
 		}
 		out, err := d.DecodeAll(data, dst[:0])
-		if err != nil && !errors.Is(err, zstd.ErrDecoderSizeExceeded) && cap(dst) < zstdBlockMax+zstdSlack && cap(dst) < limit {
-			// With less room than one zstd block, the decoder can fail a
-			// block it has no room for with another error ("output bigger
-			// than max block size"): Tarantool's 8 KiB rows do that. Try
-			// once with room for a whole block before calling it damage.
-			size, dst = zstdBlockMax+zstdSlack, nil
-			continue
+		if err == nil {
+			return out, nil
 		}
-		if !errors.Is(err, zstd.ErrDecoderSizeExceeded) {
-			if err == nil && len(out) > limit {
-				err = errInflate
-			}
-			return out, err
-		}
-		if cap(dst) >= limit {
-			return nil, errInflate
-		}
-		size, dst = 8*cap(dst), nil
-		if size > returnAbove {
-			debug.FreeOSMemory() // the buffers of the tries before
+		if cap(dst) >= most {
+			return dst[:0], errRedo
 		}
 	}
+}
+
+// errRedo: a block worked on ahead was not done; the reader does it.
+var errRedo = errors.New("not decompressed ahead")
+
+// frameSize returns the content size a zstd frame declares, if it does,
+// and an error when the stored bytes cannot produce it.
+func frameSize(data []byte) (uint64, bool, error) {
+	var h zstd.Header
+	if h.Decode(data) != nil || !h.HasFCS {
+		return 0, false, nil
+	}
+	if h.FrameContentSize > uint64(len(data))*zstdMaxRatio {
+		return 0, false, fmt.Errorf("zstd frame declares %d bytes of content in %d stored bytes", h.FrameContentSize, len(data))
+	}
+	return h.FrameContentSize, true, nil
 }
 
 // zstdBlockMax is the most a zstd block decompresses to.
@@ -649,16 +720,26 @@ func aheadDepth() int {
 	return maxAhead
 }
 
+// initDecoder makes the reader's decoders; the blocks ahead share the
+// capped one.
 func (r *Reader) initDecoder() error {
 	if r.zdec != nil {
 		return nil
 	}
-	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(min(runtime.GOMAXPROCS(0), maxAhead)+1),
-		zstd.WithDecoderMaxMemory(uint64(r.maxBlock)), zstd.WithDecodeAllCapLimit(true))
-	if err == nil {
-		r.zdec = d
+	z := &decoders{}
+	var err error
+	max := zstd.WithDecoderMaxMemory(uint64(r.maxBlock))
+	if z.fast, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(min(runtime.GOMAXPROCS(0), maxAhead)+1), max, zstd.WithDecodeAllCapLimit(true)); err == nil {
+		if z.whole, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), max); err == nil {
+			z.stream, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), max, zstd.WithDecoderLowmem(true))
+		}
 	}
-	return err
+	if err != nil {
+		z.close()
+		return err
+	}
+	r.zdec = z
+	return nil
 }
 
 // aheadBlock is a zstd block to check and decompress ahead. Whoever moves
@@ -684,11 +765,11 @@ const (
 )
 
 // work checks and decompresses the block, up to aheadMaxRaw bytes of it
-// (errInflate beyond: the reader does it again).
+// (errRedo beyond, or on any error: the reader does it again).
 func (a *aheadBlock) work(d *zstd.Decoder) {
 	a.crc = Checksum(a.data)
 	if a.crc == a.want {
-		a.out, a.err = decompress(d, a.data, a.out, aheadMaxRaw)
+		a.out, a.err = decompressAhead(d, a.data, a.out)
 	}
 }
 
@@ -742,7 +823,7 @@ func (r *Reader) startAhead() {
 		r.scanned = r.base + int64(p)
 	}
 	if r.waiting >= aheadBatch || r.waiting > 0 && r.waiting == len(r.ahead) {
-		go runAhead(r.zdec, slices.Clone(r.ahead[len(r.ahead)-r.waiting:]))
+		go runAhead(r.zdec.fast, slices.Clone(r.ahead[len(r.ahead)-r.waiting:]))
 		r.waiting = 0
 	}
 }
@@ -777,7 +858,7 @@ func (r *Reader) takeAhead(off int64, plen int) *aheadBlock {
 		r.ahead = r.ahead[:len(r.ahead)-1]
 		r.waiting = min(r.waiting, len(r.ahead))
 		if a.off == off && a.plen == plen {
-			a.finish(r.zdec)
+			a.finish(r.zdec.fast)
 			r.aheadUsed++
 			return a
 		}
