@@ -32,18 +32,19 @@ func (d *DML) Operations(t box.RowType) []byte {
 	return d.Ops
 }
 
-// bodyIter walks the integer-keyed entries of a body map. After next
-// returns a key, the cursor stands at its value; a value the caller leaves
-// unread is skipped by the following next. Entries with other keys are
-// skipped.
-type bodyIter struct {
+// BodyIter walks the integer-keyed entries of a body map, the shape of
+// every row and packet body. After Next returns a key, Cursor stands at
+// its value; a value the caller leaves unread is skipped by the following
+// Next. Entries with other keys are skipped, as Tarantool skips them.
+type BodyIter struct {
 	c    MPCursor
 	left int
 	val  int // offset of the current value, -1 before the first
 }
 
-func newBodyIter(body []byte) (bodyIter, error) {
-	it := bodyIter{c: MPCursor{b: body}, val: -1}
+// NewBodyIter starts a walk over body (nil is an empty map).
+func NewBodyIter(body []byte) (BodyIter, error) {
+	it := BodyIter{c: MPCursor{b: body}, val: -1}
 	if body == nil {
 		return it, nil
 	}
@@ -55,7 +56,13 @@ func newBodyIter(body []byte) (bodyIter, error) {
 	return it, nil
 }
 
-func (it *bodyIter) next() (key uint64, ok bool, err error) {
+// Cursor is the cursor of the walk: at the current key's value after Next,
+// after the map when Next has returned false.
+func (it *BodyIter) Cursor() *MPCursor { return &it.c }
+
+// Next moves to the next entry with an unsigned key; ok is false after
+// the last one.
+func (it *BodyIter) Next() (key uint64, ok bool, err error) {
 	if it.val >= 0 && it.c.p == it.val {
 		if err := it.c.Skip(); err != nil {
 			return 0, false, err
@@ -90,9 +97,9 @@ func rawValue(c *MPCursor) ([]byte, error) {
 // DML decodes the body of a data row.
 func (r *Row) DML() (DML, error) {
 	var d DML
-	it, err := newBodyIter(r.Body)
+	it, err := NewBodyIter(r.Body)
 	for err == nil {
-		key, ok, e := it.next()
+		key, ok, e := it.Next()
 		if e != nil || !ok {
 			err = e
 			break
@@ -136,9 +143,9 @@ func (r *Row) DML() (DML, error) {
 // SpaceID returns the space id of a data row without decoding the rest of
 // its body.
 func (r *Row) SpaceID() (uint32, bool) {
-	it, err := newBodyIter(r.Body)
+	it, err := NewBodyIter(r.Body)
 	for err == nil {
-		key, ok, e := it.next()
+		key, ok, e := it.Next()
 		if e != nil || !ok {
 			return 0, false
 		}
@@ -166,9 +173,9 @@ type Synchro struct {
 // Synchro decodes the body of a synchronous-replication row.
 func (r *Row) Synchro() (Synchro, error) {
 	var s Synchro
-	it, err := newBodyIter(r.Body)
+	it, err := NewBodyIter(r.Body)
 	for err == nil {
-		key, ok, e := it.next()
+		key, ok, e := it.Next()
 		if e != nil || !ok {
 			err = e
 			break
@@ -209,9 +216,9 @@ type Raft struct {
 // Raft decodes the body of a RAFT row.
 func (r *Row) Raft() (Raft, error) {
 	var f Raft
-	it, err := newBodyIter(r.Body)
+	it, err := NewBodyIter(r.Body)
 	for err == nil {
-		key, ok, e := it.next()
+		key, ok, e := it.Next()
 		if e != nil || !ok {
 			err = e
 			break

@@ -195,19 +195,19 @@ func (f *fields) parse(body []byte) error {
 	if len(body) == 0 {
 		return nil
 	}
-	c := format.NewMPCursor(body)
-	n, err := c.MapLen()
+	it, err := format.NewBodyIter(body)
 	if err != nil {
 		return invalidBody()
 	}
-	for range n {
-		if c.Kind() != format.MPUint {
-			if c.Skip() != nil || c.Skip() != nil {
-				return invalidBody()
-			}
-			continue
+	c := it.Cursor()
+	for {
+		key, ok, err := it.Next()
+		if err != nil {
+			return invalidBody()
 		}
-		key, _ := c.Uint()
+		if !ok {
+			break
+		}
 		kind := c.Kind()
 		v, err := c.Raw()
 		if err != nil {
