@@ -70,5 +70,9 @@ func (s *stream) checkSynchro(h *format.Header) error {
 	if (h.Type != box.TypePromote && h.Type != box.TypeDemote) || s.stop != nil || s.raftRefused == "" {
 		return nil
 	}
-	return box.NewError(box.ErrUnsupported, "Replication", fmt.Sprintf("%s towards this replica (%s; it would stop its applier)", h.Type, s.raftRefused))
+	err := box.NewError(box.ErrUnsupported, "Replication", fmt.Sprintf("%s towards this replica (%s; it would stop its applier)", h.Type, s.raftRefused))
+	// The subscription closes the socket as it ends: the replica is told
+	// here.
+	s.l.fail(err)
+	return errLinkIO{err}
 }

@@ -193,3 +193,67 @@ func forEachRow(t *testing.T, path string, f func(*format.Row)) {
 		f(row)
 	}
 }
+
+// Mode manual: nobody is elected on their own; box.ctl.promote() makes
+// the node it runs on the leader (a new term, its PROMOTE applied before
+// the call returns); box.ctl.demote() makes it resign; a voter refuses
+// to promote itself with Tarantool's error.
+func TestElectionManualPromote(t *testing.T) {
+	cfgs := electionConfigs(t, 3, "manual")
+	cfgs[2].ElectionMode = "voter"
+	nodes := startMesh(t, cfgs)
+	waitSynced(t, nodes...)
+	time.Sleep(time.Second) // two election timeouts: nobody stands
+	if l := leaderOf(nodes); l != nil {
+		t.Fatalf("node %d became leader in mode manual", l.id)
+	}
+	c := dialAdmin(t, nodes[1].Addr())
+	call(t, c, "box.ctl.promote")
+	if leaderOf(nodes) != nodes[1] {
+		t.Fatalf("box.ctl.promote() returned before the node was a writable leader")
+	}
+	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
+	call(t, c, "box.space.s:create_index", "pk")
+	s := spaceID(t, c, "s")
+	if _, err := c.Replace(ctx(t), s, []any{1, "x"}); err != nil {
+		t.Fatalf("write on the promoted node: %v", err)
+	}
+	waitFor(t, "box.info.synchro to name the owner everywhere", 10*time.Second, func() bool {
+		for _, n := range nodes {
+			q, _ := infoField(n, "synchro", "queue").(memtx.Map)
+			owner := any(nil)
+			for _, e := range q {
+				if e.Key == "owner" {
+					owner = e.Value
+				}
+			}
+			if owner != uint64(nodes[1].id) {
+				return false
+			}
+		}
+		return true
+	})
+	vc := dialAdmin(t, nodes[2].Addr())
+	if _, err := vc.Call(ctx(t), "box.ctl.promote"); err == nil || !strings.Contains(err.Error(), "voter") {
+		t.Errorf("box.ctl.promote() on a voter: %v, want ER_UNSUPPORTED", err)
+	}
+	call(t, c, "box.ctl.demote")
+	waitFor(t, "the leader to resign", 5*time.Second, func() bool {
+		return infoField(nodes[1], "election", "state") != "leader"
+	})
+	if _, err := c.Replace(ctx(t), s, []any{2, "y"}); err == nil {
+		t.Errorf("write accepted after box.ctl.demote()")
+	}
+	c0 := dialAdmin(t, nodes[0].Addr())
+	call(t, c0, "box.ctl.promote")
+	if _, err := c0.Replace(ctx(t), s, []any{3, "z"}); err != nil {
+		t.Fatalf("write after promoting another node: %v", err)
+	}
+	waitSynced(t, nodes...)
+	var dirs []string
+	for _, n := range nodes {
+		n.Close()
+		dirs = append(dirs, n.cfg.Dir)
+	}
+	verifyDirs(t, dirs...)
+}
