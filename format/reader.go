@@ -570,7 +570,27 @@ var errInflate = errors.New("zstd frame inflates past the bound")
 // the buffer it is given (WithDecodeAllCapLimit), whole decodes without
 // that limit, stream inflates in pieces; all stop at the bound of a block.
 type decoders struct {
-	fast, whole, stream *zstd.Decoder
+	fast, whole, stream *zstd.Decoder // whole and stream made when first needed
+	bound               uint64
+}
+
+// slow makes the decoders used when the fast one fails.
+func (z *decoders) slow() error {
+	if z.stream != nil {
+		return nil
+	}
+	max := zstd.WithDecoderMaxMemory(z.bound)
+	w, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), max)
+	if err != nil {
+		return err
+	}
+	st, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), max, zstd.WithDecoderLowmem(true))
+	if err != nil {
+		w.Close()
+		return err
+	}
+	z.whole, z.stream = w, st
+	return nil
 }
 
 func (z *decoders) close() {
@@ -609,6 +629,9 @@ func (z *decoders) decompress(data, dst []byte, limit int) ([]byte, error) {
 	}
 	// Too large for the buffer, or damaged (the capped decoder tells the
 	// two apart badly).
+	if err := z.slow(); err != nil {
+		return nil, err
+	}
 	out, err := z.inflate(data, limit)
 	if err == nil || err == errInflate {
 		return out, err
@@ -726,16 +749,11 @@ func (r *Reader) initDecoder() error {
 	if r.zdec != nil {
 		return nil
 	}
-	z := &decoders{}
+	z := &decoders{bound: uint64(r.maxBlock)}
 	var err error
-	max := zstd.WithDecoderMaxMemory(uint64(r.maxBlock))
-	if z.fast, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(min(runtime.GOMAXPROCS(0), maxAhead)+1), max, zstd.WithDecodeAllCapLimit(true)); err == nil {
-		if z.whole, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), max); err == nil {
-			z.stream, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), max, zstd.WithDecoderLowmem(true))
-		}
-	}
+	z.fast, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(min(runtime.GOMAXPROCS(0), maxAhead)+1),
+		zstd.WithDecoderMaxMemory(z.bound), zstd.WithDecodeAllCapLimit(true))
 	if err != nil {
-		z.close()
 		return err
 	}
 	r.zdec = z
