@@ -1,6 +1,7 @@
 package memtx
 
 import (
+	"fmt"
 	"github.com/xlogtool/xlogtool/box"
 	"strconv"
 
@@ -381,7 +382,7 @@ func (f *tupleFormat) validate(t Tuple) *ApplyError {
 				continue
 			}
 		}
-		return errorf(box.ErrFieldMissing, "Tuple field %d required by space format is missing", i+1)
+		return boxError(box.ErrFieldMissing, fmt.Sprint(i+1))
 	}
 	return nil
 }

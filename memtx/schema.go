@@ -133,7 +133,7 @@ func (d *spaceDef) parseOpts(v any) *ApplyError {
 			case "group_id":
 				g, ok := asUint32(e.Value)
 				if !ok {
-					return errorf(box.ErrWrongSpaceOptions, "Wrong space options (field 5): 'group_id' must be unsigned")
+					return boxError(box.ErrWrongSpaceOptions, 5, "'group_id' must be unsigned")
 				}
 				d.isLocal = g == 1
 			case "is_local":
@@ -151,7 +151,7 @@ func (d *spaceDef) parseOpts(v any) *ApplyError {
 			}
 		}
 	default:
-		return errorf(box.ErrWrongSpaceOptions, "Wrong space options (field 5): expected a map with options")
+		return boxError(box.ErrWrongSpaceOptions, 5, "expected a map with options")
 	}
 	return nil
 }
@@ -162,7 +162,7 @@ func parseFormat(v any) ([]Field, *ApplyError) {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return nil, errorf(box.ErrWrongSpaceFormat, "Wrong space format (field 6): expected an array")
+		return nil, boxError(box.ErrWrongSpaceFormat, 6, "expected an array")
 	}
 	out := make([]Field, len(list))
 	for i, e := range list {
@@ -175,17 +175,17 @@ func parseFormat(v any) ([]Field, *ApplyError) {
 				case "name":
 					s, ok := kv.Value.(string)
 					if !ok {
-						return nil, errorf(box.ErrWrongSpaceFormat, "Wrong space format (field %d): name must be a string", i+1)
+						return nil, boxError(box.ErrWrongSpaceFormat, i+1, "name must be a string")
 					}
 					f.Name = s
 				case "type":
 					s, ok := kv.Value.(string)
 					if !ok {
-						return nil, errorf(box.ErrWrongSpaceFormat, "Wrong space format (field %d): type must be a string", i+1)
+						return nil, boxError(box.ErrWrongSpaceFormat, i+1, "type must be a string")
 					}
 					t, ok := ParseFieldType(s)
 					if !ok {
-						return nil, errorf(box.ErrWrongSpaceFormat, "Wrong space format (field %d): unknown field type '%s'", i+1, s)
+						return nil, boxError(box.ErrWrongSpaceFormat, i+1, fmt.Sprintf("unknown field type '%s'", s))
 					}
 					f.Type = t
 				case "is_nullable":
@@ -209,7 +209,7 @@ func parseFormat(v any) ([]Field, *ApplyError) {
 				}
 			}
 		default:
-			return nil, errorf(box.ErrWrongSpaceFormat, "Wrong space format (field %d): expected a map", i+1)
+			return nil, boxError(box.ErrWrongSpaceFormat, i+1, "expected a map")
 		}
 		out[i] = f
 	}
@@ -248,7 +248,7 @@ func parseIndexRow(t []any, format []Field) (*Index, *ApplyError) {
 	switch ix.Type {
 	case "tree", "hash", "bitset", "rtree":
 	default:
-		return nil, errorf(box.ErrIndexType, "Unsupported index type supplied for index '%s' in space '%d'", ix.Name, ix.SpaceID)
+		return nil, boxError(box.ErrIndexType, ix.Name, fmt.Sprint(ix.SpaceID))
 	}
 	if u, isOld := t[4].(uint64); isOld {
 		// 1.6.5 and older.
@@ -319,7 +319,7 @@ func (ix *Index) parseOpts(v any) *ApplyError {
 			case "unique":
 				b, ok := e.Value.(bool)
 				if !ok {
-					return errorf(box.ErrWrongIndexOptions, "Wrong index options (field 5): 'unique' must be boolean")
+					return boxError(box.ErrWrongIndexOptions, 5, "'unique' must be boolean")
 				}
 				ix.Unique = b
 			case "func":
@@ -327,7 +327,7 @@ func (ix *Index) parseOpts(v any) *ApplyError {
 			}
 		}
 	default:
-		return errorf(box.ErrWrongIndexOptions, "Wrong index options (field 5): expected a map")
+		return boxError(box.ErrWrongIndexOptions, 5, "expected a map")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package memtx
 
 import (
+	"fmt"
 	"github.com/xlogtool/xlogtool/box"
 	"strings"
 )
@@ -13,7 +14,7 @@ import (
 func (s *State) Select(spaceID, indexID uint32, it box.Iterator, key []any, offset, limit uint32) ([]Tuple, error) {
 	sp := s.spaces[spaceID]
 	if sp == nil {
-		return nil, errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", spaceID)
+		return nil, boxError(box.ErrNoSuchSpace, fmt.Sprint(spaceID))
 	}
 	out, err := sp.Select(indexID, it, key, offset, limit)
 	if err != nil {

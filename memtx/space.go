@@ -184,7 +184,7 @@ func (ix *Index) compile(coll collResolver, rules TypeRules) *ApplyError {
 		if p.Path != "" {
 			toks, errPos := lexPath(p.Path)
 			if errPos != 0 || len(toks) == 0 {
-				return errorf(box.ErrWrongIndexOptions, "Wrong index options (field %d): invalid path", i+1)
+				return boxError(box.ErrWrongIndexOptions, i+1, "invalid path")
 			}
 			for _, t := range toks {
 				if t.kind == tokAny {

@@ -2,6 +2,7 @@ package memtx
 
 import (
 	"errors"
+	"fmt"
 	"github.com/xlogtool/xlogtool/box"
 	"sort"
 	"strings"
@@ -149,7 +150,7 @@ func (s *State) apply(req Request) (change, *ApplyError) {
 		case box.IsSystemSpace(req.SpaceID):
 			return change{}, s.buffer(req)
 		default:
-			return change{}, errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", req.SpaceID)
+			return change{}, boxError(box.ErrNoSuchSpace, fmt.Sprint(req.SpaceID))
 		}
 	}
 	if !storesData(sp.Engine) {
@@ -259,7 +260,7 @@ func (s *State) prepare(sp *Space, req *Request) (change, *ApplyError) {
 		return sp.prepareReplace(t, req.Type == box.TypeInsert)
 	case box.TypeDelete:
 		if req.Key == nil {
-			return change{}, errorf(box.ErrMissingRequestField, "Missing mandatory field 'KEY' in request")
+			return change{}, boxError(box.ErrMissingRequestField, "KEY")
 		}
 		key, err := normTuple(req.Key, req.canonical)
 		if err != nil {
@@ -268,7 +269,7 @@ func (s *State) prepare(sp *Space, req *Request) (change, *ApplyError) {
 		return sp.prepareDelete(req.IndexID, key)
 	case box.TypeUpdate:
 		if req.Key == nil {
-			return change{}, errorf(box.ErrMissingRequestField, "Missing mandatory field 'KEY' in request")
+			return change{}, boxError(box.ErrMissingRequestField, "KEY")
 		}
 		key, err := normTuple(req.Key, req.canonical)
 		if err != nil {
@@ -298,7 +299,7 @@ func (req *Request) storedTuple() (Tuple, *ApplyError) {
 		return req.tuple, nil
 	}
 	if req.Tuple == nil {
-		return nil, errorf(box.ErrMissingRequestField, "Missing mandatory field 'TUPLE' in request")
+		return nil, boxError(box.ErrMissingRequestField, "TUPLE")
 	}
 	t, err := normTuple(req.Tuple, req.canonical)
 	if err != nil {
@@ -365,7 +366,7 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 			return nil, nil
 		}
 		if len(sp.indexes) > 0 {
-			return nil, errorf(box.ErrDropSpace, "Can't drop space '%s': the space has indexes", sp.displayName())
+			return nil, boxError(box.ErrDropSpace, sp.displayName(), "the space has indexes")
 		}
 		return func() {
 			s.saveSpace(id)
@@ -383,7 +384,7 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 		return nil, err
 	}
 	if def.id != id {
-		return nil, errorf(box.ErrAlterSpace, "Can't modify space '%d': space id can not be changed", id)
+		return nil, boxError(box.ErrAlterSpace, fmt.Sprint(id), "space id can not be changed")
 	}
 	if sp == nil {
 		return func() {
@@ -401,7 +402,7 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 		}, nil
 	}
 	if sp.Defined && !strings.EqualFold(sp.Engine, def.engine) {
-		return nil, errorf(box.ErrAlterSpace, "Can't modify space '%s': can not change space engine", sp.displayName())
+		return nil, boxError(box.ErrAlterSpace, sp.displayName(), "can not change space engine")
 	}
 	// Alter: existing tuples must satisfy the new format.
 	probe := &Space{env: sp.env}
@@ -454,7 +455,7 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 	}
 	sp := s.spaces[sid]
 	if sp == nil {
-		return nil, errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", sid)
+		return nil, boxError(box.ErrNoSuchSpace, fmt.Sprint(sid))
 	}
 	existing := sp.Index(iid)
 	tuples := sp.storedTuples()
@@ -490,13 +491,13 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 			}
 		}
 		if ix.SpaceID != sid || ix.ID != iid {
-			return nil, errorf(box.ErrModifyIndex, "Can't create or modify index '%s' in space '%s': ids can not be changed", ix.Name, sp.displayName())
+			return nil, boxError(box.ErrModifyIndex, ix.Name, sp.displayName(), "ids can not be changed")
 		}
 		if err := ix.compile(s.collation, s.opts.TypeRules); err != nil {
 			return nil, err
 		}
 		if iid != 0 && sp.primary() == nil {
-			return nil, errorf(box.ErrAlterSpace, "Can't modify space '%s': can not add a secondary key before primary", sp.displayName())
+			return nil, boxError(box.ErrAlterSpace, sp.displayName(), "can not add a secondary key before primary")
 		}
 		indexes = append(indexes, ix)
 	}
@@ -535,7 +536,7 @@ func (s *State) ddlTruncate(typ box.RowType, ch change) (func(), *ApplyError) {
 	}
 	sp := s.spaces[id]
 	if sp == nil {
-		return nil, errorf(box.ErrNoSuchSpace, "Space '%d' does not exist", id)
+		return nil, boxError(box.ErrNoSuchSpace, fmt.Sprint(id))
 	}
 	if box.IsSystemSpace(id) {
 		return nil, boxError(box.ErrTruncateSystemSpace, sp.displayName())

@@ -78,7 +78,7 @@ func (op *updateOp) errBadJSON(pos int) *ApplyError {
 }
 
 func (op *updateOp) errSpliceBound() *ApplyError {
-	return errorf(box.ErrUpdateSplice, "SPLICE error on field %s: offset is out of bound", op.fieldStr())
+	return boxError(box.ErrUpdateSplice, op.fieldStr(), "offset is out of bound")
 }
 
 // fieldLookup resolves a field name of the space format.
@@ -88,10 +88,10 @@ type fieldLookup func(name string) (int, bool)
 func decodeOps(raw any, indexBase int64, names fieldLookup) ([]updateOp, *ApplyError) {
 	list, ok := raw.([]any)
 	if !ok {
-		return nil, errorf(box.ErrIllegalParams, "Illegal parameters, update operations must be an array {{op,..}, {op,..}}")
+		return nil, boxError(box.ErrIllegalParams, "update operations must be an array {{op,..}, {op,..}}")
 	}
 	if len(list) > maxUpdateOps {
-		return nil, errorf(box.ErrIllegalParams, "Illegal parameters, too many operations for update")
+		return nil, boxError(box.ErrIllegalParams, "too many operations for update")
 	}
 	ops := make([]updateOp, len(list))
 	for i, r := range list {
@@ -130,14 +130,14 @@ func decodeOp(op *updateOp, num int, raw any, indexBase int64, names fieldLookup
 	op.num = num
 	arr, ok := raw.([]any)
 	if !ok {
-		return errorf(box.ErrIllegalParams, "Illegal parameters, update operation must be an array {op,..}")
+		return boxError(box.ErrIllegalParams, "update operation must be an array {op,..}")
 	}
 	if len(arr) < 1 {
-		return errorf(box.ErrIllegalParams, "Illegal parameters, update operation must be an array {op,..}, got empty array")
+		return boxError(box.ErrIllegalParams, "update operation must be an array {op,..}, got empty array")
 	}
 	name, ok := arr[0].(string)
 	if !ok {
-		return errorf(box.ErrIllegalParams, "Illegal parameters, update operation name must be a string")
+		return boxError(box.ErrIllegalParams, "update operation name must be a string")
 	}
 	if len(name) != 1 || opArgCount(name[0]) == 0 {
 		return errorf(box.ErrUnknownUpdateOp, "Unknown UPDATE operation #%d: %q", num, name)
@@ -187,7 +187,7 @@ func decodeOp(op *updateOp, num int, raw any, indexBase int64, names fieldLookup
 		}
 		op.rest, op.lexErr = lexRest(l)
 	default:
-		return errorf(box.ErrIllegalParams, "Illegal parameters, field id must be a number or a string")
+		return boxError(box.ErrIllegalParams, "field id must be a number or a string")
 	}
 	return op.decodeArgs(arr[2:], indexBase)
 }
