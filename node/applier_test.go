@@ -130,6 +130,7 @@ box.space.a:update({2}, {{'=', 2, 'updated'}})`)
 	if err == nil || !strings.Contains(err.Error(), "Quorum collection for a synchronous transaction is timed out") {
 		t.Errorf("sync write without the node: %v, want a quorum timeout", err)
 	}
+	verifyDirs(t, m.Dir(), dir)
 }
 
 // A Tarantool 2.6.0 and a node in a full mesh: the node joins the

@@ -393,6 +393,9 @@ func TestRelayKeepsFilesForReplica(t *testing.T) {
 	if len(xlogs) > 2 {
 		t.Errorf("%d xlogs left after the replica caught up and a checkpoint", len(xlogs))
 	}
+	r.Close()
+	m.Close()
+	verifyDirs(t, mcfg.Dir, rcfg.Dir)
 }
 
 // clear_synchro_queue confirms what a quorum has: the master is killed
