@@ -141,8 +141,21 @@ func (r *Row) DML() (DML, error) {
 }
 
 // SpaceID returns the space id of a data row without decoding the rest of
-// its body.
+// its body. Tarantool writes it as the body's first key, where it is read
+// directly; elsewhere the body is walked.
 func (r *Row) SpaceID() (uint32, bool) {
+	if b := r.Body; len(b) >= 3 && b[0] >= 0x81 && b[0] <= 0x8f && b[1] == box.KeySpaceID {
+		switch c := b[2]; {
+		case c <= 0x7f:
+			return uint32(c), true
+		case c == 0xcc && len(b) >= 4:
+			return uint32(b[3]), true
+		case c == 0xcd && len(b) >= 5:
+			return uint32(b[3])<<8 | uint32(b[4]), true
+		case c == 0xce && len(b) >= 7:
+			return uint32(b[3])<<24 | uint32(b[4])<<16 | uint32(b[5])<<8 | uint32(b[6]), true
+		}
+	}
 	it, err := NewBodyIter(r.Body)
 	for err == nil {
 		key, ok, e := it.Next()

@@ -185,7 +185,7 @@ func (c *Collector) EndFile(r *format.Reader) {
 // so that transactions are seen whole.
 func (c *Collector) Row(r *format.Row) {
 	c.rowsRead++
-	sid, hasSpace := spaceID(r.Body)
+	sid, hasSpace := r.SpaceID()
 	if hasSpace && sid == box.SpaceSpace {
 		if r.Type == box.TypeInsert || r.Type == box.TypeReplace {
 			c.learnName(r.Body)
@@ -318,55 +318,6 @@ func (c *Collector) closeTx(t *format.Tx) {
 	if t.Flags&box.FlagWaitSync != 0 {
 		c.waitSync++
 	}
-}
-
-// spaceID finds key 0x10 (space id) in a row body; it is the first key of
-// every DML body Tarantool writes, so this rarely looks further.
-func spaceID(body []byte) (uint32, bool) {
-	if len(body) == 0 {
-		return 0, false
-	}
-	// Fast path: a fixmap whose first entry is 0x10 with a small or uint32 value.
-	if b0 := body[0]; b0 >= 0x81 && b0 <= 0x8f && len(body) >= 3 && body[1] == box.KeySpaceID {
-		switch v := body[2]; {
-		case v < 0x80:
-			return uint32(v), true
-		case v == 0xcd && len(body) >= 5:
-			return uint32(body[3])<<8 | uint32(body[4]), true
-		case v == 0xce && len(body) >= 7:
-			return uint32(body[3])<<24 | uint32(body[4])<<16 | uint32(body[5])<<8 | uint32(body[6]), true
-		case v == 0xcc && len(body) >= 4:
-			return uint32(body[3]), true
-		}
-	}
-	c := format.NewMPCursor(body)
-	n, err := c.MapLen()
-	if err != nil {
-		return 0, false
-	}
-	var id uint32
-	var found bool
-	for i := 0; i < n; i++ {
-		if c.Kind() != format.MPUint {
-			if c.Skip() != nil || c.Skip() != nil {
-				return id, found
-			}
-			continue
-		}
-		k, _ := c.Uint()
-		if k == box.KeySpaceID && c.Kind() == format.MPUint {
-			v, err := c.Uint()
-			if err != nil {
-				return id, found
-			}
-			id, found = uint32(v), true
-			continue
-		}
-		if c.Skip() != nil {
-			return id, found
-		}
-	}
-	return id, found
 }
 
 // learnName records the name of a space from a row of _space: the tuple's

@@ -2,58 +2,13 @@ package stats
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
-	"github.com/xlogtool/xlogtool/internal/testfix"
 )
-
-// spaceID agrees with Row.SpaceID on every row of every fixture.
-func TestSpaceID(t *testing.T) {
-	dir := testfix.Dir(t)
-	n := 0
-	for _, rel := range testfix.Files(t) {
-		r, err := format.Open(filepath.Join(dir, rel), format.Options{Force: true})
-		if err != nil {
-			continue
-		}
-		for {
-			row, err := r.Next()
-			if errors.Is(err, io.EOF) || err != nil {
-				break
-			}
-			wid, wok := row.SpaceID()
-			id, ok := spaceID(row.Body)
-			if id != wid || ok != wok {
-				t.Fatalf("%s: row %+v: spaceID %d %v, Row.SpaceID %d %v", rel, row.Pos, id, ok, wid, wok)
-			}
-			n++
-		}
-		r.Close()
-	}
-	for _, body := range [][]byte{
-		{0x82, 0x21, 0x90, 0x10, 0xcd, 0x02, 0x00}, // space id not first
-		{0x81, 0x10, 0xa1, 'x'},                    // not an integer
-		{0x81, 0x10},                               // cut short
-		{0x91, 0x10},                               // not a map
-		{0x81, 0xa1, 'k', 0x01},                    // a string key
-		{0x81, 0x10, 0xce, 0, 1, 0, 0},
-	} {
-		row := format.Row{Body: body}
-		wid, wok := row.SpaceID()
-		if id, ok := spaceID(body); id != wid || ok != wok {
-			t.Errorf("% x: spaceID %d %v, Row.SpaceID %d %v", body, id, ok, wid, wok)
-		}
-	}
-	if n < 10000 {
-		t.Fatalf("only %d rows", n)
-	}
-}
 
 // Synchronous transactions are those whose last row has WAIT_ACK, also
 // when that row is not selected; a file ending inside a transaction leaves

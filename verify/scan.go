@@ -613,25 +613,6 @@ func (s *scanner) xlogRow(r *format.Row) {
 	}
 }
 
-// spaceOf returns a data row's space id, reading it directly when it is the
-// body's first key (as Tarantool writes it).
-func spaceOf(r *format.Row) (uint32, bool) {
-	b := r.Body
-	if len(b) >= 3 && b[0]&0xf0 == 0x80 && b[1] == box.KeySpaceID {
-		switch c := b[2]; {
-		case c <= 0x7f:
-			return uint32(c), true
-		case c == 0xcc && len(b) >= 4:
-			return uint32(b[3]), true
-		case c == 0xcd && len(b) >= 5:
-			return uint32(b[3])<<8 | uint32(b[4]), true
-		case c == 0xce && len(b) >= 7:
-			return uint32(b[3])<<24 | uint32(b[4])<<16 | uint32(b[5])<<8 | uint32(b[6]), true
-		}
-	}
-	return r.SpaceID()
-}
-
 func (f *Finding) withEvidence(e ...Evidence) *Finding {
 	f.Evidence = append(f.Evidence, e...)
 	return f
@@ -685,14 +666,14 @@ func (s *scanner) txRow(r *format.Row, before format.VClock) {
 				withEvidence(s.evidence(r, "")))
 		}
 		if r.Type != box.TypeNop && !s.rules.Flags && r.Type.IsDML() {
-			if sid, ok := spaceOf(r); ok && s.schema.syncSpaces.IsSync(sid) {
+			if sid, ok := r.SpaceID(); ok && s.schema.syncSpaces.IsSync(sid) {
 				sd.sync = true
 			}
 		}
 	}
 	broken := t.Origin != 0 && t.Headless
 	if r.Type.IsDML() && !broken {
-		if sid, ok := spaceOf(r); ok && (sid == box.SpaceSchema || sid == box.SpaceSpace || sid == box.SpaceCluster) {
+		if sid, ok := r.SpaceID(); ok && (sid == box.SpaceSchema || sid == box.SpaceSpace || sid == box.SpaceCluster) {
 			s.schema.apply(r)
 			s.learnOwnID()
 		}

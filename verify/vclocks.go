@@ -180,7 +180,7 @@ func tailXlog(ctx context.Context, path string, sum *InstanceSummary, sch *schem
 		sum.Rows++
 		sum.VClock.Follow(r.ReplicaID, r.LSN)
 		if r.Type.IsDML() {
-			if sid, ok := spaceOf(r); ok && (sid == box.SpaceSchema || sid == box.SpaceCluster) {
+			if sid, ok := r.SpaceID(); ok && (sid == box.SpaceSchema || sid == box.SpaceCluster) {
 				sch.apply(r)
 			}
 		}
@@ -206,7 +206,7 @@ func snapSystem(path string, sch *schema) {
 		if err != nil || !r.Type.IsDML() {
 			return
 		}
-		sid, ok := spaceOf(r)
+		sid, ok := r.SpaceID()
 		if !ok || sid > box.SpaceCluster {
 			return
 		}
