@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -228,4 +230,79 @@ func TestElectionProcesses(t *testing.T) {
 		dirs = append(dirs, e.cfg.Dir)
 	}
 	verifyDirs(t, dirs...)
+}
+
+// The failover time distribution (docs/node.md): XLOGTOOL_FAILOVER_RUNS
+// times, three fresh node processes elect a leader that takes
+// synchronous writes, it is killed with SIGKILL, and the time from the
+// kill to the first write acknowledged by the new leader is measured.
+// Timings are reported, never asserted.
+func TestElectionFailoverTimes(t *testing.T) {
+	runs, _ := strconv.Atoi(os.Getenv("XLOGTOOL_FAILOVER_RUNS"))
+	if runs <= 0 {
+		t.Skip("set XLOGTOOL_FAILOVER_RUNS to measure")
+	}
+	var times []time.Duration
+	for r := 0; r < runs; r++ {
+		cfgs := processConfigs(t)
+		cs := startElectionChildren(t, cfgs)
+		li, _ := waitProcLeader(t, cs, nil, 20*time.Second)
+		c := dialAdmin(t, cs[li].ch.addr)
+		call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
+		call(t, c, "box.space.s:create_index", "pk")
+		s := spaceID(t, c, "s")
+		w := startWriter(t, c, s, 0)
+		time.Sleep(time.Duration(100+r*37%400) * time.Millisecond)
+		killed := time.Now()
+		cs[li].ch.kill(t)
+		w.finish()
+		done := make(chan time.Duration, 2)
+		for i, e := range cs {
+			if i == li {
+				continue
+			}
+			go func() {
+				cc, err := client.Dial(context.Background(), e.ch.addr, client.Options{User: tarantooltest.AdminUser, Password: tarantooltest.AdminPassword, Timeout: 5 * time.Second})
+				if err != nil {
+					return
+				}
+				defer cc.Close()
+				for time.Since(killed) < 30*time.Second {
+					cx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					_, err := cc.Replace(cx, s, []any{1 << 30, "first"})
+					cancel()
+					if err == nil {
+						done <- time.Since(killed)
+						return
+					}
+					time.Sleep(2 * time.Millisecond)
+				}
+			}()
+		}
+		select {
+		case d := <-done:
+			times = append(times, d)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("run %d: no acknowledged write after the kill", r)
+		}
+		for i, e := range cs {
+			if i != li {
+				e.ch.kill(t)
+			}
+		}
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	q := func(p float64) time.Duration { return times[int(p*float64(len(times)-1))] }
+	t.Logf("failover over %d runs (election timeout %v, death timeout %v): min %v, median %v, p90 %v, max %v",
+		runs, time.Second, time.Second, times[0].Round(time.Millisecond), q(0.5).Round(time.Millisecond),
+		q(0.9).Round(time.Millisecond), times[len(times)-1].Round(time.Millisecond))
+	hist := map[int]int{}
+	for _, d := range times {
+		hist[int(d/(250*time.Millisecond))]++
+	}
+	for b := 0; b <= int(times[len(times)-1]/(250*time.Millisecond)); b++ {
+		if hist[b] > 0 {
+			t.Logf("  %v-%v: %d", time.Duration(b)*250*time.Millisecond, time.Duration(b+1)*250*time.Millisecond, hist[b])
+		}
+	}
 }
