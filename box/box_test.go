@@ -197,3 +197,33 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// System space names agree with the spaces of a Tarantool instance.
+func TestSpaceNames(t *testing.T) {
+	tarantooltest.Require(t)
+	out := tarantooltest.RunScript(t, "", `
+box.cfg{log = 'tarantool.log'}
+for _, s in box.space._space:pairs() do
+	if s[1] < 512 then io.write(s[1], '\t', s[3], '\n') end
+end
+os.exit(0)
+`)
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		id, name, _ := strings.Cut(line, "\t")
+		v, err := strconv.ParseUint(id, 10, 32)
+		if err != nil {
+			t.Fatalf("bad line %q", line)
+		}
+		if got := box.SpaceName(uint32(v)); got != name {
+			t.Errorf("space %d: SpaceName %q, Tarantool has %q", v, got, name)
+		}
+		n++
+	}
+	if n < 20 {
+		t.Errorf("only %d system spaces read from Tarantool", n)
+	}
+	if box.SpaceName(box.SpaceRecoveryPoint) != "_recovery_point" || box.SpaceName(512) != "" {
+		t.Error("SpaceName of a space 2.6 does not have, or of a user space")
+	}
+}

@@ -40,5 +40,22 @@ const (
 	SystemSpaceMax = 512
 )
 
+// spaceNames are the system spaces' names.
+var spaceNames = map[uint32]string{
+	SpaceVinylDeferredDelete: "_vinyl_deferred_delete", SpaceSchema: "_schema",
+	SpaceCollation: "_collation", SpaceVCollation: "_vcollation", SpaceSpace: "_space",
+	SpaceVSpace: "_vspace", SpaceSequence: "_sequence", SpaceSequenceData: "_sequence_data",
+	SpaceVSequence: "_vsequence", SpaceIndex: "_index", SpaceVIndex: "_vindex",
+	SpaceFunc: "_func", SpaceVFunc: "_vfunc", SpaceUser: "_user", SpaceVUser: "_vuser",
+	SpacePriv: "_priv", SpaceVPriv: "_vpriv", SpaceCluster: "_cluster",
+	SpaceTrigger: "_trigger", SpaceTruncate: "_truncate", SpaceSpaceSequence: "_space_sequence",
+	SpaceFkConstraint: "_fk_constraint", SpaceCkConstraint: "_ck_constraint",
+	SpaceFuncIndex: "_func_index", SpaceSessionSettings: "_session_settings",
+	SpaceGcConsumers: "_gc_consumers", SpaceRecoveryPoint: "_recovery_point",
+}
+
+// SpaceName returns the name of a system space, or "" for another id.
+func SpaceName(id uint32) string { return spaceNames[id] }
+
 // IsSystemSpace reports whether id is in the system space range.
 func IsSystemSpace(id uint32) bool { return id > SystemIDMin && id < SystemIDMax }

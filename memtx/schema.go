@@ -399,7 +399,6 @@ func parseMapPart(x Map) (KeyPart, *ApplyError) {
 // rows, and _space/_index rows describe themselves).
 type bootstrapSpace struct {
 	id    uint32
-	name  string
 	parts []KeyPart
 }
 
@@ -410,24 +409,24 @@ func bootS(f uint32) KeyPart { return KeyPart{Field: f, Type: TypeString} }
 // by Tarantool's bootstrap (they have not changed between 1.6 and 3.x,
 // except _priv whose object id became 'scalar' and is compatible).
 var bootstrapSpaces = []bootstrapSpace{
-	{box.SpaceSchema, "_schema", []KeyPart{bootS(0)}},
-	{box.SpaceCollation, "_collation", []KeyPart{bootU(0)}},
-	{box.SpaceSpace, "_space", []KeyPart{bootU(0)}},
-	{box.SpaceSequence, "_sequence", []KeyPart{bootU(0)}},
-	{box.SpaceSequenceData, "_sequence_data", []KeyPart{bootU(0)}},
-	{box.SpaceIndex, "_index", []KeyPart{bootU(0), bootU(1)}},
-	{box.SpaceFunc, "_func", []KeyPart{bootU(0)}},
-	{box.SpaceUser, "_user", []KeyPart{bootU(0)}},
-	{box.SpacePriv, "_priv", []KeyPart{bootU(1), bootS(2), {Field: 3, Type: TypeScalar}}},
-	{box.SpaceCluster, "_cluster", []KeyPart{bootU(0)}},
-	{box.SpaceTrigger, "_trigger", []KeyPart{bootS(0)}},
-	{box.SpaceTruncate, "_truncate", []KeyPart{bootU(0)}},
-	{box.SpaceSpaceSequence, "_space_sequence", []KeyPart{bootU(0)}},
-	{box.SpaceFkConstraint, "_fk_constraint", []KeyPart{bootS(0), bootU(1)}},
-	{box.SpaceCkConstraint, "_ck_constraint", []KeyPart{bootU(0), bootS(1)}},
-	{box.SpaceFuncIndex, "_func_index", []KeyPart{bootU(0), bootU(1)}},
-	{box.SpaceGcConsumers, "_gc_consumers", []KeyPart{bootS(0)}},
-	{box.SpaceRecoveryPoint, "_recovery_point", []KeyPart{bootU(0), bootU(1), bootU(2)}},
+	{box.SpaceSchema, []KeyPart{bootS(0)}},
+	{box.SpaceCollation, []KeyPart{bootU(0)}},
+	{box.SpaceSpace, []KeyPart{bootU(0)}},
+	{box.SpaceSequence, []KeyPart{bootU(0)}},
+	{box.SpaceSequenceData, []KeyPart{bootU(0)}},
+	{box.SpaceIndex, []KeyPart{bootU(0), bootU(1)}},
+	{box.SpaceFunc, []KeyPart{bootU(0)}},
+	{box.SpaceUser, []KeyPart{bootU(0)}},
+	{box.SpacePriv, []KeyPart{bootU(1), bootS(2), {Field: 3, Type: TypeScalar}}},
+	{box.SpaceCluster, []KeyPart{bootU(0)}},
+	{box.SpaceTrigger, []KeyPart{bootS(0)}},
+	{box.SpaceTruncate, []KeyPart{bootU(0)}},
+	{box.SpaceSpaceSequence, []KeyPart{bootU(0)}},
+	{box.SpaceFkConstraint, []KeyPart{bootS(0), bootU(1)}},
+	{box.SpaceCkConstraint, []KeyPart{bootU(0), bootS(1)}},
+	{box.SpaceFuncIndex, []KeyPart{bootU(0), bootU(1)}},
+	{box.SpaceGcConsumers, []KeyPart{bootS(0)}},
+	{box.SpaceRecoveryPoint, []KeyPart{bootU(0), bootU(1), bootU(2)}},
 }
 
 func findBootstrap(id uint32) *bootstrapSpace {

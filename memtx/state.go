@@ -311,7 +311,7 @@ func (req *Request) storedTuple() (Tuple, *ApplyError) {
 // bootstrapSpace creates a system space known only from the built-in
 // list, with its primary key.
 func (s *State) bootstrapSpace(b *bootstrapSpace) *Space {
-	sp := &Space{ID: b.id, Name: b.name, Engine: "memtx", env: s.env}
+	sp := &Space{ID: b.id, Name: box.SpaceName(b.id), Engine: "memtx", env: s.env}
 	pk := &Index{SpaceID: b.id, ID: 0, Name: "primary", Type: "tree", Unique: true, Parts: b.parts}
 	_ = pk.compile(s.collation, s.opts.TypeRules)
 	sp.indexes, _ = sp.rebuild([]*Index{pk}, nil)

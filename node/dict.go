@@ -62,7 +62,6 @@ const (
 // dictSpace describes one system space.
 type dictSpace struct {
 	id         uint32
-	name       string
 	engine     string
 	fieldCount uint32
 	opts       memtx.Map
@@ -77,31 +76,31 @@ func dictSpaces() []dictSpace {
 		memtx.Map{{Key: "type", Value: "any"}, {Key: "name", Value: "value"}, {Key: "is_nullable", Value: true}},
 	}
 	return []dictSpace{
-		{257, "_vinyl_deferred_delete", "blackhole", 0, m("group_id", uint64(1)), fields("space_id:unsigned lsn:unsigned tuple:array")},
-		{272, "_schema", "memtx", 0, nil, schemaFormat},
-		{276, "_collation", "memtx", 0, nil, fields(fmtCollation)},
-		{277, "_vcollation", "sysview", 0, nil, fields(fmtCollation)},
-		{280, "_space", "memtx", 0, nil, fields(fmtSpace)},
-		{281, "_vspace", "sysview", 0, nil, fields(fmtSpace)},
-		{284, "_sequence", "memtx", 0, nil, fields(fmtSequence)},
-		{285, "_sequence_data", "memtx", 0, nil, fields("id:unsigned value:integer")},
-		{286, "_vsequence", "sysview", 0, nil, fields(fmtSequence)},
-		{288, "_index", "memtx", 0, nil, fields(fmtIndex)},
-		{289, "_vindex", "sysview", 0, nil, fields(fmtIndex)},
-		{296, "_func", "memtx", 0, nil, fields("id:unsigned owner:unsigned name:string setuid:unsigned language:string body:string routine_type:string param_list:array returns:string aggregate:string sql_data_access:string is_deterministic:boolean is_sandboxed:boolean is_null_call:boolean exports:array opts:map comment:string created:string last_altered:string")},
-		{297, "_vfunc", "sysview", 0, nil, fields("id:unsigned owner:unsigned name:string setuid:unsigned")},
-		{304, "_user", "memtx", 0, nil, fields(fmtUser)},
-		{305, "_vuser", "sysview", 0, nil, fields(fmtUser)},
-		{312, "_priv", "memtx", 0, nil, fields(fmtPriv)},
-		{313, "_vpriv", "sysview", 0, nil, fields(fmtPriv)},
-		{320, "_cluster", "memtx", 0, nil, fields("id:unsigned uuid:string")},
-		{328, "_trigger", "memtx", 0, nil, fields("name:string space_id:unsigned opts:map")},
-		{330, "_truncate", "memtx", 0, nil, fields("id:unsigned count:unsigned")},
-		{340, "_space_sequence", "memtx", 0, nil, fields("id:unsigned sequence_id:unsigned is_generated:boolean field:unsigned path:string")},
-		{356, "_fk_constraint", "memtx", 0, nil, fields("name:string child_id:unsigned parent_id:unsigned is_deferred:boolean match:string on_delete:string on_update:string child_cols:array parent_cols:array")},
-		{364, "_ck_constraint", "memtx", 0, nil, fields("space_id:unsigned name:string is_deferred:boolean language:str code:str is_enabled:boolean")},
-		{372, "_func_index", "memtx", 0, nil, fields("space_id:unsigned index_id:unsigned func_id:unsigned")},
-		{380, "_session_settings", "service", 2, m("temporary", true), fields("name:string value:any")},
+		{box.SpaceVinylDeferredDelete, "blackhole", 0, m("group_id", uint64(1)), fields("space_id:unsigned lsn:unsigned tuple:array")},
+		{box.SpaceSchema, "memtx", 0, nil, schemaFormat},
+		{box.SpaceCollation, "memtx", 0, nil, fields(fmtCollation)},
+		{box.SpaceVCollation, "sysview", 0, nil, fields(fmtCollation)},
+		{box.SpaceSpace, "memtx", 0, nil, fields(fmtSpace)},
+		{box.SpaceVSpace, "sysview", 0, nil, fields(fmtSpace)},
+		{box.SpaceSequence, "memtx", 0, nil, fields(fmtSequence)},
+		{box.SpaceSequenceData, "memtx", 0, nil, fields("id:unsigned value:integer")},
+		{box.SpaceVSequence, "sysview", 0, nil, fields(fmtSequence)},
+		{box.SpaceIndex, "memtx", 0, nil, fields(fmtIndex)},
+		{box.SpaceVIndex, "sysview", 0, nil, fields(fmtIndex)},
+		{box.SpaceFunc, "memtx", 0, nil, fields("id:unsigned owner:unsigned name:string setuid:unsigned language:string body:string routine_type:string param_list:array returns:string aggregate:string sql_data_access:string is_deterministic:boolean is_sandboxed:boolean is_null_call:boolean exports:array opts:map comment:string created:string last_altered:string")},
+		{box.SpaceVFunc, "sysview", 0, nil, fields("id:unsigned owner:unsigned name:string setuid:unsigned")},
+		{box.SpaceUser, "memtx", 0, nil, fields(fmtUser)},
+		{box.SpaceVUser, "sysview", 0, nil, fields(fmtUser)},
+		{box.SpacePriv, "memtx", 0, nil, fields(fmtPriv)},
+		{box.SpaceVPriv, "sysview", 0, nil, fields(fmtPriv)},
+		{box.SpaceCluster, "memtx", 0, nil, fields("id:unsigned uuid:string")},
+		{box.SpaceTrigger, "memtx", 0, nil, fields("name:string space_id:unsigned opts:map")},
+		{box.SpaceTruncate, "memtx", 0, nil, fields("id:unsigned count:unsigned")},
+		{box.SpaceSpaceSequence, "memtx", 0, nil, fields("id:unsigned sequence_id:unsigned is_generated:boolean field:unsigned path:string")},
+		{box.SpaceFkConstraint, "memtx", 0, nil, fields("name:string child_id:unsigned parent_id:unsigned is_deferred:boolean match:string on_delete:string on_update:string child_cols:array parent_cols:array")},
+		{box.SpaceCkConstraint, "memtx", 0, nil, fields("space_id:unsigned name:string is_deferred:boolean language:str code:str is_enabled:boolean")},
+		{box.SpaceFuncIndex, "memtx", 0, nil, fields("space_id:unsigned index_id:unsigned func_id:unsigned")},
+		{box.SpaceSessionSettings, "service", 2, m("temporary", true), fields("name:string value:any")},
 	}
 }
 
@@ -251,34 +250,34 @@ func dictPrivs(nfuncs int) [][]any {
 func Dictionary(instanceUUID, replicasetUUID string) []dictRow {
 	var rows []dictRow
 	add := func(space uint32, t []any) { rows = append(rows, dictRow{space, t}) }
-	add(272, []any{"cluster", replicasetUUID})
-	add(272, []any{"max_id", uint64(511)})
-	add(272, append([]any{"version"}, DictionaryVersion...))
+	add(box.SpaceSchema, []any{"cluster", replicasetUUID})
+	add(box.SpaceSchema, []any{"max_id", uint64(511)})
+	add(box.SpaceSchema, append([]any{"version"}, DictionaryVersion...))
 	for _, c := range dictCollations() {
-		add(276, c)
+		add(box.SpaceCollation, c)
 	}
 	for _, s := range dictSpaces() {
 		opts := s.opts
 		if opts == nil {
 			opts = memtx.Map{}
 		}
-		add(280, []any{u(s.id), u(box.UserAdmin), s.name, s.engine, u(s.fieldCount), opts, s.format})
+		add(box.SpaceSpace, []any{u(s.id), u(box.UserAdmin), box.SpaceName(s.id), s.engine, u(s.fieldCount), opts, s.format})
 	}
 	for _, d := range dictIndexes {
-		add(288, indexRow(d))
+		add(box.SpaceIndex, indexRow(d))
 	}
 	funcs := dictFuncs()
 	for _, f := range funcs {
-		add(296, f)
+		add(box.SpaceFunc, f)
 	}
-	add(304, []any{u(box.UserGuest), u(box.UserAdmin), "guest", "user", memtx.Map{{Key: "chap-sha1", Value: GuestPasswordHash}}})
-	add(304, []any{u(box.UserAdmin), u(box.UserAdmin), "admin", "user", memtx.Map{}})
-	add(304, []any{u(box.RolePublic), u(box.UserAdmin), "public", "role", memtx.Map{}})
-	add(304, []any{u(box.RoleReplication), u(box.UserAdmin), "replication", "role", memtx.Map{}})
-	add(304, []any{u(box.RoleSuper), u(box.UserAdmin), "super", "role", memtx.Map{}})
+	add(box.SpaceUser, []any{u(box.UserGuest), u(box.UserAdmin), "guest", "user", memtx.Map{{Key: "chap-sha1", Value: GuestPasswordHash}}})
+	add(box.SpaceUser, []any{u(box.UserAdmin), u(box.UserAdmin), "admin", "user", memtx.Map{}})
+	add(box.SpaceUser, []any{u(box.RolePublic), u(box.UserAdmin), "public", "role", memtx.Map{}})
+	add(box.SpaceUser, []any{u(box.RoleReplication), u(box.UserAdmin), "replication", "role", memtx.Map{}})
+	add(box.SpaceUser, []any{u(box.RoleSuper), u(box.UserAdmin), "super", "role", memtx.Map{}})
 	for _, p := range dictPrivs(len(funcs)) {
-		add(312, p)
+		add(box.SpacePriv, p)
 	}
-	add(320, []any{uint64(1), instanceUUID})
+	add(box.SpaceCluster, []any{uint64(1), instanceUUID})
 	return rows
 }
