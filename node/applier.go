@@ -284,7 +284,7 @@ func (a *applier) acker(conn *client.ReplicationConn, points <-chan ackPoint) {
 		if len(points) > 0 {
 			continue // the next one says more
 		}
-		if err := conn.SendAck(iproto.Ack{VClock: n.writtenVClock()}); err != nil {
+		if err := conn.SendAck(iproto.Ack{VClock: n.writtenVClock(), Term: n.ackTerm()}); err != nil {
 			conn.Close()
 			return
 		}

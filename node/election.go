@@ -471,7 +471,7 @@ func (n *Node) synchroInfo() memtx.Map {
 // rows, NODE.md §6.2).
 func (n *Node) snapshotRaft() *format.Raft {
 	d := n.election
-	if d == nil || !n.cfg.electionOn() {
+	if d == nil || !n.electionOnNow() {
 		return nil
 	}
 	st := d.status()
@@ -479,9 +479,10 @@ func (n *Node) snapshotRaft() *format.Raft {
 }
 
 // snapshotPromote is the PROMOTE row of a snapshot: the queue owner, its
-// confirmed LSN and the queue term, when a PROMOTE was ever applied
-// (n.mu held).
+// confirmed LSN and the queue term, when a PROMOTE was ever applied.
 func (n *Node) snapshotPromote() *format.Synchro {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if !n.cfg.electionOn() || n.limbo == nil {
 		return nil
 	}
@@ -505,11 +506,13 @@ func (n *Node) promote() error {
 	if err != nil {
 		return err
 	}
-	timeout := n.cfg.ElectionTimeout
+	n.mu.Lock()
+	timeout, synchroTimeout := n.cfg.ElectionTimeout, n.cfg.ReplicationSynchroTimeout
+	n.mu.Unlock()
 	if timeout <= 0 {
 		timeout = raft.DefaultElectionTimeout
 	}
-	deadline := time.Now().Add(timeout + 2*n.cfg.ReplicationSynchroTimeout)
+	deadline := time.Now().Add(timeout + 2*synchroTimeout)
 	for time.Now().Before(deadline) {
 		if n.electionWritable() && n.ownsQueue() {
 			return nil
@@ -724,4 +727,29 @@ func (n *Node) fileVersion() string {
 		return "2.11.0"
 	}
 	return n.cfg.Version
+}
+
+// ackTerm is the TERM of the node's ACKs (2.11, F§7.8): its persisted Raft
+// term with elections on, none otherwise (2.6.0 masters skip the key).
+func (n *Node) ackTerm() uint64 {
+	if n.election == nil || !n.electionOnNow() {
+		return 0
+	}
+	return n.election.status().Term
+}
+
+// ackedTerm feeds the TERM of a replica's ACK to Raft before the ACK
+// itself counts (raft_process_term).
+func (n *Node) ackedTerm(term uint64) {
+	if term == 0 || n.election == nil {
+		return
+	}
+	n.election.with(func(e *raft.Election) { e.AckTerm(term) })
+}
+
+// electionOnNow is Config.electionOn under n.mu (box.cfg changes it).
+func (n *Node) electionOnNow() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cfg.electionOn()
 }

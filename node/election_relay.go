@@ -21,7 +21,7 @@ func (n *Node) relayRaft(req iproto.SubscribeRequest, id uint32) (*raftSub, stri
 		return nil, ""
 	}
 	if req.ServerVersion < raftVersion {
-		if n.cfg.electionOn() {
+		if n.electionOnNow() {
 			why := fmt.Sprintf("replica %s announced version %s, which does not understand RAFT messages and PROMOTE rows: it gets no election traffic", req.InstanceUUID, versionString(req.ServerVersion))
 			n.log.Warnf("%s", why)
 			return nil, why

@@ -538,6 +538,7 @@ func (l *link) readAcks(r *relay, done chan struct{}) {
 		r.ack, r.lastAck = ack.VClock, time.Now()
 		r.mu.Unlock()
 		if r.id != 0 {
+			n.ackedTerm(ack.Term)
 			n.repl.hold(r.uuid, ack.VClock)
 			n.replicaAck(r.id, ack.VClock)
 		}
