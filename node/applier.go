@@ -247,7 +247,7 @@ func (a *applier) follow() error {
 		}
 		for _, tx := range asm.Add(&row) {
 			if tx.End != format.TxCommitted {
-				return boxErr(box.ErrUnsupported, "replication does not support interleaving transactions")
+				return box.NewError(box.ErrUnsupported, "replication", "interleaving transactions")
 			}
 			if tx.Headless {
 				return box.NewError(box.ErrProtocol, "Transaction id must be equal to LSN of the first row in the transaction.")

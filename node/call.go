@@ -71,7 +71,7 @@ func (n *Node) Call(s *session, name string, args []any) ([]any, error) {
 
 // Eval answers EVAL: there is no Lua engine.
 func (n *Node) Eval(s *session, expr string) ([]any, error) {
-	return nil, boxErr(box.ErrUnsupported, "xlogtool node does not support EVAL (there is no Lua engine)")
+	return nil, box.NewError(box.ErrUnsupported, "xlogtool node", "EVAL (there is no Lua engine)")
 }
 
 func (n *Node) needUniverse(s *session, p uint32) error {
@@ -233,7 +233,7 @@ func (n *Node) spaceMethod(s *session, name, method string, args []any) ([]any, 
 	sp := n.st.SpaceByName(name)
 	if sp == nil || !sp.Defined {
 		n.mu.Unlock()
-		return nil, boxErr(box.ErrNoSuchProc, "Procedure 'box.space.%s:%s' is not defined", name, method)
+		return nil, box.NewError(box.ErrNoSuchProc, "box.space."+name+":"+method)
 	}
 	owner := sp.Owner == s.uid
 	n.mu.Unlock()
@@ -573,7 +573,7 @@ func cfgSeconds(name string, v any) (time.Duration, error) {
 	case uint64:
 		return time.Duration(x) * time.Second, nil
 	}
-	return 0, boxErr(box.ErrCfg, "Incorrect value for option '%s': should be of type number", name)
+	return 0, box.NewError(box.ErrCfg, name, "should be of type number")
 }
 
 // reconfigure applies the dynamic options of box.cfg{...}.
@@ -584,7 +584,7 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 		case "read_only":
 			b, ok := e.Value.(bool)
 			if !ok {
-				return boxErr(box.ErrCfg, "Incorrect value for option 'read_only': should be of type boolean")
+				return box.NewError(box.ErrCfg, "read_only", "should be of type boolean")
 			}
 			n.mu.Lock()
 			n.readOnly = b
@@ -592,7 +592,7 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 		case "checkpoint_count":
 			v, _ := optUint(memtx.Map{e}, k)
 			if v < 1 {
-				return boxErr(box.ErrCfg, "Incorrect value for option 'checkpoint_count': the value must not be less than one")
+				return box.NewError(box.ErrCfg, "checkpoint_count", "the value must not be less than one")
 			}
 			n.mu.Lock()
 			n.cfg.CheckpointCount = int(v)
@@ -600,7 +600,7 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 		case "replication_synchro_quorum":
 			v, _ := optUint(memtx.Map{e}, k)
 			if v < 1 || v > 31 {
-				return boxErr(box.ErrCfg, "Incorrect value for option 'replication_synchro_quorum': the value must be greater than zero and less than maximal number of replicas")
+				return box.NewError(box.ErrCfg, "replication_synchro_quorum", "the value must be greater than zero and less than maximal number of replicas")
 			}
 			n.mu.Lock()
 			n.cfg.ReplicationSynchroQuorum = int(v)
@@ -613,7 +613,7 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 				return err
 			}
 			if d <= 0 {
-				return boxErr(box.ErrCfg, "Incorrect value for option 'replication_synchro_timeout': the value must be greater than zero")
+				return box.NewError(box.ErrCfg, "replication_synchro_timeout", "the value must be greater than zero")
 			}
 			n.mu.Lock()
 			n.cfg.ReplicationSynchroTimeout = d
@@ -623,7 +623,7 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 			n.mu.Lock()
 			if int64(v) < n.cfg.MemtxMemory {
 				n.mu.Unlock()
-				return boxErr(box.ErrCfg, "Incorrect value for option 'memtx_memory': cannot decrease memory size at runtime")
+				return box.NewError(box.ErrCfg, "memtx_memory", "cannot decrease memory size at runtime")
 			}
 			n.cfg.MemtxMemory = int64(v)
 			n.st.SetMemoryLimit(v)
@@ -649,7 +649,7 @@ func (n *Node) reconfigure(opts memtx.Map) error {
 		case "listen", "log_level":
 			// Accepted; without effect here.
 		default:
-			return boxErr(box.ErrCfg, "Incorrect value for option '%s': unexpected option", k)
+			return box.NewError(box.ErrCfg, k, "unexpected option")
 		}
 	}
 	return nil

@@ -557,14 +557,14 @@ func (n *Node) reconfigureElection(key string, v any) error {
 				return time.Duration(x) * time.Second, nil
 			}
 		}
-		return 0, boxErr(box.ErrCfg, "Incorrect value for option '%s': the value must be a positive number", key)
+		return 0, box.NewError(box.ErrCfg, key, "the value must be a positive number")
 	}
 	switch key {
 	case "election_mode":
 		s, _ := v.(string)
 		m, err := raft.ParseMode(s)
 		if err != nil {
-			return boxErr(box.ErrCfg, "Incorrect value for option 'election_mode': the value must be one of the following strings: 'off', 'voter', 'candidate', 'manual'")
+			return box.NewError(box.ErrCfg, "election_mode", "the value must be one of the following strings: 'off', 'voter', 'candidate', 'manual'")
 		}
 		n.mu.Lock()
 		was := n.cfg.electionOn()
@@ -578,7 +578,7 @@ func (n *Node) reconfigureElection(key string, v any) error {
 		s, _ := v.(string)
 		f, err := raft.ParseFencing(s)
 		if err != nil {
-			return boxErr(box.ErrCfg, "Incorrect value for option 'election_fencing_mode': the value must be one of the following strings: 'off', 'soft', 'strict'")
+			return box.NewError(box.ErrCfg, "election_fencing_mode", "the value must be one of the following strings: 'off', 'soft', 'strict'")
 		}
 		n.mu.Lock()
 		n.cfg.ElectionFencingMode = s

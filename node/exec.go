@@ -39,7 +39,7 @@ func (n *Node) spaceName(sp *memtx.Space) string {
 func (n *Node) space(id uint32) (*memtx.Space, *box.Error) {
 	sp := n.st.Space(id)
 	if sp == nil || !sp.Defined {
-		return nil, boxErr(box.ErrNoSuchSpace, "Space '%d' does not exist", id)
+		return nil, box.NewError(box.ErrNoSuchSpace, fmt.Sprint(id))
 	}
 	return sp, nil
 }
@@ -163,7 +163,7 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 		return dmlResult{}, box.NewError(box.ErrReadonly)
 	}
 	if sp.Engine == "sysview" {
-		return dmlResult{}, boxErr(box.ErrUnsupported, "View '%s' does not support %s", n.spaceName(sp), req.Type)
+		return dmlResult{}, box.NewError(box.ErrUnsupported, fmt.Sprintf("View '%s'", n.spaceName(sp)), req.Type)
 	}
 	if body == nil {
 		b, encErr := encodeDMLBody(req)
@@ -383,7 +383,7 @@ func (n *Node) checkSpace(s *session, sp *memtx.Space, want uint32) *box.Error {
 	if p[fmt.Sprintf("space:%d", sp.ID)]&want == want {
 		return nil
 	}
-	return boxErr(box.ErrAccessDenied, "%s access to space '%s' is denied for user '%s'", privNames[want], n.spaceName(sp), s.user)
+	return box.NewError(box.ErrAccessDenied, privNames[want], "space", n.spaceName(sp), s.user)
 }
 
 // checkUniverse checks a privilege on the universe.
@@ -391,7 +391,7 @@ func (n *Node) checkUniverse(s *session, want uint32) *box.Error {
 	if s.uid == box.UserAdmin || n.privileges(s.uid)["universe:0"]&want == want {
 		return nil
 	}
-	return boxErr(box.ErrAccessDenied, "%s access to universe '' is denied for user '%s'", privNames[want], s.user)
+	return box.NewError(box.ErrAccessDenied, privNames[want], "universe", "", s.user)
 }
 
 // Authenticate checks a chap-sha1 scramble against _user and returns the

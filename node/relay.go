@@ -437,7 +437,7 @@ func (l *link) subscribe(sess *session, req iproto.SubscribeRequest) error {
 		n.repl.mu.Lock()
 		if old := n.repl.relays[uuid]; old != nil && old.active() {
 			n.repl.mu.Unlock()
-			return boxErr(box.ErrCfg, "Incorrect value for option 'replication': duplicate connection with the same replica UUID")
+			return box.NewError(box.ErrCfg, "replication", "duplicate connection with the same replica UUID")
 		}
 		if n.repl.relays == nil {
 			n.repl.relays = map[string]*relay{}

@@ -53,7 +53,7 @@ func (n *Node) awaitLimbo(w *waiter) error {
 			return err
 		case <-n.stop:
 			// The transaction is in the WAL; a restart finds it pending.
-			return boxErr(box.ErrSystem, "the node is stopping; the transaction is in the WAL, still waiting for its quorum")
+			return box.NewError(box.ErrSystem, "the node is stopping; the transaction is in the WAL, still waiting for its quorum")
 		case <-timer.C:
 			n.mu.Lock()
 			timeout = n.cfg.ReplicationSynchroTimeout
