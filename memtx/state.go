@@ -227,7 +227,7 @@ func (s *State) buffer(req Request) *ApplyError {
 }
 
 func invalidValue(err error) *ApplyError {
-	return errorf(box.ErrInvalidMsgpack, "Invalid MsgPack - %v", err)
+	return boxError(box.ErrInvalidMsgpack, err)
 }
 
 // normOps normalises an operation list; a missing one is an empty list.

@@ -168,7 +168,7 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 	if body == nil {
 		b, encErr := encodeDMLBody(req)
 		if encErr != nil {
-			return dmlResult{}, boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - %v", encErr)
+			return dmlResult{}, box.NewError(box.ErrInvalidMsgpack, encErr)
 		}
 		body = b
 	}

@@ -62,7 +62,7 @@ func (n *Node) serveReplication(c net.Conn, br *bufio.Reader, pkt []byte, sess *
 	case box.TypeJoin:
 		var req iproto.JoinRequest
 		if req, err = iproto.DecodeJoin(row.Body); err != nil {
-			err = boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - %v", err)
+			err = box.NewError(box.ErrInvalidMsgpack, err)
 		} else {
 			err = l.join(sess, req)
 		}
@@ -71,14 +71,14 @@ func (n *Node) serveReplication(c net.Conn, br *bufio.Reader, pkt []byte, sess *
 	case box.TypeRegister:
 		var req iproto.RegisterRequest
 		if req, err = iproto.DecodeRegister(row.Body); err != nil {
-			err = boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - %v", err)
+			err = box.NewError(box.ErrInvalidMsgpack, err)
 		} else {
 			err = l.registerReplica(sess, req)
 		}
 	case box.TypeSubscribe:
 		var req iproto.SubscribeRequest
 		if req, err = iproto.DecodeSubscribe(row.Body); err != nil {
-			err = boxErr(box.ErrInvalidMsgpack, "Invalid MsgPack - %v", err)
+			err = box.NewError(box.ErrInvalidMsgpack, err)
 		} else {
 			err = l.subscribe(sess, req)
 		}
