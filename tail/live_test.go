@@ -192,6 +192,36 @@ func TestStreamEqualsServerWAL(t *testing.T) {
 	}
 }
 
+// A backlog that takes longer to consume than the server's disconnect
+// timeout (four replication_timeouts: 0.8 s here) streams on the same
+// connection: the stream acknowledges as transactions arrive, not only on
+// its 1 s timer, since the server sends no heartbeats while it has rows to
+// send. A server that dropped the stream would show as a reconnect before
+// the row written after the backlog arrives.
+func TestSlowBacklogStaysConnected(t *testing.T) {
+	inst := startServer(t, "")
+	inst.Eval(t, "for i = 1, 1500 do box.space.a:insert{i} end")
+	c := newCollector()
+	c.onTx = func(*tail.Tx) { time.Sleep(time.Millisecond) } // 1.5 s at least
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := tail.New(source(inst), tail.Options{Follow: true, From: emptyVClock()}, c)
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	target := vclockOf(t, inst)
+	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.vclock.Equal(target) })
+	inst.Eval(t, "box.space.a:insert{2000}")
+	target = vclockOf(t, inst)
+	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return c.vclock.Equal(target) })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if c.connects != 1 || c.reconnect != 0 {
+		t.Fatalf("%d connects, %d reconnects: the server dropped the stream\n%s", c.connects, c.reconnect, inst.LogTail())
+	}
+}
+
 // By default the stream starts at the server's vclock: without -f it ends
 // at once; with Follow it gets the rows written afterwards, the same ones
 // the WAL has.

@@ -63,7 +63,7 @@ type Options struct {
 	// default).
 	DialTimeout, IdleTimeout time.Duration
 	// AckInterval is how often the stream acknowledges besides after each
-	// heartbeat (default 1 s).
+	// heartbeat and as transactions arrive (default 1 s).
 	AckInterval time.Duration
 	// MinBackoff and MaxBackoff bound the wait between reconnects
 	// (defaults 100 ms and 5 s).
