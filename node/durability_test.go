@@ -16,6 +16,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
+	"github.com/xlogtool/xlogtool/internal/testproc"
 	"github.com/xlogtool/xlogtool/iproto"
 	"github.com/xlogtool/xlogtool/iproto/client"
 )
@@ -75,11 +76,21 @@ func startChild(t *testing.T, dir, walMode string) (*child, error) {
 	return startChildEnv(t, "XLOGTOOL_NODE_CHILD_DIR="+dir, "XLOGTOOL_NODE_CHILD_WAL="+walMode)
 }
 
+// childStartTimeout bounds the wait for a node process to print its
+// address; childStopTimeout the wait for it to exit after SIGTERM.
+const (
+	childStartTimeout = 60 * time.Second
+	childStopTimeout  = 30 * time.Second
+)
+
 // startChildEnv runs a node process with the environment variables given.
+// It dies with the test binary, and is killed by its PID when the test
+// ends.
 func startChildEnv(t *testing.T, env ...string) (*child, error) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = testproc.SysProcAttr()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -95,12 +106,28 @@ func startChildEnv(t *testing.T, env ...string) (*child, error) {
 			cmd.Wait()
 		}
 	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		cmd.Wait()
-		return nil, fmt.Errorf("node did not start: %s", c.stderr.String())
+	type result struct {
+		line string
+		err  error
 	}
-	c.addr = strings.TrimSpace(strings.TrimPrefix(line, "LISTEN "))
+	read := make(chan result, 1)
+	go func() {
+		line, err := bufio.NewReader(out).ReadString('\n')
+		read <- result{line, err}
+	}()
+	var res result
+	select {
+	case res = <-read:
+	case <-time.After(childStartTimeout):
+		syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		return nil, fmt.Errorf("node printed no address after %v: %s", childStartTimeout, c.stderr)
+	}
+	if res.err != nil {
+		cmd.Wait()
+		return nil, fmt.Errorf("node did not start: %s", c.stderr)
+	}
+	c.addr = strings.TrimSpace(strings.TrimPrefix(res.line, "LISTEN "))
 	return c, nil
 }
 
@@ -123,9 +150,18 @@ func (c *child) kill(t *testing.T) {
 
 func (c *child) stop(t *testing.T) {
 	t.Helper()
+	exited := make(chan error, 1)
+	go func() { exited <- c.cmd.Wait() }()
 	syscall.Kill(c.cmd.Process.Pid, syscall.SIGTERM)
-	if err := c.cmd.Wait(); err != nil {
-		t.Fatalf("node exit: %v\n%s", err, c.stderr.String())
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("node exit: %v\n%s", err, c.stderr)
+		}
+	case <-time.After(childStopTimeout):
+		syscall.Kill(c.cmd.Process.Pid, syscall.SIGKILL)
+		<-exited
+		t.Fatalf("node still running %v after SIGTERM, killed\n%s", childStopTimeout, c.stderr)
 	}
 }
 

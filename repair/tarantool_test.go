@@ -19,6 +19,7 @@ import (
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
+	"github.com/xlogtool/xlogtool/internal/testproc"
 )
 
 // The data written by a real Tarantool: a memtx space (asynchronous), single
@@ -157,6 +158,7 @@ func probe(t *testing.T, dir string) probeResult {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, script, dir, logf)
 	cmd.Dir = work
+	cmd.SysProcAttr = testproc.SysProcAttr()
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

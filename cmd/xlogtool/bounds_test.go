@@ -13,6 +13,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/testfix"
+	"github.com/xlogtool/xlogtool/internal/testproc"
 )
 
 // envRunMain makes the test binary run the command line given as its
@@ -42,6 +43,7 @@ func runMeasured(t *testing.T, args ...string) (code int, stderr string, rss int
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), envRunMain+"=1")
+	cmd.SysProcAttr = testproc.SysProcAttr()
 	var eb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &eb, &eb // meta reports damage on stdout
 	err := cmd.Run()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
+	"github.com/xlogtool/xlogtool/internal/testproc"
 )
 
 const tailServerInit = `
@@ -170,6 +171,7 @@ func startChild(t *testing.T, stdout io.Writer, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^$", "--"}, args...)...)
 	cmd.Env = append(os.Environ(), "XLOGTOOL_TEST_MAIN=1")
+	cmd.SysProcAttr = testproc.SysProcAttr()
 	cmd.Stdout = stdout
 	var stderr strings.Builder
 	cmd.Stderr = &stderr

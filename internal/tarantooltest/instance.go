@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/internal/testproc"
 	"github.com/xlogtool/xlogtool/iproto/client"
 )
 
@@ -184,7 +185,7 @@ func (inst *Instance) spawn() error {
 	cmd := exec.Command(inst.bin, InitFile)
 	cmd.Dir = inst.opts.Dir
 	cmd.Stdout, cmd.Stderr = stderr, stderr
-	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr = testproc.SysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
