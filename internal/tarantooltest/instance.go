@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -476,8 +478,63 @@ func (inst *Instance) LogTail() string {
 }
 
 // FreeAddrs returns n distinct 127.0.0.1 addresses with ports that were
-// free when it returned.
+// free when it returned. The ports lie below the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range), which the source ports of outgoing
+// connections and every bind to port 0 come from: between this call and
+// the server's bind, none of the many connections the tests (and any
+// other program) open can take one. Two callers picking the same port at
+// once is the remaining, far smaller, chance.
 func FreeAddrs(n int) ([]string, error) {
+	lo := ephemeralLow()
+	if lo-minPort < 1000 {
+		return ephemeralAddrs(n)
+	}
+	addrs := make([]string, 0, n)
+	seen := map[int]bool{}
+	for tries := 0; len(addrs) < n; tries++ {
+		if tries > 1000 {
+			return nil, fmt.Errorf("no free port in %d-%d", minPort, lo-1)
+		}
+		port := minPort + rand.IntN(lo-minPort)
+		if seen[port] {
+			continue
+		}
+		seen[port] = true
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		l.Close()
+		addrs = append(addrs, addr)
+	}
+	return addrs, nil
+}
+
+// minPort is the lowest port FreeAddrs picks: above the well-known and
+// the usual service ports.
+const minPort = 10000
+
+// ephemeralLow returns the first port of the kernel's ephemeral range, or
+// 0 when it cannot be read (then FreeAddrs asks the kernel for ports).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0
+	}
+	lo, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 0
+	}
+	return lo
+}
+
+// ephemeralAddrs has the kernel choose n free ports.
+func ephemeralAddrs(n int) ([]string, error) {
 	addrs := make([]string, 0, n)
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -430,5 +432,34 @@ func TestReplicaSetSynchro(t *testing.T) {
 	WaitReplicated(t, a, b)
 	if res := b.Eval(t, "return box.space.s:select()"); fmt.Sprint(res) != "[[[1] [3]]]" {
 		t.Fatalf("replica has %v", res)
+	}
+}
+
+// FreeAddrs gives distinct loopback addresses a server can bind, outside
+// the kernel's ephemeral range when there is room below it.
+func TestFreeAddrs(t *testing.T) {
+	addrs, err := FreeAddrs(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo := ephemeralLow()
+	seen := map[string]bool{}
+	for _, a := range addrs {
+		if seen[a] {
+			t.Errorf("%s returned twice", a)
+		}
+		seen[a] = true
+		host, port, err := net.SplitHostPort(a)
+		if err != nil || host != "127.0.0.1" {
+			t.Fatalf("address %q", a)
+		}
+		if p, _ := strconv.Atoi(port); lo-minPort >= 1000 && (p < minPort || p >= lo) {
+			t.Errorf("port %d is outside %d-%d", p, minPort, lo-1)
+		}
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			t.Fatalf("bind %s: %v", a, err)
+		}
+		defer l.Close()
 	}
 }
