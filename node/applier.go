@@ -195,14 +195,26 @@ func (a *applier) follow() error {
 
 	acks := make(chan ackPoint, 1024)
 	ackerDone := make(chan struct{})
+	var ackErr error
 	go func() {
 		defer close(ackerDone)
-		a.acker(conn, acks)
+		ackErr = a.acker(conn, acks)
 	}()
 	defer func() {
 		close(acks)
 		<-ackerDone
 	}()
+	// ack hands a point to the acker. Once the acker has stopped (its
+	// connection or a WAL write failed) nothing drains acks: the
+	// connection ends here, even with rows still in the read buffer.
+	ack := func(p ackPoint) error {
+		select {
+		case acks <- p:
+			return nil
+		case <-ackerDone:
+			return ackErr
+		}
+	}
 	asm := format.NewTxAssembler(format.TxOptions{Retain: format.RetainOwn})
 	timeout := 4 * n.replTimeout()
 	var row format.Row
@@ -239,7 +251,9 @@ func (a *applier) follow() error {
 		}
 		if row.LSN == 0 {
 			// A heartbeat (or a RAFT row of a newer master): answer it.
-			acks <- ackPoint{}
+			if err := ack(ackPoint{}); err != nil {
+				return err
+			}
 			continue
 		}
 		if row.ReplicaID >= format.VClockMax {
@@ -257,7 +271,9 @@ func (a *applier) follow() error {
 				return fmt.Errorf("applying the transaction %d:%d from %s: %w", tx.Origin, tx.TSN, a.peer.addr, err)
 			}
 			if done != nil {
-				acks <- ackPoint{done: done}
+				if err := ack(ackPoint{done: done}); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -271,14 +287,15 @@ type ackPoint struct {
 
 // acker sends the ACKs of a connection: after each WAL write of received
 // rows (in order) and after each heartbeat, the vclock of the node's WAL.
-// ACKs that pile up while one is sent collapse into one.
-func (a *applier) acker(conn *client.ReplicationConn, points <-chan ackPoint) {
+// ACKs that pile up while one is sent collapse into one. It returns why
+// it stopped before points was closed, having closed the connection.
+func (a *applier) acker(conn *client.ReplicationConn, points <-chan ackPoint) error {
 	n := a.n
 	for p := range points {
 		if p.done != nil {
 			if err := <-p.done; err != nil {
 				conn.Close()
-				return
+				return err
 			}
 		}
 		if len(points) > 0 {
@@ -286,9 +303,10 @@ func (a *applier) acker(conn *client.ReplicationConn, points <-chan ackPoint) {
 		}
 		if err := conn.SendAck(iproto.Ack{VClock: n.writtenVClock(), Term: n.ackTerm()}); err != nil {
 			conn.Close()
-			return
+			return err
 		}
 	}
+	return nil
 }
 
 // applyRemote applies a transaction received from a master: the rows the

@@ -177,6 +177,16 @@ func TestMeshWithTarantool(t *testing.T) {
 // (as replica 2), then sends the rows given and keeps the connection open.
 func fakeMaster(t *testing.T, uuid, rsUUID string, rows func(sync uint64) []byte) string {
 	t.Helper()
+	return fakeMasterStream(t, uuid, rsUUID, func(c *net.TCPConn, br *bufio.Reader, sync uint64) {
+		c.Write(rows(sync))
+		io.Copy(io.Discard, br)
+	})
+}
+
+// fakeMasterStream is fakeMaster with the stream after the SUBSCRIBE
+// response left to the function given.
+func fakeMasterStream(t *testing.T, uuid, rsUUID string, stream func(c *net.TCPConn, br *bufio.Reader, sync uint64)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -210,8 +220,8 @@ func fakeMaster(t *testing.T, uuid, rsUUID string, rows func(sync uint64) []byte
 					case box.TypeSubscribe:
 						h := format.Header{Type: box.TypeOK, Sync: row.Sync, ReplicaID: 2, Commit: true}
 						ok, _ := iproto.AppendRow(nil, &h, iproto.SubscribeResponse{ReplicasetUUID: rsUUID}.AppendBody(nil))
-						c.Write(append(ok, rows(row.Sync)...))
-						io.Copy(io.Discard, br)
+						c.Write(ok)
+						stream(c.(*net.TCPConn), br, row.Sync)
 						return
 					}
 				}
@@ -219,6 +229,62 @@ func fakeMaster(t *testing.T, uuid, rsUUID string, rows func(sync uint64) []byte
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// A master that resets the connection right after a burst of heartbeats:
+// the ACK after them fails while most of the burst still waits in the
+// applier's read buffer. The applier ends the connection and reconnects
+// instead of blocking on ACKs nobody sends any more, and the node stops.
+func TestApplierAckFailureEndsConnection(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	n, err := Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := n.rsUUID
+	n.Close()
+	addr := fakeMasterStream(t, "99999999-0000-4000-8000-000000000009", rs, func(c *net.TCPConn, br *bufio.Reader, sync uint64) {
+		hb := func(k int) []byte {
+			var out []byte
+			for range k {
+				h := format.Header{Type: box.TypeOK, ReplicaID: 2, Sync: sync}
+				out, _ = iproto.AppendRow(out, &h, nil)
+			}
+			return out
+		}
+		// One heartbeat and its ACK: the acker runs.
+		c.Write(hb(1))
+		if _, err := iproto.ReadPacket(br, nil); err != nil {
+			return
+		}
+		// More heartbeats than the applier queues ACKs for, then the
+		// connection closes: the ACKs after the first one fail.
+		c.Write(hb(4000))
+	})
+	cfg.Replication = []string{addr}
+	cfg.ReplicationTimeout = 100 * time.Millisecond
+	n, err = Open(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		closed := make(chan error, 1)
+		go func() { closed <- n.Close() }()
+		select {
+		case <-closed:
+		case <-time.After(30 * time.Second):
+			t.Error("the node does not stop: its applier blocks")
+		}
+	})
+	waitFor(t, "the applier to reconnect after the reset", 30*time.Second, func() bool {
+		n.repl.mu.Lock()
+		a := n.repl.appliers[0]
+		n.repl.mu.Unlock()
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.status == "disconnected"
+	})
 }
 
 // The applier refuses a stream whose transaction lacks its first row
