@@ -231,19 +231,27 @@ func fakeMasterStream(t *testing.T, uuid, rsUUID string, stream func(c *net.TCPC
 	return ln.Addr().String()
 }
 
-// A master that resets the connection right after a burst of heartbeats:
-// the ACK after them fails while most of the burst still waits in the
-// applier's read buffer. The applier ends the connection and reconnects
-// instead of blocking on ACKs nobody sends any more, and the node stops.
-func TestApplierAckFailureEndsConnection(t *testing.T) {
-	dir := t.TempDir()
-	cfg := testConfig(dir)
+// bootstrapped returns the configuration of a node bootstrapped in a new
+// directory, closed, and its replica set UUID: a fake master of that
+// replica set can feed it.
+func bootstrapped(t *testing.T) (Config, string) {
+	t.Helper()
+	cfg := testConfig(t.TempDir())
 	n, err := Open(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rs := n.rsUUID
 	n.Close()
+	return cfg, rs
+}
+
+// A master that closes the connection right after a burst of heartbeats:
+// the ACKs after them fail while most of the burst still waits in the
+// applier's read buffer. The applier ends the connection and reconnects
+// instead of blocking on ACKs nobody sends any more, and the node stops.
+func TestApplierAckFailureEndsConnection(t *testing.T) {
+	cfg, rs := bootstrapped(t)
 	addr := fakeMasterStream(t, "99999999-0000-4000-8000-000000000009", rs, func(c *net.TCPConn, br *bufio.Reader, sync uint64) {
 		hb := func(k int) []byte {
 			var out []byte
@@ -264,7 +272,7 @@ func TestApplierAckFailureEndsConnection(t *testing.T) {
 	})
 	cfg.Replication = []string{addr}
 	cfg.ReplicationTimeout = 100 * time.Millisecond
-	n, err = Open(cfg, nil)
+	n, err := Open(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,14 +285,20 @@ func TestApplierAckFailureEndsConnection(t *testing.T) {
 			t.Error("the node does not stop: its applier blocks")
 		}
 	})
-	waitFor(t, "the applier to reconnect after the reset", 30*time.Second, func() bool {
-		n.repl.mu.Lock()
-		a := n.repl.appliers[0]
-		n.repl.mu.Unlock()
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return a.status == "disconnected"
+	waitFor(t, "the applier to end the connection", 30*time.Second, func() bool {
+		status, _ := applierState(n)
+		return status == "disconnected"
 	})
+}
+
+// applierState returns the status and message of the node's first applier.
+func applierState(n *Node) (status, message string) {
+	n.repl.mu.Lock()
+	a := n.repl.appliers[0]
+	n.repl.mu.Unlock()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.status, a.message
 }
 
 // The applier refuses a stream whose transaction lacks its first row
@@ -310,35 +324,19 @@ func TestApplierRefusesBrokenStreams(t *testing.T) {
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := testConfig(dir)
-			n, err := Open(cfg, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rs := n.rsUUID
-			n.Close()
+			cfg, rs := bootstrapped(t)
 			addr := fakeMaster(t, "99999999-0000-4000-8000-000000000009", rs, rows)
 			cfg.Replication = []string{addr}
 			cfg.ReplicationTimeout = 100 * time.Millisecond
-			n = startNode(t, cfg)
+			n := startNode(t, cfg)
 			waitFor(t, "the applier's error", 5*time.Second, func() bool {
-				n.repl.mu.Lock()
-				a := n.repl.appliers[0]
-				n.repl.mu.Unlock()
-				a.mu.Lock()
-				defer a.mu.Unlock()
-				return a.status == "disconnected" && a.message != ""
+				status, message := applierState(n)
+				return status == "disconnected" && message != ""
 			})
 			if v := n.VClock(); v.Get(2) != 0 {
 				t.Errorf("vclock %s after a refused stream", v)
 			}
-			n.repl.mu.Lock()
-			a := n.repl.appliers[0]
-			n.repl.mu.Unlock()
-			a.mu.Lock()
-			msg := a.message
-			a.mu.Unlock()
+			_, msg := applierState(n)
 			want := map[string]string{"headless": "Transaction id must be equal to LSN", "interleaved": "interleaving"}[name]
 			if !strings.Contains(msg, want) {
 				t.Errorf("applier message %q, want %q", msg, want)
