@@ -206,7 +206,7 @@ func (n *Node) joinFrom(p peerURI, uuid string) error {
 	if _, err := conn.Call(ctx, iproto.VoteRequest{}); err != nil && !iproto.IsCode(err, box.ErrUnknownRequestType) {
 		return err
 	}
-	if _, err := conn.Send(iproto.JoinRequest{InstanceUUID: uuid}); err != nil {
+	if _, err := conn.Send(iproto.JoinRequest{InstanceUUID: uuid, ServerVersion: n.joinVersion()}); err != nil {
 		return err
 	}
 	st := memtx.NewStateWithOptions(n.stateOptions())
@@ -235,6 +235,9 @@ func (n *Node) joinFrom(p peerURI, uuid string) error {
 		}
 		if row.Type == box.TypeOK {
 			break
+		}
+		if n.joinedQueueState(&row) {
+			continue
 		}
 		if err := applyJoinRow(st, &row); err != nil {
 			return fmt.Errorf("initial row %d: %w", rows, err)

@@ -753,3 +753,19 @@ func (n *Node) electionOnNow() bool {
 	defer n.mu.Unlock()
 	return n.cfg.electionOn()
 }
+
+// electionFollower reports whether another instance leads: the node then
+// registers no joining replica (its _cluster row would be a write from a
+// queue owner of an old term, which the leader refuses as split-brain)
+// and says it is read-only in its ballot, so joiners go to the leader.
+// Before any leader is known a fresh replica set registers as 2.6.0 does.
+func (n *Node) electionFollower() bool {
+	d := n.election
+	if d == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	st := d.e.Status()
+	return st.Enabled && st.Leader != 0 && st.Leader != st.ID
+}

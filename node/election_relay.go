@@ -6,6 +6,7 @@ import (
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/synchro"
 )
 
 // RAFT on the relay (NODE.md §2.5, §5.3): a replica that announced a
@@ -75,4 +76,41 @@ func (s *stream) checkSynchro(h *format.Header) error {
 	// here.
 	s.l.fail(err)
 	return errLinkIO{err}
+}
+
+// joinVersion is the SERVER_VERSION of the node's JOIN: with elections on
+// it asks for the queue state (sendQueueState); otherwise none, as 2.6.0.
+func (n *Node) joinVersion() uint32 {
+	if n.cfg.electionOn() {
+		return n.announcedVersion()
+	}
+	return 0
+}
+
+// sendQueueState ends the initial data of a JOIN from a replica that
+// understands PROMOTE with the queue's PROMOTE row (owner, confirmed LSN,
+// term; no LSN of its own), as a snapshot holds it: the replica's queue
+// then knows the owner whose transactions follow.
+func (l *link) sendQueueState(req iproto.JoinRequest) error {
+	if req.ServerVersion < raftVersion {
+		return nil
+	}
+	p := l.n.snapshotPromote()
+	if p == nil {
+		return nil
+	}
+	h := format.Header{Type: box.TypePromote, Sync: l.sync, Commit: true}
+	return l.sendRow(&h, format.AppendSynchroBody(nil, p))
+}
+
+// joinedQueueState takes the queue state from a PROMOTE row of a JOIN's
+// initial data.
+func (n *Node) joinedQueueState(row *format.Row) bool {
+	if row.Type != box.TypePromote {
+		return false
+	}
+	if s, err := row.Synchro(); err == nil {
+		n.recovered.queue = synchro.State{Owner: s.ReplicaID, OwnerKnown: true, Term: s.Term, TermKnown: true, ConfirmedLSN: s.LSN}
+	}
+	return true
 }

@@ -13,7 +13,7 @@ import (
 func TestElectionRestart(t *testing.T) {
 	cfgs := electionConfigs(t, 3, "candidate")
 	nodes := startMesh(t, cfgs)
-	l := waitLeader(t, nodes, 20*time.Second)
+	l := stableLeader(t, nodes)
 	c := dialAdmin(t, l.Addr())
 	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
 	call(t, c, "box.space.s:create_index", "pk")
@@ -47,5 +47,53 @@ func TestElectionRestart(t *testing.T) {
 	c = dialAdmin(t, l.Addr())
 	if _, err := c.Replace(ctx(t), s, []any{1000, "after restart"}); err != nil {
 		t.Fatalf("write after the restart: %v", err)
+	}
+}
+
+// A node that joins a replica set after its leader's PROMOTE follows the
+// leader's synchronous writes, acknowledges them, and can be elected when
+// the leader goes: its queue knows the owner and the term.
+func TestElectionLateJoiner(t *testing.T) {
+	cfgs := electionConfigs(t, 3, "candidate")
+	first := []Config{cfgs[0], cfgs[1]}
+	for i := range first {
+		// The third peer is not there yet: bootstrap without its ballot.
+		first[i].ReplicationConnectTimeout = time.Second
+	}
+	nodes := startMesh(t, first)
+	l := stableLeader(t, nodes)
+	c := dialAdmin(t, l.Addr())
+	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
+	call(t, c, "box.space.s:create_index", "pk")
+	s := spaceID(t, c, "s")
+	for i := 0; i < 5; i++ {
+		if _, err := c.Replace(ctx(t), s, []any{i, "before"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late := startMesh(t, cfgs[2:])[0]
+	all := append(nodes, late)
+	var acked []int
+	for i := 10; i < 15; i++ {
+		if _, err := c.Replace(ctx(t), s, []any{i, "after"}); err != nil {
+			t.Fatalf("sync write with the late joiner: %v", err)
+		}
+		acked = append(acked, i)
+	}
+	waitSynced(t, all...)
+	if q := queueLen(late); q != 0 {
+		t.Errorf("%d transactions wait in the late joiner's queue", q)
+	}
+	checkKeys(t, dialAdmin(t, late.Addr()), s, acked)
+	l.Close()
+	var rest []*Node
+	for _, n := range all {
+		if n != l {
+			rest = append(rest, n)
+		}
+	}
+	l2 := waitLeader(t, rest, 20*time.Second)
+	if _, err := dialAdmin(t, l2.Addr()).Replace(ctx(t), s, []any{100, "new leader"}); err != nil {
+		t.Fatalf("write on the new leader: %v", err)
 	}
 }

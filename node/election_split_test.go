@@ -115,7 +115,7 @@ func TestElectionSplitBrainFound(t *testing.T) {
 	}
 	links := proxiedMesh(t, cfgs)
 	nodes := startMesh(t, cfgs)
-	l := waitLeader(t, nodes, 20*time.Second)
+	l := stableLeader(t, nodes)
 	c := dialAdmin(t, l.Addr())
 	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
 	call(t, c, "box.space.s:create_index", "pk")
@@ -205,7 +205,7 @@ func TestElectionPartitionFencing(t *testing.T) {
 	}
 	links := proxiedMesh(t, cfgs)
 	nodes := startMesh(t, cfgs)
-	l := waitLeader(t, nodes, 20*time.Second)
+	l := stableLeader(t, nodes)
 	c := dialAdmin(t, l.Addr())
 	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
 	call(t, c, "box.space.s:create_index", "pk")

@@ -17,7 +17,7 @@ func electionConfigs(t testing.TB, n int, mode string) []Config {
 		cfgs[i] = quorumConfig(cfgs[i])
 		cfgs[i].ElectionMode = mode
 		cfgs[i].ElectionTimeout = 500 * time.Millisecond
-		cfgs[i].ReplicationTimeout = 100 * time.Millisecond
+		cfgs[i].ReplicationTimeout = 200 * time.Millisecond
 	}
 	return cfgs
 }
@@ -57,6 +57,26 @@ func leaderOf(nodes []*Node) *Node {
 	return nil
 }
 
+// stableLeader waits for a writable leader that every node of nodes
+// follows (the first elections of a fresh set may hand over once).
+func stableLeader(t testing.TB, nodes []*Node) *Node {
+	t.Helper()
+	var l *Node
+	waitFor(t, "a leader every node follows", 20*time.Second, func() bool {
+		l = leaderOf(nodes)
+		if l == nil {
+			return false
+		}
+		for _, n := range nodes {
+			if infoField(n, "election", "leader") != uint64(l.id) {
+				return false
+			}
+		}
+		return true
+	})
+	return l
+}
+
 func waitLeader(t testing.TB, nodes []*Node, timeout time.Duration) *Node {
 	t.Helper()
 	var l *Node
@@ -76,7 +96,7 @@ func waitLeader(t testing.TB, nodes []*Node, timeout time.Duration) *Node {
 func TestElectionMesh(t *testing.T) {
 	cfgs := electionConfigs(t, 3, "candidate")
 	nodes := startMesh(t, cfgs)
-	l := waitLeader(t, nodes, 20*time.Second)
+	l := stableLeader(t, nodes)
 	c := dialAdmin(t, l.Addr())
 	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
 	call(t, c, "box.space.s:create_index", "pk")

@@ -172,7 +172,7 @@ func (l *link) sendVClock(v format.VClock) error {
 func (l *link) vote() error {
 	n := l.n
 	n.mu.Lock()
-	bl := iproto.Ballot{IsRO: n.readOnly, VClock: n.vclock.WithoutLocal()}
+	bl := iproto.Ballot{IsRO: n.readOnly || n.electionFollower(), VClock: n.vclock.WithoutLocal()}
 	n.mu.Unlock()
 	bl.GCVClock = n.gcVClock()
 	return l.reply(bl.AppendBody(nil, box.Version{Major: 2, Minor: 6, Patch: 0}))
@@ -268,7 +268,7 @@ func (l *link) join(sess *session, req iproto.JoinRequest) error {
 	}
 	n.mu.Lock()
 	registered := n.replicaID(uuid) != 0
-	ro := n.readOnly
+	ro := n.readOnly || n.electionFollower()
 	n.mu.Unlock()
 	if !registered && ro {
 		return box.NewError(box.ErrReadonly)
@@ -280,6 +280,9 @@ func (l *link) join(sess *session, req iproto.JoinRequest) error {
 	n.repl.hold(uuid, start)
 	n.log.Infof("joining replica %s at %s", uuid, l.c.RemoteAddr())
 	if err := l.sendInitial(rv, start); err != nil {
+		return err
+	}
+	if err := l.sendQueueState(req); err != nil {
 		return err
 	}
 	if !registered {
