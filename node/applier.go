@@ -189,8 +189,12 @@ func (a *applier) follow() error {
 	a.mu.Unlock()
 	if d := n.election; d != nil && peerID != 0 {
 		d.peerHealthy(peerID, true)
-		defer d.peerHealthy(peerID, false)
 	}
+	defer func() {
+		if d := n.election; d != nil && peerID != 0 {
+			d.peerHealthy(peerID, false)
+		}
+	}()
 	n.log.Infof("subscribed to %s (%s) from %s", a.peer.addr, g.InstanceUUID, req.VClock.String())
 
 	acks := make(chan ackPoint, 1024)
@@ -236,6 +240,16 @@ func (a *applier) follow() error {
 			a.lag = now() - row.Timestamp
 		}
 		a.mu.Unlock()
+		if peerID == 0 && n.election != nil {
+			// The peer's registration may reach this node after the
+			// subscription: its RAFT messages count from then on.
+			if peerID = n.peerIDOf(a.uuid); peerID != 0 {
+				a.mu.Lock()
+				a.id = peerID
+				a.mu.Unlock()
+				n.election.peerHealthy(peerID, true)
+			}
+		}
 		if d := n.election; d != nil && peerID != 0 {
 			if row.Type == box.TypeRaft {
 				m, err := row.Raft()

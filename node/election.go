@@ -769,3 +769,10 @@ func (n *Node) electionFollower() bool {
 	st := d.e.Status()
 	return st.Enabled && st.Leader != 0 && st.Leader != st.ID
 }
+
+// peerIDOf returns the replica id of a peer's UUID (0: not registered).
+func (n *Node) peerIDOf(uuid string) uint32 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.replicaID(uuid)
+}
