@@ -105,6 +105,9 @@ func startChildEnv(t *testing.T, env ...string) (*child, error) {
 			syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
 			cmd.Wait()
 		}
+		if t.Failed() {
+			t.Logf("node pid %d log:\n%s", cmd.Process.Pid, tailString(c.stderr.String(), 16<<10))
+		}
 	})
 	type result struct {
 		line string
@@ -129,6 +132,14 @@ func startChildEnv(t *testing.T, env ...string) (*child, error) {
 	}
 	c.addr = strings.TrimSpace(strings.TrimPrefix(res.line, "LISTEN "))
 	return c, nil
+}
+
+// tailString returns at most the last n bytes of s.
+func tailString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "...\n" + s[len(s)-n:]
 }
 
 type lockedWriter struct {

@@ -99,11 +99,6 @@ func TestReplicaKilledMidStream(t *testing.T) {
 	r := startReplChild(t, rcfg)
 	rc := dialAdmin(t, r.addr)
 	want := spaceJSON(t, c, sp)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("replica log:\n%s", r.stderr.String())
-		}
-	})
 	waitFor(t, "the replica to catch up", 20*time.Second, func() bool {
 		return trySpaceJSON(t, rc, sp) == want
 	})
