@@ -252,6 +252,21 @@ func TestNodeQuorumWithReplicas(t *testing.T) {
 	verifyDirs(t, mcfg.Dir, rcfgs[0].Dir, rcfgs[1].Dir)
 }
 
+// following reports whether n's applier to addr has subscribed.
+func following(n *Node, addr string) bool {
+	n.repl.mu.Lock()
+	defer n.repl.mu.Unlock()
+	for _, a := range n.repl.appliers {
+		a.mu.Lock()
+		ok := a.peer.addr == addr && a.status == "follow"
+		a.mu.Unlock()
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
 // Manual failover as in 2.6.0: in a full mesh with quorum 2 the master
 // is killed (SIGKILL) with a synchronous transaction no quorum confirmed;
 // a replica clears the dead master's queue (ROLLBACK signed by itself,
@@ -317,6 +332,9 @@ func TestNodeManualFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Its ACKs count once it has subscribed to b; before, b's synchronous
+	// writes would wait for it against the clock.
+	waitFor(t, "the third node to follow b", 30*time.Second, func() bool { return following(c3, b.Addr()) })
 	call(t, cb, "box.cfg", map[string]any{"replication_synchro_timeout": 3})
 	for i := 0; i < 10; i++ {
 		if _, err := cb.Replace(ctx(t), s, []any{200 + i, "from b"}); err != nil {
@@ -330,7 +348,7 @@ func TestNodeManualFailover(t *testing.T) {
 	if strings.Contains(want, "never confirmed") || !strings.Contains(want, "from b") {
 		t.Fatalf("b's data: %s", want)
 	}
-	waitFor(t, "every node to hold b's data", 10*time.Second, func() bool {
+	waitFor(t, "every node to hold b's data", 30*time.Second, func() bool {
 		return trySpaceJSON(t, ca, s) == want && trySpaceJSON(t, dialAdmin(t, c3.Addr()), s) == want &&
 			queueLen(b) == 0 && queueLen(c3) == 0
 	})
