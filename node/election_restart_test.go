@@ -3,6 +3,8 @@ package node
 import (
 	"testing"
 	"time"
+
+	"github.com/xlogtool/xlogtool/format"
 )
 
 // A replica set that elected a leader and took synchronous writes is
@@ -26,6 +28,15 @@ func TestElectionRestart(t *testing.T) {
 		acked = append(acked, i)
 	}
 	waitSynced(t, nodes...)
+	// A snapshot carries the term and vote and the queue's PROMOTE.
+	for _, n := range nodes {
+		call(t, dialAdmin(t, n.Addr()), "box.snapshot")
+		rows := map[string]int{}
+		forEachRow(t, newestFile(t, n.cfg.Dir, ".snap"), func(r *format.Row) { rows[r.Type.String()]++ })
+		if rows["RAFT"] != 1 || rows["PROMOTE"] != 1 {
+			t.Errorf("node %d: snapshot with %d RAFT and %d PROMOTE rows, want 1 and 1", n.id, rows["RAFT"], rows["PROMOTE"])
+		}
+	}
 	terms := map[uint32]uint64{}
 	for _, n := range nodes {
 		terms[n.id] = infoField(n, "election", "term").(uint64)
