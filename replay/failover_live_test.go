@@ -31,6 +31,8 @@ type failoverSet struct {
 	live [][2][]int64
 	// owners are the queue owners the instances end with.
 	owners []uint32
+	// pending is the master's LSN of the last pendingOnMaster.
+	pending int64
 }
 
 func startFailoverSet(t *testing.T) *failoverSet {
@@ -154,6 +156,7 @@ func (fs *failoverSet) pendingOnMaster(k int) {
 		fiber.create(function() pcall(box.space.a.insert, box.space.a, {%d}) end)`, k, k))
 	m.WaitFor(fs.t, fmt.Sprintf("box.info.lsn >= %d", x), 10*time.Second)
 	tarantooltest.WaitReplicated(fs.t, m, fs.insts[1], fs.insts[2])
+	fs.pending = x
 }
 
 // writes has the master at index i write n synchronous and n
@@ -192,6 +195,8 @@ func failover(t *testing.T, quorum int) {
 	n.WaitFor(t, `(function() local r = box.info.replication[1]
 		local d = r and r.downstream
 		return d == nil or d.status ~= 'follow' end)()`, 30*time.Second)
+	// ... and until r's ACK of the pending transaction has reached it.
+	n.WaitAcked(t, r, 1, fs.pending)
 	n.Eval(t, fmt.Sprintf("box.cfg{replication_synchro_timeout = 0.1, replication_synchro_quorum = %d} box.ctl.clear_synchro_queue()", quorum))
 	n.Eval(t, "box.cfg{read_only = false, replication_synchro_timeout = 30, replication_synchro_quorum = 2}")
 	want := "return box.space.s:get{50} ~= nil and box.space.a:get{50} ~= nil"
@@ -259,6 +264,7 @@ func TestLiveFailoverSplitFates(t *testing.T) {
 	m.CutReplication(t)
 	fs.connect(1, 2)
 	fs.connect(2, 1)
+	n.WaitAcked(t, r, 1, fs.pending) // clear_synchro_queue counts r's ACK
 	n.Eval(t, "box.cfg{replication_synchro_timeout = 0.1} box.ctl.clear_synchro_queue()")
 	n.Eval(t, "box.cfg{read_only = false, replication_synchro_timeout = 30}")
 	fs.writes(1, 200, 5)

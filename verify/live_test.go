@@ -230,8 +230,11 @@ func TestLiveSplitBrainConfirmedRolledBack(t *testing.T) {
 	m.CutReplication(t)
 	ls.connect(1, 2)
 	ls.connect(2, 1)
+	// clear_synchro_queue confirms what a quorum acknowledged: r's ACK of
+	// the transaction must have reached n.
+	n.WaitAcked(t, r, 1, x)
 	n.Eval(t, "box.cfg{replication_synchro_timeout = 0.1}")
-	n.Eval(t, "box.ctl.clear_synchro_queue() box.cfg{read_only = false, replication_synchro_timeout = 5}")
+	n.Eval(t, "box.ctl.clear_synchro_queue() box.cfg{read_only = false, replication_synchro_timeout = 30}")
 	n.WaitFor(t, "box.space.s:get{50} ~= nil", 10*time.Second)
 	for i := 200; i < 203; i++ {
 		n.Eval(t, fmt.Sprintf("box.space.s:insert{%d}", i))

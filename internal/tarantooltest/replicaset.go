@@ -163,3 +163,18 @@ func Int(t testing.TB, v any) int64 {
 	t.Fatalf("not a number: %#v", v)
 	return 0
 }
+
+// WaitAcked waits until the instance's relay to peer holds the peer's
+// acknowledgement of replica id's rows up to lsn
+// (box.info.replication[peer].downstream.vclock): what 2.6.0's
+// box.ctl.clear_synchro_queue counts toward the quorum. A replica that has
+// the rows but whose ACK has not arrived yet does not count.
+func (inst *Instance) WaitAcked(t testing.TB, peer *Instance, id, lsn int64) {
+	t.Helper()
+	pid := Int(t, peer.Eval(t, "return box.info.id")[0])
+	inst.WaitFor(t, fmt.Sprintf(`(function()
+    local r = box.info.replication[%d]
+    local d = r and r.downstream
+    return d ~= nil and d.vclock ~= nil and (d.vclock[%d] or 0) >= %d
+end)()`, pid, id, lsn), followTimeout)
+}
