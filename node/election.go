@@ -614,6 +614,15 @@ func (n *Node) filterReceivedSynchro(r *format.Row) error {
 	if err != nil {
 		return err
 	}
+	if r.Type == box.TypeConfirm {
+		// An old owner's CONFIRM of what a newer PROMOTE already
+		// confirmed (a killed leader's last row, relayed after its
+		// restart) contradicts nothing: accepted as 2.11.8 does, not a
+		// split-brain that would cut the old owner off for good.
+		if conf, ok := n.limbo.q.Confirmed(s.ReplicaID); ok && s.LSN <= conf {
+			return nil
+		}
+	}
 	if e := n.limbo.q.FilterSynchro(r.Type, r.ReplicaID, s); e != nil {
 		return e
 	}
