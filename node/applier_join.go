@@ -120,13 +120,18 @@ func (n *Node) chooseBootstrapLeader(uuid string) (ballotOf, error) {
 	deadline := time.Now().Add(n.connectTimeout())
 	peers := map[string]ballotOf{}
 	for {
-		var mu sync.Mutex
-		var wg sync.WaitGroup
+		// The peers still to ask are chosen before any answer is
+		// recorded: the map is written by the askers below.
+		var ask []peerURI
 		for _, uri := range n.cfg.Replication {
 			p := parsePeer(uri)
-			if _, ok := peers[p.addr]; ok {
-				continue
+			if _, ok := peers[p.addr]; !ok {
+				ask = append(ask, p)
 			}
+		}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, p := range ask {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
