@@ -15,11 +15,7 @@ import (
 func TestElectionRestart(t *testing.T) {
 	cfgs := electionConfigs(t, 3, "candidate")
 	nodes := startMesh(t, cfgs)
-	l := stableLeader(t, nodes)
-	c := dialAdmin(t, l.Addr())
-	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
-	call(t, c, "box.space.s:create_index", "pk")
-	s := spaceID(t, c, "s")
+	l, c, s := syncSpaceOnLeader(t, nodes)
 	var acked []int
 	for i := 0; i < 50; i++ {
 		if _, err := c.Replace(ctx(t), s, []any{i, "x"}); err != nil {
@@ -72,11 +68,7 @@ func TestElectionLateJoiner(t *testing.T) {
 		first[i].ReplicationConnectTimeout = time.Second
 	}
 	nodes := startMesh(t, first)
-	l := stableLeader(t, nodes)
-	c := dialAdmin(t, l.Addr())
-	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
-	call(t, c, "box.space.s:create_index", "pk")
-	s := spaceID(t, c, "s")
+	l, c, s := syncSpaceOnLeader(t, nodes)
 	for i := 0; i < 5; i++ {
 		if _, err := c.Replace(ctx(t), s, []any{i, "before"}); err != nil {
 			t.Fatal(err)

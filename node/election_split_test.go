@@ -115,11 +115,7 @@ func TestElectionSplitBrainFound(t *testing.T) {
 	}
 	links := proxiedMesh(t, cfgs)
 	nodes := startMesh(t, cfgs)
-	l := stableLeader(t, nodes)
-	c := dialAdmin(t, l.Addr())
-	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
-	call(t, c, "box.space.s:create_index", "pk")
-	s := spaceID(t, c, "s")
+	l, c, s := syncSpaceOnLeader(t, nodes)
 	if _, err := c.Replace(ctx(t), s, []any{1, "before"}); err != nil {
 		t.Fatal(err)
 	}
@@ -205,11 +201,7 @@ func TestElectionPartitionFencing(t *testing.T) {
 	}
 	links := proxiedMesh(t, cfgs)
 	nodes := startMesh(t, cfgs)
-	l := stableLeader(t, nodes)
-	c := dialAdmin(t, l.Addr())
-	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
-	call(t, c, "box.space.s:create_index", "pk")
-	s := spaceID(t, c, "s")
+	l, c, s := syncSpaceOnLeader(t, nodes)
 	acked := []int{}
 	for i := 0; i < 5; i++ {
 		if _, err := c.Replace(ctx(t), s, []any{i, "before"}); err != nil {

@@ -1,12 +1,16 @@
 package node
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/memtx"
 )
 
@@ -77,6 +81,31 @@ func stableLeader(t testing.TB, nodes []*Node) *Node {
 	return l
 }
 
+// syncSpaceOnLeader creates the synchronous space "s" on the leader every
+// node follows and returns the leader, a connection to it and the space id.
+// Leadership that moves before the space is in place (ER_READONLY from a
+// leader that just stepped down) is setup noise, not what the tests check:
+// the space is made again on the next stable leader.
+func syncSpaceOnLeader(t testing.TB, nodes []*Node) (*Node, *client.Conn, uint32) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		l := stableLeader(t, nodes)
+		c := dialAdmin(t, l.Addr())
+		_, err := c.Call(ctx(t), "box.schema.space.create", "s", map[string]any{"is_sync": true, "if_not_exists": true})
+		if err == nil {
+			_, err = c.Call(ctx(t), "box.space.s:create_index", "pk", map[string]any{"if_not_exists": true})
+		}
+		if err == nil {
+			return l, c, spaceID(t, c, "s")
+		}
+		var ie *iproto.Error
+		if !errors.As(err, &ie) || ie.Code != box.ErrReadonly || time.Now().After(deadline) {
+			t.Fatalf("create the synchronous space on leader %d: %v", l.id, err)
+		}
+	}
+}
+
 func waitLeader(t testing.TB, nodes []*Node, timeout time.Duration) *Node {
 	t.Helper()
 	var l *Node
@@ -96,11 +125,7 @@ func waitLeader(t testing.TB, nodes []*Node, timeout time.Duration) *Node {
 func TestElectionMesh(t *testing.T) {
 	cfgs := electionConfigs(t, 3, "candidate")
 	nodes := startMesh(t, cfgs)
-	l := stableLeader(t, nodes)
-	c := dialAdmin(t, l.Addr())
-	call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
-	call(t, c, "box.space.s:create_index", "pk")
-	s := spaceID(t, c, "s")
+	l, c, s := syncSpaceOnLeader(t, nodes)
 	var acked []int
 	for i := 0; i < 10; i++ {
 		if _, err := c.Replace(ctx(t), s, []any{i, "x"}); err != nil {
