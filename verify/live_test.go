@@ -42,6 +42,27 @@ func startLiveSet(t *testing.T) *liveSet {
 	return ls
 }
 
+// evalSync runs Lua statements that write to a synchronous space on in,
+// again when they fail with ER_SYNC_QUORUM_TIMEOUT. Tarantool 2.6.0 now and
+// then loses a replica's ACK that arrives before the master has finished
+// its own WAL write, and the relay does not send an unchanged vclock again,
+// so the transaction waits out its timeout although every replica has it.
+// A timed-out transaction is rolled back everywhere (a ROLLBACK row), so
+// the statements can run again.
+func evalSync(t *testing.T, in *tarantooltest.Instance, stmts string) {
+	t.Helper()
+	in.Eval(t, `local f = assert(loadstring(...))
+		local timeout = box.cfg.replication_synchro_timeout
+		box.cfg{replication_synchro_timeout = 3}
+		local ok, err
+		for _ = 1, 5 do
+			ok, err = pcall(f)
+			if ok or type(err) ~= 'cdata' or err.code ~= 216 then break end
+		end
+		box.cfg{replication_synchro_timeout = timeout}
+		if not ok then error(err) end`, stmts)
+}
+
 func (ls *liveSet) lsn(i int) int64 {
 	return ls.insts[i].LSN(ls.t)
 }
@@ -161,7 +182,7 @@ func TestLiveSplitBrainAsync(t *testing.T) {
 	claimAt := ls.lsn(1) + 1
 	n.Eval(t, "box.ctl.clear_synchro_queue() box.cfg{read_only = false}")
 	for i := 200; i < 203; i++ {
-		n.Eval(t, fmt.Sprintf("box.space.s:insert{%d}", i))
+		evalSync(t, n, fmt.Sprintf("box.space.s:insert{%d}", i))
 	}
 	tarantooltest.WaitReplicated(t, n, r)
 
@@ -216,7 +237,7 @@ func TestLiveSplitBrainConfirmedRolledBack(t *testing.T) {
 	n.Eval(t, "box.cfg{read_only = true}")
 	r.Eval(t, "box.cfg{read_only = true}")
 	for i := 1; i <= 3; i++ {
-		m.Eval(t, fmt.Sprintf("box.space.s:insert{%d}", i))
+		evalSync(t, m, fmt.Sprintf("box.space.s:insert{%d}", i))
 	}
 	tarantooltest.WaitReplicated(t, m, n, r)
 
@@ -237,7 +258,7 @@ func TestLiveSplitBrainConfirmedRolledBack(t *testing.T) {
 	n.Eval(t, "box.ctl.clear_synchro_queue() box.cfg{read_only = false, replication_synchro_timeout = 30}")
 	n.WaitFor(t, "box.space.s:get{50} ~= nil", 10*time.Second)
 	for i := 200; i < 203; i++ {
-		n.Eval(t, fmt.Sprintf("box.space.s:insert{%d}", i))
+		evalSync(t, n, fmt.Sprintf("box.space.s:insert{%d}", i))
 	}
 	tarantooltest.WaitReplicated(t, n, r)
 
