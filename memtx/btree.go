@@ -246,8 +246,14 @@ func (t *btree[T]) shift(p bstep[T], leaf *bnode[T]) bool {
 // splitHalf splits a node with one item too many in two halves around
 // its middle item.
 func (n *bnode[T]) splitHalf() (T, *bnode[T]) {
+	return n.splitAt(len(n.items) / 2)
+}
+
+// splitAt splits a node around its item at mid: the items and children
+// after it move to a new right node, and that item is returned as the
+// separator.
+func (n *bnode[T]) splitAt(mid int) (T, *bnode[T]) {
 	var zero T
-	mid := len(n.items) / 2
 	sep := n.items[mid]
 	right := &bnode[T]{items: append(make([]T, 0, itemRoom), n.items[mid+1:]...), owner: n.owner}
 	for i := mid; i < len(n.items); i++ {
@@ -336,22 +342,7 @@ func (n *bnode[T]) splitLast() (T, *bnode[T]) {
 }
 
 func (n *bnode[T]) split() (T, *bnode[T]) {
-	mid := btreeMaxItems / 2
-	sep := n.items[mid]
-	right := &bnode[T]{items: append(make([]T, 0, itemRoom), n.items[mid+1:]...), owner: n.owner}
-	var zero T
-	for i := mid; i < len(n.items); i++ {
-		n.items[i] = zero
-	}
-	n.items = n.items[:mid]
-	if n.children != nil {
-		right.children = append(make([]*bnode[T], 0, childRoom), n.children[mid+1:]...)
-		for i := mid + 1; i < len(n.children); i++ {
-			n.children[i] = nil
-		}
-		n.children = n.children[:mid+1]
-	}
-	return sep, right
+	return n.splitAt(btreeMaxItems / 2)
 }
 
 func (t *btree[T]) insert(n *bnode[T], item T) (T, bool) {
