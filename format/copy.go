@@ -205,15 +205,9 @@ func CopyFile(path, outDir string, opts CopyOptions) (*CopyResult, error) {
 
 // row takes the next input row.
 func (c *copier) row(r *Row, keep bool) error {
-	ended := c.asm.Add(r)
-	cur := c.asm.Current()
-	var done *Tx
-	for _, t := range ended {
-		if t == cur {
-			done = t
-			continue
-		}
-		// Interrupted: it never got its last row.
+	interrupted, done := c.asm.AddSplit(r)
+	for _, t := range interrupted {
+		// It never got its last row.
 		if err := c.flushTx(t); err != nil {
 			return err
 		}

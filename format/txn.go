@@ -181,6 +181,17 @@ func (a *TxAssembler) newTx() *Tx {
 // (open or just ended), or nil.
 func (a *TxAssembler) Current() *Tx { return a.cur }
 
+// AddSplit is Add with the transactions r ends split in two: those it
+// interrupts, and the one it completes (then Current), or nil. Both are
+// valid until the next call.
+func (a *TxAssembler) AddSplit(r *Row) (interrupted []*Tx, done *Tx) {
+	ended := a.Add(r)
+	if n := len(ended); n > 0 && ended[n-1] == a.cur {
+		return ended[:n-1], ended[n-1]
+	}
+	return ended, nil
+}
+
 // Add feeds one row and returns the transactions it ends: those it
 // interrupts, then the one it completes, if any. The returned slice is
 // valid until the next call.

@@ -295,15 +295,9 @@ func looseRows(payload []byte, compressed bool) []*format.Row {
 
 // row takes the next row read from an intact block.
 func (a *analyzer) row(r *format.Row, piece, idx int) {
-	ended := a.asm.Add(r)
-	cur := a.asm.Current()
-	var done *format.Tx
-	for _, t := range ended {
-		if t == cur {
-			done = t
-		} else {
-			a.endTx(t, reasonNoCommit)
-		}
+	interrupted, done := a.asm.AddSplit(r)
+	for _, t := range interrupted {
+		a.endTx(t, reasonNoCommit)
 	}
 	if !r.HasTSN {
 		if r.LSN <= a.floor.Get(r.ReplicaID) {

@@ -697,10 +697,9 @@ func (rc *recoverer) interrupt(row *format.Row) {
 	if !rc.asm.Open() {
 		return
 	}
-	for _, t := range rc.asm.Add(row) {
-		if t != rc.asm.Current() {
-			rc.torn(t, row)
-		}
+	interrupted, _ := rc.asm.AddSplit(row)
+	for _, t := range interrupted {
+		rc.torn(t, row)
 	}
 }
 
@@ -753,12 +752,9 @@ func (rc *recoverer) cutTx(t *format.Tx, why string) {
 // target, which drops its transaction); at its last row the transaction
 // goes to the resolver.
 func (rc *recoverer) txRow(row *format.Row, dec *decoded, keep bool) {
-	ended := rc.asm.Add(row)
-	cur := rc.asm.Current()
-	for _, t := range ended {
-		if t != cur {
-			rc.torn(t, row)
-		}
+	interrupted, done := rc.asm.AddSplit(row)
+	for _, t := range interrupted {
+		rc.torn(t, row)
 	}
 	if !keep {
 		rc.txCut = true
@@ -767,14 +763,14 @@ func (rc *recoverer) txRow(row *format.Row, dec *decoded, keep bool) {
 		rc.txKept++
 	}
 	rc.txDecs = append(rc.txDecs, *dec)
-	if len(ended) == 0 || ended[len(ended)-1] != cur {
+	if done == nil {
 		return // still open
 	}
 	if rc.txCut {
-		rc.cutTx(cur, "cut by the target vclock")
+		rc.cutTx(done, "cut by the target vclock")
 		return
 	}
-	rc.commit(cur.Rows, rc.txDecs)
+	rc.commit(done.Rows, rc.txDecs)
 	rc.resetTx()
 }
 

@@ -196,15 +196,9 @@ func (c *Collector) Row(r *format.Row) {
 	size := int64(len(r.RawHeader) + len(r.Body))
 	sel := c.match(r, sid, hasSpace)
 	if c.wal {
-		ended := c.asm.Add(r)
-		cur := c.asm.Current()
-		var done *format.Tx
-		for _, t := range ended {
-			if t == cur {
-				done = t
-			} else {
-				c.closeTx(t) // interrupted by r
-			}
+		interrupted, done := c.asm.AddSplit(r)
+		for _, t := range interrupted {
+			c.closeTx(t)
 		}
 		if sel {
 			c.tx.rows++
