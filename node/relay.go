@@ -612,11 +612,6 @@ func (s *stream) reached() bool {
 
 // send writes one row if the replica needs it.
 func (s *stream) send(h *format.Header, body []byte, sync uint64) error {
-	if h.GroupID == box.GroupLocal {
-		if h.ReplicaID == 0 {
-			return nil
-		}
-	}
 	if h.ReplicaID == 0 || h.LSN <= s.sent.Get(h.ReplicaID) {
 		return nil
 	}
