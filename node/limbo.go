@@ -171,12 +171,7 @@ func (l *Limbo) Applied(typ box.RowType, s format.Synchro) []synchro.Decision {
 	if typ == box.TypeConfirm && s.LSN > l.confirmed {
 		l.confirmed = s.LSN
 	}
-	out := append([]synchro.Decision(nil), st.Decisions...)
-	for _, d := range out {
-		delete(l.counts, d.Entry.LSN)
-		delete(l.written, d.Entry.LSN)
-	}
-	return out
+	return l.decided(st.Decisions)
 }
 
 // ClassifyReceived tells whether a transaction received from another
@@ -200,7 +195,13 @@ func (l *Limbo) AppendReceived(id uint64, origin uint32, first, lsn uint64, sync
 // received from the stream; it returns the decisions it makes.
 func (l *Limbo) ApplyReceived(typ box.RowType, origin uint32, s format.Synchro) []synchro.Decision {
 	st := l.q.Apply(typ, origin, s)
-	out := append([]synchro.Decision(nil), st.Decisions...)
+	return l.decided(st.Decisions)
+}
+
+// decided drops the bookkeeping of the entries decisions settle and
+// returns a copy of the decisions.
+func (l *Limbo) decided(ds []synchro.Decision) []synchro.Decision {
+	out := append([]synchro.Decision(nil), ds...)
 	for _, d := range out {
 		delete(l.counts, d.Entry.LSN)
 		delete(l.written, d.Entry.LSN)
