@@ -86,14 +86,6 @@ func (it *BodyIter) Next() (key uint64, ok bool, err error) {
 	return 0, false, nil
 }
 
-func rawValue(c *MPCursor) ([]byte, error) {
-	start := c.p
-	if err := c.Skip(); err != nil {
-		return nil, err
-	}
-	return c.b[start:c.p:c.p], nil
-}
-
 // DML decodes the body of a data row.
 func (r *Row) DML() (DML, error) {
 	var d DML
@@ -117,21 +109,21 @@ func (r *Row) DML() (DML, error) {
 			v, err = c.Uint()
 			d.IndexBase = uint32(v)
 		case box.KeyKey:
-			d.Key, err = rawValue(c)
+			d.Key, err = c.Raw()
 		case box.KeyTuple:
-			d.Tuple, err = rawValue(c)
+			d.Tuple, err = c.Raw()
 		case box.KeyOps:
-			d.Ops, err = rawValue(c)
+			d.Ops, err = c.Raw()
 		case box.KeyOldTuple:
-			d.OldTuple, err = rawValue(c)
+			d.OldTuple, err = c.Raw()
 		case box.KeyNewTuple:
-			d.NewTuple, err = rawValue(c)
+			d.NewTuple, err = c.Raw()
 		case box.KeyBeginKey:
-			d.BeginKey, err = rawValue(c)
+			d.BeginKey, err = c.Raw()
 		case box.KeyEndKey:
-			d.EndKey, err = rawValue(c)
+			d.EndKey, err = c.Raw()
 		case box.KeyArrow:
-			d.Arrow, err = rawValue(c)
+			d.Arrow, err = c.Raw()
 		}
 		if err != nil {
 			err = fmt.Errorf("body key 0x%02x: %w", key, err)
