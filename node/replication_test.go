@@ -166,6 +166,26 @@ func TestNodeMeshBootstrap(t *testing.T) {
 	verifyDirs(t, dirs...)
 }
 
+// startFailoverMesh starts a full mesh of three with quorum 2: the first
+// node (its WAL in write mode) runs in its own process, to be killed; the
+// other two in this one.
+func startFailoverMesh(t *testing.T) ([]Config, *child, []*Node) {
+	cfgs := meshConfigs(t, 3)
+	for i := range cfgs {
+		cfgs[i] = quorumConfig(cfgs[i])
+	}
+	cfgs[0].WALMode = "write"
+	var a *child
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a = startReplChild(t, cfgs[0])
+	}()
+	nodes := startMesh(t, cfgs[1:])
+	<-done
+	return cfgs, a, nodes
+}
+
 // quorumConfig is a node with replication_synchro_quorum 2.
 func quorumConfig(cfg Config) Config {
 	cfg.ReplicationSynchroQuorum = 2
@@ -274,20 +294,7 @@ func following(n *Node, addr string) bool {
 // transactions that the third node confirms, and the old master rejoins
 // after its restart with the same data as the others.
 func TestNodeManualFailover(t *testing.T) {
-	cfgs := meshConfigs(t, 3)
-	for i := range cfgs {
-		cfgs[i] = quorumConfig(cfgs[i])
-	}
-	cfgs[0].WALMode = "write"
-	// a runs in its own process, to be killed; b and c in this one.
-	var a *child
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		a = startReplChild(t, cfgs[0])
-	}()
-	nodes := startMesh(t, cfgs[1:])
-	<-done
+	cfgs, a, nodes := startFailoverMesh(t)
 	b := nodes[0]
 	ca := dialAdmin(t, a.addr)
 	call(t, ca, "box.schema.space.create", "s", map[string]any{"is_sync": true})
@@ -422,19 +429,7 @@ func TestRelayKeepsFilesForReplica(t *testing.T) {
 // other's ACK, writes a CONFIRM, and the old master, restarted with the
 // transaction pending in its limbo, applies that CONFIRM like the others.
 func TestNodeFailoverConfirms(t *testing.T) {
-	cfgs := meshConfigs(t, 3)
-	for i := range cfgs {
-		cfgs[i] = quorumConfig(cfgs[i])
-	}
-	cfgs[0].WALMode = "write"
-	var a *child
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		a = startReplChild(t, cfgs[0])
-	}()
-	nodes := startMesh(t, cfgs[1:])
-	<-done
+	cfgs, a, nodes := startFailoverMesh(t)
 	b, c := nodes[0], nodes[1]
 	ca := dialAdmin(t, a.addr)
 	call(t, ca, "box.schema.space.create", "s", map[string]any{"is_sync": true})
