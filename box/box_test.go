@@ -227,3 +227,33 @@ os.exit(0)
 		t.Error("SpaceName of a space 2.6 does not have, or of a user space")
 	}
 }
+
+// The election and synchronous-queue errors of 2.11 (which 2.6.0 lacks)
+// have 2.11's numbers, names and messages (src/box/errcode.h of 2.11).
+func TestElectionErrors211(t *testing.T) {
+	for _, c := range []struct {
+		code box.ErrorCode
+		num  uint32
+		name string
+		args []any
+		msg  string
+	}{
+		{box.ErrQuorumWait, 222, "ER_QUORUM_WAIT", []any{2, "new synchronous transactions appeared"}, "Couldn't wait for quorum 2: new synchronous transactions appeared"},
+		{box.ErrInterferingPromote, 223, "ER_INTERFERING_PROMOTE", []any{3}, "Instance with replica id 3 was promoted first"},
+		{box.ErrElectionDisabled, 224, "ER_ELECTION_DISABLED", nil, "Elections were turned off"},
+		{box.ErrNotLeader, 226, "ER_NOT_LEADER", []any{2}, "The instance is not a leader. New leader is 2"},
+		{box.ErrSyncQueueUnclaimed, 227, "ER_SYNC_QUEUE_UNCLAIMED", nil, "The synchronous transaction queue doesn't belong to any instance"},
+		{box.ErrSyncQueueForeign, 228, "ER_SYNC_QUEUE_FOREIGN", []any{2}, "The synchronous transaction queue belongs to other instance with id 2"},
+		{box.ErrNoElectionQuorum, 242, "ER_NO_ELECTION_QUORUM", []any{1, 2}, "Not enough peers connected to start elections: 1 out of minimal required 2"},
+		{box.ErrSplitBrain, 244, "ER_SPLIT_BRAIN", []any{"x"}, "Split-Brain discovered: x"},
+		{box.ErrOldTerm, 245, "ER_OLD_TERM", []any{3, 4}, "The term is outdated: old - 3, new - 4"},
+		{box.ErrInterferingElections, 246, "ER_INTERFERING_ELECTIONS", nil, "Interfering elections started"},
+		{box.ErrInAnotherPromote, 278, "ER_IN_ANOTHER_PROMOTE", nil, "box.ctl.promote() is already running"},
+		{box.ErrUnsupported, 5, "ER_UNSUPPORTED", []any{"box.ctl.promote/demote", "simultaneous invocations"}, "box.ctl.promote/demote does not support simultaneous invocations"},
+		{box.ErrTimeout, 78, "ER_TIMEOUT", nil, "Timeout exceeded"},
+	} {
+		if uint32(c.code) != c.num || c.code.String() != c.name || c.code.Message(c.args...) != c.msg {
+			t.Errorf("%d %s: %q, 2.11 has %d %s %q", uint32(c.code), c.code, c.code.Message(c.args...), c.num, c.name, c.msg)
+		}
+	}
+}

@@ -3,6 +3,11 @@ package box
 // Error codes: codes 0-218 with the names of Tarantool 2.6 (src/box/errcode.h),
 // 219 and above as newer releases number them. Newer releases renamed two of
 // the old codes: 47 is ER_CREDS_MISMATCH and 134 ER_CASCADE_ROLLBACK there.
+// Codes 219-247 and 249-266 have 2.11's numbers, names and messages (the
+// election and synchronous-queue errors 222-228 and 242-246 as 2.11
+// raises them from box.ctl.promote/demote and the appliers, ER_IN_ANOTHER_PROMOTE
+// 278 too); 2.11 leaves 248 and 267-293 unused, which later releases
+// fill.
 const (
 	ErrUnknown                       ErrorCode = 0
 	ErrIllegalParams                 ErrorCode = 1

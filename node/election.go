@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
@@ -83,6 +84,10 @@ type electionDriver struct {
 	subs map[*raftSub]struct{}
 	last *format.Raft // the latest broadcast state
 	wake chan struct{}
+
+	// promoting guards box.ctl.promote()/demote() against a second call
+	// while one waits (2.11's is_in_box_promote).
+	promoting atomic.Bool
 }
 
 // raftSub is a relay's mailbox of RAFT messages: only the latest state
@@ -360,54 +365,59 @@ func (n *Node) quorumLSN(owner uint32) uint64 {
 // claimQueue writes the PROMOTE (or DEMOTE) of term once the old owner's
 // newest synchronous entry has its quorum (NODE.md §5.7, 4.9): the body
 // names the old owner and the LSN up to which its entries are confirmed;
-// entries after it are rolled back when the row is applied. It gives up
-// when the term moves on or the node stops being leader.
+// entries after it are rolled back when the row is applied. It is the
+// Raft worker's promotion of a new leader: it gives up when the term
+// moves on or the node stops being leader.
 func (n *Node) claimQueue(typ box.RowType, term uint64) {
+	n.mu.Lock()
+	promoteTerm := n.limbo.q.State().Term
+	n.mu.Unlock()
+	if err := n.writeClaim(typ, term, promoteTerm, time.Time{}); err != nil {
+		n.log.Infof("RAFT: no %s in term %d: %v", typ, term, err)
+	}
+}
+
+// writeClaim waits until the queue can be claimed in term and writes the
+// PROMOTE or DEMOTE, with 2.11's checks (box_wait_limbo_acked,
+// box_issue_promote): ER_INTERFERING_ELECTIONS when the Raft term moved
+// on, ER_NOT_LEADER when an elected node stopped leading,
+// ER_INTERFERING_PROMOTE when another PROMOTE (queue term promoteTerm
+// before) was applied meanwhile, ER_TIMEOUT when the old owner's entries
+// have no quorum by the deadline (zero: no deadline).
+func (n *Node) writeClaim(typ box.RowType, term, promoteTerm uint64, deadline time.Time) error {
 	d := n.election
 	for {
 		select {
 		case <-n.stop:
-			return
+			return errStopped
 		default:
 		}
 		st := d.status()
-		if st.Term != term || (st.Enabled && st.State != raft.Leader && typ == box.TypePromote) {
-			n.log.Infof("RAFT: no %s in term %d: now term %d, %s", typ, term, st.Term, st.State)
-			return
+		if st.Term != term || st.VolatileTerm != term {
+			return box.NewError(box.ErrInterferingElections)
+		}
+		if st.Enabled && st.State != raft.Leader && typ == box.TypePromote {
+			return box.NewError(box.ErrNotLeader, st.Leader)
 		}
 		n.mu.Lock()
 		if n.broken != nil {
 			n.mu.Unlock()
-			return
+			return n.broken
+		}
+		if qs := n.limbo.q.State(); qs.Term != promoteTerm {
+			n.mu.Unlock()
+			return box.NewError(box.ErrInterferingPromote, qs.Owner)
 		}
 		owner := n.limbo.Owner()
-		lsn := n.limbo.q.ConfirmedLSN()
-		ready := true
-		if owner != 0 && owner != n.id {
-			q := n.quorumLSN(owner)
-			for _, e := range n.limbo.Entries() {
-				if e.Origin != owner || !e.Sync {
-					continue
-				}
-				if e.LSN <= q {
-					lsn = max(lsn, e.LSN)
-				} else {
-					ready = false
-				}
-			}
-		} else if owner == n.id {
-			for _, e := range n.limbo.Entries() {
-				if e.Sync && e.LSN <= n.limbo.confirmed {
-					lsn = max(lsn, e.LSN)
-				}
-			}
-			lsn = max(lsn, n.limbo.confirmed)
-		}
+		lsn, ready := n.claimLSN(owner)
 		if !ready {
 			n.mu.Unlock()
+			if !deadline.IsZero() && time.Now().After(deadline) {
+				return box.NewError(box.ErrTimeout)
+			}
 			select {
 			case <-n.stop:
-				return
+				return errStopped
 			case <-time.After(10 * time.Millisecond):
 			}
 			continue
@@ -422,7 +432,7 @@ func (n *Node) claimQueue(typ box.RowType, term uint64) {
 			n.broken = err
 			n.mu.Unlock()
 			n.log.Errorf("%s write failed: %v", typ, err)
-			return
+			return err
 		}
 		n.resolve(n.limbo.Applied(typ, body), 0)
 		newOwner := n.id
@@ -431,8 +441,35 @@ func (n *Node) claimQueue(typ box.RowType, term uint64) {
 		}
 		d.queueClaimed(newOwner, term)
 		n.mu.Unlock()
-		return
+		return nil
 	}
+}
+
+// claimLSN is the LSN up to which owner's queue is confirmed by a PROMOTE
+// or DEMOTE written now; not ready while some of the owner's synchronous
+// entries have no quorum yet (n.mu held).
+func (n *Node) claimLSN(owner uint32) (uint64, bool) {
+	lsn := n.limbo.q.ConfirmedLSN()
+	if owner != 0 && owner != n.id {
+		q := n.quorumLSN(owner)
+		for _, e := range n.limbo.Entries() {
+			if e.Origin != owner || !e.Sync {
+				continue
+			}
+			if e.LSN > q {
+				return 0, false
+			}
+			lsn = max(lsn, e.LSN)
+		}
+	} else if owner == n.id {
+		for _, e := range n.limbo.Entries() {
+			if e.Sync && e.LSN <= n.limbo.confirmed {
+				lsn = max(lsn, e.LSN)
+			}
+		}
+		lsn = max(lsn, n.limbo.confirmed)
+	}
+	return lsn, true
 }
 
 // raftRecovered is the election state recovery found.
@@ -493,19 +530,87 @@ func (n *Node) snapshotPromote() *format.Synchro {
 	return &format.Synchro{ReplicaID: qs.Owner, LSN: qs.ConfirmedLSN, Term: qs.Term, HasTerm: true}
 }
 
-// promote is box.ctl.promote(): with elections on a new term with this
-// node as candidate, waiting up to election_timeout until it is writable;
-// with elections off a term bump and a PROMOTE.
+// promote is box.ctl.promote() as 2.11's box_promote: nothing for the
+// node that already leads and owns the queue; with elections off the
+// queue is drained (up to 2 × synchro timeout), the term bumped and a
+// PROMOTE written once the old owner's entries have their quorum (up to
+// the synchro timeout); in mode voter ER_UNSUPPORTED; in modes manual and
+// candidate a new term with this node as candidate (PromoteOutcome gives
+// the errors), then, beyond 2.11, it waits until the new leader's PROMOTE
+// is applied so that the caller can write at once.
 func (n *Node) promote() error {
 	d := n.election
-	if d == nil {
+	if !d.promoting.CompareAndSwap(false, true) {
+		return box.NewError(box.ErrUnsupported, "box.ctl.promote/demote", "simultaneous invocations")
+	}
+	busy := true
+	defer func() {
+		if busy {
+			d.promoting.Store(false)
+		}
+	}()
+	n.mu.Lock()
+	mode := n.cfg.ElectionMode
+	synchroTimeout := n.cfg.ReplicationSynchroTimeout
+	qs := n.limbo.q.State()
+	n.mu.Unlock()
+	st := d.status()
+	var frozen bool
+	d.with(func(e *raft.Election) { frozen = e.Frozen() })
+	if qs.Owner == n.id && qs.Term == st.Term && !frozen && (mode == "off" || st.State == raft.Leader) {
 		return nil
 	}
+	switch mode {
+	case "off":
+		n.drainQueue(2*synchroTimeout, qs.Term)
+		term, err := n.bumpTerm(qs.Term)
+		if err != nil {
+			return err
+		}
+		return n.writeClaim(box.TypePromote, term, qs.Term, time.Now().Add(synchroTimeout))
+	case "voter":
+		return box.NewError(box.ErrUnsupported, "election_mode='voter'", "manual elections")
+	}
+	if st.State == raft.Leader {
+		return n.waitWritable(st.Term)
+	}
+	// 2.11 lets another promote() in while the election runs.
+	busy = false
+	d.promoting.Store(false)
+	var term uint64
 	var err error
-	d.with(func(e *raft.Election) { err = e.Promote() })
+	d.with(func(e *raft.Election) {
+		if err = e.Promote(); err == nil {
+			term = e.Status().VolatileTerm
+		}
+	})
 	if err != nil {
 		return err
 	}
+	for {
+		var done bool
+		d.with(func(e *raft.Election) { done, err = e.PromoteOutcome(term) })
+		if done {
+			break
+		}
+		select {
+		case <-n.stop:
+			return errStopped
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return n.waitWritable(term)
+}
+
+// waitWritable waits until the leader of term has its PROMOTE applied:
+// ER_INTERFERING_ELECTIONS when the term moves on, ER_NOT_LEADER when the
+// node stops leading; after election_timeout + 2 × synchro timeout it
+// returns as 2.11 does once elected, still read-only.
+func (n *Node) waitWritable(term uint64) error {
+	d := n.election
 	n.mu.Lock()
 	timeout, synchroTimeout := n.cfg.ElectionTimeout, n.cfg.ReplicationSynchroTimeout
 	n.mu.Unlock()
@@ -517,13 +622,66 @@ func (n *Node) promote() error {
 		if n.electionWritable() && n.ownsQueue() {
 			return nil
 		}
+		st := d.status()
+		if st.VolatileTerm != term {
+			return box.NewError(box.ErrInterferingElections)
+		}
+		if st.State != raft.Leader {
+			return box.NewError(box.ErrNotLeader, st.Leader)
+		}
 		select {
 		case <-n.stop:
 			return errStopped
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	return box.NewError(box.ErrTimeout)
+	return nil
+}
+
+// drainQueue waits up to wait for the queue to empty
+// (box_try_wait_confirm); the caller checks the promote term after.
+func (n *Node) drainQueue(wait time.Duration, promoteTerm uint64) {
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		n.mu.Lock()
+		empty := n.limbo.Empty() || n.limbo.q.State().Term != promoteTerm
+		n.mu.Unlock()
+		if empty {
+			return
+		}
+		select {
+		case <-n.stop:
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// bumpTerm starts a new Raft term and waits until it is persisted
+// (box_trigger_elections): ER_INTERFERING_PROMOTE when another PROMOTE
+// than that of promoteTerm is applied meanwhile.
+func (n *Node) bumpTerm(promoteTerm uint64) (uint64, error) {
+	d := n.election
+	var term uint64
+	d.with(func(e *raft.Election) { term = e.NewTerm() })
+	for {
+		st := d.status()
+		if st.Term >= term {
+			term = st.Term
+			break
+		}
+		select {
+		case <-n.stop:
+			return 0, errStopped
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if qs := n.limbo.q.State(); qs.Term != promoteTerm {
+		return 0, box.NewError(box.ErrInterferingPromote, qs.Owner)
+	}
+	return term, nil
 }
 
 func (n *Node) ownsQueue() bool {
@@ -532,14 +690,42 @@ func (n *Node) ownsQueue() bool {
 	return n.limbo.Owner() == n.id
 }
 
-// demote is box.ctl.demote().
+// demote is box.ctl.demote() as 2.11's box_demote: with elections on the
+// owner of the queue in the current term resigns (anyone else: nothing
+// happens); with elections off ER_NOT_LEADER while a Raft leader is
+// known, nothing while nobody owns the queue or its owner was promoted in
+// the current term by another node, else a new term and a DEMOTE of the
+// owner's queue.
 func (n *Node) demote() error {
 	d := n.election
-	if d == nil {
+	if !d.promoting.CompareAndSwap(false, true) {
+		return box.NewError(box.ErrUnsupported, "box.ctl.promote/demote", "simultaneous invocations")
+	}
+	defer d.promoting.Store(false)
+	n.mu.Lock()
+	mode := n.cfg.ElectionMode
+	synchroTimeout := n.cfg.ReplicationSynchroTimeout
+	qs := n.limbo.q.State()
+	n.mu.Unlock()
+	st := d.status()
+	if mode != "off" {
+		if qs.Owner == n.id && qs.Term == st.Term {
+			d.with(func(e *raft.Election) { e.Demote() })
+		}
 		return nil
 	}
-	d.with(func(e *raft.Election) { e.Demote() })
-	return nil
+	if st.Leader != 0 {
+		return box.NewError(box.ErrNotLeader, st.Leader)
+	}
+	if qs.Owner == 0 || (qs.Term == st.Term && qs.Owner != n.id) {
+		return nil
+	}
+	term, err := n.bumpTerm(qs.Term)
+	if err != nil {
+		return err
+	}
+	n.drainQueue(2*synchroTimeout, qs.Term)
+	return n.writeClaim(box.TypeDemote, term, qs.Term, time.Now().Add(synchroTimeout))
 }
 
 // reconfigureElection applies election_mode, election_timeout,

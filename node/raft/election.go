@@ -385,6 +385,48 @@ func (e *Election) Promote() error {
 	return nil
 }
 
+// PromoteOutcome tells how a box.ctl.promote() that started term (the
+// volatile term right after Promote) stands, as 2.11's
+// box_raft_try_promote sees it: done once the term ended, the node is no
+// longer a candidate or a leader is known. A nil error when done means
+// this node leads. Otherwise the error is Tarantool's, in its order:
+// ER_INTERFERING_PROMOTE when another node won, ER_NO_ELECTION_QUORUM,
+// ER_OLD_TERM when the term moved on without a leader, a timeout in mode
+// manual (the one round ended) and ER_ELECTION_DISABLED when the node
+// stopped being a candidate for another reason (reconfigured); the
+// promotion is then withdrawn.
+func (e *Election) PromoteOutcome(term uint64) (done bool, err error) {
+	r := e.Raft
+	if r.volatileTerm <= term && r.candidate && r.leader == 0 {
+		return false, nil
+	}
+	if r.state == Leader && r.volatileTerm == term {
+		return true, nil
+	}
+	switch {
+	case r.leader != 0:
+		err = box.NewError(box.ErrInterferingPromote, r.leader)
+	case e.healthy < e.healthyQuorum():
+		err = box.NewError(box.ErrNoElectionQuorum, e.healthy, e.healthyQuorum())
+	case term < r.volatileTerm:
+		err = box.NewError(box.ErrOldTerm, term, r.volatileTerm)
+	case e.cfg.Mode == ModeManual:
+		err = box.NewError(box.ErrTimeout)
+	default:
+		err = box.NewError(box.ErrElectionDisabled)
+	}
+	r.Restore()
+	return true, err
+}
+
+// NewTerm bumps the term (box.ctl.promote() and demote() with elections
+// off) and returns it; it is persisted once Status().Term reaches it. The
+// caller writes the PROMOTE or DEMOTE itself.
+func (e *Election) NewTerm() uint64 {
+	e.Raft.NewTerm()
+	return e.Raft.volatileTerm
+}
+
 // Demote is box.ctl.demote(): a leader resigns (no term bump); with
 // elections off the term is bumped and a DEMOTE asked for.
 func (e *Election) Demote() {

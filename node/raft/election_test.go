@@ -2,6 +2,7 @@ package raft
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -295,5 +296,86 @@ func TestPeerLossClearsWitness(t *testing.T) {
 	n.flush()
 	if st := n.e.Status(); st.Term != 3 || st.State != Candidate {
 		t.Fatalf("no election once nobody sees the leader: %+v", st)
+	}
+}
+
+// box.ctl.promote() in modes manual and candidate ends as 2.11's
+// box_raft_try_promote says: leader, another node won the term
+// (ER_INTERFERING_PROMOTE), the term moved on (ER_OLD_TERM), the round of
+// a manual node ran out (timeout), the node stopped being a candidate
+// (ER_ELECTION_DISABLED) or lost its quorum (ER_NO_ELECTION_QUORUM).
+func TestPromoteOutcome(t *testing.T) {
+	manual := Config{Mode: ModeManual, SynchroQuorum: 2, Registered: 3,
+		ElectionTimeout: time.Second, ReplicationTimeout: 100 * time.Millisecond}
+	start := func(cfg Config) (*enode, uint64) {
+		n := newENode(t, cfg)
+		n.heartbeats(100*time.Millisecond, 2, 3)
+		if err := n.e.Promote(); err != nil {
+			t.Fatal(err)
+		}
+		n.flush()
+		term := n.e.Status().VolatileTerm
+		if done, err := n.e.PromoteOutcome(term); done || err != nil {
+			t.Fatalf("promotion over at once: %v", err)
+		}
+		return n, term
+	}
+	code := func(err error) box.ErrorCode {
+		var be *box.Error
+		if !errors.As(err, &be) {
+			t.Fatalf("%v is not a box error", err)
+		}
+		return be.Code
+	}
+	msg := func(err error) string {
+		var be *box.Error
+		errors.As(err, &be)
+		return be.Message
+	}
+
+	n, term := start(manual)
+	n.step(format.Raft{Term: term, Vote: 1, State: uint32(Follower)}, 2)
+	if done, err := n.e.PromoteOutcome(term); !done || err != nil {
+		t.Fatalf("elected: done %v, %v", done, err)
+	}
+
+	n, term = start(manual)
+	n.step(format.Raft{Term: term, Vote: 3, State: uint32(Leader), LeaderID: 3}, 3)
+	done, err := n.e.PromoteOutcome(term)
+	if !done || code(err) != box.ErrInterferingPromote || msg(err) != "Instance with replica id 3 was promoted first" {
+		t.Fatalf("another leader: done %v, %v", done, err)
+	}
+
+	n, term = start(manual)
+	n.step(format.Raft{Term: term + 1, State: uint32(Follower)}, 2)
+	done, err = n.e.PromoteOutcome(term)
+	if !done || code(err) != box.ErrOldTerm || msg(err) != fmt.Sprintf("The term is outdated: old - %d, new - %d", term, term+1) {
+		t.Fatalf("newer term: done %v, %v", done, err)
+	}
+
+	n, term = start(manual)
+	n.heartbeats(1200*time.Millisecond, 2, 3) // the round ends without votes
+	done, err = n.e.PromoteOutcome(term)
+	if !done || code(err) != box.ErrTimeout {
+		t.Fatalf("round over: done %v, %v", done, err)
+	}
+	if n.e.Status().Candidate {
+		t.Fatal("still a candidate after a failed promotion")
+	}
+
+	n, term = start(manual)
+	n.e.SetMode(ModeVoter)
+	done, err = n.e.PromoteOutcome(term)
+	if !done || code(err) != box.ErrElectionDisabled {
+		t.Fatalf("reconfigured: done %v, %v", done, err)
+	}
+
+	n, term = start(manual)
+	n.e.SetPeerHealthy(2, false)
+	n.e.SetPeerHealthy(3, false)
+	n.runFor(1200 * time.Millisecond)
+	done, err = n.e.PromoteOutcome(term)
+	if !done || code(err) != box.ErrNoElectionQuorum {
+		t.Fatalf("quorum lost: done %v, %v", done, err)
 	}
 }

@@ -1,0 +1,151 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tarantool/go-tarantool/v3"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/internal/tarantooltest"
+	"github.com/xlogtool/xlogtool/node/raft"
+)
+
+// goConn connects github.com/tarantool/go-tarantool/v3 to a node as the
+// admin user.
+func goConn(t *testing.T, addr string) *tarantool.Connection {
+	t.Helper()
+	cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := tarantool.Connect(cctx, tarantool.NetDialer{Address: addr,
+		User: tarantooltest.AdminUser, Password: tarantooltest.AdminPassword},
+		tarantool.Opts{Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// goCall calls fn and returns the Tarantool error it got, if any.
+func goCall(conn *tarantool.Connection, fn string, args ...any) error {
+	if args == nil {
+		args = []any{}
+	}
+	_, err := conn.Do(tarantool.NewCallRequest(fn).Args(args)).Get()
+	return err
+}
+
+// wantBoxError checks that err is Tarantool's error code with message.
+func wantBoxError(t *testing.T, what string, err error, code box.ErrorCode, msg string) {
+	t.Helper()
+	var te tarantool.ServerError
+	if !errors.As(err, &te) {
+		t.Errorf("%s: %v, want %s %q", what, err, code, msg)
+		return
+	}
+	if box.ErrorCode(te.Code) != code || te.Msg != msg {
+		t.Errorf("%s: %s %q, want %s %q", what, box.ErrorCode(te.Code), te.Msg, code, msg)
+	}
+}
+
+// box.ctl.promote() and demote() called by a real client fail as in
+// 2.11: a voter cannot promote itself, a manual node without a quorum
+// cannot start an election, a node with elections off cannot demote while
+// a Raft leader is known, demote on a node that does not own the queue
+// changes nothing.
+func TestElectionPromoteErrors(t *testing.T) {
+	cfgs := electionConfigs(t, 3, "manual")
+	cfgs[1].ElectionMode = "voter"
+	nodes := startMesh(t, cfgs)
+	waitSynced(t, nodes...)
+	c0, c1, c2 := goConn(t, nodes[0].Addr()), goConn(t, nodes[1].Addr()), goConn(t, nodes[2].Addr())
+
+	waitFor(t, "the peers to be healthy", 10*time.Second, func() bool {
+		h := 0
+		nodes[0].election.with(func(e *raft.Election) { h = e.Healthy() })
+		return h == 3
+	})
+	wantBoxError(t, "promote on a voter", goCall(c1, "box.ctl.promote"),
+		box.ErrUnsupported, "election_mode='voter' does not support manual elections")
+	if err := goCall(c0, "box.ctl.promote"); err != nil {
+		t.Fatalf("promote on a manual node: %v", err)
+	}
+	if leaderOf(nodes) != nodes[0] {
+		t.Fatal("box.ctl.promote() returned before the node was a writable leader")
+	}
+	if err := goCall(c0, "box.ctl.promote"); err != nil {
+		t.Errorf("promote on the leader: %v", err)
+	}
+	// Elections turned off on a node that follows the leader.
+	if err := goCall(c2, "box.cfg", map[string]any{"election_mode": "off"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the node with elections off to know the leader", 10*time.Second, func() bool {
+		return infoField(nodes[2], "election", "leader") == uint64(nodes[0].id)
+	})
+	wantBoxError(t, "demote with elections off while a leader is known", goCall(c2, "box.ctl.demote"),
+		box.ErrNotLeader, "The instance is not a leader. New leader is 1")
+	if err := goCall(c1, "box.ctl.demote"); err != nil {
+		t.Errorf("demote on a voter that owns nothing: %v", err)
+	}
+	if leaderOf(nodes) != nodes[0] {
+		t.Error("demote on another node changed the leader")
+	}
+
+	// Alone, a manual node has no quorum to stand with.
+	nodes[1].Close()
+	nodes[2].Close()
+	if err := goCall(c0, "box.ctl.demote"); err != nil {
+		t.Fatalf("demote on the leader: %v", err)
+	}
+	waitFor(t, "the peers to be unhealthy", 10*time.Second, func() bool {
+		h := 0
+		nodes[0].election.with(func(e *raft.Election) { h = e.Healthy() })
+		return nodes[0].election.status().State != raft.Leader && h == 1
+	})
+	wantBoxError(t, "promote without a quorum", goCall(c0, "box.ctl.promote"),
+		box.ErrNoElectionQuorum, "Not enough peers connected to start elections: 1 out of minimal required 2")
+}
+
+// With elections off, box.ctl.promote() waits for the old owner's
+// entries to gather their quorum for the synchro timeout and then fails
+// with Tarantool's timeout; a second call meanwhile is refused.
+func TestElectionPromoteOffTimeout(t *testing.T) {
+	cfgs := meshConfigs(t, 3)
+	for i := range cfgs {
+		cfgs[i] = quorumConfig(cfgs[i])
+		cfgs[i].ReplicationSynchroQuorum = 3
+	}
+	cfgs[0].ReplicationSynchroTimeout = 30 * time.Second
+	cfgs[1].ReplicationSynchroTimeout = 500 * time.Millisecond
+	nodes := startMesh(t, cfgs)
+	waitSynced(t, nodes...)
+	c0, c1 := goConn(t, nodes[0].Addr()), goConn(t, nodes[1].Addr())
+	if err := goCall(c0, "box.schema.space.create", "s", map[string]any{"is_sync": true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := goCall(c0, "box.space.s:create_index", "pk"); err != nil {
+		t.Fatal(err)
+	}
+	waitSynced(t, nodes...)
+	nodes[2].Close()
+	// Node 1's synchronous write waits for a quorum of 3 that cannot come.
+	a0 := dialAdmin(t, nodes[0].Addr())
+	s := spaceID(t, a0, "s")
+	go func() { _, _ = a0.Replace(context.Background(), s, []any{1}) }()
+	waitFor(t, "the entry on node 2", 10*time.Second, func() bool {
+		nodes[1].mu.Lock()
+		defer nodes[1].mu.Unlock()
+		return !nodes[1].limbo.Empty()
+	})
+	res := make(chan error, 1)
+	go func() { res <- goCall(c1, "box.ctl.promote") }()
+	time.Sleep(200 * time.Millisecond)
+	wantBoxError(t, "a second promote", goCall(goConn(t, nodes[1].Addr()), "box.ctl.promote"),
+		box.ErrUnsupported, "box.ctl.promote/demote does not support simultaneous invocations")
+	wantBoxError(t, "promote while the old owner has no quorum", <-res, box.ErrTimeout, "Timeout exceeded")
+	nodes[0].Close()
+}
