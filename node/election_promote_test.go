@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -79,15 +80,18 @@ func TestElectionPromoteErrors(t *testing.T) {
 	if err := goCall(c0, "box.ctl.promote"); err != nil {
 		t.Errorf("promote on the leader: %v", err)
 	}
+	waitFor(t, "every node to follow the leader", 10*time.Second, func() bool {
+		return infoField(nodes[2], "election", "leader") == uint64(nodes[0].id)
+	})
 	// Elections turned off on a node that follows the leader.
 	if err := goCall(c2, "box.cfg", map[string]any{"election_mode": "off"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the node with elections off to know the leader", 10*time.Second, func() bool {
-		return infoField(nodes[2], "election", "leader") == uint64(nodes[0].id)
-	})
+	if l := infoField(nodes[2], "election", "leader"); l != uint64(nodes[0].id) {
+		t.Fatalf("elections off: leader %v", l)
+	}
 	wantBoxError(t, "demote with elections off while a leader is known", goCall(c2, "box.ctl.demote"),
-		box.ErrNotLeader, "The instance is not a leader. New leader is 1")
+		box.ErrNotLeader, fmt.Sprintf("The instance is not a leader. New leader is %d", nodes[0].id))
 	if err := goCall(c1, "box.ctl.demote"); err != nil {
 		t.Errorf("demote on a voter that owns nothing: %v", err)
 	}
