@@ -540,8 +540,9 @@ func (n *Node) snapshotPromote() *format.Synchro {
 // is applied so that the caller can write at once.
 func (n *Node) promote() error {
 	d := n.election
-	if !d.promoting.CompareAndSwap(false, true) {
-		return box.NewError(box.ErrUnsupported, "box.ctl.promote/demote", "simultaneous invocations")
+	mode, synchroTimeout, qs, st, err := n.enterPromote()
+	if err != nil {
+		return err
 	}
 	busy := true
 	defer func() {
@@ -549,12 +550,6 @@ func (n *Node) promote() error {
 			d.promoting.Store(false)
 		}
 	}()
-	n.mu.Lock()
-	mode := n.cfg.ElectionMode
-	synchroTimeout := n.cfg.ReplicationSynchroTimeout
-	qs := n.limbo.q.State()
-	n.mu.Unlock()
-	st := d.status()
 	var frozen bool
 	d.with(func(e *raft.Election) { frozen = e.Frozen() })
 	if qs.Owner == n.id && qs.Term == st.Term && !frozen && (mode == "off" || st.State == raft.Leader) {
@@ -578,7 +573,6 @@ func (n *Node) promote() error {
 	busy = false
 	d.promoting.Store(false)
 	var term uint64
-	var err error
 	d.with(func(e *raft.Election) {
 		if err = e.Promote(); err == nil {
 			term = e.Status().VolatileTerm
@@ -603,6 +597,20 @@ func (n *Node) promote() error {
 		return err
 	}
 	return n.waitWritable(term)
+}
+
+// enterPromote takes the promote/demote guard (released by the caller)
+// and returns the election mode, the synchro timeout, the queue state and
+// the Raft status the call starts from.
+func (n *Node) enterPromote() (string, time.Duration, synchro.State, raft.Status, error) {
+	d := n.election
+	if !d.promoting.CompareAndSwap(false, true) {
+		return "", 0, synchro.State{}, raft.Status{}, box.NewError(box.ErrUnsupported, "box.ctl.promote/demote", "simultaneous invocations")
+	}
+	n.mu.Lock()
+	mode, synchroTimeout, qs := n.cfg.ElectionMode, n.cfg.ReplicationSynchroTimeout, n.limbo.q.State()
+	n.mu.Unlock()
+	return mode, synchroTimeout, qs, d.status(), nil
 }
 
 // waitWritable waits until the leader of term has its PROMOTE applied:
@@ -698,16 +706,11 @@ func (n *Node) ownsQueue() bool {
 // owner's queue.
 func (n *Node) demote() error {
 	d := n.election
-	if !d.promoting.CompareAndSwap(false, true) {
-		return box.NewError(box.ErrUnsupported, "box.ctl.promote/demote", "simultaneous invocations")
+	mode, synchroTimeout, qs, st, err := n.enterPromote()
+	if err != nil {
+		return err
 	}
 	defer d.promoting.Store(false)
-	n.mu.Lock()
-	mode := n.cfg.ElectionMode
-	synchroTimeout := n.cfg.ReplicationSynchroTimeout
-	qs := n.limbo.q.State()
-	n.mu.Unlock()
-	st := d.status()
 	if mode != "off" {
 		if qs.Owner == n.id && qs.Term == st.Term {
 			d.with(func(e *raft.Election) { e.Demote() })
