@@ -75,6 +75,41 @@ type Options struct {
 	// (DefaultMaxBlockSize when 0, at most MaxBlockLen); memory use follows
 	// it.
 	MaxBlockSize int
+	// Ahead, if set, is called with every block that is checked and
+	// decompressed ahead of the reader (see Reader), on the goroutine that
+	// did it: at the same time as the reader's user and other calls of
+	// Ahead, in no particular order. It must not keep the block's payload.
+	// What it returns, unless nil, TakeAhead hands over when the reader
+	// reaches the block, in file order; nil (or a block the reader reached
+	// first or did not work on ahead) leaves the block's rows to Next.
+	Ahead func(b *Block) (res any, rows int)
+}
+
+// Block is a block's rows, decompressed, as Options.Ahead gets them.
+type Block struct {
+	File    string // Options.Name
+	Info    BlockInfo
+	Payload []byte
+}
+
+// Rows decodes the rows of the block in turn into row, as Next would, and
+// calls fn with those the filter (nil: every row) selects, until fn
+// returns false. It returns the number of rows decoded, and false when a
+// row did not decode or fn returned false.
+func (b *Block) Rows(row *Row, flt *Filter, fn func(*Row) bool) (int, bool) {
+	n := 0
+	for p := 0; p < len(b.Payload); n++ {
+		m, err := decodeRow(b.Payload[p:], row)
+		if err != nil {
+			return n, false
+		}
+		row.Pos = Position{File: b.File, Block: b.Info.Offset, Index: n, Offset: p, Compressed: b.Info.Compressed}
+		p += m
+		if (flt == nil || flt.Match(row)) && !fn(row) {
+			return n + 1, false
+		}
+	}
+	return n, true
 }
 
 // BlockInfo describes the current block.
@@ -153,6 +188,10 @@ type Reader struct {
 	scanned int64         // file offset up to which blocks were looked at ahead
 	// aheadUsed counts the blocks whose work was done ahead (or found so).
 	aheadUsed int
+	// aheadRes and aheadRows are what Options.Ahead returned for the
+	// current block.
+	aheadRes  any
+	aheadRows int
 
 	payload  []byte
 	ppos     int
@@ -339,6 +378,21 @@ func (r *Reader) blockRows(row *Row, fn func(*Row) bool) bool {
 	return true
 }
 
+// TakeAhead returns what Options.Ahead returned for the current block when
+// the row Next returned last is the block's first, and passes over the
+// block's rows, counting them as read: the next call of Next returns the
+// first row of the next block. Otherwise it returns nil and changes
+// nothing. rows is the number of rows Ahead gave with its result.
+func (r *Reader) TakeAhead() (res any, rows int) {
+	if r.aheadRes == nil || r.rowIdx != 1 {
+		return nil, 0
+	}
+	res, rows = r.aheadRes, r.aheadRows
+	r.aheadRes = nil
+	r.skipBlock(rows)
+	return res, rows
+}
+
 // skipBlock passes over the rows of the current block not returned yet,
 // counting them as read, and returns the block's stored bytes (fixed
 // header and payload), valid until the next call of Next.
@@ -420,6 +474,7 @@ func (r *Reader) nextBlock() {
 	r.r += r.blockLen
 	r.blockLen = 0
 	r.payload, r.ppos, r.rowIdx = nil, 0, 0
+	r.aheadRes = nil
 	for !r.done {
 		if r.loadBlock() {
 			return
@@ -527,6 +582,8 @@ func (r *Reader) loadBlock() bool {
 			// the current one a spare.
 			out, err = pre.out, pre.err
 			pre.out = r.zbuf
+			r.aheadRes, r.aheadRows = pre.res, pre.rows
+			pre.res = nil
 			r.recycle(pre)
 		} else {
 			r.recycle(pre)
@@ -773,6 +830,9 @@ type aheadBlock struct {
 	crc   uint32
 	out   []byte // decompressed payload, when crc is the stored checksum
 	err   error  // decompression error
+	// What Options.Ahead returned for the block.
+	res  any
+	rows int
 }
 
 const (
@@ -784,18 +844,23 @@ const (
 
 // work checks and decompresses the block, up to aheadMaxRaw bytes of it
 // (errRedo beyond, or on any error: the reader does it again).
-func (a *aheadBlock) work(d *zstd.Decoder) {
+func (a *aheadBlock) work(d *zstd.Decoder, fn func(*Block) (any, int), file string) {
 	a.crc = Checksum(a.data)
-	if a.crc == a.want {
-		a.out, a.err = decompressAhead(d, a.data, a.out)
+	if a.crc != a.want {
+		return
+	}
+	a.out, a.err = decompressAhead(d, a.data, a.out)
+	if a.err == nil && fn != nil {
+		a.res, a.rows = fn(&Block{File: file, Payload: a.out,
+			Info: BlockInfo{Offset: a.off, Len: a.plen, RawLen: len(a.out), Compressed: true, CRC: a.want}})
 	}
 }
 
 // runAhead does the work of the blocks the reader has not taken.
-func runAhead(d *zstd.Decoder, blocks []*aheadBlock) {
+func runAhead(d *zstd.Decoder, fn func(*Block) (any, int), file string, blocks []*aheadBlock) {
 	for _, a := range blocks {
 		if a.state.CompareAndSwap(aheadPending, aheadTaken) {
-			a.work(d)
+			a.work(d, fn, file)
 			a.state.Store(aheadDone)
 			a.done.Done()
 		}
@@ -841,7 +906,7 @@ func (r *Reader) startAhead() {
 		r.scanned = r.base + int64(p)
 	}
 	if r.waiting >= aheadBatch || r.waiting > 0 && r.waiting == len(r.ahead) {
-		go runAhead(r.zdec.fast, slices.Clone(r.ahead[len(r.ahead)-r.waiting:]))
+		go runAhead(r.zdec.fast, r.opts.Ahead, r.opts.Name, slices.Clone(r.ahead[len(r.ahead)-r.waiting:]))
 		r.waiting = 0
 	}
 }
@@ -850,7 +915,7 @@ func (r *Reader) startAhead() {
 // goroutine has taken it, else by waiting for the goroutine.
 func (a *aheadBlock) finish(d *zstd.Decoder) {
 	if a.state.CompareAndSwap(aheadPending, aheadTaken) {
-		a.work(d)
+		a.work(d, nil, "")
 		a.state.Store(aheadDone)
 		return
 	}

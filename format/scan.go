@@ -17,6 +17,16 @@ type ScanOptions struct {
 	// OnIssue is called for every warning and, with Force, every damage
 	// skipped; errors that stop a file are returned in the result instead.
 	OnIssue func(*Error)
+	// Ahead, if set, works on whole blocks ahead of the scan, on the
+	// goroutines that check and decompress them (Options.Ahead), so that
+	// what is done with the rows of a file runs on more than one CPU: it
+	// gets a block and the filter, and returns its result for the rows the
+	// filter selects and the number of rows of the block (Block.Rows
+	// gives both), or nil when it cannot do the block. OnAhead then gets
+	// the results in file order in place of calls of fn for those rows;
+	// the other blocks' rows go to fn as usual.
+	Ahead   func(ref FileRef, b *Block, flt *Filter) (res any, rows int)
+	OnAhead func(ref FileRef, res any) error
 }
 
 // ScanResult sums up a scan.
@@ -36,7 +46,7 @@ func ScanFiles(files []FileRef, opts ScanOptions, fn func(ref FileRef, r *Row) e
 	for _, ref := range files {
 		res.Files++
 		damaged := false
-		ropts := Options{Name: ref.Path, Force: opts.Force, OnIssue: func(e *Error) {
+		ropts := Options{Name: ref.Path, Force: opts.Force, Ahead: aheadFunc(ref, opts), OnIssue: func(e *Error) {
 			if e.IsWarning() {
 				res.Warnings++
 			} else {
@@ -70,6 +80,14 @@ func ScanFiles(files []FileRef, opts ScanOptions, fn func(ref FileRef, r *Row) e
 				res.Errors = append(res.Errors, err)
 				break
 			}
+			if ar, n := rd.TakeAhead(); ar != nil {
+				res.Rows += int64(n)
+				if err := opts.OnAhead(ref, ar); err != nil {
+					rd.Close()
+					return res, err
+				}
+				continue
+			}
 			res.Rows++
 			if opts.Filter != nil && !opts.Filter.Match(row) {
 				continue
@@ -91,4 +109,13 @@ func ScanFiles(files []FileRef, opts ScanOptions, fn func(ref FileRef, r *Row) e
 		rd.Close()
 	}
 	return res, nil
+}
+
+// aheadFunc is the Options.Ahead of the reader of ref: opts.Ahead with the
+// filter.
+func aheadFunc(ref FileRef, opts ScanOptions) func(*Block) (any, int) {
+	if opts.Ahead == nil || opts.OnAhead == nil {
+		return nil
+	}
+	return func(b *Block) (any, int) { return opts.Ahead(ref, b, opts.Filter) }
 }

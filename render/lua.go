@@ -50,6 +50,9 @@ func (p *Printer) appendLua(b []byte, file string, r *format.Row) ([]byte, error
 		return b[:0], nil
 	}
 	if !p.luaDeepOK && luaDeep(&d) {
+		if p.ahead {
+			return b, errAhead
+		}
 		// Tarantool's MessagePack encoder refuses values nested deeper
 		// than 128 levels unless told otherwise.
 		b = append(b, "require('msgpack').cfg{encode_max_depth = 1024}; "...)

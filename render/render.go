@@ -5,6 +5,7 @@
 package render
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -62,6 +63,11 @@ type Printer struct {
 	luaDeepOK bool
 	// source names where the rows come from (SetSource).
 	source string
+	// ahead: a printer of whole blocks for Ahead, which cannot know what
+	// was printed before (luaDeepOK).
+	ahead bool
+	// workers are the printers Ahead uses, outs their outputs.
+	workers, outs sync.Pool
 }
 
 // SetSource makes the rows printed next carry a SOURCE entry naming where
@@ -75,16 +81,7 @@ func NewPrinter(w io.Writer, opts Options) *Printer {
 
 // Row prints one row of file.
 func (p *Printer) Row(file string, r *format.Row) error {
-	var err error
-	b := p.buf[:0]
-	switch p.opts.Format {
-	case JSON:
-		b, err = p.appendJSON(b, file, r)
-	case YAML:
-		b, err = p.appendYAML(b, file, r)
-	case Lua:
-		b, err = p.appendLua(b, file, r)
-	}
+	b, err := p.appendRow(p.buf[:0], file, r)
 	p.buf = b[:0]
 	if err != nil {
 		return fmt.Errorf("%s: offset %d: can't print row: %w", file, r.Pos.FileOffset(), err)
@@ -93,6 +90,87 @@ func (p *Printer) Row(file string, r *format.Row) error {
 	p.printed = true
 	_, err = p.w.Write(b)
 	return err
+}
+
+// aheadOut is the output of a block printed by Ahead.
+type aheadOut struct {
+	b    []byte
+	rows int // rows printed
+}
+
+// aheadMax bounds the output of a block printed by Ahead (but for the
+// last row's): a block that prints more is left to Row.
+const aheadMax = 1 << 20
+
+// errAhead: a row's output depends on the rows printed before it.
+var errAhead = errors.New("needs the rows before it")
+
+// Ahead prints the rows of block b of file that flt selects, as Row
+// would, into a buffer of its own, and returns it with the number of rows
+// in the block (for format.ScanOptions.Ahead: it may run on several
+// goroutines at once). It returns nil when it cannot: a row does not
+// decode or print, or its output would depend on what was printed before.
+func (p *Printer) Ahead(file string, b *format.Block, flt *format.Filter) (any, int) {
+	w, _ := p.workers.Get().(*Printer)
+	if w == nil {
+		w = &Printer{opts: p.opts, source: p.source, ahead: true, fields: make([]headerField, 0, 12)}
+	}
+	defer p.workers.Put(w)
+	o, _ := p.outs.Get().(*aheadOut)
+	if o == nil {
+		o = &aheadOut{b: make([]byte, 0, 64<<10)}
+	}
+	o.b, o.rows = o.b[:0], 0
+	var row format.Row
+	n, ok := b.Rows(&row, flt, func(r *format.Row) bool {
+		// The row is printed straight into the output: an appender that
+		// drops what it printed (b[:0]) drops only its own.
+		start := len(o.b)
+		out, err := w.appendRow(o.b[start:start], file, r)
+		if err != nil {
+			return false
+		}
+		if cap(out) == cap(o.b)-start {
+			o.b = o.b[:start+len(out)]
+		} else {
+			o.b = append(o.b, out...)
+		}
+		o.rows++
+		return len(o.b) <= aheadMax
+	})
+	if !ok {
+		p.outs.Put(o)
+		return nil, 0
+	}
+	return o, n
+}
+
+// WriteAhead writes what Ahead printed for a block, in its place among the
+// rows.
+func (p *Printer) WriteAhead(res any) error {
+	o := res.(*aheadOut)
+	if o.rows > 0 {
+		p.inFile += o.rows
+		p.printed = true
+	}
+	_, err := p.w.Write(o.b)
+	if cap(o.b) <= 4*aheadMax {
+		p.outs.Put(o)
+	}
+	return err
+}
+
+// appendRow prints one row in the printer's format.
+func (p *Printer) appendRow(b []byte, file string, r *format.Row) ([]byte, error) {
+	switch p.opts.Format {
+	case JSON:
+		return p.appendJSON(b, file, r)
+	case YAML:
+		return p.appendYAML(b, file, r)
+	case Lua:
+		return p.appendLua(b, file, r)
+	}
+	return b, nil
 }
 
 // EndFile finishes the output of one file (YAML closes its stream of

@@ -253,13 +253,27 @@ after skipping it), 2 on usage or I/O errors.`,
 			defer bar.Done()
 			var doneBytes int64
 			var rows int
+			var cur *format.Reader
 			res, err := format.ScanFiles(files, format.ScanOptions{
 				Force:   ff.force,
 				Filter:  flt,
 				OnIssue: reportIssue,
+				OnFile: func(ref format.FileRef, r *format.Reader) error {
+					cur = r
+					return nil
+				},
 				OnFileEnd: func(ref format.FileRef, r *format.Reader) error {
 					doneBytes += r.Offset()
 					return pr.EndFile()
+				},
+				// Whole blocks are printed on the goroutines that
+				// decompress them, written here in order.
+				Ahead: func(ref format.FileRef, b *format.Block, flt *format.Filter) (any, int) {
+					return pr.Ahead(ref.Path, b, flt)
+				},
+				OnAhead: func(ref format.FileRef, res any) error {
+					bar.Set(doneBytes + cur.Offset())
+					return pr.WriteAhead(res)
 				},
 			}, func(ref format.FileRef, r *format.Row) error {
 				rows++
