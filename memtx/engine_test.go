@@ -74,16 +74,17 @@ func checkIndexes(t *testing.T, st *State) {
 		if !ix.maintained() {
 			t.Fatalf("index %s is not maintained", ix.Name)
 		}
-		var prev Tuple
+		var prev tref
 		count := 0
-		ix.Ascend(func(tu Tuple) bool {
-			if prev != nil && ix.tree.cmp(prev, tu) >= 0 {
-				t.Fatalf("index %s out of order: %v, %v", ix.Name, prev.Decode(), tu.Decode())
+		ix.tree.ascend(func(r tref) bool {
+			tu := ix.ar.bytes(r)
+			if prev != 0 && ix.tree.cmp(prev, r) >= 0 {
+				t.Fatalf("index %s out of order: %v, %v", ix.Name, ix.ar.bytes(prev).Decode(), tu.Decode())
 			}
 			if sp.GetTuple([]any{tu.Decode()[0]}) == nil {
 				t.Fatalf("index %s holds %v, not in the primary key", ix.Name, tu.Decode())
 			}
-			prev = tu
+			prev = r
 			count++
 			return true
 		})

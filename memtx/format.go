@@ -194,6 +194,8 @@ type pathRule struct {
 // schemaEnv is shared by the spaces of a State.
 type schemaEnv struct {
 	rules TypeRules
+	// arena holds the tuples of the state's spaces.
+	arena *arena
 	// ddVersion is the data dictionary version of the _schema 'version'
 	// row (major<<16 | minor<<8 | patch), 0 while unknown.
 	ddVersion uint32

@@ -96,11 +96,11 @@ func (s *State) buildKeys(sp *Space) []*ApplyError {
 
 // fillIndex sorts the tuples by the index and fills a new tree with them.
 func (sp *Space) fillIndex(ix *Index, pk *Index) []*ApplyError {
-	tree := ix.newTree(pk.kd)
+	tree := ix.newTree(pk.kd, sp.ar())
 	var errs []*ApplyError
-	var prev Tuple // the last tuple put in the tree
-	sortedEach(sp, ix.kd, tree.cmp, func(t Tuple, sameKey bool) {
-		if prev == nil {
+	var prev tref // the last tuple put in the tree
+	sortedEach(sp, ix.kd, tree.cmp, func(t tref, sameKey bool) {
+		if prev == 0 {
 			tree.set(t)
 			prev = t
 			return
@@ -148,8 +148,13 @@ func keyOther(kd *keyDef) bool {
 // plain part and every tuple holds a string there (binary collation) or
 // every tuple an unsigned integer, the keys are taken out of the tuples
 // and sorted as plain Go values.
-func sortedEach(sp *Space, kd *keyDef, cmp func(a, b Tuple) int, fn func(t Tuple, sameKey bool)) {
-	tuples := sp.storedTuples()
+func sortedEach(sp *Space, kd *keyDef, cmp func(a, b tref) int, fn func(t tref, sameKey bool)) {
+	refs := sp.storedRefs()
+	ar := sp.ar()
+	tuples := make([]Tuple, len(refs))
+	for i, r := range refs {
+		tuples[i] = ar.bytes(r)
+	}
 	if len(tuples) > 1<<31-1 {
 		panic("memtx: too many tuples in one space")
 	}
@@ -191,10 +196,10 @@ func sortedEach(sp *Space, kd *keyDef, cmp func(a, b Tuple) int, fn func(t Tuple
 			if c := bytes.Compare(str(a.i), str(b.i)); c != 0 {
 				return c
 			}
-			return cmp(tuples[a.i], tuples[b.i])
+			return cmp(refs[a.i], refs[b.i])
 		}, func(k strKey) {
 			s := str(k.i)
-			fn(tuples[k.i], !first && bytes.Equal(s, last))
+			fn(refs[k.i], !first && bytes.Equal(s, last))
 			first, last = false, s
 		})
 	case isUint:
@@ -209,15 +214,16 @@ func sortedEach(sp *Space, kd *keyDef, cmp func(a, b Tuple) int, fn func(t Tuple
 			if c := cmpOrdered(a.u, b.u); c != 0 {
 				return c
 			}
-			return cmp(tuples[a.i], tuples[b.i])
+			return cmp(refs[a.i], refs[b.i])
 		}, func(k uintKey) {
-			fn(tuples[k.i], !first && k.u == last)
+			fn(refs[k.i], !first && k.u == last)
 			first, last = false, k.u
 		})
 	default:
 		var last Tuple
-		parallelSortEach(tuples, cmp, func(t Tuple) {
-			fn(t, last != nil && !kd.hasNull(t) && kd.compare(last, t) == 0)
+		parallelSortEach(refs, cmp, func(r tref) {
+			t := ar.bytes(r)
+			fn(r, last != nil && !kd.hasNull(t) && kd.compare(last, t) == 0)
 			last = t
 		})
 	}

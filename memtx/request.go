@@ -40,10 +40,17 @@ type RawRequest struct {
 // nothing with the raw slices. Malformed MessagePack, or a key, tuple or operation
 // list that is not an array, is reported as an *ApplyError with code
 // ER_INVALID_MSGPACK.
-func (r RawRequest) Decode() (Request, error) { return r.DecodeIn(nil) }
+func (r RawRequest) Decode() (Request, error) { return r.decode(nil, false) }
 
 // DecodeIn is Decode with the tuple's bytes taken from an arena.
-func (r RawRequest) DecodeIn(arena *TupleArena) (Request, error) {
+func (r RawRequest) DecodeIn(arena *TupleArena) (Request, error) { return r.decode(arena, false) }
+
+// DecodeShared is Decode without the copy of the tuple: the request
+// refers to r.Tuple, which must stay unchanged until the request is
+// executed (the state stores a copy of it in its arena).
+func (r RawRequest) DecodeShared() (Request, error) { return r.decode(nil, true) }
+
+func (r RawRequest) decode(arena *TupleArena, shared bool) (Request, error) {
 	req := Request{Type: r.Type, SpaceID: r.SpaceID, IndexID: r.IndexID, IndexBase: r.IndexBase, canonical: true}
 	decode := func(name string, b []byte) ([]any, error) {
 		if b == nil {
@@ -75,7 +82,7 @@ func (r RawRequest) DecodeIn(arena *TupleArena) (Request, error) {
 		return req, nil
 	}
 	if r.Tuple != nil {
-		t, aerr := tupleFromMsgpack("tuple", r.Tuple, arena)
+		t, aerr := tupleFromMsgpack("tuple", r.Tuple, arena, shared)
 		if aerr != nil {
 			aerr.Type, aerr.SpaceID = r.Type, r.SpaceID
 			return Request{}, aerr

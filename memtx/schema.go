@@ -38,7 +38,8 @@ type Index struct {
 	Functional bool
 
 	kd   *keyDef
-	tree *btree[Tuple] // nil for indexes the engine does not maintain
+	tree *btree[tref] // nil for indexes the engine does not maintain
+	ar   *arena        // where the tuples of tree are
 }
 
 // maintained reports whether the engine keeps the index contents.

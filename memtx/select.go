@@ -23,9 +23,11 @@ func (s *State) Select(spaceID, indexID uint32, it box.Iterator, key []any, offs
 	return out, nil
 }
 
-// Select is State.Select on this space.
+// Select is State.Select on this space. The tuples returned are copies,
+// the caller's to keep (in one allocation).
 func (sp *Space) Select(indexID uint32, it box.Iterator, key []any, offset, limit uint32) ([]Tuple, error) {
 	var out []Tuple
+	size := 0
 	err := sp.Iterate(indexID, it, key, func(t Tuple) bool {
 		if offset > 0 {
 			offset--
@@ -35,17 +37,31 @@ func (sp *Space) Select(indexID uint32, it box.Iterator, key []any, offset, limi
 			return false
 		}
 		out = append(out, t)
+		size += len(t)
 		limit--
 		return limit > 0
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return cloneTuples(out, size), nil
+}
+
+// cloneTuples replaces tuples of the arena with copies, made in one
+// allocation of size bytes.
+func cloneTuples(ts []Tuple, size int) []Tuple {
+	buf := make([]byte, 0, size)
+	for i, t := range ts {
+		l := len(buf)
+		buf = append(buf, t...)
+		ts[i] = Tuple(buf[l:len(buf):len(buf)])
+	}
+	return ts
 }
 
 // Iterate calls fn for the tuples of index indexID that the iterator
-// yields for key, in its order, until fn returns false. As in Tarantool,
+// yields for key, in its order, until fn returns false. A tuple is valid
+// until the state changes: a caller keeps a copy (Tuple.Clone). As in Tarantool,
 // ALL with a key on a TREE index is GE; a HASH index is iterated in key
 // order here (Tarantool's own order is its hash table's).
 func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tuple) bool) error {
@@ -87,35 +103,37 @@ func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tup
 	if !ix.maintained() {
 		return sp.unsupportedIterator(ix)
 	}
-	cmp := func(t Tuple) int { return ix.kd.compareKey(t, key) }
+	ar := ix.ar
+	cmp := func(r tref) int { return ix.kd.compareKey(ar.bytes(r), key) }
+	each := func(r tref) bool { return fn(ar.bytes(r)) }
 	if len(key) == 0 {
 		switch it {
 		case box.IterReq, box.IterLt, box.IterLe:
-			ix.tree.descendFrom(func(Tuple) bool { return true }, fn)
+			ix.tree.descendFrom(func(tref) bool { return true }, each)
 		default:
-			ix.tree.ascend(fn)
+			ix.tree.ascend(each)
 		}
 		return nil
 	}
 	switch it {
 	case box.IterEq:
-		ix.tree.ascendFrom(func(t Tuple) bool { return cmp(t) < 0 }, func(t Tuple) bool {
-			return cmp(t) == 0 && fn(t)
+		ix.tree.ascendFrom(func(r tref) bool { return cmp(r) < 0 }, func(r tref) bool {
+			return cmp(r) == 0 && each(r)
 		})
 	case box.IterReq:
-		ix.tree.descendFrom(func(t Tuple) bool { return cmp(t) <= 0 }, func(t Tuple) bool {
-			return cmp(t) == 0 && fn(t)
+		ix.tree.descendFrom(func(r tref) bool { return cmp(r) <= 0 }, func(r tref) bool {
+			return cmp(r) == 0 && each(r)
 		})
 	case box.IterAll:
-		ix.tree.ascend(fn)
+		ix.tree.ascend(each)
 	case box.IterGe:
-		ix.tree.ascendFrom(func(t Tuple) bool { return cmp(t) < 0 }, fn)
+		ix.tree.ascendFrom(func(r tref) bool { return cmp(r) < 0 }, each)
 	case box.IterGt:
-		ix.tree.ascendFrom(func(t Tuple) bool { return cmp(t) <= 0 }, fn)
+		ix.tree.ascendFrom(func(r tref) bool { return cmp(r) <= 0 }, each)
 	case box.IterLe:
-		ix.tree.descendFrom(func(t Tuple) bool { return cmp(t) <= 0 }, fn)
+		ix.tree.descendFrom(func(r tref) bool { return cmp(r) <= 0 }, each)
 	case box.IterLt:
-		ix.tree.descendFrom(func(t Tuple) bool { return cmp(t) < 0 }, fn)
+		ix.tree.descendFrom(func(r tref) bool { return cmp(r) < 0 }, each)
 	}
 	return nil
 }

@@ -80,7 +80,7 @@ func (s *State) followSequence(sp *Space, t Tuple) {
 		}
 	}
 	_, _ = s.apply(Request{Type: box.TypeReplace, SpaceID: box.SpaceSequenceData,
-		Tuple: []any{uint64(b.seqID), normInt(value)}, canonical: true})
+		Tuple: []any{uint64(b.seqID), normInt(value)}, canonical: true}, nil)
 }
 
 // bindingOf reads the _space_sequence row of a space:

@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"github.com/xlogtool/xlogtool/box"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/xlogtool/xlogtool/format"
@@ -52,12 +54,31 @@ func (s *State) SnapshotSpaces() []*Space {
 }
 
 // ReadView is the content of the snapshot spaces of a state at one
-// moment (see State.ReadView). It shares the stored tuples, which are
-// never modified, and the primary-key B-trees, copy on write: it stays
-// unchanged while the state goes on changing, and may be read on another
-// goroutine than the state's.
+// moment (see State.ReadView). It shares the stored tuples and the
+// primary-key B-trees, copy on write: it stays unchanged while the state
+// goes on changing, and may be read on another goroutine than the
+// state's. While it is open the arena keeps the tuples it sees: Close
+// it when done (a view that is garbage is closed too, later).
 type ReadView struct {
-	spaces []ViewSpace
+	spaces  []ViewSpace
+	closeMu sync.Mutex
+	handle  *viewHandle
+	cleanup runtime.Cleanup
+}
+
+// viewHandle is what closing a view needs (kept apart from the view so
+// that a view that is garbage can be closed by a cleanup).
+type viewHandle struct {
+	views  *viewSet
+	epoch  uint64
+	closed bool
+}
+
+func (h *viewHandle) close() {
+	if !h.closed {
+		h.closed = true
+		h.views.close(h.epoch)
+	}
 }
 
 // ViewSpace is one space of a read view.
@@ -65,26 +86,47 @@ type ViewSpace struct {
 	ID      uint32
 	Name    string
 	IsLocal bool
-	tree    *btree[Tuple] // the primary key's
+	tree    *btree[tref] // the primary key's
+	ar      *arena       // keeps the slabs mapped
+	slabs   [][]byte     // the arena's slabs when the view was taken
 }
 
 // Len returns the number of tuples.
 func (vs *ViewSpace) Len() int { return vs.tree.Len() }
 
 // Ascend calls fn for the tuples in primary-key order until it returns
-// false.
-func (vs *ViewSpace) Ascend(fn func(Tuple) bool) { vs.tree.ascend(fn) }
+// false. A tuple is valid until the view is closed.
+func (vs *ViewSpace) Ascend(fn func(Tuple) bool) {
+	slabs := vs.slabs
+	vs.tree.ascend(func(r tref) bool { return fn(slabBytes(slabs, r)) })
+}
 
 // ReadView takes a read view of the spaces a snapshot holds
 // (SnapshotSpaces), in their order, in O(1) per space: the primary keys
 // are cloned copy on write, so the state copies only the B-tree nodes it
-// changes while the view lives (see btree.clone).
+// changes while the view lives (see btree.clone), and the tuples the
+// state replaces or deletes meanwhile stay in the arena until the view is
+// closed.
 func (s *State) ReadView() *ReadView {
-	v := &ReadView{}
+	ar := s.env.arena
+	h := &viewHandle{views: ar.views, epoch: ar.openView()}
+	v := &ReadView{handle: h}
 	for _, sp := range s.SnapshotSpaces() {
-		v.spaces = append(v.spaces, ViewSpace{ID: sp.ID, Name: sp.Name, IsLocal: sp.IsLocal, tree: sp.primary().tree.clone()})
+		v.spaces = append(v.spaces, ViewSpace{ID: sp.ID, Name: sp.Name, IsLocal: sp.IsLocal,
+			tree: sp.primary().tree.clone(), ar: ar, slabs: ar.slabs})
 	}
+	v.cleanup = runtime.AddCleanup(v, func(h *viewHandle) { h.close() }, h)
 	return v
+}
+
+// Close ends the view: the tuples only it saw may be reused. The view
+// must not be read after Close; closing it again does nothing.
+func (v *ReadView) Close() {
+	v.closeMu.Lock()
+	defer v.closeMu.Unlock()
+	v.cleanup.Stop()
+	v.handle.close()
+	v.spaces = nil
 }
 
 // Spaces returns the spaces of the view in snapshot order.
@@ -93,7 +135,9 @@ func (v *ReadView) Spaces() []ViewSpace { return v.spaces }
 // WriteSnapshot writes the state as a Tarantool snapshot file (see
 // ReadView.WriteSnapshot).
 func (s *State) WriteSnapshot(path string, v format.VClock, opts SnapshotOptions) (int64, error) {
-	return s.ReadView().WriteSnapshot(path, v, opts)
+	rv := s.ReadView()
+	defer rv.Close()
+	return rv.WriteSnapshot(path, v, opts)
 }
 
 // WriteSnapshot writes the view as a Tarantool snapshot file with the

@@ -29,8 +29,8 @@ type Space struct {
 	// keysDeferred: the secondary indexes are stale until buildKeys
 	// (see DeferSecondaryKeys).
 	keysDeferred bool
-	// bytes is the memory of the tuples (see State.MemoryUsed).
-	bytes int64
+	// bsize is the MessagePack bytes of the tuples (see BSize).
+	bsize int64
 }
 
 // Len returns the number of tuples.
@@ -43,9 +43,10 @@ func (sp *Space) Len() int {
 
 // BSize returns the MessagePack bytes of the space's tuples, as
 // space:bsize() does.
-func (sp *Space) BSize() int64 {
-	return sp.bytes - int64(sp.Len())*tupleOverhead
-}
+func (sp *Space) BSize() int64 { return sp.bsize }
+
+// ar is the arena the space's tuples live in.
+func (sp *Space) ar() *arena { return sp.env.arena }
 
 // Len returns the number of tuples the index holds (0 for an index the
 // engine does not maintain).
@@ -63,10 +64,12 @@ func (sp *Space) Ascend(fn func(tuple []any) bool) {
 }
 
 // AscendTuples calls fn for each stored tuple in primary-key order until
-// fn returns false.
+// fn returns false. The tuple is valid until the state changes: a caller
+// keeps a copy (Tuple.Clone).
 func (sp *Space) AscendTuples(fn func(t Tuple) bool) {
 	if pk := sp.primary(); pk != nil {
-		pk.tree.ascend(fn)
+		ar := sp.ar()
+		pk.tree.ascend(func(r tref) bool { return fn(ar.bytes(r)) })
 	}
 }
 
@@ -80,13 +83,15 @@ func (sp *Space) Tuples() [][]any {
 	return out
 }
 
-// storedTuples returns all stored tuples in primary-key order.
-func (sp *Space) storedTuples() []Tuple {
-	out := make([]Tuple, 0, sp.Len())
-	sp.AscendTuples(func(t Tuple) bool {
-		out = append(out, t)
-		return true
-	})
+// storedRefs returns all stored tuples in primary-key order.
+func (sp *Space) storedRefs() []tref {
+	out := make([]tref, 0, sp.Len())
+	if pk := sp.primary(); pk != nil {
+		pk.tree.ascend(func(r tref) bool {
+			out = append(out, r)
+			return true
+		})
+	}
 	return out
 }
 
@@ -122,6 +127,8 @@ func (sp *Space) Get(key []any) []any {
 }
 
 // GetTuple returns the stored tuple with the given primary key, or nil.
+// The tuple is valid until the state changes: a caller keeps a copy
+// (Tuple.Clone).
 func (sp *Space) GetTuple(key []any) Tuple {
 	pk := sp.primary()
 	if pk == nil {
@@ -131,11 +138,11 @@ func (sp *Space) GetTuple(key []any) Tuple {
 	if err != nil {
 		return nil
 	}
-	t, ok := sp.lookup(pk, nk)
+	r, ok := sp.lookup(pk, nk)
 	if !ok {
 		return nil
 	}
-	return t
+	return sp.ar().bytes(r)
 }
 
 func (sp *Space) primary() *Index {
@@ -166,8 +173,9 @@ func itoa(v uint32) string {
 	return string(b[i:])
 }
 
-func (sp *Space) lookup(ix *Index, key []any) (Tuple, bool) {
-	return ix.tree.get(func(t Tuple) int { return ix.kd.compareKey(t, key) })
+func (sp *Space) lookup(ix *Index, key []any) (tref, bool) {
+	ar := sp.ar()
+	return ix.tree.get(func(r tref) int { return ix.kd.compareKey(ar.bytes(r), key) })
 }
 
 // collResolver maps a collation id to the comparison used for it.
@@ -208,17 +216,19 @@ func (ix *Index) compile(coll collResolver, rules TypeRules) *ApplyError {
 // newTree creates the ordered container of an index given the primary key
 // definition (secondary indexes are ordered by their key, then by the
 // primary key).
-func (ix *Index) newTree(pk *keyDef) *btree[Tuple] {
+func (ix *Index) newTree(pk *keyDef, ar *arena) *btree[tref] {
+	ix.ar = ar
 	if ix.ID == 0 || pk == nil {
 		kd := ix.kd
-		return newBtree(func(a, b Tuple) int { return kd.compare(a, b) })
+		return newBtree(func(a, b tref) int { return kd.compare(ar.bytes(a), ar.bytes(b)) })
 	}
 	kd := ix.kd
-	return newBtree(func(a, b Tuple) int {
-		if c := kd.compare(a, b); c != 0 {
+	return newBtree(func(a, b tref) int {
+		x, y := ar.bytes(a), ar.bytes(b)
+		if c := kd.compare(x, y); c != 0 {
 			return c
 		}
-		return pk.compare(a, b)
+		return pk.compare(x, y)
 	})
 }
 
@@ -232,18 +242,21 @@ func (ix *Index) shouldMaintain() bool {
 	return !ix.Functional && !ix.isMultikey() && (ix.Type == "tree" || ix.Type == "hash")
 }
 
-// change is a prepared modification of one space.
+// change is a modification of one space: the tuple it removes and the
+// one it stores, in the arena (0: none). A prepared change has the new
+// tuple's bytes only (newT), stored when the change is made.
 type change struct {
-	old, new Tuple
+	old, new   tref
+	oldT, newT Tuple
 }
 
-// checkUnique verifies that tuple t, replacing old (may be nil), does not
+// checkUnique verifies that tuple t, replacing old (may be 0), does not
 // collide with another tuple in a unique secondary index.
-func (sp *Space) checkUnique(t, old Tuple) *ApplyError {
+func (sp *Space) checkUnique(t Tuple, old tref) *ApplyError {
 	if sp.keysDeferred {
 		return nil
 	}
-	pk := sp.primary()
+	ar := sp.ar()
 	for _, ix := range sp.indexes {
 		if ix.ID == 0 || !ix.maintained() || !ix.Unique {
 			continue
@@ -252,51 +265,58 @@ func (sp *Space) checkUnique(t, old Tuple) *ApplyError {
 			continue // NULL is never equal to NULL in a unique index
 		}
 		k := ix.kd.keyOf(t)
-		d, found := ix.tree.get(func(x Tuple) int { return ix.kd.compareTo(x, &k) })
-		if found && (old == nil || pk.kd.compare(d, old) != 0) {
+		d, found := ix.tree.get(func(x tref) int { return ix.kd.compareTo(ar.bytes(x), &k) })
+		if found && d != old {
 			return boxError(box.ErrTupleFound, ix.Name, sp.displayName())
 		}
 	}
 	return nil
 }
 
-// commit applies a prepared change to every maintained index.
-func (sp *Space) commit(ch change) {
+// commit makes a change in every maintained index: old (if any) leaves
+// them, new (if any) enters them. The caller stored new in the arena and
+// retires old.
+func (sp *Space) commit(old, new tref) {
 	pk := sp.primary()
-	if ch.old != nil {
-		sp.bytes -= tupleCost(ch.old)
+	ar := sp.ar()
+	var oldT, newT Tuple
+	if old != 0 {
+		oldT = ar.bytes(old)
+		sp.bsize -= int64(len(oldT))
 	}
-	if ch.new != nil {
-		sp.bytes += tupleCost(ch.new)
+	if new != 0 {
+		newT = ar.bytes(new)
+		sp.bsize += int64(len(newT))
 	}
 	for _, ix := range sp.indexes {
 		if !ix.maintained() {
 			continue
 		}
 		if ix.ID == 0 {
-			if ch.old != nil && (ch.new == nil || ix.kd.compare(ch.old, ch.new) != 0) {
-				k := ix.kd.keyOf(ch.old)
-				ix.tree.delete(func(x Tuple) int { return ix.kd.compareTo(x, &k) })
+			if old != 0 && (new == 0 || ix.kd.compare(oldT, newT) != 0) {
+				k := ix.kd.keyOf(oldT)
+				ix.tree.delete(func(x tref) int { return ix.kd.compareTo(ar.bytes(x), &k) })
 			}
-			if ch.new != nil && !ix.tree.insertHinted(ch.new) {
-				ix.tree.set(ch.new)
+			if new != 0 && !ix.tree.insertHinted(new) {
+				ix.tree.set(new)
 			}
 			continue
 		}
 		if sp.keysDeferred {
 			continue
 		}
-		if ch.old != nil {
-			k, pkk := ix.kd.keyOf(ch.old), pk.kd.keyOf(ch.old)
-			ix.tree.delete(func(x Tuple) int {
+		if old != 0 {
+			k, pkk := ix.kd.keyOf(oldT), pk.kd.keyOf(oldT)
+			ix.tree.delete(func(r tref) int {
+				x := ar.bytes(r)
 				if c := ix.kd.compareTo(x, &k); c != 0 {
 					return c
 				}
 				return pk.kd.compareTo(x, &pkk)
 			})
 		}
-		if ch.new != nil && !ix.tree.insertHinted(ch.new) {
-			ix.tree.set(ch.new)
+		if new != 0 && !ix.tree.insertHinted(new) {
+			ix.tree.set(new)
 		}
 	}
 }
@@ -319,17 +339,18 @@ func (sp *Space) prepareReplace(t Tuple, insert bool) (change, *ApplyError) {
 		return change{}, sp.noIndex(0)
 	}
 	k := pk.kd.keyOf(t)
-	old, found := pk.tree.get(func(x Tuple) int { return pk.kd.compareTo(x, &k) })
+	ar := sp.ar()
+	old, found := pk.tree.get(func(x tref) int { return pk.kd.compareTo(ar.bytes(x), &k) })
 	if found && insert {
 		return change{}, sp.tupleFound(pk)
 	}
 	if !found {
-		old = nil
+		old = 0
 	}
 	if err := sp.checkUnique(t, old); err != nil {
 		return change{}, err
 	}
-	return change{old: old, new: t}, nil
+	return sp.prepared(old, t), nil
 }
 
 // findUnique resolves the index of an UPDATE or DELETE.
@@ -360,7 +381,16 @@ func (sp *Space) prepareDelete(indexID uint32, key []any) (change, *ApplyError) 
 	if !found {
 		return change{}, nil
 	}
-	return change{old: old}, nil
+	return sp.prepared(old, nil), nil
+}
+
+// prepared is the change replacing old (0: none) with t (nil: none).
+func (sp *Space) prepared(old tref, t Tuple) change {
+	ch := change{old: old, newT: t}
+	if old != 0 {
+		ch.oldT = sp.ar().bytes(old)
+	}
+	return ch
 }
 
 // checkNewPrimary verifies that the result of an UPDATE keeps the
@@ -370,7 +400,8 @@ func (sp *Space) checkNewPrimary(old, t Tuple) *ApplyError {
 	if pk.kd.compare(old, t) == 0 {
 		return nil
 	}
-	if _, found := pk.tree.get(func(x Tuple) int { return pk.kd.compare(x, t) }); found {
+	ar := sp.ar()
+	if _, found := pk.tree.get(func(x tref) int { return pk.kd.compare(ar.bytes(x), t) }); found {
 		return sp.tupleFound(pk)
 	}
 	return boxError(box.ErrCantUpdatePrimaryKey,
@@ -389,10 +420,11 @@ func (sp *Space) prepareUpdate(req *Request, key, ops []any) (change, *ApplyErro
 	if err := ix.kd.validateKey(key); err != nil {
 		return change{}, err
 	}
-	old, found := sp.lookup(ix, key)
+	oldRef, found := sp.lookup(ix, key)
 	if !found {
 		return change{}, nil
 	}
+	old := sp.ar().bytes(oldRef)
 	decoded, err := decodeOps(ops, int64(req.IndexBase), sp.fieldNames())
 	if err != nil {
 		return change{}, err
@@ -413,10 +445,10 @@ func (sp *Space) prepareUpdate(req *Request, key, ops []any) (change, *ApplyErro
 	if err := sp.checkNewPrimary(old, t); err != nil {
 		return change{}, err
 	}
-	if err := sp.checkUnique(t, old); err != nil {
+	if err := sp.checkUnique(t, oldRef); err != nil {
 		return change{}, err
 	}
-	return change{old: old, new: t}, nil
+	return sp.prepared(oldRef, t), nil
 }
 
 func (sp *Space) prepareUpsert(req *Request, t Tuple, ops []any) (change, *ApplyError) {
@@ -431,13 +463,15 @@ func (sp *Space) prepareUpsert(req *Request, t Tuple, ops []any) (change, *Apply
 	if err != nil {
 		return change{}, err
 	}
-	old, found := pk.tree.get(func(x Tuple) int { return pk.kd.compare(x, t) })
+	ar := sp.ar()
+	oldRef, found := pk.tree.get(func(x tref) int { return pk.kd.compare(ar.bytes(x), t) })
 	if !found {
-		if err := sp.checkUnique(t, nil); err != nil {
+		if err := sp.checkUnique(t, 0); err != nil {
 			return change{}, err
 		}
-		return change{new: t}, nil
+		return sp.prepared(0, t), nil
 	}
+	old := ar.bytes(oldRef)
 	oldValues := old.Decode()
 	u := newUpdater(oldValues)
 	for i := range decoded {
@@ -464,39 +498,40 @@ func (sp *Space) prepareUpsert(req *Request, t Tuple, ops []any) (change, *Apply
 		// Tarantool misses the change of the key when the operations
 		// address it only through negative field numbers it resolves
 		// against a stale field count: the tuple moves to its new key.
-		if _, dup := pk.tree.get(func(x Tuple) int { return pk.kd.compare(x, nt) }); dup {
+		if _, dup := pk.tree.get(func(x tref) int { return pk.kd.compare(ar.bytes(x), nt) }); dup {
 			return change{}, sp.tupleFound(pk)
 		}
 	}
-	if err := sp.checkUnique(nt, old); err != nil {
+	if err := sp.checkUnique(nt, oldRef); err != nil {
 		return change{}, err
 	}
-	return change{old: old, new: nt}, nil
+	return sp.prepared(oldRef, nt), nil
 }
 
 // rebuild returns a new set of indexes (sorted by id) with the maintained
 // ones filled from tuples, checking uniqueness.
-func (sp *Space) rebuild(indexes []*Index, tuples []Tuple) ([]*Index, *ApplyError) {
+func (sp *Space) rebuild(indexes []*Index, tuples []tref) ([]*Index, *ApplyError) {
 	sort.Slice(indexes, func(i, j int) bool { return indexes[i].ID < indexes[j].ID })
 	var pkDef *keyDef
 	if len(indexes) > 0 && indexes[0].ID == 0 {
 		pkDef = indexes[0].kd
 	}
 	out := make([]*Index, len(indexes))
+	ar := sp.ar()
 	for i, ix := range indexes {
 		c := *ix
 		c.tree = nil
 		if pkDef != nil && c.shouldMaintain() {
-			c.tree = c.newTree(pkDef)
-			for _, t := range tuples {
+			c.tree = c.newTree(pkDef, ar)
+			for _, r := range tuples {
+				t := ar.bytes(r)
 				if c.Unique && !(c.ID != 0 && c.kd.hasNull(t)) {
-					probe := t
 					kd := c.kd
-					if _, dup := c.tree.get(func(x Tuple) int { return kd.compare(x, probe) }); dup {
+					if _, dup := c.tree.get(func(x tref) int { return kd.compare(ar.bytes(x), t) }); dup {
 						return nil, sp.tupleFound(&c)
 					}
 				}
-				c.tree.set(t)
+				c.tree.set(r)
 			}
 		}
 		out[i] = &c
@@ -505,10 +540,13 @@ func (sp *Space) rebuild(indexes []*Index, tuples []Tuple) ([]*Index, *ApplyErro
 }
 
 // Ascend calls fn for each tuple held by the index in index order until fn
-// returns false. Indexes the engine does not maintain hold nothing.
+// returns false. Indexes the engine does not maintain hold nothing. The
+// tuple is valid until the state changes: a caller keeps a copy
+// (Tuple.Clone).
 func (ix *Index) Ascend(fn func(tuple Tuple) bool) {
 	if ix.tree != nil {
-		ix.tree.ascend(fn)
+		ar := ix.ar
+		ix.tree.ascend(func(r tref) bool { return fn(ar.bytes(r)) })
 	}
 }
 

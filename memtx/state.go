@@ -56,7 +56,7 @@ func NewStateWithOptions(o Options) *State {
 		spaces:  make(map[uint32]*Space),
 		pending: make(map[uint32][]Request),
 		opts:    o,
-		env:     &schemaEnv{rules: o.TypeRules},
+		env:     &schemaEnv{rules: o.TypeRules, arena: newArena()},
 	}
 }
 
@@ -113,8 +113,12 @@ func (s *State) DeferredErrors() []*ApplyError {
 // (values of unsupported Go types) are reported as *ApplyError with code
 // ER_INVALID_MSGPACK too. NOP requests are accepted and ignored.
 func (s *State) Apply(req Request) error {
-	_, err := s.Execute(req)
-	return err
+	if _, err := s.apply(req, nil); err != nil {
+		err.Type = req.Type
+		err.SpaceID = req.SpaceID
+		return err
+	}
+	return nil
 }
 
 // Change is what a request did: the tuple it replaced or deleted (Old)
@@ -124,17 +128,22 @@ type Change struct {
 }
 
 // Execute executes one request as Apply does and returns what it changed.
+// The tuples of the Change are the caller's: New is the tuple the request
+// made (stored as a copy), Old a copy of the tuple it replaced.
 func (s *State) Execute(req Request) (Change, error) {
-	ch, err := s.apply(req)
+	var old Tuple
+	ch, err := s.apply(req, &old)
 	if err != nil {
 		err.Type = req.Type
 		err.SpaceID = req.SpaceID
 		return Change{}, err
 	}
-	return Change{Old: ch.old, New: ch.new}, nil
+	return Change{Old: old, New: ch.newT}, nil
 }
 
-func (s *State) apply(req Request) (change, *ApplyError) {
+// apply executes one request; when keepOld is not nil, it gets a copy of
+// the tuple the request replaced or deleted.
+func (s *State) apply(req Request, keepOld *Tuple) (change, *ApplyError) {
 	switch req.Type {
 	case box.TypeNop:
 		return change{}, nil
@@ -168,16 +177,19 @@ func (s *State) apply(req Request) (change, *ApplyError) {
 	if err != nil {
 		return change{}, err
 	}
-	if ch.old == nil && ch.new == nil {
+	if ch.old == 0 && ch.newT == nil {
 		return change{}, nil
 	}
-	if err := s.checkMemory(ch.new); err != nil {
+	if err := s.checkMemory(ch.newT); err != nil {
 		return change{}, err
 	}
-	sp.commit(ch)
+	if ch.newT != nil {
+		ch.new = s.env.arena.store(ch.newT)
+	}
+	sp.commit(ch.old, ch.new)
 	switch sp.ID {
 	case box.SpaceSchema:
-		s.trackVersion(ch.new)
+		s.trackVersion(ch.newT)
 	case box.SpaceSpaceSequence, box.SpaceSequence:
 		s.seqCache = nil
 	}
@@ -192,9 +204,10 @@ func (s *State) apply(req Request) (change, *ApplyError) {
 	}
 	if err != nil {
 		// The schema change is rejected: undo the row.
-		sp.commit(change{old: ch.new, new: ch.old})
-		if sp.ID == box.SpaceSchema && ch.old != nil {
-			s.trackVersion(ch.old)
+		sp.commit(ch.new, ch.old)
+		s.env.arena.retire(ch.new)
+		if sp.ID == box.SpaceSchema && ch.old != 0 {
+			s.trackVersion(ch.oldT)
 		}
 		return change{}, err
 	}
@@ -202,8 +215,15 @@ func (s *State) apply(req Request) (change, *ApplyError) {
 	if effect != nil {
 		effect()
 	}
-	if (req.Type == box.TypeInsert || req.Type == box.TypeReplace) && ch.new != nil {
-		s.followSequence(sp, ch.new)
+	if (req.Type == box.TypeInsert || req.Type == box.TypeReplace) && ch.new != 0 {
+		s.followSequence(sp, ch.newT)
+	}
+	if keepOld != nil && ch.old != 0 {
+		*keepOld = ch.oldT.Clone()
+	}
+	if s.txn == nil {
+		s.env.arena.retire(ch.old)
+		ch.oldT = nil
 	}
 	return ch, nil
 }
@@ -352,16 +372,16 @@ func (s *State) collation(id uint32) collKind {
 
 // ddlSpace handles a change of _space: create, alter or drop a space.
 func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
-	row := ch.new.Decode()
-	if ch.old != nil {
-		row = ch.old.Decode()
+	row := ch.newT.Decode()
+	if ch.oldT != nil {
+		row = ch.oldT.Decode()
 	}
 	id, ok := asUint32(firstField(row))
 	if !ok {
 		return nil, errorf(box.ErrFieldType, "_space row: space id is not an unsigned integer")
 	}
 	sp := s.spaces[id]
-	if ch.new == nil {
+	if ch.newT == nil {
 		if sp == nil {
 			return nil, nil
 		}
@@ -374,7 +394,7 @@ func (s *State) ddlSpace(ch change) (func(), *ApplyError) {
 			delete(s.pending, id)
 		}, nil
 	}
-	def, err := parseSpaceRow(ch.new.Decode())
+	def, err := parseSpaceRow(ch.newT.Decode())
 	if err != nil {
 		code := box.ErrAlterSpace
 		if sp == nil {
@@ -441,9 +461,9 @@ func (sp *Space) setDef(d *spaceDef) {
 
 // ddlIndex handles a change of _index: create, alter or drop an index.
 func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
-	row := ch.new.Decode()
-	if ch.old != nil {
-		row = ch.old.Decode()
+	row := ch.newT.Decode()
+	if ch.oldT != nil {
+		row = ch.oldT.Decode()
 	}
 	if len(row) < 2 {
 		return nil, errorf(box.ErrWrongIndexRecord, "Wrong record in _index space: too few fields")
@@ -458,14 +478,14 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 		return nil, boxError(box.ErrNoSuchSpace, fmt.Sprint(sid))
 	}
 	existing := sp.Index(iid)
-	tuples := sp.storedTuples()
+	tuples := sp.storedRefs()
 	var indexes []*Index
 	for _, ix := range sp.indexes {
 		if ix.ID != iid {
 			indexes = append(indexes, ix)
 		}
 	}
-	if ch.new == nil {
+	if ch.newT == nil {
 		if existing == nil {
 			return nil, nil
 		}
@@ -476,7 +496,7 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 			tuples = nil
 		}
 	} else {
-		ix, err := parseIndexRow(ch.new.Decode(), sp.Format)
+		ix, err := parseIndexRow(ch.newT.Decode(), sp.Format)
 		if err != nil {
 			return nil, err
 		}
@@ -506,15 +526,16 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 		return nil, err
 	}
 	f := newTupleFormat(sp, rebuilt)
-	for _, t := range tuples {
-		if err := f.validate(t); err != nil {
+	for _, r := range tuples {
+		if err := f.validate(s.env.arena.bytes(r)); err != nil {
 			return nil, err
 		}
 	}
 	return func() {
 		s.saveSpace(sid)
-		if ch.new == nil && iid == 0 {
-			sp.bytes = 0
+		if ch.newT == nil && iid == 0 {
+			sp.bsize = 0
+			s.dropTuples(existing.tree)
 		}
 		sp.indexes = rebuilt
 		sp.keysDeferred = false
@@ -527,10 +548,10 @@ func (s *State) ddlIndex(ch change) (func(), *ApplyError) {
 // stores a row {space_id, count} empties the space (an INSERT is the
 // creation of the row together with the space, or a snapshot row).
 func (s *State) ddlTruncate(typ box.RowType, ch change) (func(), *ApplyError) {
-	if ch.new == nil || typ == box.TypeInsert {
+	if ch.newT == nil || typ == box.TypeInsert {
 		return nil, nil
 	}
-	id, ok := asUint32(firstField(ch.new.Decode()))
+	id, ok := asUint32(firstField(ch.newT.Decode()))
 	if !ok {
 		return nil, errorf(box.ErrFieldType, "_truncate row: space id is not an unsigned integer")
 	}
@@ -548,12 +569,15 @@ func (s *State) ddlTruncate(typ box.RowType, ch change) (func(), *ApplyError) {
 		for i, ix := range sp.indexes {
 			c := *ix
 			if c.tree != nil && pk != nil {
-				c.tree = c.newTree(pk.kd)
+				c.tree = c.newTree(pk.kd, s.env.arena)
 			}
 			indexes[i] = &c
 		}
+		if pk != nil {
+			s.dropTuples(pk.tree)
+		}
 		sp.indexes = indexes
-		sp.bytes = 0
+		sp.bsize = 0
 	}, nil
 }
 

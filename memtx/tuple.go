@@ -14,6 +14,14 @@ import (
 // it may be shared by several indexes, transactions and read views.
 type Tuple []byte
 
+// Clone returns a copy of the tuple (nil for nil).
+func (t Tuple) Clone() Tuple {
+	if t == nil {
+		return nil
+	}
+	return append(Tuple(nil), t...)
+}
+
 // Decode returns the tuple's fields as canonical values (see the package
 // comment). A stored tuple always decodes.
 func (t Tuple) Decode() []any {
@@ -146,11 +154,14 @@ func newTuple(v []any) (Tuple, *ApplyError) {
 }
 
 // tupleFromMsgpack checks that b is one well-formed MessagePack array
-// and returns a copy of it as a stored tuple, made in the arena when
-// there is one (the only allocation).
-func tupleFromMsgpack(name string, b []byte, arena *TupleArena) (Tuple, *ApplyError) {
+// and returns it as a tuple: b itself when shared, else a copy made in
+// the arena when there is one (the only allocation).
+func tupleFromMsgpack(name string, b []byte, arena *TupleArena, shared bool) (Tuple, *ApplyError) {
 	if err := checkArray(b); err != nil {
 		return nil, &ApplyError{Code: box.ErrInvalidMsgpack, Message: "Invalid MsgPack - " + name + err.Error()}
+	}
+	if shared {
+		return Tuple(b[:len(b):len(b)]), nil
 	}
 	t := arena.alloc(len(b))
 	copy(t, b)

@@ -9,12 +9,14 @@ import "github.com/xlogtool/xlogtool/box"
 // its changes are visible as soon as they are made; each request is
 // atomic on its own (a failing request changes nothing).
 
-// undo is one entry of the undo log: a change of a space's tuples, or
-// the state of a space before a schema change.
+// undo is one entry of the undo log: a change of a space's tuples, the
+// state of a space before a schema change, or a primary key whose tuples
+// left the state (freed at commit).
 type undo struct {
-	sp    *Space
-	ch    change
-	saved *savedSpace
+	sp      *Space
+	ch      change
+	saved   *savedSpace
+	dropped *btree[tref]
 }
 
 // savedSpace is a space as it was before a schema change.
@@ -43,7 +45,43 @@ func (s *State) Begin() error {
 func (s *State) InTransaction() bool { return s.txn != nil }
 
 // Commit ends the open transaction keeping its changes.
-func (s *State) Commit() { s.txn = nil }
+func (s *State) Commit() {
+	if s.txn == nil {
+		return
+	}
+	ar := s.env.arena
+	for _, u := range s.txn.entries {
+		switch {
+		case u.dropped != nil:
+			s.retireTree(u.dropped)
+		case u.saved == nil:
+			ar.retire(u.ch.old)
+		}
+	}
+	s.txn = nil
+}
+
+// dropTuples retires the tuples of a primary key that leaves the state
+// (a truncation, a dropped primary key): at once, or when the open
+// transaction commits.
+func (s *State) dropTuples(t *btree[tref]) {
+	if t == nil {
+		return
+	}
+	if s.txn != nil {
+		s.record(undo{dropped: t})
+		return
+	}
+	s.retireTree(t)
+}
+
+func (s *State) retireTree(t *btree[tref]) {
+	ar := s.env.arena
+	t.ascend(func(r tref) bool {
+		ar.retire(r)
+		return true
+	})
+}
 
 // Rollback ends the open transaction undoing all its changes.
 func (s *State) Rollback() {
@@ -69,12 +107,15 @@ func (s *State) RollbackTo(savepoint int) {
 	e := s.txn.entries
 	for i := len(e) - 1; i >= savepoint && i >= 0; i-- {
 		u := &e[i]
-		if u.saved != nil {
+		switch {
+		case u.dropped != nil:
+		case u.saved != nil:
 			s.restoreSpace(u.saved)
-		} else {
-			u.sp.commit(change{old: u.ch.new, new: u.ch.old})
-			if u.sp.ID == box.SpaceSchema && u.ch.old != nil {
-				s.trackVersion(u.ch.old)
+		default:
+			u.sp.commit(u.ch.new, u.ch.old)
+			s.env.arena.retire(u.ch.new)
+			if u.sp.ID == box.SpaceSchema && u.ch.old != 0 {
+				s.trackVersion(s.env.arena.bytes(u.ch.old))
 			}
 		}
 		e[i] = undo{}
@@ -124,21 +165,15 @@ func (s *State) restoreSpace(sv *savedSpace) {
 // schema_version does: a client that cached the schema compares it.
 func (s *State) SchemaVersion() uint64 { return s.schemaVersion }
 
-// tupleOverhead approximates what memtx spends on a tuple beside its
-// MessagePack data (the tuple header and allocator rounding).
+// tupleOverhead is what memtx adds to a tuple's MessagePack data in the
+// size its allocation errors name (the tuple header).
 const tupleOverhead = 16
 
-func tupleCost(t Tuple) int64 { return int64(len(t)) + tupleOverhead }
-
 // MemoryUsed returns the memory the stored tuples take, as memtx_memory
-// counts it: their MessagePack data plus a per-tuple header.
-func (s *State) MemoryUsed() uint64 {
-	var n int64
-	for _, sp := range s.spaces {
-		n += sp.bytes
-	}
-	return uint64(n)
-}
+// counts it: the arena's blocks holding tuples (each tuple's size
+// rounded up to its size class), including those replaced or deleted
+// while a read view that still sees them is open.
+func (s *State) MemoryUsed() uint64 { return uint64(s.env.arena.used) }
 
 // checkMemory fails a request storing t when the state is at its memory
 // limit.
@@ -150,9 +185,12 @@ func (s *State) checkMemory(t Tuple) *ApplyError {
 	if s.opts.MemoryLimit == 0 || t == nil {
 		return nil
 	}
-	need := tupleCost(t)
-	if s.MemoryUsed()+uint64(need) > s.opts.MemoryLimit {
-		return boxError(box.ErrMemoryIssue, need, "slab allocator", "memtx_tuple")
+	need := uint64(blockSize(len(t)))
+	if s.MemoryUsed()+need > s.opts.MemoryLimit {
+		s.env.arena.reclaim()
+		if s.MemoryUsed()+need > s.opts.MemoryLimit {
+			return boxError(box.ErrMemoryIssue, len(t)+tupleOverhead, "slab allocator", "memtx_tuple")
+		}
 	}
 	return nil
 }

@@ -80,7 +80,7 @@ func (n *Node) Select(s *session, spaceID, indexID uint32, iter box.Iterator, ke
 		if uint32(len(out)) >= limit {
 			return false
 		}
-		out = append(out, t)
+		out = append(out, t.Clone())
 		return true
 	})
 	return out, ierr

@@ -162,8 +162,9 @@ func (n *Node) bootstrap() error {
 	return nil
 }
 
-// writeSnapshotFile writes a read view as a snapshot.
+// writeSnapshotFile writes a read view as a snapshot and closes it.
 func (n *Node) writeSnapshotFile(rv *memtx.ReadView, path string, v format.VClock) error {
+	defer rv.Close()
 	n.log.fiberf("snapshot/101/main", "saving snapshot `%s.inprogress'", path)
 	_, err := rv.WriteSnapshot(path, v, memtx.SnapshotOptions{Instance: n.uuid, Version: n.fileVersion(),
 		Raft: n.snapshotRaft(), Promote: n.snapshotPromote()})

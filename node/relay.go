@@ -211,11 +211,22 @@ func (n *Node) joinReadView() (*memtx.ReadView, format.VClock, error) {
 	}
 }
 
+// waitJoinable waits as joinReadView does, without keeping the view.
+func (n *Node) waitJoinable() error {
+	rv, _, err := n.joinReadView()
+	if err != nil {
+		return err
+	}
+	rv.Close()
+	return nil
+}
+
 // sendInitial writes the initial data of JOIN and FETCH_SNAPSHOT: every
 // tuple of the read view but those of replica-local spaces, as INSERT
 // rows without LSN, between the OK packets carrying the start and stop
 // vclocks.
 func (l *link) sendInitial(rv *memtx.ReadView, start format.VClock) error {
+	defer rv.Close()
 	if err := l.sendVClock(start); err != nil {
 		return err
 	}
@@ -290,7 +301,7 @@ func (l *link) join(sess *session, req iproto.JoinRequest) error {
 			return err
 		}
 	}
-	if _, _, err := n.joinReadView(); err != nil {
+	if err := n.waitJoinable(); err != nil {
 		return err
 	}
 	stop := n.VClock().WithoutLocal()
@@ -334,7 +345,7 @@ func (l *link) registerReplica(sess *session, req iproto.RegisterRequest) error 
 	if _, err := n.register(uuid); err != nil {
 		return err
 	}
-	if _, _, err := n.joinReadView(); err != nil {
+	if err := n.waitJoinable(); err != nil {
 		return err
 	}
 	stop := n.VClock().WithoutLocal()
