@@ -548,7 +548,7 @@ func (rc *recoverer) replayXlog(ctx context.Context, x *logFile) error {
 	rc.res.Xlogs = append(rc.res.Xlogs, x.path)
 	rc.lastLSN = [format.VClockMax]uint64{}
 	var n int64
-	err = pipeline(ctx, r, func(b *pipeBatch) bool {
+	err = pipeline(ctx, r, false, func(b *pipeBatch) bool {
 		for i := range b.rows {
 			p := &b.rows[i]
 			rc.cur = p.row(b)
@@ -918,7 +918,7 @@ func (rc *recoverer) applyDecoded(row *format.Row, dec *decoded) {
 	}
 	rc.res.Counts.AppliedRows++
 	if !dec.ok {
-		*dec = decodeRequest(row, nil)
+		*dec = decodeRequest(row, nil, false)
 	}
 	err := dec.err
 	if err == nil {

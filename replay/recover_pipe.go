@@ -55,15 +55,22 @@ type pipeBatch struct {
 const pipeBatchRows = 512
 
 // decodeRequest decodes the request of a DML row, its tuple made in the
-// arena (nil: allocated by itself).
-func decodeRequest(row *format.Row, arena *memtx.TupleArena) decoded {
+// arena (nil: allocated by itself), or left in the row's body when
+// shared.
+func decodeRequest(row *format.Row, arena *memtx.TupleArena, shared bool) decoded {
 	d, err := row.DML()
 	if err != nil {
 		return decoded{err: &memtx.ApplyError{Code: box.ErrInvalidMsgpack, Message: "Invalid MsgPack - " + err.Error(),
 			Type: box.RowType(row.Type)}, ok: true}
 	}
-	req, err := memtx.RawRequest{Type: box.RowType(row.Type), SpaceID: d.SpaceID, IndexID: d.IndexID,
-		IndexBase: d.IndexBase, Key: d.Key, Tuple: d.Tuple, Ops: d.Ops}.DecodeIn(arena)
+	raw := memtx.RawRequest{Type: box.RowType(row.Type), SpaceID: d.SpaceID, IndexID: d.IndexID,
+		IndexBase: d.IndexBase, Key: d.Key, Tuple: d.Tuple, Ops: d.Ops}
+	var req memtx.Request
+	if shared {
+		req, err = raw.DecodeShared()
+	} else {
+		req, err = raw.DecodeIn(arena)
+	}
 	if err != nil {
 		req.SpaceID = d.SpaceID
 	}
@@ -72,8 +79,10 @@ func decodeRequest(row *format.Row, arena *memtx.TupleArena) decoded {
 
 // pipeline reads r and calls fn for every batch of rows, in order, on
 // the calling goroutine; fn returns false to stop. It returns the
-// reader's error (nil at the end of the file) or the context's.
-func pipeline(ctx context.Context, r *format.Reader, fn func(b *pipeBatch) bool) error {
+// reader's error (nil at the end of the file) or the context's. With
+// shared, the tuples of the decoded requests are the bytes of the batch,
+// valid only until fn returns (a state stores copies of them).
+func pipeline(ctx context.Context, r *format.Reader, shared bool, fn func(b *pipeBatch) bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := min(max(runtime.GOMAXPROCS(0), 1), 4)
@@ -85,15 +94,15 @@ func pipeline(ctx context.Context, r *format.Reader, fn func(b *pipeBatch) bool)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// The tuples of a replay mostly stay: they are made in
-			// chunks (one arena per worker).
+			// Tuples kept beyond their batch (transactions waiting)
+			// are made in chunks (one arena per worker).
 			var arena memtx.TupleArena
 			for b := range work {
 				for i := range b.rows {
 					p := &b.rows[i]
 					if p.hdr.Type.IsDML() {
 						row := p.row(b)
-						p.dec = decodeRequest(&row, &arena)
+						p.dec = decodeRequest(&row, &arena, shared)
 					}
 				}
 				close(b.done)

@@ -16,7 +16,9 @@ import (
 // read to its end.
 func (rc *recoverer) loadSnapshotRows(ctx context.Context, r *format.Reader) (bool, error) {
 	var n int64
-	err := pipeline(ctx, r, func(b *pipeBatch) bool {
+	// Snapshot rows are applied as their batch arrives: the state copies
+	// the tuples straight out of the batch.
+	err := pipeline(ctx, r, true, func(b *pipeBatch) bool {
 		for i := range b.rows {
 			rc.snapshotRow(b, &b.rows[i])
 		}
