@@ -77,10 +77,14 @@
 // Stored tuples are kept as they arrived, one MessagePack array each
 // (Tuple), as Tarantool's memtx keeps them: indexes read only the fields
 // of their key parts when they compare tuples, and Tuple.Decode gives the
-// canonical values. Tuples handed out (Select, GetTuple, AscendTuples,
-// Change) are shared with the state and must not be modified; the
-// decoded values Ascend, Tuples and Get return are the caller's. Equal
-// compares canonical values.
+// canonical values. The bytes live in the state's arena (large slabs
+// carved in size classes, freed blocks reused) and the indexes hold
+// 8-byte references to them, so the garbage collector has nothing to
+// scan in either. Tuples handed out by Select and in a Change are the
+// caller's; those GetTuple, Iterate, AscendTuples and Index.Ascend give
+// are the arena's, valid until the state changes (Tuple.Clone keeps
+// one), and must not be modified. The decoded values Ascend, Tuples and
+// Get return are the caller's. Equal compares canonical values.
 //
 // # Ordering
 //
@@ -140,9 +144,11 @@
 // starts from (SnapshotSpaces gives the spaces and their order).
 // State.ReadView takes the tuples of those spaces at one moment in O(1):
 // the primary-key B-trees are copy on write, so while a view lives the
-// state copies the nodes it changes instead of changing them. The view
-// can be written with ReadView.WriteSnapshot on another goroutine while
-// the state goes on changing.
+// state copies the nodes it changes instead of changing them, and the
+// tuples it replaces or deletes stay in the arena until every view that
+// may see them is closed (ReadView.Close). The view can be written with
+// ReadView.WriteSnapshot on another goroutine while the state goes on
+// changing.
 //
 // # A server on top
 //
@@ -170,7 +176,9 @@
 //   - Transactions: Begin, Commit, Rollback, Savepoint and RollbackTo;
 //     until Commit every change of tuples, indexes and schema is undone
 //     by Rollback. Each request is atomic by itself.
-//   - Memory: MemoryUsed counts the tuples' bytes plus a header each;
-//     Options.MemoryLimit makes a request that would store a tuple beyond
-//     it fail with ER_MEMORY_ISSUE, as memtx_memory does.
+//   - Memory: MemoryUsed counts the arena's blocks holding tuples (and
+//     those kept for open read views); Options.MemoryLimit makes a
+//     request that would store a tuple beyond it fail with
+//     ER_MEMORY_ISSUE, as memtx_memory does. MemoryStats adds the size
+//     of the arena itself.
 package memtx

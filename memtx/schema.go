@@ -39,7 +39,7 @@ type Index struct {
 
 	kd   *keyDef
 	tree *btree[tref] // nil for indexes the engine does not maintain
-	ar   *arena        // where the tuples of tree are
+	ar   *arena       // where the tuples of tree are
 }
 
 // maintained reports whether the engine keeps the index contents.

@@ -61,9 +61,9 @@ func cloneTuples(ts []Tuple, size int) []Tuple {
 
 // Iterate calls fn for the tuples of index indexID that the iterator
 // yields for key, in its order, until fn returns false. A tuple is valid
-// until the state changes: a caller keeps a copy (Tuple.Clone). As in Tarantool,
-// ALL with a key on a TREE index is GE; a HASH index is iterated in key
-// order here (Tarantool's own order is its hash table's).
+// until the state changes: a caller keeps a copy (Tuple.Clone). As in
+// Tarantool, ALL with a key on a TREE index is GE; a HASH index is
+// iterated in key order here (Tarantool's own order is its hash table's).
 func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tuple) bool) error {
 	ix := sp.Index(indexID)
 	if ix == nil {
