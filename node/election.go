@@ -134,7 +134,7 @@ func (n *Node) startElection(st raft.Persistent, owner uint32, term uint64) erro
 	d.e = raft.NewElection(raft.Config{
 		ID: id, Mode: mode, ElectionTimeout: n.cfg.ElectionTimeout, ReplicationTimeout: n.replTimeout(),
 		Fencing: fencing, SynchroQuorum: n.cfg.ReplicationSynchroQuorum, Registered: max(registered, 1),
-		Rand: rand.New(rand.NewPCG(seed, uint64(id))),
+		Rand: rand.New(rand.NewPCG(seed, uint64(id))), ShiftFirstRound: true,
 	}, st, vclock.WithoutLocal(), 0)
 	if owner != 0 || term > 1 {
 		d.e.QueueClaimed(owner, term)

@@ -243,10 +243,11 @@ func TestElectionFailoverTimes(t *testing.T) {
 		t.Skip("set XLOGTOOL_FAILOVER_RUNS to measure")
 	}
 	var times []time.Duration
+	rounds := map[uint64]int{} // terms the failover took → runs
 	for r := 0; r < runs; r++ {
 		cfgs := processConfigs(t)
 		cs := startElectionChildren(t, cfgs)
-		li, _ := waitProcLeader(t, cs, nil, 20*time.Second)
+		li, term0 := waitProcLeader(t, cs, nil, 20*time.Second)
 		c := dialAdmin(t, cs[li].ch.addr)
 		call(t, c, "box.schema.space.create", "s", map[string]any{"is_sync": true})
 		call(t, c, "box.space.s:create_index", "pk")
@@ -285,6 +286,9 @@ func TestElectionFailoverTimes(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatalf("run %d: no acknowledged write after the kill", r)
 		}
+		if _, term := waitProcLeader(t, cs, map[int]bool{li: true}, 10*time.Second); term > term0 {
+			rounds[term-term0]++
+		}
 		for i, e := range cs {
 			if i != li {
 				e.ch.kill(t)
@@ -303,6 +307,11 @@ func TestElectionFailoverTimes(t *testing.T) {
 	for b := 0; b <= int(times[len(times)-1]/(250*time.Millisecond)); b++ {
 		if hist[b] > 0 {
 			t.Logf("  %v-%v: %d", time.Duration(b)*250*time.Millisecond, time.Duration(b+1)*250*time.Millisecond, hist[b])
+		}
+	}
+	for k := uint64(1); k <= 10; k++ {
+		if rounds[k] > 0 {
+			t.Logf("  elected in round %d: %d runs", k, rounds[k])
 		}
 	}
 }

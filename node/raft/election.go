@@ -68,6 +68,9 @@ type Config struct {
 	// self included.
 	Registered int
 	Rand       Rand
+	// ShiftFirstRound makes the first round after the leader is lost
+	// wait a random shift (Raft.CfgShiftFirstRound).
+	ShiftFirstRound bool
 }
 
 // Election is the Raft machine with Tarantool's box glue around it (src/box/raft.c,
@@ -111,6 +114,7 @@ func NewElection(cfg Config, st Persistent, vclock format.VClock, now time.Durat
 	r.SetVClock(vclock)
 	r.CfgElectionTimeout(cfg.ElectionTimeout)
 	r.CfgDeathTimeout(4 * cfg.ReplicationTimeout)
+	r.CfgShiftFirstRound(cfg.ShiftFirstRound)
 	e := &Election{Raft: r, cfg: cfg, peers: map[uint32]*peer{}, healthy: 1}
 	e.fencingPaused = e.healthy < e.healthyQuorum()
 	e.updateQuorum()

@@ -62,7 +62,22 @@ type timer struct {
 	active   bool
 	deadline time.Duration
 	repeat   time.Duration
+	kind     timerKind
 }
+
+// timerKind is what the timer waits for.
+type timerKind int
+
+const (
+	// timerLeader waits for a known leader's death, or for a leader to
+	// show up after a start.
+	timerLeader timerKind = iota
+	// timerRound waits for the end of an election round.
+	timerRound
+	// timerStart holds back the first round after the leader is gone by
+	// a random shift (startAfterLeaderLoss).
+	timerStart
+)
 
 // Raft is Tarantool's election state machine (src/lib/raft/raft.c): one
 // instance's term, vote, role and timers. It does no I/O and reads no
@@ -99,6 +114,7 @@ type Raft struct {
 	electionTimeout time.Duration
 	deathTimeout    time.Duration
 	maxShift        float64
+	shiftFirstRound bool
 
 	leaderLastSeen time.Duration
 	vclock         format.VClock
@@ -488,7 +504,7 @@ func (r *Raft) NotifyIsLeaderSeen(seen bool, src uint32) {
 	if seen {
 		r.setWitness(src)
 	} else if r.clearWitness(src) {
-		r.electionUpdate()
+		r.startAfterLeaderLoss()
 	}
 }
 
@@ -515,12 +531,51 @@ func (r *Raft) electionUpdate() {
 	r.scheduleNewElection()
 }
 
+// startAfterLeaderLoss is electionUpdate once the leader is gone (its
+// death timeout passed, or the last peer that saw it stopped seeing it).
+// Tarantool starts the round at once; the survivors of a dead leader
+// notice its death within a few milliseconds of each other (the leader
+// fed them the same rows), each hears that the other no longer sees the
+// leader before the other's vote request arrives, and both stand: a split
+// vote that costs a whole election timeout. Here the first round waits a
+// random shift (0 to max shift × election timeout, as a round's end
+// does); the node whose wait ends first stands and the others, still
+// waiting, vote for it. A vote request or a leader heard meanwhile cancels
+// the wait.
+func (r *Raft) startAfterLeaderLoss() {
+	if !r.shiftFirstRound {
+		r.electionUpdate()
+		return
+	}
+	if !r.cfgCandidate || r.witness != 0 {
+		return
+	}
+	if r.timer.active && r.timer.kind == timerStart {
+		return
+	}
+	if d := r.randomShift(); d > 0 && !r.writeInProgress {
+		r.timerStart(d, d)
+		r.timer.kind = timerStart
+		return
+	}
+	r.scheduleNewElection()
+}
+
 func (r *Raft) onTimer() {
+	kind := r.timer.kind
 	r.timerStop()
+	if kind == timerStart {
+		r.electionUpdate()
+		return
+	}
 	r.clearWitness(r.self)
 	r.Restore()
 	r.scheduleBroadcast()
-	r.electionUpdate()
+	if kind == timerLeader {
+		r.startAfterLeaderLoss()
+	} else {
+		r.electionUpdate()
+	}
 }
 
 func (r *Raft) handleIO() {
@@ -636,6 +691,7 @@ func (r *Raft) waitLeaderFound() { r.timerStart(r.deathTimeout, r.deathTimeout) 
 func (r *Raft) waitElectionEnd() {
 	t := r.electionTimeout + r.randomShift()
 	r.timerStart(t, t)
+	r.timer.kind = timerRound
 	r.checkSplitVote()
 }
 
@@ -651,6 +707,7 @@ func (r *Raft) checkSplitVote() {
 		delay = rem
 	}
 	r.timerStart(delay, delay)
+	r.timer.kind = timerRound
 }
 
 func (r *Raft) scheduleBroadcast() {
@@ -776,7 +833,7 @@ func (r *Raft) CfgElectionTimeout(d time.Duration) {
 		return
 	}
 	r.electionTimeout = d
-	if r.vote == 0 || r.leader != 0 || !r.candidate || r.writeInProgress || !r.timer.active {
+	if r.vote == 0 || r.leader != 0 || !r.candidate || r.writeInProgress || !r.timer.active || r.timer.kind != timerRound {
 		return
 	}
 	after := d + r.timerRemaining() - old
@@ -784,6 +841,7 @@ func (r *Raft) CfgElectionTimeout(d time.Duration) {
 		after = 0
 	}
 	r.timerStart(after, d)
+	r.timer.kind = timerRound
 }
 
 // CfgDeathTimeout changes the leader death timeout; a running wait keeps
@@ -794,7 +852,7 @@ func (r *Raft) CfgDeathTimeout(d time.Duration) {
 		return
 	}
 	r.deathTimeout = d
-	if r.state != Follower || !r.leaderSeen() || !r.timer.active {
+	if r.state != Follower || !r.leaderSeen() || !r.timer.active || r.timer.kind != timerLeader {
 		return
 	}
 	after := d + r.timerRemaining() - old
@@ -803,6 +861,11 @@ func (r *Raft) CfgDeathTimeout(d time.Duration) {
 	}
 	r.timerStart(after, d)
 }
+
+// CfgShiftFirstRound makes the first round after the leader is lost wait
+// a random shift, as later rounds do (startAfterLeaderLoss); off by
+// default, as in Tarantool.
+func (r *Raft) CfgShiftFirstRound(on bool) { r.shiftFirstRound = on }
 
 // CfgMaxShift sets the random part of a round as a fraction of the timeout.
 func (r *Raft) CfgMaxShift(f float64) { r.maxShift = f }

@@ -100,7 +100,7 @@ func (n *Node) start() {
 		ID: uint32(n.id), Mode: c.mode(n.id),
 		ElectionTimeout: c.opts.ElectionTimeout, ReplicationTimeout: c.opts.ReplicationTimeout,
 		Fencing: c.opts.Fencing, SynchroQuorum: c.opts.Quorum, Registered: c.opts.Nodes,
-		Rand: c.W.Rand,
+		Rand: c.W.Rand, ShiftFirstRound: true,
 	}
 	p := rec.CheckpointLocal()
 	n.E = raft.NewElection(cfg, raft.Persistent{Term: p.Term, Vote: p.Vote}, n.vclock, c.W.Now())
