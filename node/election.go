@@ -329,7 +329,8 @@ func (n *Node) electionWritable() bool {
 // electionFrozen reports whether the queue may not be decided here: no
 // CONFIRM or ROLLBACK may be written while fencing froze it or, with
 // elections on, while the node is not the writable leader (a new leader's
-// PROMOTE decides what waits).
+// PROMOTE decides what waits). Every caller holds n.mu, which guards the
+// election mode box.cfg changes.
 func (n *Node) electionFrozen() bool {
 	d := n.election
 	if d == nil {
