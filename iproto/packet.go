@@ -71,6 +71,36 @@ func ReadPacket(r *bufio.Reader, buf []byte) ([]byte, error) {
 	return big.Bytes(), nil
 }
 
+// PacketBuffered reports whether r's buffer already holds a whole packet
+// (or a length prefix ReadPacket refuses), so that ReadPacket returns
+// without reading from the connection. A server uses it to take every
+// pipelined request that has arrived as one batch.
+func PacketBuffered(r *bufio.Reader) bool {
+	b, _ := r.Peek(r.Buffered())
+	if len(b) == 0 {
+		return false
+	}
+	c := b[0]
+	var size uint64
+	n := 1
+	switch {
+	case c <= 0x7f:
+		size = uint64(c)
+	case c >= 0xcc && c <= 0xcf:
+		w := 1 << (c - 0xcc)
+		if len(b) < 1+w {
+			return false
+		}
+		for _, x := range b[1 : 1+w] {
+			size = size<<8 | uint64(x)
+		}
+		n += w
+	default:
+		return true
+	}
+	return size > MaxPacketSize || uint64(len(b)-n) >= size
+}
+
 func unexpectedEOF(err error) error {
 	if err == io.EOF {
 		return io.ErrUnexpectedEOF

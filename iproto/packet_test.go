@@ -134,3 +134,46 @@ func TestDecodeResponse(t *testing.T) {
 		}
 	}
 }
+
+// blockingReader fails the test's read should ReadPacket need more bytes.
+type blockingReader struct{ t *testing.T }
+
+func (r blockingReader) Read([]byte) (int, error) {
+	r.t.Fatal("read past the buffered bytes")
+	return 0, io.EOF
+}
+
+func TestPacketBuffered(t *testing.T) {
+	ping, err := AppendRequest(nil, 1, 0, PingRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := []byte{0x03, 0x80, 0x80, 0x80} // a one-byte length prefix
+	two := append(append([]byte(nil), short...), ping...)
+	for _, pkt := range [][]byte{ping, short, two} {
+		for cut := 0; cut <= len(pkt); cut++ {
+			br := bufio.NewReader(io.MultiReader(bytes.NewReader(pkt[:cut]), blockingReader{t}))
+			if cut > 0 {
+				br.Peek(cut)
+			}
+			first := len(pkt)
+			if len(pkt) == len(two) {
+				first = len(short)
+			}
+			if got, want := PacketBuffered(br), cut >= first; got != want {
+				t.Errorf("%d of %d bytes buffered: PacketBuffered = %v", cut, len(pkt), got)
+			}
+			if cut >= first {
+				if _, err := ReadPacket(br, nil); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	}
+	// A prefix ReadPacket refuses is reported at once.
+	br := bufio.NewReader(io.MultiReader(bytes.NewReader([]byte{0xc1}), blockingReader{t}))
+	br.Peek(1)
+	if !PacketBuffered(br) {
+		t.Error("a bad prefix is not reported as ready")
+	}
+}

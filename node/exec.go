@@ -126,12 +126,19 @@ func (r dmlResult) Wait() error {
 	if r.wait == nil {
 		return nil
 	}
-	if err := <-r.wait; err != nil {
-		r.n.markBroken(err)
+	return r.n.afterWAL(<-r.wait, r.then)
+}
+
+// afterWAL turns the outcome of a WAL write into the request's: a failed
+// write breaks the node; a written transaction in the limbo waits there
+// (then).
+func (n *Node) afterWAL(err error, then func() error) error {
+	if err != nil {
+		n.markBroken(err)
 		return boxErr(box.ErrWALIO, "Failed to write to disk: %v", err)
 	}
-	if r.then != nil {
-		return r.then()
+	if then != nil {
+		return then()
 	}
 	return nil
 }
@@ -149,32 +156,56 @@ func (n *Node) Exec(s *session, req memtx.Request, body []byte) (dmlResult, erro
 }
 
 func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult, error) {
-	if n.broken != nil {
-		return dmlResult{}, boxErr(box.ErrWALIO, "Failed to write to disk: %v", n.broken)
-	}
-	sp, err := n.space(req.SpaceID)
+	var rows [1]walRow
+	out := rows[:0]
+	a, err := n.applyLocked(s, req, body, &out)
 	if err != nil {
 		return dmlResult{}, err
 	}
+	res := dmlResult{tuple: a.tuple, then: a.then, n: n}
+	if len(out) > 0 {
+		res.wait = n.wal.submit(out)
+	}
+	return res, nil
+}
+
+// applied is what applyLocked did: the tuple to return and, for a
+// transaction in the limbo, its wait there after the WAL write.
+type applied struct {
+	tuple memtx.Tuple
+	then  func() error
+}
+
+// applyLocked checks a request and applies it to the state; when its
+// change goes to the WAL it appends the row, with the next LSN, to rows,
+// which the caller submits before it lets go of n.mu (n.mu held).
+func (n *Node) applyLocked(s *session, req memtx.Request, body []byte, rows *[]walRow) (applied, error) {
+	if n.broken != nil {
+		return applied{}, boxErr(box.ErrWALIO, "Failed to write to disk: %v", n.broken)
+	}
+	sp, err := n.space(req.SpaceID)
+	if err != nil {
+		return applied{}, err
+	}
 	if err := n.checkSpace(s, sp, box.PrivWrite); err != nil {
-		return dmlResult{}, err
+		return applied{}, err
 	}
 	if n.readOnly && !sp.Temporary {
-		return dmlResult{}, box.NewError(box.ErrReadonly)
+		return applied{}, box.NewError(box.ErrReadonly)
 	}
 	if sp.Engine == "sysview" {
-		return dmlResult{}, box.NewError(box.ErrUnsupported, fmt.Sprintf("View '%s'", n.spaceName(sp)), req.Type)
+		return applied{}, box.NewError(box.ErrUnsupported, fmt.Sprintf("View '%s'", n.spaceName(sp)), req.Type)
 	}
 	if body == nil {
 		b, encErr := encodeDMLBody(req)
 		if encErr != nil {
-			return dmlResult{}, box.NewError(box.ErrInvalidMsgpack, encErr)
+			return applied{}, box.NewError(box.ErrInvalidMsgpack, encErr)
 		}
 		body = b
 	}
 	ch, aerr := n.st.Execute(req)
 	if aerr != nil {
-		return dmlResult{}, asBoxError(aerr)
+		return applied{}, asBoxError(aerr)
 	}
 	var result memtx.Tuple
 	switch req.Type {
@@ -190,21 +221,22 @@ func (n *Node) execLocked(s *session, req memtx.Request, body []byte) (dmlResult
 		n.privGen++
 	}
 	if sp.Temporary || (ch.Old == nil && ch.New == nil) {
-		return dmlResult{tuple: result}, nil
+		return applied{tuple: result}, nil
 	}
 	var w *waiter
 	if !sp.IsLocal {
 		var lerr *box.Error
 		if w, lerr = n.enqueue(sp, ch, n.vclock.Get(n.id)+1); lerr != nil {
 			n.undo(sp.ID, ch)
-			return dmlResult{}, lerr
+			return applied{}, lerr
 		}
 	}
-	res := dmlResult{tuple: result, wait: n.logRowFlags(req.Type, body, sp.IsLocal, n.syncFlags(w != nil, sp.IsSync)), n: n}
+	*rows = append(*rows, n.nextRow(req.Type, body, sp.IsLocal, n.syncFlags(w != nil, sp.IsSync)))
+	a := applied{tuple: result}
 	if w != nil {
-		res.then = func() error { return n.awaitLimbo(w) }
+		a.then = func() error { return n.awaitLimbo(w) }
 	}
-	return res, nil
+	return a, nil
 }
 
 // markBroken refuses every further write after a failed WAL write: the
@@ -229,6 +261,12 @@ func (n *Node) logRow(typ box.RowType, body []byte, local bool) <-chan error {
 
 // logRowFlags is logRow with header flags (WAIT_SYNC, WAIT_ACK).
 func (n *Node) logRowFlags(typ box.RowType, body []byte, local bool, flags uint64) <-chan error {
+	return n.wal.submit([]walRow{n.nextRow(typ, body, local, flags)})
+}
+
+// nextRow makes the row of a one-row transaction with the next LSN
+// (n.mu held; the row must reach the WAL before n.mu is let go).
+func (n *Node) nextRow(typ box.RowType, body []byte, local bool, flags uint64) walRow {
 	h := format.Header{Type: typ, Timestamp: float64(time.Now().UnixNano()) / 1e9, Commit: true, Flags: flags}
 	if local {
 		h.GroupID = box.GroupLocal
@@ -240,7 +278,7 @@ func (n *Node) logRowFlags(typ box.RowType, body []byte, local bool, flags uint6
 		n.vclock.Set(n.id, h.LSN)
 	}
 	h.TSN = h.LSN
-	return n.wal.submit([]walRow{{header: h, body: body}})
+	return walRow{header: h, body: body}
 }
 
 // encodeDMLBody encodes a request as Tarantool logs it: space id, index

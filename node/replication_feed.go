@@ -50,21 +50,33 @@ func (s *feedSub) close() {
 	s.f.mu.Unlock()
 }
 
+// send passes one transaction on, or drops a subscriber that fell behind.
+func (s *feedSub) send(rows []walRow) error {
+	select {
+	case s.ch <- rows:
+		return nil
+	default:
+		delete(s.f.subs, s)
+		close(s.ch)
+		return errFeedBehind
+	}
+}
+
 // publish passes a written batch on; called by the WAL writer after the
 // write (and fsync) succeeded.
 func (f *walFeed) publish(batch []*walEntry, written format.VClock) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.written = written
+	if len(f.subs) == 0 {
+		return
+	}
+	for _, e := range batch {
+		e.shared = true
+	}
 	for s := range f.subs {
 		for _, e := range batch {
-			select {
-			case s.ch <- e.rows:
-			default:
-				delete(f.subs, s)
-				close(s.ch)
-			}
-			if _, ok := f.subs[s]; !ok {
+			if e.eachTx(s.send) != nil {
 				break
 			}
 		}

@@ -17,9 +17,13 @@ import (
 	"github.com/xlogtool/xlogtool/memtx"
 )
 
-// maxInFlight bounds the replies a connection may have pending; the
-// connection's reader waits when it is reached.
-const maxInFlight = 1024
+// maxBatch bounds the requests of a connection executed together, and
+// maxBatches the batches a connection may have waiting for the WAL or
+// the socket: its reader waits when that many are pending.
+const (
+	maxBatch   = 64
+	maxBatches = 64
+)
 
 // server accepts IPROTO connections.
 type server struct {
@@ -91,14 +95,13 @@ func (s *server) close() {
 	s.wg.Wait()
 }
 
-// reply is one answer queued for the writer, in request order.
+// reply is the answer handle gives to one request: ready, or a write
+// whose outcome is encoded once the WAL (and the limbo) decided.
 type reply struct {
 	sync uint64
 	pkt  []byte          // ready
 	dml  *dmlResult      // or: wait for the WAL, then encode
 	data func() [][]byte // the tuples of a DML reply
-	// barrier, when set, is closed once every earlier reply is written.
-	barrier chan struct{}
 }
 
 func (s *server) serve(c net.Conn) {
@@ -120,74 +123,350 @@ func (s *server) serve(c net.Conn) {
 	if _, err := c.Write(g); err != nil {
 		return
 	}
-	replies := make(chan reply, maxInFlight)
+	batches := make(chan *batch, maxBatches)
+	free := make(chan *batch, maxBatches+1)
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		s.writeLoop(c, replies)
+		s.writeLoop(c, batches, free)
 	}()
 	defer func() {
-		close(replies)
+		close(batches)
 		<-writerDone
 	}()
 	sess := guestSession()
 	br := bufio.NewReaderSize(c, 64<<10)
+	var in []byte // the packets of the batch being read
 	for {
-		pkt, err := iproto.ReadPacket(br, nil)
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				n.log.Warnf("%s: %v", c.RemoteAddr(), err)
+		var b *batch
+		select {
+		case b = <-free:
+		default:
+			b = &batch{}
+		}
+		// Every request that has arrived whole goes into the batch: the
+		// first is waited for, the others are in the buffer already.
+		in = in[:0]
+		var rerr error
+		var repl []byte // a replication request ends the batch
+		for len(b.items) < maxBatch && (len(b.items) == 0 || iproto.PacketBuffered(br)) {
+			pkt, err := iproto.ReadPacket(br, in[len(in):cap(in)])
+			if err != nil {
+				rerr = err
+				break
+			}
+			if len(pkt) <= cap(in)-len(in) {
+				in = in[:len(in)+len(pkt)]
+			}
+			if _, ok := replicationRequestType(pkt); ok {
+				repl = pkt
+				break
+			}
+			b.items = append(b.items, batchItem{pkt: pkt})
+		}
+		if cap(in) == 0 {
+			in = make([]byte, 0, 64<<10)
+		}
+		if len(b.items) > 0 {
+			n.execBatch(b, salt, &sess)
+			batches <- b
+		}
+		if rerr != nil {
+			if !errors.Is(rerr, io.EOF) && !errors.Is(rerr, net.ErrClosed) {
+				n.log.Warnf("%s: %v", c.RemoteAddr(), rerr)
 			}
 			return
 		}
-		if _, ok := replicationRequestType(pkt); ok {
+		if repl != nil {
 			// A replication link writes to the socket itself.
 			barrier := make(chan struct{})
-			replies <- reply{barrier: barrier}
+			batches <- &batch{barrier: barrier}
 			<-barrier
-			if !n.serveReplication(c, br, pkt, sess) {
+			if !n.serveReplication(c, br, repl, sess) {
 				return
 			}
-			continue
 		}
-		rep := n.handle(sess, salt, pkt, &sess)
-		replies <- rep
 	}
 }
 
-func (s *server) writeLoop(c net.Conn, replies <-chan reply) {
-	bw := bufio.NewWriterSize(c, 64<<10)
-	var buf []byte
+// batch is the requests of a connection that arrived together. Runs of
+// DML requests are executed in one hold of n.mu and their rows go to the
+// WAL as one entry; the replies are written with one write once the WAL
+// wrote the rows, in request order.
+type batch struct {
+	items  []batchItem
+	groups []walGroup // the WAL entries of the batch
+	pre    []byte     // replies encoded at execution
+	body   []byte     // the row bodies of the entries
+	// barrier, when set, is closed once every earlier reply is written.
+	barrier chan struct{}
+}
+
+// walGroup is one WAL entry of a batch and, once waited for, the
+// outcome of its write.
+type walGroup struct {
+	e      *walEntry
+	err    error
+	waited bool
+}
+
+type itemKind uint8
+
+const (
+	itemReady itemKind = iota // a reply in batch.pre
+	itemDML                   // a write of the batch: wait for its group
+	itemSlow                  // a request handled on its own (reply)
+)
+
+// batchItem is one request of a batch and, after execution, its reply.
+type batchItem struct {
+	pkt  []byte
+	kind itemKind
+	sync uint64
+	// itemDML, decoded: the request, its header's schema version and
+	// its row body in batch.body[start:end], or why it does not decode.
+	req    memtx.Request
+	schema uint64
+	err    error
+	// start, end: itemReady, the reply in batch.pre.
+	start, end int
+	group      int // itemDML: the index of its group, -1: nothing logged
+	tuple      memtx.Tuple
+	then       func() error
+	rep        reply // itemSlow
+}
+
+// readyErr encodes an error reply at execution.
+func (b *batch) readyErr(it *batchItem, sv uint64, err error) {
+	it.kind, it.start = itemReady, len(b.pre)
+	b.pre = iproto.AppendError(b.pre, it.sync, sv, iproto.ErrorOf(asBoxError(err)))
+	it.end = len(b.pre)
+}
+
+// group returns the batch's entry rows of the run being executed go to.
+func (b *batch) group() (*walEntry, int) {
+	i := len(b.groups)
+	if i < cap(b.groups) {
+		b.groups = b.groups[:i+1]
+		if g := &b.groups[i]; g.e != nil {
+			g.err, g.waited = nil, false
+			return g.e, i
+		}
+	} else {
+		b.groups = append(b.groups, walGroup{})
+	}
+	b.groups[i] = walGroup{e: &walEntry{done: make(chan error, 1)}}
+	return b.groups[i].e, i
+}
+
+// recycle makes a written batch ready for reuse; bytes a relay got are
+// left to it.
+func (b *batch) recycle() {
+	shared := false
+	for i := range b.groups {
+		e := b.groups[i].e
+		if e.shared {
+			shared = true
+			e.rows, e.shared = nil, false
+		}
+		e.rows, e.ends = e.rows[:0], e.ends[:0]
+	}
+	if shared {
+		b.body = nil
+	}
+	for i := range b.items {
+		b.items[i] = batchItem{}
+	}
+	b.items, b.groups, b.pre, b.body = b.items[:0], b.groups[:0], b.pre[:0], b.body[:0]
+}
+
+// execBatch executes the requests of a batch in order. DML requests are
+// decoded first; each run of them is applied under one hold of n.mu, and
+// its rows are submitted to the WAL as one entry before n.mu is let go.
+// Other requests are handled one by one as they come.
+func (n *Node) execBatch(b *batch, salt []byte, sessp **session) {
+	for i := range b.items {
+		it := &b.items[i]
+		var row format.Row
+		if err := iproto.DecodePacket(it.pkt, &row); err != nil || !isDML(row.Type) {
+			it.kind, it.pkt = itemSlow, append([]byte(nil), it.pkt...)
+			continue
+		}
+		it.kind, it.sync, it.schema = itemDML, row.Header.Sync, row.Header.SchemaVersion
+		raw, err := decodeDML(row.Header.Type, row.Body)
+		if err == nil {
+			it.req, err = raw.Decode()
+		}
+		if err != nil {
+			it.err = err
+			continue
+		}
+		start := len(b.body)
+		b.body = appendRawDMLBody(b.body, raw)
+		it.start, it.end = start, len(b.body)
+	}
+	var (
+		e      *walEntry
+		gi     int
+		locked bool
+	)
+	unlock := func() {
+		if !locked {
+			return
+		}
+		if len(e.rows) > 0 {
+			n.wal.submitEntry(e)
+		} else {
+			b.groups = b.groups[:gi] // nothing logged: no entry
+		}
+		e, locked = nil, false
+		n.mu.Unlock()
+	}
+	for i := range b.items {
+		it := &b.items[i]
+		if it.kind == itemSlow {
+			unlock()
+			it.rep = n.handle(*sessp, salt, it.pkt, sessp)
+			it.sync = it.rep.sync
+			continue
+		}
+		it.group = -1
+		sv := n.schemaVersionNow()
+		if v := it.schema; v != 0 && v != sv {
+			b.readyErr(it, sv, box.NewError(box.ErrWrongSchemaVersion, sv, v))
+			continue
+		}
+		if it.err != nil {
+			b.readyErr(it, sv, it.err)
+			continue
+		}
+		if !locked {
+			n.mu.Lock()
+			locked = true
+			e, gi = b.group()
+		}
+		if err := n.electionCheckWrite(it.req.SpaceID); err != nil {
+			b.readyErr(it, n.schemaVersionNow(), err)
+			continue
+		}
+		logged := len(e.rows)
+		a, err := n.applyLocked(*sessp, it.req, b.body[it.start:it.end:it.end], &e.rows)
+		if err != nil {
+			b.readyErr(it, n.schemaVersionNow(), err)
+			continue
+		}
+		it.tuple, it.then = a.tuple, a.then
+		if len(e.rows) > logged {
+			e.ends = append(e.ends, len(e.rows))
+			it.group = gi
+		}
+	}
+	unlock()
+}
+
+// isDML tells the request types a batch executes together.
+func isDML(t box.RowType) bool {
+	switch t {
+	case box.TypeInsert, box.TypeReplace, box.TypeUpdate, box.TypeDelete, box.TypeUpsert:
+		return true
+	}
+	return false
+}
+
+// decodeDML decodes the body of a DML request into its raw values.
+func decodeDML(typ box.RowType, body []byte) (memtx.RawRequest, error) {
+	r, err := iproto.DecodeRequest(typ, body)
+	if err != nil {
+		return memtx.RawRequest{}, err
+	}
+	switch req := r.(type) {
+	case iproto.InsertRequest:
+		return memtx.RawRequest{Type: typ, SpaceID: req.Space, Tuple: rawOf(req.Tuple)}, nil
+	case iproto.ReplaceRequest:
+		return memtx.RawRequest{Type: typ, SpaceID: req.Space, Tuple: rawOf(req.Tuple)}, nil
+	case iproto.UpdateRequest:
+		return memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexID: req.Index,
+			IndexBase: req.IndexBase, Key: rawOf(req.Key), Tuple: rawOf(req.Ops)}, nil
+	case iproto.DeleteRequest:
+		return memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexID: req.Index, Key: rawOf(req.Key)}, nil
+	case iproto.UpsertRequest:
+		return memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexBase: req.IndexBase,
+			Tuple: rawOf(req.Tuple), Ops: rawOf(req.Ops)}, nil
+	}
+	return memtx.RawRequest{}, box.NewError(box.ErrUnknownRequestType, uint32(typ))
+}
+
+// writeLoop writes the replies of each batch, in request order, with one
+// write once their WAL entries are written; a reply that waits in the
+// limbo first lets the replies before it go.
+func (s *server) writeLoop(c net.Conn, batches <-chan *batch, free chan<- *batch) {
+	n := s.n
+	var out []byte
 	failed := false
-	for r := range replies {
-		if r.barrier != nil {
-			bw.Flush()
-			close(r.barrier)
-			continue
-		}
-		pkt := r.pkt
-		if r.dml != nil {
-			if err := r.dml.Wait(); err != nil {
-				buf = iproto.AppendError(buf[:0], r.sync, s.n.schemaVersionNow(), iproto.ErrorOf(asBoxError(err)))
-			} else {
-				buf = iproto.AppendData(buf[:0], box.TypeOK, r.sync, s.n.schemaVersionNow(), r.data()...)
-			}
-			pkt = buf
-		}
-		if failed {
-			continue
-		}
-		if _, err := bw.Write(pkt); err != nil {
-			failed = true
-			continue
-		}
-		if len(replies) == 0 {
-			if err := bw.Flush(); err != nil {
+	write := func() {
+		if len(out) > 0 && !failed {
+			if _, err := c.Write(out); err != nil {
 				failed = true
 			}
 		}
+		out = out[:0]
 	}
-	bw.Flush()
+	for b := range batches {
+		if b.barrier != nil {
+			close(b.barrier)
+			continue
+		}
+		for i := range b.items {
+			it := &b.items[i]
+			var err error
+			var data [][]byte
+			switch it.kind {
+			case itemReady:
+				out = append(out, b.pre[it.start:it.end]...)
+				continue
+			case itemSlow:
+				if it.rep.dml == nil {
+					out = append(out, it.rep.pkt...)
+					continue
+				}
+				write()
+				if err = it.rep.dml.Wait(); err == nil {
+					data = it.rep.data()
+				}
+			case itemDML:
+				if it.group >= 0 {
+					g := &b.groups[it.group]
+					if !g.waited {
+						g.err, g.waited = <-g.e.done, true
+					}
+					err = g.err
+				}
+				if it.then != nil {
+					write()
+				}
+				if err = n.afterWAL(err, it.then); err == nil && it.tuple != nil {
+					data = [][]byte{it.tuple}
+				}
+			}
+			if err != nil {
+				out = iproto.AppendError(out, it.sync, n.schemaVersionNow(), iproto.ErrorOf(asBoxError(err)))
+			} else {
+				out = iproto.AppendData(out, box.TypeOK, it.sync, n.schemaVersionNow(), data...)
+			}
+		}
+		// Every group is waited for before the batch is reused.
+		for i := range b.groups {
+			if g := &b.groups[i]; !g.waited {
+				g.err, g.waited = <-g.e.done, true
+			}
+		}
+		write()
+		b.recycle()
+		select {
+		case free <- b:
+		default:
+		}
+	}
 }
 
 func (n *Node) schemaVersionNow() uint64 { return n.schemaVersion.Load() }

@@ -18,11 +18,33 @@ type walRow struct {
 	body   []byte
 }
 
-// walEntry is one transaction: its rows, with LSNs assigned, and the
-// channel that receives the outcome of the write.
+// walEntry is one transaction, or several in a row (the requests of a
+// connection executed together): their rows, with LSNs assigned, and the
+// channel that receives the outcome of the write, once for the entry.
 type walEntry struct {
 	rows []walRow
+	// ends holds, for an entry of several transactions, the index after
+	// each transaction's last row; nil for one transaction.
+	ends []int
 	done chan error
+	// shared is set by the writer when the rows went to a relay: their
+	// bytes must then not be reused.
+	shared bool
+}
+
+// eachTx calls fn with the rows of each transaction of the entry.
+func (e *walEntry) eachTx(fn func(rows []walRow) error) error {
+	if e.ends == nil {
+		return fn(e.rows)
+	}
+	start := 0
+	for _, end := range e.ends {
+		if err := fn(e.rows[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
 }
 
 // walOptions configure a WAL writer.
@@ -97,10 +119,17 @@ func openWAL(opts walOptions, vclock format.VClock, prev *format.VClock) *wal {
 // its write.
 func (w *wal) submit(rows []walRow) <-chan error {
 	e := &walEntry{rows: rows, done: make(chan error, 1)}
+	w.submitEntry(e)
+	return e.done
+}
+
+// submitEntry queues an entry; its done channel (buffered) gets the
+// result of the write.
+func (w *wal) submitEntry(e *walEntry) {
 	select {
 	case <-w.closed:
 		e.done <- errWALClosed
-		return e.done
+		return
 	default:
 	}
 	w.qmu.Lock()
@@ -110,7 +139,6 @@ func (w *wal) submit(rows []walRow) <-chan error {
 	case w.notify <- struct{}{}:
 	default:
 	}
-	return e.done
 }
 
 var errWALClosed = errors.New("the WAL is closed")
@@ -206,14 +234,7 @@ func (w *wal) write(batch []*walEntry) error {
 		}
 	}
 	for _, e := range batch {
-		w.w.Begin()
-		for i := range e.rows {
-			r := &e.rows[i]
-			if err := w.w.Write(&r.header, r.body); err != nil {
-				return err
-			}
-		}
-		if err := w.w.Commit(); err != nil {
+		if err := e.eachTx(w.writeTx); err != nil {
 			return err
 		}
 	}
@@ -236,6 +257,17 @@ func (w *wal) write(batch []*walEntry) error {
 	}
 	w.feed.publish(batch, w.vclock)
 	return nil
+}
+
+func (w *wal) writeTx(rows []walRow) error {
+	w.w.Begin()
+	for i := range rows {
+		r := &rows[i]
+		if err := w.w.Write(&r.header, r.body); err != nil {
+			return err
+		}
+	}
+	return w.w.Commit()
 }
 
 // openFile creates the xlog named by the current vclock: written as
