@@ -39,31 +39,12 @@ func DecodeRequest(typ box.RowType, body []byte) (Request, error) {
 		}
 		return SelectRequest{Space: f.u32(box.KeySpaceID), Index: f.u32(box.KeyIndexID), Key: f.raw(box.KeyKey),
 			Limit: f.u32(box.KeyLimit), Offset: f.u32(box.KeyOffset), Iterator: box.Iterator(f.u32(box.KeyIterator))}, nil
-	case box.TypeInsert, box.TypeReplace:
-		if err := f.require(box.KeySpaceID, box.KeyTuple); err != nil {
+	case box.TypeInsert, box.TypeReplace, box.TypeUpdate, box.TypeDelete, box.TypeUpsert:
+		d, err := f.dml(typ)
+		if err != nil {
 			return nil, err
 		}
-		if typ == box.TypeInsert {
-			return InsertRequest{Space: f.u32(box.KeySpaceID), Tuple: f.raw(box.KeyTuple)}, nil
-		}
-		return ReplaceRequest{Space: f.u32(box.KeySpaceID), Tuple: f.raw(box.KeyTuple)}, nil
-	case box.TypeUpdate:
-		if err := f.require(box.KeySpaceID, box.KeyKey, box.KeyTuple); err != nil {
-			return nil, err
-		}
-		return UpdateRequest{Space: f.u32(box.KeySpaceID), Index: f.u32(box.KeyIndexID), Key: f.raw(box.KeyKey),
-			Ops: f.raw(box.KeyTuple), IndexBase: f.u32(box.KeyIndexBase)}, nil
-	case box.TypeDelete:
-		if err := f.require(box.KeySpaceID, box.KeyKey); err != nil {
-			return nil, err
-		}
-		return DeleteRequest{Space: f.u32(box.KeySpaceID), Index: f.u32(box.KeyIndexID), Key: f.raw(box.KeyKey)}, nil
-	case box.TypeUpsert:
-		if err := f.require(box.KeySpaceID, box.KeyTuple, box.KeyOps); err != nil {
-			return nil, err
-		}
-		return UpsertRequest{Space: f.u32(box.KeySpaceID), Tuple: f.raw(box.KeyTuple), Ops: f.raw(box.KeyOps),
-			IndexBase: f.u32(box.KeyIndexBase)}, nil
+		return d.Request(), nil
 	case box.TypeCall, box.TypeCall16:
 		if err := f.require(box.KeyFunctionName); err != nil {
 			return nil, err
@@ -114,12 +95,93 @@ func DecodeRequest(typ box.RowType, body []byte) (Request, error) {
 	return nil, box.NewError(box.ErrUnknownRequestType, uint32(typ))
 }
 
+// DML is a decoded INSERT, REPLACE, UPDATE, DELETE or UPSERT with its
+// arrays raw, as received: what a server executes, without the
+// allocations of a Request. Fields a type does not have are zero.
+type DML struct {
+	Type      box.RowType
+	Space     uint32
+	Index     uint32 // UPDATE, DELETE
+	IndexBase uint32 // UPDATE, UPSERT
+	Key       []byte // UPDATE, DELETE
+	Tuple     []byte // INSERT, REPLACE, UPSERT; UPDATE: the operations
+	Ops       []byte // UPSERT
+}
+
+// DecodeDML decodes the body of a DML request exactly as DecodeRequest
+// does (the same checks and errors).
+func DecodeDML(typ box.RowType, body []byte) (DML, error) {
+	switch typ {
+	case box.TypeInsert, box.TypeReplace, box.TypeUpdate, box.TypeDelete, box.TypeUpsert:
+	default:
+		return DML{}, box.NewError(box.ErrUnknownRequestType, uint32(typ))
+	}
+	var f fields
+	if err := f.parse(body); err != nil {
+		return DML{}, err
+	}
+	return f.dml(typ)
+}
+
+// dml checks and takes the values of a DML request.
+func (f *fields) dml(typ box.RowType) (DML, error) {
+	var need []uint64
+	switch typ {
+	case box.TypeInsert, box.TypeReplace:
+		need = []uint64{box.KeySpaceID, box.KeyTuple}
+	case box.TypeUpdate:
+		need = []uint64{box.KeySpaceID, box.KeyKey, box.KeyTuple}
+	case box.TypeDelete:
+		need = []uint64{box.KeySpaceID, box.KeyKey}
+	case box.TypeUpsert:
+		need = []uint64{box.KeySpaceID, box.KeyTuple, box.KeyOps}
+	}
+	if err := f.require(need...); err != nil {
+		return DML{}, err
+	}
+	d := DML{Type: typ, Space: f.u32(box.KeySpaceID)}
+	switch typ {
+	case box.TypeInsert, box.TypeReplace:
+		d.Tuple = f.bytes(box.KeyTuple)
+	case box.TypeUpdate:
+		d.Index, d.Key, d.Tuple, d.IndexBase = f.u32(box.KeyIndexID), f.bytes(box.KeyKey), f.bytes(box.KeyTuple), f.u32(box.KeyIndexBase)
+	case box.TypeDelete:
+		d.Index, d.Key = f.u32(box.KeyIndexID), f.bytes(box.KeyKey)
+	case box.TypeUpsert:
+		d.Tuple, d.Ops, d.IndexBase = f.bytes(box.KeyTuple), f.bytes(box.KeyOps), f.u32(box.KeyIndexBase)
+	}
+	return d, nil
+}
+
+// Request returns the request as DecodeRequest returns it.
+func (d DML) Request() Request {
+	raw := func(b []byte) any {
+		if b == nil {
+			return nil
+		}
+		return msgpack.RawMessage(b)
+	}
+	switch d.Type {
+	case box.TypeInsert:
+		return InsertRequest{Space: d.Space, Tuple: raw(d.Tuple)}
+	case box.TypeReplace:
+		return ReplaceRequest{Space: d.Space, Tuple: raw(d.Tuple)}
+	case box.TypeUpdate:
+		return UpdateRequest{Space: d.Space, Index: d.Index, Key: raw(d.Key), Ops: raw(d.Tuple), IndexBase: d.IndexBase}
+	case box.TypeDelete:
+		return DeleteRequest{Space: d.Space, Index: d.Index, Key: raw(d.Key)}
+	case box.TypeUpsert:
+		return UpsertRequest{Space: d.Space, Tuple: raw(d.Tuple), Ops: raw(d.Ops), IndexBase: d.IndexBase}
+	}
+	return nil
+}
+
 func decodeAuth(f *fields) (Request, error) {
 	if err := f.require(box.KeyUserName, box.KeyTuple); err != nil {
 		return nil, err
 	}
 	r := AuthRequest{User: f.str(box.KeyUserName)}
-	c := format.NewMPCursor(f.vals[box.KeyTuple])
+	c := format.NewMPCursor(f.bytes(box.KeyTuple))
 	n, err := c.ArrayLen()
 	if err != nil {
 		return nil, invalidBody()
@@ -154,7 +216,7 @@ func DecodeID(body []byte) (IDRequest, error) {
 		return IDRequest{}, err
 	}
 	r := IDRequest{Version: f.u64(box.KeyVersion), AuthType: f.str(box.KeyAuthType)}
-	if v, ok := f.vals[box.KeyFeatures]; ok {
+	if v, ok := f.get(box.KeyFeatures); ok {
 		c := format.NewMPCursor(v)
 		n, _ := c.ArrayLen()
 		for range n {
@@ -179,9 +241,55 @@ var keyKinds = map[uint64]format.MPKind{
 	box.KeyAuthType: format.MPStr, box.KeyIsolation: format.MPUint, box.KeyIsSync: format.MPBool,
 }
 
-// fields holds the raw values of a request body's known keys.
+// keyKindTable is keyKinds by key, for the keys below 128 (all of them).
+var keyKindTable = func() (t [128]struct {
+	kind  format.MPKind
+	known bool
+}) {
+	for k, kind := range keyKinds {
+		t[k].kind, t[k].known = kind, true
+	}
+	return t
+}()
+
+func keyKind(key uint64) (format.MPKind, bool) {
+	if key >= uint64(len(keyKindTable)) {
+		return 0, false
+	}
+	e := keyKindTable[key]
+	return e.kind, e.known
+}
+
+// fields holds the raw values of a request body's known keys, in the
+// order found (a repeated key keeps its last value), without allocating.
 type fields struct {
-	vals map[uint64][]byte
+	keys [maxFields]uint8
+	vals [maxFields][]byte
+	n    int
+}
+
+// maxFields is the number of keys a body may hold values of: those of
+// keyKinds and the timeout.
+const maxFields = 24
+
+func (f *fields) get(key uint64) ([]byte, bool) {
+	for i := 0; i < f.n; i++ {
+		if uint64(f.keys[i]) == key {
+			return f.vals[i], true
+		}
+	}
+	return nil, false
+}
+
+func (f *fields) set(key uint64, v []byte) {
+	for i := 0; i < f.n; i++ {
+		if uint64(f.keys[i]) == key {
+			f.vals[i] = v
+			return
+		}
+	}
+	f.keys[f.n], f.vals[f.n] = uint8(key), v
+	f.n++
 }
 
 func invalidBody() error { return box.NewError(box.ErrInvalidMsgpack, "packet body") }
@@ -191,7 +299,7 @@ func missing(key uint64) error {
 }
 
 func (f *fields) parse(body []byte) error {
-	f.vals = map[uint64][]byte{}
+	f.n = 0
 	if len(body) == 0 {
 		return nil
 	}
@@ -213,17 +321,17 @@ func (f *fields) parse(body []byte) error {
 		if err != nil {
 			return invalidBody()
 		}
-		want, known := keyKinds[key]
+		want, known := keyKind(key)
 		if !known {
 			if key == box.KeyTimeout && (kind == format.MPFloat64 || kind == format.MPFloat32 || kind == format.MPUint) {
-				f.vals[key] = v
+				f.set(key, v)
 			}
 			continue
 		}
 		if kind != want {
 			return invalidBody()
 		}
-		f.vals[key] = v
+		f.set(key, v)
 	}
 	if c.More() {
 		return invalidBody()
@@ -236,7 +344,7 @@ func (f *fields) require(keys ...uint64) error {
 	first := uint64(0)
 	found := false
 	for _, k := range keys {
-		if _, ok := f.vals[k]; !ok && (!found || k < first) {
+		if _, ok := f.get(k); !ok && (!found || k < first) {
 			first, found = k, true
 		}
 	}
@@ -247,12 +355,18 @@ func (f *fields) require(keys ...uint64) error {
 }
 
 func (f *fields) has(key uint64) bool {
-	_, ok := f.vals[key]
+	_, ok := f.get(key)
 	return ok
 }
 
+// bytes returns the raw value, nil when absent.
+func (f *fields) bytes(key uint64) []byte {
+	v, _ := f.get(key)
+	return v
+}
+
 func (f *fields) u64(key uint64) uint64 {
-	v, _ := format.NewMPCursor(f.vals[key]).Uint()
+	v, _ := format.NewMPCursor(f.bytes(key)).Uint()
 	return v
 }
 
@@ -260,23 +374,23 @@ func (f *fields) u64(key uint64) uint64 {
 func (f *fields) u32(key uint64) uint32 { return uint32(f.u64(key)) }
 
 func (f *fields) num(key uint64) float64 {
-	v, _ := format.NewMPCursor(f.vals[key]).Number()
+	v, _ := format.NewMPCursor(f.bytes(key)).Number()
 	return v
 }
 
 func (f *fields) str(key uint64) string {
-	v, _ := format.NewMPCursor(f.vals[key]).Bytes()
+	v, _ := format.NewMPCursor(f.bytes(key)).Bytes()
 	return string(v)
 }
 
 func (f *fields) flag(key uint64) bool {
-	v, _ := format.NewMPCursor(f.vals[key]).Bool()
+	v, _ := format.NewMPCursor(f.bytes(key)).Bool()
 	return v
 }
 
 // raw returns the value as msgpack.RawMessage, or nil when absent.
 func (f *fields) raw(key uint64) any {
-	if v, ok := f.vals[key]; ok {
+	if v, ok := f.get(key); ok {
 		return msgpack.RawMessage(v)
 	}
 	return nil

@@ -375,30 +375,18 @@ func isDML(t box.RowType) bool {
 
 // decodeDML decodes the body of a DML request into its raw values.
 func decodeDML(typ box.RowType, body []byte) (memtx.RawRequest, error) {
-	r, err := iproto.DecodeRequest(typ, body)
+	d, err := iproto.DecodeDML(typ, body)
 	if err != nil {
 		return memtx.RawRequest{}, err
 	}
-	switch req := r.(type) {
-	case iproto.InsertRequest:
-		return memtx.RawRequest{Type: typ, SpaceID: req.Space, Tuple: rawOf(req.Tuple)}, nil
-	case iproto.ReplaceRequest:
-		return memtx.RawRequest{Type: typ, SpaceID: req.Space, Tuple: rawOf(req.Tuple)}, nil
-	case iproto.UpdateRequest:
-		return memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexID: req.Index,
-			IndexBase: req.IndexBase, Key: rawOf(req.Key), Tuple: rawOf(req.Ops)}, nil
-	case iproto.DeleteRequest:
-		return memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexID: req.Index, Key: rawOf(req.Key)}, nil
-	case iproto.UpsertRequest:
-		return memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexBase: req.IndexBase,
-			Tuple: rawOf(req.Tuple), Ops: rawOf(req.Ops)}, nil
-	}
-	return memtx.RawRequest{}, box.NewError(box.ErrUnknownRequestType, uint32(typ))
+	return memtx.RawRequest{Type: d.Type, SpaceID: d.Space, IndexID: d.Index, IndexBase: d.IndexBase,
+		Key: d.Key, Tuple: d.Tuple, Ops: d.Ops}, nil
 }
 
-// writeLoop writes the replies of each batch, in request order, with one
-// write once their WAL entries are written; a reply that waits in the
-// limbo first lets the replies before it go.
+// writeLoop writes the replies of the batches in request order, each
+// once the WAL wrote its rows. Replies that are ready go out together:
+// the socket is written when the next reply would have to wait (for the
+// WAL, the limbo or the next batch).
 func (s *server) writeLoop(c net.Conn, batches <-chan *batch, free chan<- *batch) {
 	n := s.n
 	var out []byte
@@ -411,8 +399,27 @@ func (s *server) writeLoop(c net.Conn, batches <-chan *batch, free chan<- *batch
 		}
 		out = out[:0]
 	}
-	for b := range batches {
+	wait := func(g *walGroup) error {
+		if !g.waited {
+			if len(g.e.done) == 0 {
+				write()
+			}
+			g.err, g.waited = <-g.e.done, true
+		}
+		return g.err
+	}
+	var next *batch
+	for {
+		b := next
+		if b == nil {
+			var ok bool
+			if b, ok = <-batches; !ok {
+				return
+			}
+		}
+		next = nil
 		if b.barrier != nil {
+			write()
 			close(b.barrier)
 			continue
 		}
@@ -435,11 +442,7 @@ func (s *server) writeLoop(c net.Conn, batches <-chan *batch, free chan<- *batch
 				}
 			case itemDML:
 				if it.group >= 0 {
-					g := &b.groups[it.group]
-					if !g.waited {
-						g.err, g.waited = <-g.e.done, true
-					}
-					err = g.err
+					err = wait(&b.groups[it.group])
 				}
 				if it.then != nil {
 					write()
@@ -456,15 +459,25 @@ func (s *server) writeLoop(c net.Conn, batches <-chan *batch, free chan<- *batch
 		}
 		// Every group is waited for before the batch is reused.
 		for i := range b.groups {
-			if g := &b.groups[i]; !g.waited {
-				g.err, g.waited = <-g.e.done, true
-			}
+			wait(&b.groups[i])
 		}
-		write()
 		b.recycle()
 		select {
 		case free <- b:
 		default:
+		}
+		if len(out) >= 64<<10 {
+			write()
+		}
+		select {
+		case nb, ok := <-batches:
+			if !ok {
+				write()
+				return
+			}
+			next = nb
+		default:
+			write()
 		}
 	}
 }
@@ -492,6 +505,13 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 	typ := row.Header.Type
 	if v := row.Header.SchemaVersion; v != 0 && v != sv && typ != box.TypeAuth {
 		return fail(box.NewError(box.ErrWrongSchemaVersion, sv, v))
+	}
+	if isDML(typ) {
+		raw, err := decodeDML(typ, row.Body)
+		if err != nil {
+			return fail(err)
+		}
+		return n.handleDML(sess, sync, raw)
 	}
 	r, err := iproto.DecodeRequest(typ, row.Body)
 	if err != nil {
@@ -524,18 +544,6 @@ func (n *Node) handle(sess *session, salt, pkt []byte, sessp **session) reply {
 			values[i] = t
 		}
 		return data(values)
-	case iproto.InsertRequest:
-		return n.handleDML(sess, sync, memtx.RawRequest{Type: typ, SpaceID: req.Space, Tuple: rawOf(req.Tuple)})
-	case iproto.ReplaceRequest:
-		return n.handleDML(sess, sync, memtx.RawRequest{Type: typ, SpaceID: req.Space, Tuple: rawOf(req.Tuple)})
-	case iproto.UpdateRequest:
-		return n.handleDML(sess, sync, memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexID: req.Index,
-			IndexBase: req.IndexBase, Key: rawOf(req.Key), Tuple: rawOf(req.Ops)})
-	case iproto.DeleteRequest:
-		return n.handleDML(sess, sync, memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexID: req.Index, Key: rawOf(req.Key)})
-	case iproto.UpsertRequest:
-		return n.handleDML(sess, sync, memtx.RawRequest{Type: typ, SpaceID: req.Space, IndexBase: req.IndexBase,
-			Tuple: rawOf(req.Tuple), Ops: rawOf(req.Ops)})
 	case iproto.CallRequest, iproto.Call16Request:
 		name, rawArgs := "", any(nil)
 		if c, ok := req.(iproto.CallRequest); ok {
