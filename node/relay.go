@@ -34,16 +34,6 @@ func isReplicationRequest(t box.RowType) bool {
 	return false
 }
 
-// replicationRequestType returns the type of a packet when it is a
-// replication request.
-func replicationRequestType(pkt []byte) (box.RowType, bool) {
-	var row format.Row
-	if _, err := format.DecodeRow(pkt, &row); err != nil {
-		return 0, false
-	}
-	return row.Type, isReplicationRequest(row.Type)
-}
-
 // serveReplication answers one replication request on c, whose pending
 // replies are all written. It returns false when the connection is to be
 // closed.

@@ -18,11 +18,10 @@ import (
 )
 
 // maxBatch bounds the requests of a connection executed together, and
-// maxBatches the batches a connection may have waiting for the WAL or
-// the socket: its reader waits when that many are pending.
+// maxPending (about) those executed before their replies are written.
 const (
 	maxBatch   = 64
-	maxBatches = 64
+	maxPending = 1024
 )
 
 // server accepts IPROTO connections.
@@ -123,29 +122,60 @@ func (s *server) serve(c net.Conn) {
 	if _, err := c.Write(g); err != nil {
 		return
 	}
-	batches := make(chan *batch, maxBatches)
-	free := make(chan *batch, maxBatches+1)
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		s.writeLoop(c, batches, free)
-	}()
-	defer func() {
-		close(batches)
-		<-writerDone
-	}()
+	s.serveRequests(c, salt)
+}
+
+// serveRequests serves a connection on its one goroutine, as
+// Tarantool's tx thread does with what its network thread read: every
+// request that has arrived whole is executed (in batches) before the
+// replies are written; the connection is read again once they are.
+func (s *server) serveRequests(c net.Conn, salt []byte) {
+	n := s.n
+	r := &replier{n: n, c: c}
 	sess := guestSession()
 	br := bufio.NewReaderSize(c, 64<<10)
 	var in []byte // the packets of the batch being read
-	for {
-		var b *batch
-		select {
-		case b = <-free:
-		default:
-			b = &batch{}
+	var pending []*batch
+	var free []*batch
+	answer := func() {
+		for i, b := range pending {
+			if r.async == nil && b.waitsInLimbo() {
+				// The requests after it go on being executed while it
+				// waits: its reply and the ones after it are written
+				// by a second goroutine from now on.
+				r.goAsync()
+			}
+			if r.async != nil {
+				r.async <- b
+				continue
+			}
+			r.answer(b)
+			free = append(free, b)
+			pending[i] = nil
 		}
-		// Every request that has arrived whole goes into the batch: the
-		// first is waited for, the others are in the buffer already.
+		pending = pending[:0]
+		if r.async == nil {
+			r.flush()
+		}
+	}
+	defer func() {
+		answer()
+		r.stopAsync()
+	}()
+	for {
+		if len(pending) > 0 && (!iproto.PacketBuffered(br) || len(pending)*maxBatch >= maxPending) {
+			answer()
+		}
+		var b *batch
+		if k := len(free); k > 0 {
+			b, free = free[k-1], free[:k-1]
+		} else {
+			select {
+			case b = <-r.free:
+			default:
+				b = &batch{}
+			}
+		}
 		in = in[:0]
 		var rerr error
 		var repl []byte // a replication request ends the batch
@@ -158,18 +188,27 @@ func (s *server) serve(c net.Conn) {
 			if len(pkt) <= cap(in)-len(in) {
 				in = in[:len(in)+len(pkt)]
 			}
-			if _, ok := replicationRequestType(pkt); ok {
+			it := batchItem{pkt: pkt}
+			var row format.Row
+			if iproto.DecodePacket(pkt, &row) != nil {
+				it.kind = itemSlow // handle answers what does not decode
+			} else if isReplicationRequest(row.Type) {
 				repl = pkt
 				break
+			} else if isDML(row.Type) {
+				it.kind, it.typ, it.body = itemDML, row.Type, row.Body
+				it.sync, it.schema = row.Sync, row.SchemaVersion
+			} else {
+				it.kind = itemSlow
 			}
-			b.items = append(b.items, batchItem{pkt: pkt})
+			b.items = append(b.items, it)
 		}
 		if cap(in) == 0 {
 			in = make([]byte, 0, 64<<10)
 		}
 		if len(b.items) > 0 {
 			n.execBatch(b, salt, &sess)
-			batches <- b
+			pending = append(pending, b)
 		}
 		if rerr != nil {
 			if !errors.Is(rerr, io.EOF) && !errors.Is(rerr, net.ErrClosed) {
@@ -178,10 +217,8 @@ func (s *server) serve(c net.Conn) {
 			return
 		}
 		if repl != nil {
-			// A replication link writes to the socket itself.
-			barrier := make(chan struct{})
-			batches <- &batch{barrier: barrier}
-			<-barrier
+			answer()
+			r.stopAsync()
 			if !n.serveReplication(c, br, repl, sess) {
 				return
 			}
@@ -198,8 +235,6 @@ type batch struct {
 	groups []walGroup // the WAL entries of the batch
 	pre    []byte     // replies encoded at execution
 	body   []byte     // the row bodies of the entries
-	// barrier, when set, is closed once every earlier reply is written.
-	barrier chan struct{}
 }
 
 // walGroup is one WAL entry of a batch and, once waited for, the
@@ -223,6 +258,9 @@ type batchItem struct {
 	pkt  []byte
 	kind itemKind
 	sync uint64
+	// itemDML, as read: the request's type and body.
+	typ  box.RowType
+	body []byte
 	// itemDML, decoded: the request, its header's schema version and
 	// its row body in batch.body[start:end], or why it does not decode.
 	req    memtx.Request
@@ -259,6 +297,16 @@ func (b *batch) group() (*walEntry, int) {
 	return b.groups[i].e, i
 }
 
+// waitsInLimbo tells whether a reply of the batch waits for the limbo.
+func (b *batch) waitsInLimbo() bool {
+	for i := range b.items {
+		if b.items[i].then != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // recycle makes a written batch ready for reuse; bytes a relay got are
 // left to it.
 func (b *batch) recycle() {
@@ -287,13 +335,11 @@ func (b *batch) recycle() {
 func (n *Node) execBatch(b *batch, salt []byte, sessp **session) {
 	for i := range b.items {
 		it := &b.items[i]
-		var row format.Row
-		if err := iproto.DecodePacket(it.pkt, &row); err != nil || !isDML(row.Type) {
-			it.kind, it.pkt = itemSlow, append([]byte(nil), it.pkt...)
+		if it.kind == itemSlow {
+			it.pkt = append([]byte(nil), it.pkt...)
 			continue
 		}
-		it.kind, it.sync, it.schema = itemDML, row.Header.Sync, row.Header.SchemaVersion
-		raw, err := decodeDML(row.Header.Type, row.Body)
+		raw, err := decodeDML(it.typ, it.body)
 		if err == nil {
 			it.req, err = raw.Decode()
 		}
@@ -383,102 +429,122 @@ func decodeDML(typ box.RowType, body []byte) (memtx.RawRequest, error) {
 		Key: d.Key, Tuple: d.Tuple, Ops: d.Ops}, nil
 }
 
-// writeLoop writes the replies of the batches in request order, each
-// once the WAL wrote its rows. Replies that are ready go out together:
-// the socket is written when the next reply would have to wait (for the
-// WAL, the limbo or the next batch).
-func (s *server) writeLoop(c net.Conn, batches <-chan *batch, free chan<- *batch) {
-	n := s.n
-	var out []byte
-	failed := false
-	write := func() {
-		if len(out) > 0 && !failed {
-			if _, err := c.Write(out); err != nil {
-				failed = true
+// replier writes the replies of a connection's batches in request
+// order, each once the WAL wrote its rows. Replies that are ready go out
+// together: the socket is written when the next reply would have to wait
+// (for the WAL or the limbo) or nothing more is to be answered.
+type replier struct {
+	n      *Node
+	c      net.Conn
+	out    []byte
+	failed bool
+	// async, once a reply waited in the limbo, takes the batches to a
+	// second goroutine that answers them (and gives them back on free).
+	async     chan *batch
+	free      chan *batch
+	asyncDone chan struct{}
+}
+
+// goAsync starts the goroutine that answers the batches sent to
+// r.async, in order, and gives them back on r.free.
+func (r *replier) goAsync() {
+	r.async = make(chan *batch, maxPending/maxBatch)
+	r.free = make(chan *batch, maxPending/maxBatch)
+	r.asyncDone = make(chan struct{})
+	go func() {
+		defer close(r.asyncDone)
+		for b := range r.async {
+			r.answer(b)
+			select {
+			case r.free <- b:
+			default:
+			}
+			if len(r.async) == 0 {
+				r.flush()
 			}
 		}
-		out = out[:0]
+		r.flush()
+	}()
+}
+
+// stopAsync waits until the second goroutine, if any, has written every
+// reply, and stops it.
+func (r *replier) stopAsync() {
+	if r.async == nil {
+		return
 	}
-	wait := func(g *walGroup) error {
-		if !g.waited {
-			if len(g.e.done) == 0 {
-				write()
-			}
-			g.err, g.waited = <-g.e.done, true
+	close(r.async)
+	<-r.asyncDone
+	r.async = nil
+}
+
+// flush writes the replies gathered.
+func (r *replier) flush() {
+	if len(r.out) > 0 && !r.failed {
+		if _, err := r.c.Write(r.out); err != nil {
+			r.failed = true
 		}
-		return g.err
 	}
-	var next *batch
-	for {
-		b := next
-		if b == nil {
-			var ok bool
-			if b, ok = <-batches; !ok {
-				return
-			}
+	r.out = r.out[:0]
+}
+
+// wait returns the outcome of a group's WAL write, writing the replies
+// gathered first when it has to wait for it.
+func (r *replier) wait(g *walGroup) error {
+	if !g.waited {
+		if len(g.e.done) == 0 {
+			r.flush()
 		}
-		next = nil
-		if b.barrier != nil {
-			write()
-			close(b.barrier)
+		g.err, g.waited = <-g.e.done, true
+	}
+	return g.err
+}
+
+// answer gathers the replies of a batch, waiting for what they wait for,
+// and recycles the batch.
+func (r *replier) answer(b *batch) {
+	n := r.n
+	for i := range b.items {
+		it := &b.items[i]
+		var err error
+		var data [][]byte
+		switch it.kind {
+		case itemReady:
+			r.out = append(r.out, b.pre[it.start:it.end]...)
 			continue
-		}
-		for i := range b.items {
-			it := &b.items[i]
-			var err error
-			var data [][]byte
-			switch it.kind {
-			case itemReady:
-				out = append(out, b.pre[it.start:it.end]...)
+		case itemSlow:
+			if it.rep.dml == nil {
+				r.out = append(r.out, it.rep.pkt...)
 				continue
-			case itemSlow:
-				if it.rep.dml == nil {
-					out = append(out, it.rep.pkt...)
-					continue
-				}
-				write()
-				if err = it.rep.dml.Wait(); err == nil {
-					data = it.rep.data()
-				}
-			case itemDML:
-				if it.group >= 0 {
-					err = wait(&b.groups[it.group])
-				}
-				if it.then != nil {
-					write()
-				}
-				if err = n.afterWAL(err, it.then); err == nil && it.tuple != nil {
-					data = [][]byte{it.tuple}
-				}
 			}
-			if err != nil {
-				out = iproto.AppendError(out, it.sync, n.schemaVersionNow(), iproto.ErrorOf(asBoxError(err)))
-			} else {
-				out = iproto.AppendData(out, box.TypeOK, it.sync, n.schemaVersionNow(), data...)
+			r.flush()
+			if err = it.rep.dml.Wait(); err == nil {
+				data = it.rep.data()
+			}
+		case itemDML:
+			if it.group >= 0 {
+				err = r.wait(&b.groups[it.group])
+			}
+			if it.then != nil {
+				r.flush()
+			}
+			if err = n.afterWAL(err, it.then); err == nil && it.tuple != nil {
+				data = [][]byte{it.tuple}
 			}
 		}
-		// Every group is waited for before the batch is reused.
-		for i := range b.groups {
-			wait(&b.groups[i])
+		if err != nil {
+			r.out = iproto.AppendError(r.out, it.sync, n.schemaVersionNow(), iproto.ErrorOf(asBoxError(err)))
+		} else {
+			r.out = iproto.AppendData(r.out, box.TypeOK, it.sync, n.schemaVersionNow(), data...)
 		}
-		b.recycle()
-		select {
-		case free <- b:
-		default:
-		}
-		if len(out) >= 64<<10 {
-			write()
-		}
-		select {
-		case nb, ok := <-batches:
-			if !ok {
-				write()
-				return
-			}
-			next = nb
-		default:
-			write()
-		}
+	}
+	// Every group is waited for before the batch is reused.
+	for i := range b.groups {
+		r.wait(&b.groups[i])
+	}
+	b.recycle()
+	if len(r.out) >= 64<<10 {
+		r.flush()
 	}
 }
 
