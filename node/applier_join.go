@@ -238,11 +238,14 @@ func (n *Node) joinFrom(p peerURI, uuid string) error {
 		if err := next(); err != nil {
 			return err
 		}
+		if row.Type == box.TypeJoinMeta && rows == 0 {
+			if err := n.joinedMeta(&row, next); err != nil {
+				return err
+			}
+			continue
+		}
 		if row.Type == box.TypeOK {
 			break
-		}
-		if n.joinedQueueState(&row) {
-			continue
 		}
 		if err := applyJoinRow(st, &row); err != nil {
 			return fmt.Errorf("initial row %d: %w", rows, err)

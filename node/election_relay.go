@@ -6,6 +6,7 @@ import (
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/node/raft"
 	"github.com/xlogtool/xlogtool/synchro"
 )
 
@@ -79,7 +80,7 @@ func (s *stream) checkSynchro(h *format.Header) error {
 }
 
 // joinVersion is the SERVER_VERSION of the node's JOIN: with elections on
-// it asks for the queue state (sendQueueState); otherwise none, as 2.6.0.
+// it asks for the META stage (joinMeta); otherwise none, as 2.6.0.
 func (n *Node) joinVersion() uint32 {
 	if n.cfg.electionOn() {
 		return n.announcedVersion()
@@ -87,30 +88,84 @@ func (n *Node) joinVersion() uint32 {
 	return 0
 }
 
-// sendQueueState ends the initial data of a JOIN from a replica that
-// understands PROMOTE with the queue's PROMOTE row (owner, confirmed LSN,
-// term; no LSN of its own), as a snapshot holds it: the replica's queue
-// then knows the owner whose transactions follow.
-func (l *link) sendQueueState(req iproto.JoinRequest) error {
-	if req.ServerVersion < raftVersion {
-		return nil
-	}
-	p := l.n.snapshotPromote()
-	if p == nil {
-		return nil
-	}
-	h := format.Header{Type: box.TypePromote, Sync: l.sync, Commit: true}
-	return l.sendRow(&h, format.AppendSynchroBody(nil, p))
+// joinMeta is the META stage of an initial join (2.7.3/2.8.2/2.10+, NODE.md
+// §2.3, FORMAT.md §7.5): the Raft state (term, vote, leader; no role) and
+// the queue (a PROMOTE naming the owner, its confirmed LSN and the term)
+// as the read view was taken. Only a replica that sent SERVER_VERSION gets
+// it: 2.6.0 sends none and stops on a JOIN_META row.
+type joinMeta struct {
+	raft  format.Raft
+	queue format.Synchro
 }
 
-// joinedQueueState takes the queue state from a PROMOTE row of a JOIN's
-// initial data.
-func (n *Node) joinedQueueState(row *format.Row) bool {
-	if row.Type != box.TypePromote {
-		return false
+// joinMetaFor returns the META stage for a joiner that announced version
+// (nil: none); taken right after the read view.
+func (n *Node) joinMetaFor(version uint32) *joinMeta {
+	if version == 0 {
+		return nil
 	}
-	if s, err := row.Synchro(); err == nil {
-		n.recovered.queue = synchro.State{Owner: s.ReplicaID, OwnerKnown: true, Term: s.Term, TermKnown: true, ConfirmedLSN: s.LSN}
+	m := &joinMeta{}
+	if d := n.election; d != nil {
+		d.mu.Lock()
+		m.raft = d.e.Raft.CheckpointRemote()
+		d.mu.Unlock()
+		m.raft.State, m.raft.VClock, m.raft.HasVClock = 0, format.VClock{}, false
 	}
-	return true
+	n.mu.Lock()
+	qs := n.limbo.q.State()
+	n.mu.Unlock()
+	m.queue = format.Synchro{ReplicaID: qs.Owner, LSN: qs.ConfirmedLSN, Term: qs.Term, HasTerm: true}
+	return m
+}
+
+// sendJoinMeta writes the META stage: JOIN_META, the RAFT row, the
+// PROMOTE row (header replica id = the owner, as 2.11 sends it) and
+// JOIN_SNAPSHOT, each a header with the request's sync.
+func (l *link) sendJoinMeta(m *joinMeta) error {
+	if m == nil {
+		return nil
+	}
+	if err := l.sendRow(&format.Header{Type: box.TypeJoinMeta, Sync: l.sync, Commit: true}, nil); err != nil {
+		return err
+	}
+	if err := l.sendRow(&format.Header{Type: box.TypeRaft, Sync: l.sync, Commit: true}, format.AppendRaftMessage(nil, &m.raft)); err != nil {
+		return err
+	}
+	h := format.Header{Type: box.TypePromote, ReplicaID: m.queue.ReplicaID, Sync: l.sync, Commit: true}
+	if err := l.sendRow(&h, format.AppendSynchroBody(nil, &m.queue)); err != nil {
+		return err
+	}
+	return l.sendRow(&format.Header{Type: box.TypeJoinSnap, Sync: l.sync, Commit: true}, nil)
+}
+
+// joinedMeta reads the META stage of a master's initial join, after its
+// JOIN_META row: the Raft term and vote and the queue state are taken as
+// recovered ones (2.11's applier_wait_snapshot: box_raft_recover and the
+// PROMOTE applied to the queue); next reads the following row.
+func (n *Node) joinedMeta(row *format.Row, next func() error) error {
+	for {
+		if err := next(); err != nil {
+			return err
+		}
+		switch row.Type {
+		case box.TypeJoinSnap:
+			return nil
+		case box.TypePromote, box.TypeDemote:
+			s, err := row.Synchro()
+			if err != nil {
+				return fmt.Errorf("JOIN_META %s: %w", row.Type, err)
+			}
+			n.recovered.queue = synchro.State{Owner: s.ReplicaID, OwnerKnown: true, Term: s.Term, TermKnown: true, ConfirmedLSN: s.LSN}
+		case box.TypeRaft:
+			m, err := row.Raft()
+			if err != nil {
+				return fmt.Errorf("JOIN_META RAFT: %w", err)
+			}
+			if m.Term > n.recovered.st.Term {
+				n.recovered.st = raft.Persistent{Term: m.Term, Vote: m.Vote}
+			}
+		default:
+			return box.NewError(box.ErrUnknownRequestType, uint32(row.Type))
+		}
+	}
 }

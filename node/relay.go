@@ -57,7 +57,12 @@ func (n *Node) serveReplication(c net.Conn, br *bufio.Reader, pkt []byte, sess *
 			err = l.join(sess, req)
 		}
 	case box.TypeFetchSnap:
-		err = l.fetchSnapshot(sess)
+		var req iproto.FetchSnapshotRequest
+		if req, err = iproto.DecodeFetchSnapshot(row.Body); err != nil {
+			err = box.NewError(box.ErrInvalidMsgpack, err)
+		} else {
+			err = l.fetchSnapshot(sess, req)
+		}
 	case box.TypeRegister:
 		var req iproto.RegisterRequest
 		if req, err = iproto.DecodeRegister(row.Body); err != nil {
@@ -215,9 +220,12 @@ func (n *Node) waitJoinable() error {
 // tuple of the read view but those of replica-local spaces, as INSERT
 // rows without LSN, between the OK packets carrying the start and stop
 // vclocks.
-func (l *link) sendInitial(rv *memtx.ReadView, start format.VClock) error {
+func (l *link) sendInitial(rv *memtx.ReadView, start format.VClock, meta *joinMeta) error {
 	defer rv.Close()
 	if err := l.sendVClock(start); err != nil {
+		return err
+	}
+	if err := l.sendJoinMeta(meta); err != nil {
 		return err
 	}
 	var body []byte
@@ -241,8 +249,10 @@ func (l *link) sendInitial(rv *memtx.ReadView, start format.VClock) error {
 }
 
 // fetchSnapshot serves an anonymous replica's FETCH_SNAPSHOT: the initial
-// data of a join, without registration and final stage.
-func (l *link) fetchSnapshot(sess *session) error {
+// data of a join, without registration and final stage; with the META
+// stage when the replica sent its version (2.11.8's and 3.x's request
+// body; 2.6.0 and 2.11.0 send none).
+func (l *link) fetchSnapshot(sess *session, req iproto.FetchSnapshotRequest) error {
 	n := l.n
 	if err := n.checkUniverseLocked(sess, box.PrivRead); err != nil {
 		return err
@@ -251,7 +261,7 @@ func (l *link) fetchSnapshot(sess *session) error {
 	if err != nil {
 		return err
 	}
-	if err := l.sendInitial(rv, start); err != nil {
+	if err := l.sendInitial(rv, start, n.joinMetaFor(req.ServerVersion)); err != nil {
 		return err
 	}
 	return l.sendVClock(start)
@@ -280,10 +290,7 @@ func (l *link) join(sess *session, req iproto.JoinRequest) error {
 	}
 	n.repl.hold(uuid, start)
 	n.log.Infof("joining replica %s at %s", uuid, l.c.RemoteAddr())
-	if err := l.sendInitial(rv, start); err != nil {
-		return err
-	}
-	if err := l.sendQueueState(req); err != nil {
+	if err := l.sendInitial(rv, start, n.joinMetaFor(req.ServerVersion)); err != nil {
 		return err
 	}
 	if !registered {
