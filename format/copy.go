@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/xlogtool/xlogtool/box"
 )
@@ -51,33 +52,86 @@ type CopyResult struct {
 // verbatim copies the block of row (its first) as it is when the filter
 // keeps every row of it and the block holds whole transactions, none open
 // before it: nothing in its rows would change. It reports whether it did.
+// The rows of a block worked on ahead were looked at there (wholeBlock).
 func (c *copier) verbatim(r *Reader, first *Row, flt *Filter) (bool, error) {
 	if c.asm.Open() || first.Pos.Index != 0 {
 		return false, nil
 	}
-	rows, txs := 0, int64(0)
-	c.scanAsm.Reset()
-	whole := r.blockRows(&c.scan, func(row *Row) bool {
+	var w *blockWhole
+	if res, _ := r.peekAhead(); res != nil {
+		if w = res.(*blockWhole); !w.ok {
+			return false, nil
+		}
+		r.skipBlock(w.rows)
+	} else {
+		c.whole.rows, c.whole.txs, c.whole.ok = 0, 0, false
+		c.whole.check(&c.scan, c.scanAsm, flt, func(row *Row, fn func(*Row) bool) bool {
+			return r.blockRows(row, fn)
+		})
+		if !c.whole.ok {
+			return false, nil
+		}
+		w = &c.whole
+		r.skipBlock(w.rows)
+	}
+	c.res.RowsRead += int64(w.rows) - 1 // the first was counted
+	c.res.RowsKept += int64(w.rows)
+	c.res.Transactions += w.txs
+	return true, c.w.writeBlock(r.buf[r.r:r.r+r.blockLen], w.rows)
+}
+
+// blockWhole tells whether a filter keeps every row of a block and the
+// block holds whole transactions (none open at its end or cut short in
+// it), with its rows and transactions.
+type blockWhole struct {
+	ok   bool
+	rows int
+	txs  int64
+}
+
+// check looks at the rows each gives it.
+func (w *blockWhole) check(row *Row, asm *TxAssembler, flt *Filter, each func(*Row, func(*Row) bool) bool) {
+	asm.Reset()
+	all := each(row, func(row *Row) bool {
 		if flt != nil && !flt.Match(row) {
 			return false
 		}
-		rows++
-		for _, t := range c.scanAsm.Add(row) {
+		w.rows++
+		for _, t := range asm.Add(row) {
 			if t.End != TxCommitted {
 				return false // the open transaction never got its last row
 			}
-			txs++
+			w.txs++
 		}
 		return true
 	})
-	if !whole || c.scanAsm.Open() {
-		return false, nil
+	w.ok = all && !asm.Open()
+}
+
+// wholeAhead is the reader's Options.Ahead for CopyFile: it finds out on
+// the goroutines that decompress blocks ahead whether they can be copied
+// as they are. It always gives a result, which only CopyFile uses.
+func wholeAhead(flt *Filter) func(*Block) (any, int) {
+	var pool sync.Pool
+	return func(b *Block) (any, int) {
+		s, _ := pool.Get().(*wholeScratch)
+		if s == nil {
+			s = &wholeScratch{asm: NewTxAssembler(TxOptions{})}
+		}
+		defer pool.Put(s)
+		w := &blockWhole{}
+		w.check(&s.row, s.asm, flt, func(row *Row, fn func(*Row) bool) bool {
+			_, ok := b.Rows(row, nil, fn)
+			return ok
+		})
+		return w, w.rows
 	}
-	raw := r.skipBlock(rows)
-	c.res.RowsRead += int64(rows) - 1 // the first was counted
-	c.res.RowsKept += int64(rows)
-	c.res.Transactions += txs
-	return true, c.w.writeBlock(raw, rows)
+}
+
+// wholeScratch is what wholeAhead needs for a block.
+type wholeScratch struct {
+	row Row
+	asm *TxAssembler
 }
 
 // copier copies the rows of one file.
@@ -91,6 +145,7 @@ type copier struct {
 	// verbatim.
 	scan    Row
 	scanAsm *TxAssembler
+	whole   blockWhole
 }
 
 // CopyFile copies the rows of the file at path that opts.Filter selects
@@ -114,7 +169,7 @@ type copier struct {
 // damage the output holds the rows before it and is closed normally.
 func CopyFile(path, outDir string, opts CopyOptions) (*CopyResult, error) {
 	res := &CopyResult{Input: path}
-	r, err := Open(path, Options{Name: path, Force: opts.Force, OnIssue: func(e *Error) {
+	r, err := Open(path, Options{Name: path, Force: opts.Force, Ahead: wholeAhead(opts.Filter), OnIssue: func(e *Error) {
 		if !e.IsWarning() {
 			res.Damaged = true
 		}

@@ -2,9 +2,11 @@ package format_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/xlogtool/xlogtool/bench"
@@ -350,5 +352,87 @@ func TestCopyVerbatimAroundDamage(t *testing.T) {
 	}
 	if bytes.Contains(out, data[offs[1]:offs[2]]) {
 		t.Error("the damaged block copied")
+	}
+}
+
+// Deciding on the goroutines that read ahead which blocks are copied as
+// they are gives the files and results deciding row by row gives (as with
+// one CPU, where nothing is read ahead): on a multi-block file holding
+// blocks that are not whole among whole ones, with damage, with and
+// without Force, for filters keeping all rows or some.
+func TestCopyAheadSame(t *testing.T) {
+	in, offs := verbatimInput(t)
+	odd, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bench.Synthetic(6000, 20)
+	var blocks []int64
+	r, err := format.NewReader(bytes.NewReader(data), format.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		row, err := r.Next()
+		if err != nil {
+			break
+		}
+		if row.Pos.Index == 0 {
+			blocks = append(blocks, row.Pos.Block)
+		}
+	}
+	r.Close()
+	// The blocks of verbatimInput (LSNs from 1) in the middle of the
+	// synthetic ones (LSNs from 1 too: only the copy's rows matter).
+	at := blocks[len(blocks)/2]
+	mixed := append(append(bytes.Clone(data[:at]), odd[offs[0]:offs[len(offs)-1]]...), data[at:]...)
+	badCRC := bytes.Clone(mixed)
+	badCRC[blocks[len(blocks)/4]+format.FixHeaderSize+3] ^= 0x40
+	dir := t.TempDir()
+	var files []string
+	for i, b := range [][]byte{mixed, badCRC, mixed[:blocks[len(blocks)-2]+7]} {
+		d := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(d, "00000000000000000000.xlog")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	copyWith := func(procs int, path string, flt *format.Filter, force bool) string {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		var issues []string
+		res, err := format.CopyFile(path, t.TempDir(), format.CopyOptions{Filter: flt, Force: force, NoSync: true,
+			OnIssue: func(e *format.Error) { issues = append(issues, e.Error()) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []byte
+		if res.Output != "" {
+			if out, err = os.ReadFile(res.Output); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res.Output = ""
+		return fmt.Sprintf("%+v %q %x", *res, issues, sha256.Sum256(out))
+	}
+	for _, path := range files {
+		for _, force := range []bool{false, true} {
+			for _, set := range []func(*format.Filter){
+				func(*format.Filter) {},
+				func(f *format.Filter) { f.From = 3000 },
+				func(f *format.Filter) { f.ShowSystem = false },
+			} {
+				flt := format.NewFilter()
+				set(&flt)
+				one := copyWith(1, path, &flt, force)
+				two := copyWith(2, path, &flt, force)
+				if one != two {
+					t.Errorf("%s force %v filter %+v:\n one CPU %s\ntwo CPUs %s", path, force, flt, one, two)
+				}
+			}
+		}
 	}
 }

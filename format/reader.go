@@ -384,13 +384,19 @@ func (r *Reader) blockRows(row *Row, fn func(*Row) bool) bool {
 // first row of the next block. Otherwise it returns nil and changes
 // nothing. rows is the number of rows Ahead gave with its result.
 func (r *Reader) TakeAhead() (res any, rows int) {
+	if res, rows = r.peekAhead(); res != nil {
+		r.aheadRes = nil
+		r.skipBlock(rows)
+	}
+	return res, rows
+}
+
+// peekAhead is TakeAhead without passing over the block.
+func (r *Reader) peekAhead() (any, int) {
 	if r.aheadRes == nil || r.rowIdx != 1 {
 		return nil, 0
 	}
-	res, rows = r.aheadRes, r.aheadRows
-	r.aheadRes = nil
-	r.skipBlock(rows)
-	return res, rows
+	return r.aheadRes, r.aheadRows
 }
 
 // skipBlock passes over the rows of the current block not returned yet,
