@@ -21,6 +21,10 @@ type CopyOptions struct {
 	NoSync bool
 	// Progress, if set, is called now and then with the input offset reached.
 	Progress func(offset int64)
+	// Verbatim copies every block as it is stored, its checksum checked,
+	// without reading its rows (no zstd): every row is kept, Filter is not
+	// used, and the result counts blocks and bytes, not rows.
+	Verbatim bool
 }
 
 // CopyResult tells what CopyFile did.
@@ -41,6 +45,12 @@ type CopyResult struct {
 	// the input ended (or stopped at damage) inside them, or another
 	// transaction began first. They are written as they were, uncommitted.
 	Incomplete int64
+	// VerbatimBlocks and VerbatimBytes count the blocks copied as they
+	// are and their bytes (fixed headers included).
+	VerbatimBlocks, VerbatimBytes int64
+	// RowsUncounted: the rows were not read (CopyOptions.Verbatim), so
+	// RowsRead, RowsKept and Transactions are 0.
+	RowsUncounted bool
 	// End tells how the input ended; Damaged whether damage was found in it.
 	End     End
 	Damaged bool
@@ -59,15 +69,16 @@ func (c *copier) verbatim(r *Reader, first *Row, flt *Filter) (bool, error) {
 	}
 	var w *blockWhole
 	if res, _ := r.peekAhead(); res != nil {
-		if w = res.(*blockWhole); !w.ok {
+		w = res.(*blockWhole)
+		defer c.wholes.Put(w)
+		if !w.ok {
 			return false, nil
 		}
 		r.skipBlock(w.rows)
 	} else {
-		c.whole.rows, c.whole.txs, c.whole.ok = 0, 0, false
-		c.whole.check(&c.scan, c.scanAsm, flt, func(row *Row, fn func(*Row) bool) bool {
-			return r.blockRows(row, fn)
-		})
+		ck := wholeCheck{asm: c.scanAsm, flt: flt}
+		ck.start(&c.whole)
+		ck.end(r.blockRows(&c.scan, ck.row))
 		if !c.whole.ok {
 			return false, nil
 		}
@@ -77,6 +88,8 @@ func (c *copier) verbatim(r *Reader, first *Row, flt *Filter) (bool, error) {
 	c.res.RowsRead += int64(w.rows) - 1 // the first was counted
 	c.res.RowsKept += int64(w.rows)
 	c.res.Transactions += w.txs
+	c.res.VerbatimBlocks++
+	c.res.VerbatimBytes += int64(r.blockLen)
 	return true, c.w.writeBlock(r.buf[r.r:r.r+r.blockLen], w.rows)
 }
 
@@ -89,41 +102,62 @@ type blockWhole struct {
 	txs  int64
 }
 
-// check looks at the rows each gives it.
-func (w *blockWhole) check(row *Row, asm *TxAssembler, flt *Filter, each func(*Row, func(*Row) bool) bool) {
-	asm.Reset()
-	all := each(row, func(row *Row) bool {
-		if flt != nil && !flt.Match(row) {
-			return false
+// wholeCheck fills in a blockWhole from the rows of a block.
+type wholeCheck struct {
+	w   *blockWhole
+	asm *TxAssembler
+	flt *Filter
+}
+
+// start begins a block.
+func (c *wholeCheck) start(w *blockWhole) {
+	*w = blockWhole{}
+	c.w = w
+	c.asm.Reset()
+}
+
+// row takes the next row of the block; false when the block cannot be
+// copied as it is.
+func (c *wholeCheck) row(row *Row) bool {
+	if c.flt != nil && !c.flt.Match(row) {
+		return false
+	}
+	c.w.rows++
+	for _, t := range c.asm.Add(row) {
+		if t.End != TxCommitted {
+			return false // the open transaction never got its last row
 		}
-		w.rows++
-		for _, t := range asm.Add(row) {
-			if t.End != TxCommitted {
-				return false // the open transaction never got its last row
-			}
-			w.txs++
-		}
-		return true
-	})
-	w.ok = all && !asm.Open()
+		c.w.txs++
+	}
+	return true
+}
+
+// end finishes the block: all tells whether every row decoded and row
+// took it.
+func (c *wholeCheck) end(all bool) {
+	c.w.ok = all && !c.asm.Open()
 }
 
 // wholeAhead is the reader's Options.Ahead for CopyFile: it finds out on
 // the goroutines that decompress blocks ahead whether they can be copied
-// as they are. It always gives a result, which only CopyFile uses.
-func wholeAhead(flt *Filter) func(*Block) (any, int) {
-	var pool sync.Pool
+// as they are. It always gives a result (a *blockWhole from pool, which
+// the copier puts back), which only CopyFile uses.
+func wholeAhead(flt *Filter, pool *sync.Pool) func(*Block) (any, int) {
+	var scratch sync.Pool
 	return func(b *Block) (any, int) {
-		s, _ := pool.Get().(*wholeScratch)
+		s, _ := scratch.Get().(*wholeScratch)
 		if s == nil {
 			s = &wholeScratch{asm: NewTxAssembler(TxOptions{})}
 		}
-		defer pool.Put(s)
-		w := &blockWhole{}
-		w.check(&s.row, s.asm, flt, func(row *Row, fn func(*Row) bool) bool {
-			_, ok := b.Rows(row, nil, fn)
-			return ok
-		})
+		defer scratch.Put(s)
+		w, _ := pool.Get().(*blockWhole)
+		if w == nil {
+			w = &blockWhole{}
+		}
+		ck := wholeCheck{asm: s.asm, flt: flt}
+		ck.start(w)
+		_, all := b.Rows(&s.row, nil, ck.row)
+		ck.end(all)
 		return w, w.rows
 	}
 }
@@ -146,6 +180,7 @@ type copier struct {
 	scan    Row
 	scanAsm *TxAssembler
 	whole   blockWhole
+	wholes  sync.Pool // of *blockWhole, for wholeAhead
 }
 
 // CopyFile copies the rows of the file at path that opts.Filter selects
@@ -164,19 +199,31 @@ type copier struct {
 // A block whose rows the filter keeps all, holding whole transactions, is
 // copied as it is, stored bytes and all: nothing in it would change.
 //
+// With opts.Verbatim every block is copied as it is stored without a look
+// at its rows: only its checksum is checked (as Tarantool's files hold
+// whole transactions in a block, the same file as keeping every row gives
+// them; a block holding part of a transaction, or rows that do not
+// decode, is copied as it is too).
+//
 // Problems in the input are reported in the result; the returned error is
 // about opening the input or writing the output. When the input stops at
 // damage the output holds the rows before it and is closed normally.
 func CopyFile(path, outDir string, opts CopyOptions) (*CopyResult, error) {
 	res := &CopyResult{Input: path}
-	r, err := Open(path, Options{Name: path, Force: opts.Force, Ahead: wholeAhead(opts.Filter), OnIssue: func(e *Error) {
+	ropts := Options{Name: path, Force: opts.Force, Stored: opts.Verbatim}
+	c := &copier{res: res, asm: NewTxAssembler(TxOptions{Retain: RetainBorrow}), scanAsm: NewTxAssembler(TxOptions{})}
+	if !opts.Verbatim {
+		ropts.Ahead = wholeAhead(opts.Filter, &c.wholes)
+	}
+	ropts.OnIssue = func(e *Error) {
 		if !e.IsWarning() {
 			res.Damaged = true
 		}
 		if opts.OnIssue != nil {
 			opts.OnIssue(e)
 		}
-	}})
+	}
+	r, err := Open(path, ropts)
 	if r == nil {
 		if e, ok := AsError(err); ok && e.Kind != KindIO {
 			res.Damaged, res.Err, res.End = true, err, EndCorrupt
@@ -200,7 +247,10 @@ func CopyFile(path, outDir string, opts CopyOptions) (*CopyResult, error) {
 	if err != nil {
 		return res, err
 	}
-	c := &copier{w: w, res: res, asm: NewTxAssembler(TxOptions{Retain: RetainBorrow}), scanAsm: NewTxAssembler(TxOptions{})}
+	if opts.Verbatim {
+		return res, copyStored(r, w, res, opts)
+	}
+	c.w = w
 	flt := opts.Filter
 	var sysOnly *Filter
 	if flt != nil && !flt.ShowSystem && len(flt.Spaces) == 0 {
@@ -256,6 +306,42 @@ func CopyFile(path, outDir string, opts CopyOptions) (*CopyResult, error) {
 	}
 	res.Output = w.Path()
 	return res, nil
+}
+
+// copyStored copies the blocks of r as they are stored into w.
+func copyStored(r *Reader, w *Writer, res *CopyResult, opts CopyOptions) error {
+	res.RowsUncounted = true
+	var nextProgress int64
+	for {
+		raw, err := r.NextBlock()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if e, ok := AsError(err); !ok || e.Kind == KindIO {
+				w.Abort()
+				return err
+			}
+			res.Err = err
+			break
+		}
+		if err := w.writeBlock(raw, 0); err != nil {
+			w.Abort()
+			return err
+		}
+		res.VerbatimBlocks++
+		res.VerbatimBytes += int64(len(raw))
+		if opts.Progress != nil && res.VerbatimBytes >= nextProgress {
+			nextProgress = res.VerbatimBytes + 4<<20
+			opts.Progress(r.Offset())
+		}
+	}
+	res.End = r.End()
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("%s: %w", w.Path(), err)
+	}
+	res.Output = w.Path()
+	return nil
 }
 
 // row takes the next input row.

@@ -367,21 +367,7 @@ func TestCopyAheadSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := bench.Synthetic(6000, 20)
-	var blocks []int64
-	r, err := format.NewReader(bytes.NewReader(data), format.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		row, err := r.Next()
-		if err != nil {
-			break
-		}
-		if row.Pos.Index == 0 {
-			blocks = append(blocks, row.Pos.Block)
-		}
-	}
-	r.Close()
+	blocks := blockOffsets(t, data)
 	// The blocks of verbatimInput (LSNs from 1) in the middle of the
 	// synthetic ones (LSNs from 1 too: only the copy's rows matter).
 	at := blocks[len(blocks)/2]
@@ -433,6 +419,84 @@ func TestCopyAheadSame(t *testing.T) {
 					t.Errorf("%s force %v filter %+v:\n one CPU %s\ntwo CPUs %s", path, force, flt, one, two)
 				}
 			}
+		}
+	}
+}
+
+// CopyOptions.Verbatim copies every block as it is stored: on a file of
+// whole transactions the file keeping every row gives, damage reported and
+// skipped the same way; blocks holding part of a transaction as they are.
+func TestCopyStored(t *testing.T) {
+	data := bench.Synthetic(3000, 20)
+	blocks := blockOffsets(t, data)
+	badCRC := bytes.Clone(data)
+	badCRC[blocks[len(blocks)/3]+format.FixHeaderSize+3] ^= 0x40
+	garbage := append(append(bytes.Clone(data[:blocks[9]]), "garbage"...), data[blocks[9]:]...)
+	dir := t.TempDir()
+	copyOne := func(path string, verbatim, force bool) (*format.CopyResult, []byte, []string) {
+		var issues []string
+		res, err := format.CopyFile(path, t.TempDir(), format.CopyOptions{Verbatim: verbatim, Force: force, NoSync: true,
+			OnIssue: func(e *format.Error) { issues = append(issues, e.Error()) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.ReadFile(res.Output)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, out, issues
+	}
+	for i, b := range [][]byte{data, badCRC, garbage, data[:blocks[len(blocks)-1]+5]} {
+		d := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(d, "00000000000000000000.xlog")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, force := range []bool{false, true} {
+			rows, want, wantIssues := copyOne(path, false, force)
+			res, got, issues := copyOne(path, true, force)
+			if !bytes.Equal(got, want) || fmt.Sprint(issues) != fmt.Sprint(wantIssues) ||
+				fmt.Sprint(res.Err) != fmt.Sprint(rows.Err) || res.End != rows.End || res.Damaged != rows.Damaged {
+				t.Errorf("file %d force %v: verbatim %d bytes %v %v %v, rows %d bytes %v %v %v", i, force,
+					len(got), issues, res.Err, res.End, len(want), wantIssues, rows.Err, rows.End)
+			}
+			if !res.RowsUncounted || res.RowsRead != 0 || res.VerbatimBlocks != rows.VerbatimBlocks ||
+				res.VerbatimBytes != rows.VerbatimBytes || rows.VerbatimBlocks == 0 {
+				t.Errorf("file %d force %v: verbatim %+v, rows %+v", i, force, res, rows)
+			}
+		}
+	}
+	// Blocks that are not whole are copied as they are too.
+	in, offs := verbatimInput(t)
+	res, got, _ := copyOne(in, true, false)
+	src, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, src) || res.VerbatimBlocks != int64(len(offs)-1) {
+		t.Errorf("%d bytes of %d, %+v", len(got), len(src), res)
+	}
+}
+
+// blockOffsets lists the offsets of the blocks of a file.
+func blockOffsets(t *testing.T, data []byte) []int64 {
+	t.Helper()
+	r, err := format.NewReader(bytes.NewReader(data), format.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var blocks []int64
+	for {
+		row, err := r.Next()
+		if err != nil {
+			return blocks
+		}
+		if row.Pos.Index == 0 {
+			blocks = append(blocks, row.Pos.Block)
 		}
 	}
 }

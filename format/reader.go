@@ -83,6 +83,10 @@ type Options struct {
 	// reaches the block, in file order; nil (or a block the reader reached
 	// first or did not work on ahead) leaves the block's rows to Next.
 	Ahead func(b *Block) (res any, rows int)
+	// Stored makes a reader of blocks as they are stored (NextBlock): their
+	// checksums are checked, their rows not read, zstd blocks not
+	// decompressed.
+	Stored bool
 }
 
 // Block is a block's rows, decompressed, as Options.Ahead gets them.
@@ -232,6 +236,9 @@ func Open(path string, opts Options) (*Reader, error) {
 // and whose Next returns that error.
 func NewReader(src io.Reader, opts Options) (*Reader, error) {
 	r := &Reader{opts: opts, src: src, buf: make([]byte, readBufSize(src)), depth: aheadDepth(), maxBlock: opts.MaxBlockSize}
+	if opts.Stored {
+		r.depth = 0
+	}
 	if r.maxBlock <= 0 {
 		r.maxBlock = DefaultMaxBlockSize
 	}
@@ -358,6 +365,26 @@ func (r *Reader) Next() (*Row, error) {
 		}
 		r.nextBlock()
 	}
+}
+
+// NextBlock returns the next block of a reader made with Options.Stored,
+// as it is stored (fixed header and payload), valid until the next call;
+// Block describes it. Its checksum is checked, its rows are not read. At
+// the end it returns io.EOF; at damage (without Force) an *Error, as Next.
+func (r *Reader) NextBlock() ([]byte, error) {
+	if !r.opts.Stored {
+		return nil, errors.New("NextBlock: the reader reads rows")
+	}
+	if !r.done {
+		r.nextBlock()
+	}
+	if r.blockLen == 0 {
+		if r.err != nil {
+			return nil, r.err
+		}
+		return nil, io.EOF
+	}
+	return r.buf[r.r : r.r+r.blockLen], nil
 }
 
 // blockRows calls fn on every row of the current block, from its first,
@@ -577,7 +604,12 @@ func (r *Reader) loadBlock() bool {
 		return r.damaged(r.errorf(KindChecksum, off, nil,
 			"block checksum mismatch: stored 0x%08x, computed 0x%08x", info.CRC, got))
 	}
-	if info.Compressed {
+	if r.opts.Stored {
+		data = nil
+		if info.Compressed {
+			r.stats.ZBlocks++
+		}
+	} else if info.Compressed {
 		var out []byte
 		var err error
 		if cap(r.zbuf) > spareMax {
@@ -836,9 +868,10 @@ type aheadBlock struct {
 	crc   uint32
 	out   []byte // decompressed payload, when crc is the stored checksum
 	err   error  // decompression error
-	// What Options.Ahead returned for the block.
+	// What Options.Ahead returned for the block, given blk.
 	res  any
 	rows int
+	blk  Block
 }
 
 const (
@@ -857,8 +890,10 @@ func (a *aheadBlock) work(d *zstd.Decoder, fn func(*Block) (any, int), file stri
 	}
 	a.out, a.err = decompressAhead(d, a.data, a.out)
 	if a.err == nil && fn != nil {
-		a.res, a.rows = fn(&Block{File: file, Payload: a.out,
-			Info: BlockInfo{Offset: a.off, Len: a.plen, RawLen: len(a.out), Compressed: true, CRC: a.want}})
+		a.blk = Block{File: file, Payload: a.out,
+			Info: BlockInfo{Offset: a.off, Len: a.plen, RawLen: len(a.out), Compressed: true, CRC: a.want}}
+		a.res, a.rows = fn(&a.blk)
+		a.blk = Block{}
 	}
 }
 

@@ -495,6 +495,23 @@ func TestFilterFiles(t *testing.T) {
 		t.Errorf("stderr: %s", stderr)
 	}
 	mustRun(t, 2, "filter", sampleDir)
+
+	// --verbatim: the same files, counted in blocks and bytes.
+	plain, stored := t.TempDir(), t.TempDir()
+	mustRun(t, 0, "filter", "--show-system", "--out", plain, sampleDir)
+	stdout, _ = mustRun(t, 0, "filter", "--verbatim", "--out", stored, sampleDir)
+	if fmt.Sprint(fileHashes(t, plain)) != fmt.Sprint(fileHashes(t, stored)) ||
+		strings.Count(stdout, "copied as they are (rows not read)\n") != 5 {
+		t.Errorf("--verbatim: %v, %v\n%s", fileHashes(t, plain), fileHashes(t, stored), stdout)
+	}
+	_, stderr = mustRun(t, 1, "filter", "--verbatim", "--out", t.TempDir(), readerFixture(t, "crc.bad.xlog"))
+	if !strings.Contains(stderr, "checksum mismatch") {
+		t.Errorf("stderr: %s", stderr)
+	}
+	_, stderr = mustRun(t, 2, "filter", "--verbatim", "--space", "512", "--out", t.TempDir(), sampleDir)
+	if !strings.Contains(stderr, "--space cannot select rows") {
+		t.Errorf("stderr: %s", stderr)
+	}
 }
 
 // rowKey identifies a row of a WAL in JSON.

@@ -15,6 +15,7 @@ func init() { extraCommands = append(extraCommands, newFilterCmd) }
 func newFilterCmd() *cobra.Command {
 	var ff rowFilterFlags
 	var outDir string
+	var verbatim bool
 	cmd := &cobra.Command{
 		Use:   "filter --out DIR [flags] FILE|DIR...",
 		Short: "Copy the selected rows into new log files",
@@ -33,6 +34,14 @@ As in cat, rows of system spaces (ids below 512) are left out unless
 --show-system or --space selects them: keep them (--show-system) to make files
 a Tarantool instance can recover from.
 
+A block whose rows are all kept and which holds whole transactions is copied
+as it is stored. With --verbatim (and no selection flag) every block is: its
+checksum is checked but its rows are not read (nor decompressed), so the copy
+runs at the speed of the disk and the summary counts blocks and bytes, not
+rows. Tarantool writes whole transactions in a block, so for its files this
+is the file keeping every row gives; a block holding part of a transaction,
+or rows that do not decode, is copied as it is too.
+
 Exit status: 0 when every file was copied, 1 when damage was found in an
 input (its rows before the damage are copied; with --force, the rows around
 it), 2 on usage or I/O errors (an output that exists already among them).`,
@@ -47,6 +56,13 @@ it), 2 on usage or I/O errors (an output that exists already among them).`,
 			flt, err := ff.filter()
 			if err != nil {
 				return err
+			}
+			if verbatim {
+				for _, name := range []string{"from", "to", "timestamp", "space", "replica", "type"} {
+					if cmd.Flags().Changed(name) {
+						return usageError("--verbatim copies every row: --%s cannot select rows with it", name)
+					}
+				}
 			}
 			files, err := ff.files(args)
 			if err != nil {
@@ -68,7 +84,7 @@ it), 2 on usage or I/O errors (an output that exists already among them).`,
 					reportIssue(e)
 				}
 				res, err := format.CopyFile(f.Path, outDir, format.CopyOptions{
-					Filter: flt, Force: ff.force, OnIssue: onIssue,
+					Filter: flt, Force: ff.force, OnIssue: onIssue, Verbatim: verbatim,
 					Progress: func(off int64) { bar.Set(done + off) },
 				})
 				if st, serr := os.Stat(f.Path); serr == nil {
@@ -93,6 +109,11 @@ it), 2 on usage or I/O errors (an output that exists already among them).`,
 				if res.Output == "" {
 					continue
 				}
+				if res.RowsUncounted {
+					fmt.Printf("%s -> %s: %s, %s copied as they are (rows not read)\n", f.Path, res.Output,
+						plural(res.VerbatimBlocks, "block"), plural(res.VerbatimBytes, "byte"))
+					continue
+				}
 				line := fmt.Sprintf("%s -> %s: %d of %s", f.Path, res.Output, res.RowsKept, plural(res.RowsRead, "row"))
 				if res.FileType == format.TypeXLOG {
 					line += fmt.Sprintf(", %s (%d re-derived)", plural(res.Transactions, "transaction"), res.Rederived)
@@ -114,5 +135,6 @@ it), 2 on usage or I/O errors (an output that exists already among them).`,
 	}
 	ff.register(cmd, "copy")
 	cmd.Flags().StringVarP(&outDir, "out", "o", "", "directory to write the new files to (created if missing)")
+	cmd.Flags().BoolVar(&verbatim, "verbatim", false, "copy every block as it is stored, checksum checked, rows not read")
 	return cmd
 }
