@@ -3,7 +3,6 @@ package node
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/iproto"
@@ -267,7 +266,11 @@ func (n *Node) logRowFlags(typ box.RowType, body []byte, local bool, flags uint6
 // nextRow makes the row of a one-row transaction with the next LSN
 // (n.mu held; the row must reach the WAL before n.mu is let go).
 func (n *Node) nextRow(typ box.RowType, body []byte, local bool, flags uint64) walRow {
-	h := format.Header{Type: typ, Timestamp: float64(time.Now().UnixNano()) / 1e9, Commit: true, Flags: flags}
+	ts := n.rowTime
+	if ts == 0 {
+		ts = now()
+	}
+	h := format.Header{Type: typ, Timestamp: ts, Commit: true, Flags: flags}
 	if local {
 		h.GroupID = box.GroupLocal
 		h.LSN = n.vclock.Get(0) + 1

@@ -46,6 +46,10 @@ type Node struct {
 	nextTx        uint64
 	privCache     map[uint32]map[string]uint32
 	privCacheGen  uint64
+	// rowTime, while a batch of requests holds mu, is the timestamp of
+	// the rows they make (as Tarantool stamps rows with its event loop's
+	// time); 0: read the clock.
+	rowTime float64
 
 	wal  *wal
 	srv  *server

@@ -366,6 +366,7 @@ func (n *Node) execBatch(b *batch, salt []byte, sessp **session) {
 			b.groups = b.groups[:gi] // nothing logged: no entry
 		}
 		e, locked = nil, false
+		n.rowTime = 0
 		n.mu.Unlock()
 	}
 	for i := range b.items {
@@ -389,6 +390,7 @@ func (n *Node) execBatch(b *batch, salt []byte, sessp **session) {
 		if !locked {
 			n.mu.Lock()
 			locked = true
+			n.rowTime = now()
 			e, gi = b.group()
 		}
 		if err := n.electionCheckWrite(it.req.SpaceID); err != nil {
