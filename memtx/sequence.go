@@ -24,7 +24,11 @@ type seqBinding struct {
 // followSequence updates the sequence bound to sp with the tuple t just
 // stored by an INSERT or REPLACE.
 func (s *State) followSequence(sp *Space, t Tuple) {
+	if s.seqIdle && s.seqIdleAt == s.schemaVersion {
+		return
+	}
 	if ss := s.spaces[box.SpaceSpaceSequence]; ss == nil || ss.Len() == 0 {
+		s.seqIdle, s.seqIdleAt = true, s.schemaVersion
 		return
 	}
 	b, ok := s.seqCache[sp.ID]

@@ -21,6 +21,14 @@ type State struct {
 	// seqCache caches the rows of _space_sequence by space id (see
 	// followSequence).
 	seqCache map[uint32]seqBinding
+	// seqIdle: _space_sequence was empty at schema version seqIdleAt, so
+	// no space follows a sequence (until seqCache is reset).
+	seqIdle   bool
+	seqIdleAt uint64
+	// last is the space the last request went to, valid at schema
+	// version lastAt.
+	last   *Space
+	lastAt uint64
 	// deferKeys: see DeferSecondaryKeys.
 	deferKeys bool
 	// txn is the open transaction's undo log (see Begin).
@@ -151,7 +159,11 @@ func (s *State) apply(req Request, keepOld *Tuple) (change, *ApplyError) {
 	default:
 		return change{}, boxError(box.ErrUnknownRequestType, uint32(req.Type))
 	}
-	sp := s.spaces[req.SpaceID]
+	sp := s.last
+	if sp == nil || sp.ID != req.SpaceID || s.lastAt != s.schemaVersion {
+		sp = s.spaces[req.SpaceID]
+		s.last, s.lastAt = sp, s.schemaVersion
+	}
 	if sp == nil {
 		switch b := findBootstrap(req.SpaceID); {
 		case b != nil:
@@ -191,7 +203,7 @@ func (s *State) apply(req Request, keepOld *Tuple) (change, *ApplyError) {
 	case box.SpaceSchema:
 		s.trackVersion(ch.newT)
 	case box.SpaceSpaceSequence, box.SpaceSequence:
-		s.seqCache = nil
+		s.seqCache, s.seqIdle = nil, false
 	}
 	var effect func()
 	switch sp.ID {

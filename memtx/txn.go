@@ -122,7 +122,7 @@ func (s *State) RollbackTo(savepoint int) {
 	}
 	if savepoint < len(e) {
 		s.txn.entries = e[:max(savepoint, 0)]
-		s.seqCache = nil
+		s.seqCache, s.seqIdle = nil, false
 	}
 }
 
