@@ -19,6 +19,10 @@ type WriterOptions struct {
 	BlockSize int
 	// NoSync skips fsync on Close (tests, scratch files).
 	NoSync bool
+	// Workers, above 1, compresses blocks on that many goroutines while
+	// the rows of the next ones are written (a snapshot); Flush then
+	// writes its block later, FlushFile and Close wait for all.
+	Workers int
 }
 
 // Writer writes a log file in Tarantool's format: the text header, rows
@@ -34,6 +38,7 @@ type Writer struct {
 
 	rows  []byte
 	enc   BlockEncoder
+	par   *parEncoder // with Workers
 	inTx  bool
 	err   error
 	off   int64
@@ -46,6 +51,9 @@ func NewWriter(w io.Writer, m *Meta, opts WriterOptions) (*Writer, error) {
 		opts.BlockSize = AutocommitThreshold
 	}
 	wr := &Writer{opts: opts, w: w, enc: BlockEncoder{NoCompress: opts.NoCompress}}
+	if opts.Workers > 1 {
+		wr.par = newParEncoder(opts.Workers, opts.NoCompress)
+	}
 	hdr := m.Encode()
 	if _, err := w.Write(hdr); err != nil {
 		return nil, err
@@ -113,6 +121,9 @@ func (w *Writer) writeBlock(raw []byte, rows int) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	if err := w.drainPar(); err != nil {
+		return err
+	}
 	w.nrows += int64(rows)
 	return w.write(raw)
 }
@@ -129,10 +140,14 @@ func (w *Writer) Commit() error {
 	return nil
 }
 
-// Flush writes the pending rows as one block.
+// Flush writes the pending rows as one block (with Workers: hands them to
+// a worker; the block is written in its turn).
 func (w *Writer) Flush() error {
 	if w.err != nil || len(w.rows) == 0 {
 		return w.err
+	}
+	if w.par != nil {
+		return w.flushPar()
 	}
 	fix, payload, err := w.enc.Encode(w.rows)
 	if err != nil {
@@ -224,6 +239,10 @@ func AppendFixHeader(b []byte, magic [4]byte, payload []byte) []byte {
 func (w *Writer) Close() error {
 	err := w.Flush()
 	if err == nil {
+		err = w.drainPar()
+	}
+	w.stopPar()
+	if err == nil {
 		err = w.write(MagicEOF[:])
 	}
 	w.enc.Close()
@@ -249,6 +268,9 @@ func (w *Writer) FlushFile() error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	if err := w.drainPar(); err != nil {
+		return err
+	}
 	if w.buf == nil {
 		return nil
 	}
@@ -261,6 +283,7 @@ func (w *Writer) FlushFile() error {
 
 // Abort discards a file made by Create.
 func (w *Writer) Abort() error {
+	w.stopPar()
 	w.enc.Close()
 	if w.file == nil {
 		return nil

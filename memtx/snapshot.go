@@ -158,14 +158,18 @@ func (rv *ReadView) WriteSnapshot(path string, v format.VClock, opts SnapshotOpt
 	if err != nil {
 		return 0, err
 	}
-	fail := func(err error) (int64, error) {
+	bw := bufio.NewWriterSize(f, 1<<20)
+	// Blocks are compressed on every core while the rows of the next
+	// ones are encoded.
+	w, err := format.NewWriter(bw, meta, format.WriterOptions{Workers: min(runtime.GOMAXPROCS(0), 4)})
+	if err != nil {
 		f.Abort()
 		return 0, err
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w, err := format.NewWriter(bw, meta, format.WriterOptions{})
-	if err != nil {
-		return fail(err)
+	fail := func(err error) (int64, error) {
+		w.Abort()
+		f.Abort()
+		return 0, err
 	}
 	var body []byte
 	var lsn uint64
