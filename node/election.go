@@ -65,10 +65,13 @@ func (c *Config) electionOn() bool { return c.ElectionMode != "" && c.ElectionMo
 // stops a 2.6.0 applier for good (NODE.md §2.8).
 const raftVersion = 0x020A00
 
-// announcedVersion is the SERVER_VERSION the node's appliers send: with
-// elections on it speaks 2.11's replication (RAFT messages, PROMOTE).
+// announcedVersion is the SERVER_VERSION the node's appliers send (n.mu
+// held): with elections on it speaks 2.11's replication (RAFT messages,
+// PROMOTE), and so does a node whose elections were turned off at run
+// time — its queue keeps 2.11's rules and must still get the PROMOTE rows
+// of the others, which a master refuses to send to a 2.6.0 replica.
 func (n *Node) announcedVersion() uint32 {
-	if n.cfg.electionOn() {
+	if n.cfg.electionOn() || (n.limbo != nil && n.limbo.q.Rules().Filters) {
 		return 0x020B00
 	}
 	return 0x020600

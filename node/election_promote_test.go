@@ -153,3 +153,33 @@ func TestElectionPromoteOffTimeout(t *testing.T) {
 	wantBoxError(t, "promote while the old owner has no quorum", <-res, box.ErrTimeout, "Timeout exceeded")
 	nodes[0].Close()
 }
+
+// A node whose elections are turned off at run time still speaks 2.11's
+// replication: after its links reconnect it keeps getting the leader's
+// RAFT messages and PROMOTE rows (a master refuses to send a PROMOTE to a
+// replica that announced 2.6.0, which would cut it off).
+func TestElectionTurnedOffFollowsPromote(t *testing.T) {
+	nodes := startMesh(t, electionConfigs(t, 3, "manual"))
+	waitSynced(t, nodes...)
+	if err := goCall(goConn(t, nodes[2].Addr()), "box.cfg", map[string]any{"election_mode": "off"}); err != nil {
+		t.Fatal(err)
+	}
+	// Make its links reconnect: they subscribe again with the version
+	// the node announces now.
+	nodes[0].Close()
+	cfg := nodes[0].cfg
+	var err error
+	if nodes[0], err = openAt(t, cfg); err != nil {
+		t.Fatal(err)
+	}
+	waitSynced(t, nodes...)
+	if err := goCall(goConn(t, nodes[0].Addr()), "box.ctl.promote"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the node with elections off to follow the leader and its queue", 10*time.Second, func() bool {
+		nodes[2].mu.Lock()
+		owner := nodes[2].limbo.Owner()
+		nodes[2].mu.Unlock()
+		return infoField(nodes[2], "election", "leader") == uint64(nodes[0].id) && owner == nodes[0].id
+	})
+}
