@@ -3,7 +3,6 @@ package node
 import (
 	"fmt"
 	"math/rand/v2"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -358,12 +357,7 @@ func (n *Node) quorumLSN(owner uint32) uint64 {
 		}
 	}
 	n.repl.mu.Unlock()
-	q := n.cfg.ReplicationSynchroQuorum
-	if len(lsns) < q {
-		return 0
-	}
-	sort.Slice(lsns, func(i, j int) bool { return lsns[i] > lsns[j] })
-	return lsns[q-1]
+	return QuorumLSN(lsns, n.cfg.ReplicationSynchroQuorum)
 }
 
 // claimQueue writes the PROMOTE (or DEMOTE) of term once the old owner's
@@ -412,8 +406,7 @@ func (n *Node) writeClaim(typ box.RowType, term, promoteTerm uint64, deadline ti
 			n.mu.Unlock()
 			return box.NewError(box.ErrInterferingPromote, qs.Owner)
 		}
-		owner := n.limbo.Owner()
-		lsn, ready := n.claimLSN(owner)
+		body, ready := n.limbo.Claim(term, n.quorumLSN)
 		if !ready {
 			n.mu.Unlock()
 			if !deadline.IsZero() && time.Now().After(deadline) {
@@ -426,8 +419,7 @@ func (n *Node) writeClaim(typ box.RowType, term, promoteTerm uint64, deadline ti
 			}
 			continue
 		}
-		body := format.Synchro{ReplicaID: owner, LSN: lsn, Term: term, HasTerm: true}
-		n.log.Infof("RAFT: writing %s: owner %d, lsn %d, term %d", typ, owner, lsn, term)
+		n.log.Infof("RAFT: writing %s: owner %d, lsn %d, term %d", typ, body.ReplicaID, body.LSN, term)
 		done := n.logRow(typ, format.AppendSynchroBody(nil, &body), false)
 		n.mu.Unlock()
 		err := <-done
@@ -447,33 +439,6 @@ func (n *Node) writeClaim(typ box.RowType, term, promoteTerm uint64, deadline ti
 		n.mu.Unlock()
 		return nil
 	}
-}
-
-// claimLSN is the LSN up to which owner's queue is confirmed by a PROMOTE
-// or DEMOTE written now; not ready while some of the owner's synchronous
-// entries have no quorum yet (n.mu held).
-func (n *Node) claimLSN(owner uint32) (uint64, bool) {
-	lsn := n.limbo.q.ConfirmedLSN()
-	if owner != 0 && owner != n.id {
-		q := n.quorumLSN(owner)
-		for _, e := range n.limbo.Entries() {
-			if e.Origin != owner || !e.Sync {
-				continue
-			}
-			if e.LSN > q {
-				return 0, false
-			}
-			lsn = max(lsn, e.LSN)
-		}
-	} else if owner == n.id {
-		for _, e := range n.limbo.Entries() {
-			if e.Sync && e.LSN <= n.limbo.confirmed {
-				lsn = max(lsn, e.LSN)
-			}
-		}
-		lsn = max(lsn, n.limbo.confirmed)
-	}
-	return lsn, true
 }
 
 // raftRecovered is the election state recovery found.
@@ -807,16 +772,7 @@ func (n *Node) filterReceivedSynchro(r *format.Row) error {
 	if err != nil {
 		return err
 	}
-	if r.Type == box.TypeConfirm {
-		// An old owner's CONFIRM of what a newer PROMOTE already
-		// confirmed (a killed leader's last row, relayed after its
-		// restart) contradicts nothing: accepted as 2.11.8 does, not a
-		// split-brain that would cut the old owner off for good.
-		if conf, ok := n.limbo.q.Confirmed(s.ReplicaID); ok && s.LSN <= conf {
-			return nil
-		}
-	}
-	if e := n.limbo.q.FilterSynchro(r.Type, r.ReplicaID, s); e != nil {
+	if e := n.limbo.FilterReceived(r.Type, r.ReplicaID, s); e != nil {
 		return e
 	}
 	return nil
@@ -829,22 +785,8 @@ func (n *Node) filterReceivedTx(rows []*format.Row) error {
 	if !n.limbo.q.Rules().Filters {
 		return nil
 	}
-	rt := synchro.Received{AllNop: true}
-	for _, r := range rows {
-		if r.ReplicaID == 0 || r.GroupID == box.GroupLocal {
-			continue
-		}
-		if rt.FirstOrigin == 0 {
-			rt.FirstOrigin = r.ReplicaID
-		}
-		rt.LastOrigin = r.ReplicaID
-		rt.LastDML = r.Type.IsDML()
-		rt.LastWaitSync = r.Flags&box.FlagWaitSync != 0
-		if r.Type != box.TypeNop {
-			rt.AllNop = false
-		}
-	}
-	if rt.FirstOrigin == 0 {
+	rt, ok := synchro.ReceivedOf(rows)
+	if !ok {
 		return nil
 	}
 	v, e := n.limbo.q.FilterTx(rt)
@@ -854,11 +796,7 @@ func (n *Node) filterReceivedTx(rows []*format.Row) error {
 	if v == synchro.Nop {
 		// An outdated owner's waiting transaction: written as NOPs, as
 		// the new owner's PROMOTE has already decided it.
-		for _, r := range rows {
-			if r.Type.IsDML() {
-				r.Type, r.Body = box.TypeNop, nil
-			}
-		}
+		synchro.MakeNop(rows)
 	}
 	return nil
 }

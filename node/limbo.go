@@ -1,6 +1,8 @@
 package node
 
 import (
+	"sort"
+
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/synchro"
@@ -171,7 +173,26 @@ func (l *Limbo) Applied(typ box.RowType, s format.Synchro) []synchro.Decision {
 	if typ == box.TypeConfirm && s.LSN > l.confirmed {
 		l.confirmed = s.LSN
 	}
+	l.settle(typ, s)
 	return l.decided(st.Decisions)
+}
+
+// settle forgets a CONFIRM still to write for entries that a ROLLBACK,
+// PROMOTE or DEMOTE has just decided: a former owner that takes the
+// queue again must not confirm what its own PROMOTE rolled back.
+func (l *Limbo) settle(typ box.RowType, s format.Synchro) {
+	if (typ == box.TypePromote || typ == box.TypeDemote) && s.ReplicaID == l.self && s.LSN > l.confirmed {
+		l.confirmed = s.LSN
+	}
+	if l.pendingConfirm <= l.confirmed {
+		return
+	}
+	for _, e := range l.q.Entries() {
+		if e.Origin == l.self && e.LSN == l.pendingConfirm {
+			return
+		}
+	}
+	l.pendingConfirm = l.confirmed
 }
 
 // ClassifyReceived tells whether a transaction received from another
@@ -195,6 +216,7 @@ func (l *Limbo) AppendReceived(id uint64, origin uint32, first, lsn uint64, sync
 // received from the stream; it returns the decisions it makes.
 func (l *Limbo) ApplyReceived(typ box.RowType, origin uint32, s format.Synchro) []synchro.Decision {
 	st := l.q.Apply(typ, origin, s)
+	l.settle(typ, s)
 	return l.decided(st.Decisions)
 }
 
@@ -211,3 +233,70 @@ func (l *Limbo) decided(ds []synchro.Decision) []synchro.Decision {
 
 // Entries returns the waiting transactions, oldest first.
 func (l *Limbo) Entries() []synchro.Entry { return l.q.Entries() }
+
+// Queue returns the queue interpreter the limbo runs on (to read it, and
+// to choose its rules).
+func (l *Limbo) Queue() *synchro.Queue { return l.q }
+
+// Claim returns the body of the PROMOTE (or DEMOTE) of term with which
+// this instance takes the queue (NODE.md §5.7, §4.9): the old owner and
+// the LSN up to which its entries are confirmed; the entries after it are
+// rolled back when the row is applied. quorumLSN(owner) is the newest LSN
+// of owner that a quorum has. ready is false while a synchronous entry of
+// another old owner has no quorum yet: the claim waits for it.
+func (l *Limbo) Claim(term uint64, quorumLSN func(owner uint32) uint64) (body format.Synchro, ready bool) {
+	owner := l.Owner()
+	lsn := l.q.ConfirmedLSN()
+	switch owner {
+	case 0:
+	case l.self:
+		// Its own entries that gathered their quorum are confirmed,
+		// the others rolled back.
+		done := max(l.confirmed, l.pendingConfirm)
+		for _, e := range l.q.Entries() {
+			if e.Sync && e.LSN <= done {
+				lsn = max(lsn, e.LSN)
+			}
+		}
+		lsn = max(lsn, done)
+	default:
+		q := quorumLSN(owner)
+		for _, e := range l.q.Entries() {
+			if e.Origin != owner || !e.Sync {
+				continue
+			}
+			if e.LSN > q {
+				return format.Synchro{}, false
+			}
+			lsn = max(lsn, e.LSN)
+		}
+	}
+	return format.Synchro{ReplicaID: owner, LSN: lsn, Term: term, HasTerm: true}, true
+}
+
+// FilterReceived is the split-brain filter for a CONFIRM, ROLLBACK,
+// PROMOTE or DEMOTE received from origin (FORMAT.md §6.6): nil when it is
+// accepted, else the error that ends the link.
+func (l *Limbo) FilterReceived(typ box.RowType, origin uint32, s format.Synchro) *box.Error {
+	if typ == box.TypeConfirm {
+		// An old owner's CONFIRM of what a newer PROMOTE already
+		// confirmed (a killed leader's last row, relayed after its
+		// restart) contradicts nothing: accepted as 2.11.8 does, not a
+		// split-brain that would cut the old owner off for good.
+		if conf, ok := l.q.Confirmed(s.ReplicaID); ok && s.LSN <= conf {
+			return nil
+		}
+	}
+	return l.q.FilterSynchro(typ, origin, s)
+}
+
+// QuorumLSN returns the newest LSN that quorum of the given LSNs (one per
+// instance: this one's and its connected replicas' acknowledgements) have
+// reached; 0 when fewer than quorum are given. lsns is reordered.
+func QuorumLSN(lsns []uint64, quorum int) uint64 {
+	if quorum < 1 || len(lsns) < quorum {
+		return 0
+	}
+	sort.Slice(lsns, func(i, j int) bool { return lsns[i] > lsns[j] })
+	return lsns[quorum-1]
+}

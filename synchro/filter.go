@@ -156,6 +156,38 @@ type Received struct {
 	AllNop bool
 }
 
+// ReceivedOf describes the rows of a received transaction for FilterTx;
+// ok is false when it has no global row of a replica (nothing to
+// filter).
+func ReceivedOf(rows []*format.Row) (tx Received, ok bool) {
+	tx.AllNop = true
+	for _, r := range rows {
+		if r.ReplicaID == 0 || r.GroupID == box.GroupLocal {
+			continue
+		}
+		if tx.FirstOrigin == 0 {
+			tx.FirstOrigin = r.ReplicaID
+		}
+		tx.LastOrigin = r.ReplicaID
+		tx.LastDML = r.Type.IsDML()
+		tx.LastWaitSync = r.Flags&box.FlagWaitSync != 0
+		if r.Type != box.TypeNop {
+			tx.AllNop = false
+		}
+	}
+	return tx, tx.FirstOrigin != 0
+}
+
+// MakeNop turns the data rows of a transaction FilterTx judged Nop into
+// NOPs (same replica id, LSN, TSN and flags; no body).
+func MakeNop(rows []*format.Row) {
+	for _, r := range rows {
+		if r.Type.IsDML() {
+			r.Type, r.Body = box.TypeNop, nil
+		}
+	}
+}
+
 // FilterTx is the applier's pre-filter for a received data transaction
 // (FORMAT.md §6.6.1, §6.6.2; not gated by the split-brain switch): a
 // transaction from an origin outdated by a newer PROMOTE is turned into

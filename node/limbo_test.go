@@ -1,0 +1,61 @@
+package node
+
+import (
+	"testing"
+
+	"github.com/xlogtool/xlogtool/box"
+	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/synchro"
+)
+
+// ownLimbo is instance 1's queue, owned by it since a PROMOTE of term 2,
+// with two synchronous entries (1:2, 1:3) that instance 2 acknowledged
+// while the owner was not allowed to confirm them (fenced, or no longer
+// the writable leader).
+func ownLimbo(t *testing.T) *Limbo {
+	l := NewLimbo(1, 2)
+	l.Queue().SetRules(synchro.RulesFor("2.11.0"))
+	l.Applied(box.TypePromote, format.Synchro{Term: 2, HasTerm: true})
+	for lsn := uint64(2); lsn <= 3; lsn++ {
+		if err := l.Append(lsn, lsn, lsn, true); err != nil {
+			t.Fatal(err)
+		}
+		l.Written(lsn, 0)
+	}
+	l.Ack(2, 3)
+	return l
+}
+
+// TestLimboClaimConfirmsAcked: a former leader that takes its own queue
+// again confirms with its PROMOTE what gathered its quorum.
+func TestLimboClaimConfirmsAcked(t *testing.T) {
+	l := ownLimbo(t)
+	body, ready := l.Claim(3, func(uint32) uint64 { return 0 })
+	if !ready || body.ReplicaID != 1 || body.LSN != 3 || body.Term != 3 {
+		t.Fatalf("claim %+v ready %v", body, ready)
+	}
+	ds := l.Applied(box.TypePromote, body)
+	if len(ds) != 2 || ds[0].Fate != synchro.Confirmed || ds[1].Fate != synchro.Confirmed {
+		t.Fatalf("decisions %+v", ds)
+	}
+	if typ, s, ok := l.NextWrite(); ok {
+		t.Fatalf("then writes %v %+v", typ, s)
+	}
+}
+
+// TestLimboNoConfirmAfterPromoteRollback: another instance's PROMOTE
+// rolls the entries back; when this instance owns the queue again it
+// must not CONFIRM them (a CONFIRM of rolled-back LSNs, which every
+// replica refuses as a split-brain). Found by the replica-set
+// simulation.
+func TestLimboNoConfirmAfterPromoteRollback(t *testing.T) {
+	l := ownLimbo(t)
+	ds := l.ApplyReceived(box.TypePromote, 2, format.Synchro{ReplicaID: 1, LSN: 1, Term: 3, HasTerm: true})
+	if len(ds) != 2 || ds[0].Fate != synchro.RolledBack {
+		t.Fatalf("decisions %+v", ds)
+	}
+	l.Applied(box.TypePromote, format.Synchro{ReplicaID: 2, Term: 4, HasTerm: true})
+	if typ, s, ok := l.NextWrite(); ok {
+		t.Fatalf("writes %v %+v for rolled-back entries", typ, s)
+	}
+}
