@@ -55,6 +55,19 @@ const fateLimit = 1 << 16
 type fateSet struct {
 	runs      [32][]fateRange
 	truncated bool
+	// cut: a transaction of NOPs came after the last run of the
+	// component, which the next run may not swallow (the same LSNs are a
+	// real transaction, with a fate of its own, on an instance that did
+	// not turn it into NOPs).
+	cut [32]bool
+}
+
+// cutAt notes a transaction without a fate (only NOPs) after the runs of
+// component id so far.
+func (s *fateSet) cutAt(id uint32) {
+	if id < 32 {
+		s.cut[id] = true
+	}
 }
 
 // class groups fates for runs: committed and confirmed transactions both
@@ -86,7 +99,9 @@ func (s *fateSet) add(id uint32, from, to uint64, f fate, sync bool, ts float64)
 	n := len(runs)
 	nr := fateRange{from: from, to: to, fate: f, sync: sync, ts: ts}
 	if n == 0 || runs[n-1].to < from {
-		if n > 0 && runs[n-1].fate.class() == f.class() {
+		cut := s.cut[id]
+		s.cut[id] = false
+		if n > 0 && runs[n-1].fate.class() == f.class() && !cut {
 			last := &runs[n-1]
 			last.to = to
 			last.fate = join(last.fate, f)

@@ -779,3 +779,50 @@ func TestLSNGapPerComponent(t *testing.T) {
 		t.Fatalf("lsn-gap findings:\n%s", reportText(rep))
 	}
 }
+
+// TestNopTransactionHasNoFate: an instance that wrote an old owner's
+// waiting transaction as NOPs (1:4 on b, which a rolled back) holds no
+// fate for it, even between confirmed transactions of that owner: no
+// split-brain. Found by the replica-set simulation.
+func TestNopTransactionHasNoFate(t *testing.T) {
+	a := fresh(t, "a", 1, 2, v2111)
+	b := fresh(t, "b", 2, 2, v2111)
+	promote := func(origin uint32, lsn uint64, s format.Synchro) (format.Header, []byte) {
+		s.HasTerm = true
+		return format.Header{Type: box.TypePromote, ReplicaID: origin, LSN: lsn, TSN: lsn, Commit: true},
+			format.AppendSynchroBody(nil, &s)
+	}
+	a.promote(1, 0, 0, 2)
+	b.copyRow(promote(1, 1, format.Synchro{Term: 2}))
+	a.sync(1)          // 1:2
+	a.confirm(1, 1, 2) // 1:3
+	a.sync(1)          // 1:4, never confirmed
+	b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: 2, TSN: 2, Commit: true,
+		Flags: box.FlagWaitSync | box.FlagWaitAck}, dmlBody(syncSpace, 2, "v"))
+	b.promote(2, 1, 2, 3) // 2:1 confirms 1:2, rolls back whatever follows
+	b.copyRow(format.Header{Type: box.TypeConfirm, ReplicaID: 1, LSN: 3, TSN: 3, Commit: true},
+		format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: 2}))
+	b.copyRow(format.Header{Type: box.TypeNop, ReplicaID: 1, LSN: 4, TSN: 4, Commit: true,
+		Flags: box.FlagWaitSync | box.FlagWaitAck}, nil)
+	a.copyRow(promote(2, 1, format.Synchro{ReplicaID: 1, LSN: 2, Term: 3})) // a rolls 1:4 back
+	a.promote(1, 2, 0, 4)                                                   // 1:5
+	a.sync(1)                                                               // 1:6
+	a.confirm(1, 1, 6)                                                      // 1:7
+	for lsn := uint64(5); lsn <= 7; lsn++ {
+		switch lsn {
+		case 5:
+			b.copyRow(promote(1, 5, format.Synchro{ReplicaID: 2, Term: 4}))
+		case 6:
+			b.copyRow(format.Header{Type: box.TypeReplace, ReplicaID: 1, LSN: 6, TSN: 6, Commit: true,
+				Flags: box.FlagWaitSync | box.FlagWaitAck}, dmlBody(syncSpace, 6, "v"))
+		case 7:
+			b.copyRow(format.Header{Type: box.TypeConfirm, ReplicaID: 1, LSN: 7, TSN: 7, Commit: true},
+				format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: 6}))
+		}
+	}
+	rep := verifyDirs(t, "a="+a.done(), "b="+b.done())
+	wantNone(t, rep, verify.KindSplitBrain)
+	if rep.Instances[0].Sync.RolledBack != 1 || rep.Instances[1].Sync.Confirmed != 2 {
+		t.Fatalf("fates: a %+v, b %+v\n%s", rep.Instances[0].Sync, rep.Instances[1].Sync, reportText(rep))
+	}
+}

@@ -725,7 +725,9 @@ func (s *scanner) commitTx(t *format.Tx, sd *txSide) {
 	}
 	st := q.CommitTx(t, sd.sync, 0)
 	if st.Skipped {
-		return // NOP transactions never enter the queue
+		// NOP transactions never enter the queue, and have no fate.
+		s.inst.fates.cutAt(X)
+		return
 	}
 	queued := st.WantsQueue
 	e := synchro.Entry{Origin: X, First: t.FirstGlobal, LSN: t.LastGlobal}
