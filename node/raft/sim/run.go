@@ -113,8 +113,31 @@ func (s Scenario) Run(trace io.Writer) Result {
 	return res
 }
 
+// faultTarget is what the faulter acts on: a Cluster or a ReplicaSet.
+type faultTarget interface {
+	tracef(format string, args ...any)
+	network() *Network
+	disk(id int) *Disk
+	Crash(id int, notify bool)
+	Restart(id int)
+	// election returns node id's machine, nil when it is down.
+	election(id int) *raft.Election
+	// stepNode runs fn on node id and carries out the machine's output.
+	stepNode(id int, fn func())
+}
+
+func (c *Cluster) network() *Network          { return c.Net }
+func (c *Cluster) disk(id int) *Disk          { return c.Disks[id] }
+func (c *Cluster) stepNode(id int, fn func()) { c.Nodes[id].step(fn) }
+func (c *Cluster) election(id int) *raft.Election {
+	if n := c.Nodes[id]; n.up {
+		return n.E
+	}
+	return nil
+}
+
 type faulter struct {
-	c *Cluster
+	c faultTarget
 	w *World
 	s *Scenario
 }
@@ -134,10 +157,10 @@ func (f *faulter) inject() {
 			}
 		}
 		c.tracef("partition %v | %v", a, b)
-		c.Net.Partition(a, b)
+		c.network().Partition(a, b)
 	case 2:
 		c.tracef("heal partition")
-		c.Net.Heal()
+		c.network().Heal()
 	case 3: // crash and restart later
 		id := f.pick()
 		c.Crash(id, w.Chance(0.5))
@@ -155,7 +178,7 @@ func (f *faulter) inject() {
 			nf.Reorder = w.Rand.Float64() * 0.2
 		}
 		c.tracef("network faults %+v", nf)
-		c.Net.Faults = nf
+		c.network().Faults = nf
 	case 5:
 		id := f.pick()
 		df := DiskFaults{MinLatency: time.Millisecond, MaxLatency: w.Between(time.Millisecond, 30*time.Millisecond)}
@@ -165,35 +188,35 @@ func (f *faulter) inject() {
 			df.Fail = w.Rand.Float64() * 0.02
 		}
 		c.tracef("disk faults on node %d: %+v", id, df)
-		c.Disks[id].Faults = df
+		c.disk(id).Faults = df
 	case 6: // box.ctl.promote()
 		id := f.pick()
-		if n := c.Nodes[id]; n.up {
-			n.step(func() {
-				err := n.E.Promote()
+		if e := c.election(id); e != nil {
+			c.stepNode(id, func() {
+				err := e.Promote()
 				c.tracef("node %d: promote: %v", id, err)
 			})
 		}
 	case 7: // box.ctl.demote() on whoever leads
 		for id := 1; id <= o.Nodes; id++ {
-			if n := c.Nodes[id]; n.up && n.E.Status().State == raft.Leader {
+			if e := c.election(id); e != nil && e.Status().State == raft.Leader {
 				c.tracef("node %d: demote", id)
-				n.step(n.E.Demote)
+				c.stepNode(id, e.Demote)
 			}
 		}
 	case 8: // kill the leader
 		for id := 1; id <= o.Nodes; id++ {
-			if n := c.Nodes[id]; n.up && n.E.Status().State == raft.Leader {
+			if e := c.election(id); e != nil && e.Status().State == raft.Leader {
 				c.Crash(id, w.Chance(0.5))
 				w.After(w.Between(100*time.Millisecond, 3*o.ElectionTimeout), func() { c.Restart(id) })
 			}
 		}
 	case 9: // reconfigure one node's election timeout
 		id := f.pick()
-		if n := c.Nodes[id]; n.up {
+		if e := c.election(id); e != nil {
 			d := w.Between(o.ElectionTimeout/2, 2*o.ElectionTimeout).Truncate(time.Millisecond)
 			c.tracef("node %d: election timeout %v", id, d)
-			n.step(func() { n.E.SetElectionTimeout(d) })
+			c.stepNode(id, func() { e.SetElectionTimeout(d) })
 		}
 	}
 }
@@ -202,13 +225,14 @@ func (f *faulter) inject() {
 // disks. Every link is re-established, as after a restart of the relays.
 func (f *faulter) heal() {
 	c, o := f.c, f.s.Options
-	c.Net.Heal()
-	c.Net.Faults = NetFaults{MinDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, Reconnect: o.ReplicationTimeout}
+	c.network().Heal()
+	c.network().Faults = NetFaults{MinDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, Reconnect: o.ReplicationTimeout}
 	for id := 1; id <= o.Nodes; id++ {
-		c.Disks[id].Faults = DiskFaults{MinLatency: time.Millisecond, MaxLatency: 3 * time.Millisecond}
+		c.disk(id).Faults = DiskFaults{MinLatency: time.Millisecond, MaxLatency: 3 * time.Millisecond}
 		c.Restart(id)
 	}
-	for _, k := range c.Net.sortedLinks() {
-		c.Net.breakLink(k[0], k[1], true)
+	nw := c.network()
+	for _, k := range nw.sortedLinks() {
+		nw.breakLink(k[0], k[1], true)
 	}
 }
