@@ -826,3 +826,36 @@ func TestNopTransactionHasNoFate(t *testing.T) {
 		t.Fatalf("fates: a %+v, b %+v\n%s", rep.Instances[0].Sync, rep.Instances[1].Sync, reportText(rep))
 	}
 }
+
+// TestPromoteLSNSinceOwnerChange: before 2.11.2 confirmed_lsn restarts
+// from 0 when the queue changes hands, so a PROMOTE after one that gave
+// the queue to replica 1, with no CONFIRM of replica 1 since, names LSN
+// 0 although 1:2 was confirmed in an earlier ownership: what Tarantool
+// writes and accepts, not a split-brain. Found by the replica-set
+// simulation.
+func TestPromoteLSNSinceOwnerChange(t *testing.T) {
+	a := fresh(t, "a", 1, 2, "2.11.0-0-g247a9a4")
+	a.promote(1, 0, 0, 2) // 1:1
+	a.sync(1)             // 1:2
+	a.confirm(1, 1, 2)    // 1:3
+	a.copyRow(format.Header{Type: box.TypePromote, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true},
+		format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: 2, Term: 3, HasTerm: true}))
+	a.promote(1, 2, 0, 4) // 1:4, the queue back to replica 1
+	a.copyRow(format.Header{Type: box.TypePromote, ReplicaID: 2, LSN: 2, TSN: 2, Commit: true},
+		format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: 0, Term: 5, HasTerm: true}))
+	rep := verifyDirs(t, "a="+a.done())
+	wantNone(t, rep, verify.KindPromoteLSN, verify.KindSplitBrain)
+
+	// 2.11.2 keeps the confirmed LSN per owner: the same PROMOTE would
+	// undo 1:2.
+	b := fresh(t, "b", 1, 2, "2.11.2-0-g1a2b3c4")
+	b.promote(1, 0, 0, 2)
+	b.sync(1)
+	b.confirm(1, 1, 2)
+	b.copyRow(format.Header{Type: box.TypePromote, ReplicaID: 2, LSN: 1, TSN: 1, Commit: true},
+		format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: 2, Term: 3, HasTerm: true}))
+	b.promote(1, 2, 0, 4)
+	b.copyRow(format.Header{Type: box.TypePromote, ReplicaID: 2, LSN: 2, TSN: 2, Commit: true},
+		format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: 0, Term: 5, HasTerm: true}))
+	want1(t, verifyDirs(t, "b="+b.done()), verify.KindPromoteLSN, verify.Error)
+}

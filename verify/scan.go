@@ -923,8 +923,15 @@ func (s *scanner) promoteDemote(r *format.Row, syn format.Synchro, before format
 		f.Term = T
 		return f.at(s.file, r.Pos.FileOffset()).lsns(X, r.LSN, r.LSN).withEvidence(s.evidence(r, ""))
 	}
+	// Before 2.11.2 confirmed_lsn is the current owner's since it took
+	// the queue (reset on every change of owner): what the writer names
+	// in its PROMOTE, and what its receivers check it against.
+	ownerConfirmed := s.queue.ConfirmedLSN()
 	st := s.queue.Apply(r.Type, X, syn)
 	s.resolve(st.Decisions)
+	if !s.rules.ConfirmedVClock {
+		st.Confirmed = ownerConfirmed
+	}
 	if T == 0 {
 		s.add(at(newFinding(KindPromoteTerm, Error, "%s from replica %d with a zero term", r.Type, X)))
 	} else if st.TermKnown && T <= st.Term {
