@@ -177,12 +177,16 @@ func (l *Limbo) Applied(typ box.RowType, s format.Synchro) []synchro.Decision {
 	return l.decided(st.Decisions)
 }
 
-// settle forgets a CONFIRM still to write for entries that a ROLLBACK,
-// PROMOTE or DEMOTE has just decided: a former owner that takes the
-// queue again must not confirm what its own PROMOTE rolled back.
+// settle follows a ROLLBACK, PROMOTE or DEMOTE: it forgets a CONFIRM
+// still to write for entries it decided (a former owner that takes the
+// queue again must not confirm what a PROMOTE rolled back) and starts
+// the confirmed LSN of a new ownership.
 func (l *Limbo) settle(typ box.RowType, s format.Synchro) {
-	if (typ == box.TypePromote || typ == box.TypeDemote) && s.ReplicaID == l.self && s.LSN > l.confirmed {
-		l.confirmed = s.LSN
+	if typ == box.TypePromote || typ == box.TypeDemote {
+		// A new ownership: its confirmed LSN is the queue's (before
+		// 2.11.2 it restarts when the queue changes hands), the one
+		// the next PROMOTE names and receivers check it against.
+		l.confirmed = l.q.ConfirmedLSN()
 	}
 	if l.pendingConfirm <= l.confirmed {
 		return

@@ -59,3 +59,43 @@ func TestLimboNoConfirmAfterPromoteRollback(t *testing.T) {
 		t.Fatalf("writes %v %+v for rolled-back entries", typ, s)
 	}
 }
+
+// TestLimboClaimAfterOwnershipChange: with 2.11.0's rules the confirmed
+// LSN restarts when the queue changes hands, so a node that took the
+// queue back names in its next PROMOTE the LSN its peers count since
+// then, not one of an earlier ownership (which they refuse as a request
+// "mentioning future lsn"). Found by the replica-set simulation.
+func TestLimboClaimAfterOwnershipChange(t *testing.T) {
+	l := ownLimbo(t)
+	peer := NewLimbo(2, 2)
+	peer.Queue().SetRules(synchro.RulesFor("2.11.0"))
+	rows := []struct {
+		typ    box.RowType
+		origin uint32
+		s      format.Synchro
+	}{
+		{box.TypePromote, 1, format.Synchro{Term: 2, HasTerm: true}},
+		{box.TypeConfirm, 1, format.Synchro{ReplicaID: 1, LSN: 3}},
+		{box.TypePromote, 2, format.Synchro{ReplicaID: 1, LSN: 3, Term: 3, HasTerm: true}},
+		{box.TypePromote, 1, format.Synchro{ReplicaID: 2, LSN: 0, Term: 4, HasTerm: true}},
+	}
+	for i, r := range rows {
+		switch {
+		case i == 0:
+			peer.ApplyReceived(r.typ, r.origin, r.s)
+		case r.origin == 1:
+			l.Applied(r.typ, r.s)
+			peer.ApplyReceived(r.typ, r.origin, r.s)
+		default:
+			l.ApplyReceived(r.typ, r.origin, r.s)
+			peer.Applied(r.typ, r.s)
+		}
+	}
+	body, ready := l.Claim(5, func(uint32) uint64 { return 0 })
+	if !ready || body.ReplicaID != 1 {
+		t.Fatalf("claim %+v ready %v", body, ready)
+	}
+	if err := peer.FilterReceived(box.TypePromote, 1, body); err != nil {
+		t.Fatalf("the peer refuses %+v: %v", body, err)
+	}
+}
