@@ -421,6 +421,12 @@ func (n *Node) writeClaim(typ box.RowType, term, promoteTerm uint64, deadline ti
 		}
 		n.log.Infof("RAFT: writing %s: owner %d, lsn %d, term %d", typ, body.ReplicaID, body.LSN, term)
 		done := n.logRow(typ, format.AppendSynchroBody(nil, &body), false)
+		// The queue takes the row at once, as Tarantool's limbo latch
+		// does: a transaction received while it is written follows it in
+		// the WAL and is filtered against the new term (written as NOPs),
+		// not queued behind the old owner. Its clients learn the fates
+		// once it is durable.
+		ds := n.limbo.Applied(typ, body)
 		n.mu.Unlock()
 		err := <-done
 		n.mu.Lock()
@@ -430,7 +436,7 @@ func (n *Node) writeClaim(typ box.RowType, term, promoteTerm uint64, deadline ti
 			n.log.Errorf("%s write failed: %v", typ, err)
 			return err
 		}
-		n.resolve(n.limbo.Applied(typ, body), 0)
+		n.resolve(ds, 0)
 		newOwner := n.id
 		if typ == box.TypeDemote {
 			newOwner = 0
