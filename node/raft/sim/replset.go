@@ -469,8 +469,11 @@ func (r *Replica) claimQueue(typ box.RowType, term uint64, epoch int) {
 		return
 	}
 	rs.tracef("node %d: writes %v owner %d lsn %d term %d", r.id, typ, body.ReplicaID, body.LSN, term)
+	// The queue takes the row at once (node.claimQueue); clients learn
+	// the fates once it is durable.
+	ds := r.Limbo.Applied(typ, body)
 	r.logRow(typ, format.AppendSynchroBody(nil, &body), false, 0, func() {
-		r.resolve(r.Limbo.Applied(typ, body))
+		r.resolve(ds)
 		owner := r.id
 		if typ == box.TypeDemote {
 			owner = 0

@@ -118,7 +118,7 @@ type client struct {
 func newWorkload(rs *ReplicaSet, clients int, async, reads float64) *workload {
 	o := rs.opts
 	wl := &workload{rs: rs, Async: async, Reads: reads,
-		timeout: 2*o.SynchroTimeout + 2*o.ElectionTimeout + 8*o.ReplicationTimeout}
+		timeout: 2*min(o.SynchroTimeout, 5*time.Second) + 2*o.ElectionTimeout + 8*o.ReplicationTimeout}
 	for i := 0; i < clients; i++ {
 		wl.clients = append(wl.clients, &client{wl: wl, id: i})
 	}
