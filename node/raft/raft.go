@@ -423,6 +423,12 @@ func (r *Raft) ProcessMsg(m format.Raft, src uint32) error {
 	}
 	r.ProcessTerm(m.Term)
 	r.NotifyIsLeaderSeen(m.IsLeaderSeen, src)
+	if m.Term < r.volatileTerm {
+		// The last witness of the leader is gone and a new election
+		// began: the rest of the message (its vote above all) belongs
+		// to the old term.
+		return nil
+	}
 
 	if m.Vote != 0 {
 		if r.addVote(src, m.Vote) {

@@ -844,3 +844,21 @@ func TestRecoverTermOnlyRow(t *testing.T) {
 		t.Fatalf("recovered %+v", got)
 	}
 }
+
+// TestStaleVoteAfterPreVote: a message whose IS_LEADER_SEEN=false ends
+// the leader's last witness starts an election; the vote it carries is
+// of the old term and must not count in the new one. Found by the
+// replica-set simulation: a candidate became leader with a term-5 vote
+// counted in term 6, next to the real leader of term 6.
+func TestStaleVoteAfterPreVote(t *testing.T) {
+	n := newTNode(t)
+	n.leader(2, 2)
+	n.leaderSeen(2, true, 3)
+	n.runFor(n.deathTimeout)
+	n.check("the leader is still seen by 3", Follower, 2, 2, 0, 2, 0, "")
+	n.mustMsg(format.Raft{Term: 2, Vote: 1, State: uint32(Follower)}, 3)
+	n.check("election once nobody sees the leader", Candidate, 0, 3, 1, 3, 1, "")
+	n.is("votes in term 3", n.r.Status().Votes, 1)
+	n.voteResponse(3, 1, 4)
+	n.check("two real votes of three", Candidate, 0, 3, 1, 3, 1, "")
+}
