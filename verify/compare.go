@@ -425,6 +425,11 @@ func (c *comparer) concurrentRows(ix *instance, Y uint32, cl claim) (a1, a2 uint
 		if !s.asOwner || s.know.Get(Y) >= cl.lsn || s.to <= known {
 			continue
 		}
+		if cl.term != 0 && s.term > cl.term {
+			// X owned the queue in a newer term than Y's claim: its
+			// rows supersede the claim, they do not ignore it.
+			continue
+		}
 		lo := max(s.from, known+1)
 		ix.fates.overlapping(X, lo, s.to, func(r fateRange) {
 			if !r.fate.applied() {

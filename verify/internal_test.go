@@ -45,7 +45,7 @@ func TestKnowledgeTruncates(t *testing.T) {
 	var v format.VClock
 	for i := 0; i < segmentLimit+10; i++ {
 		v.Set(2, uint64(i))
-		k.add(uint64(i+1), uint64(i+1), v, true, 0)
+		k.add(uint64(i+1), uint64(i+1), v, true, 0, 0)
 	}
 	if len(k.segs) != segmentLimit || !k.truncated {
 		t.Fatalf("%d segments, truncated %v", len(k.segs), k.truncated)
@@ -59,9 +59,9 @@ func TestKnowledgeTruncates(t *testing.T) {
 	}
 	// Equal knowledge extends the last segment.
 	k2 := knowledge{own: 1}
-	k2.add(1, 1, v, true, 0)
+	k2.add(1, 1, v, true, 0, 0)
 	v.Set(1, 99) // the own component does not count
-	k2.add(2, 5, v, true, 0)
+	k2.add(2, 5, v, true, 0, 0)
 	if len(k2.segs) != 1 || k2.segs[0].to != 5 {
 		t.Fatalf("%+v", k2.segs)
 	}

@@ -859,3 +859,23 @@ func TestPromoteLSNSinceOwnerChange(t *testing.T) {
 		format.AppendSynchroBody(nil, &format.Synchro{ReplicaID: 1, LSN: 0, Term: 5, HasTerm: true}))
 	want1(t, verifyDirs(t, "b="+b.done()), verify.KindPromoteLSN, verify.Error)
 }
+
+// TestSplitBrainNewerTermOwnerIsNotBlamed: replica 2 took the queue in
+// term 2 and wrote 2:2; replica 1, not knowing, took it in term 3. 2:2 is
+// an old owner's row after the queue moved on; replica 1's rows, written
+// as the owner of a newer term, supersede replica 2's claim and are not
+// a second split-brain. Found by the replica-set simulation.
+func TestSplitBrainNewerTermOwnerIsNotBlamed(t *testing.T) {
+	a := fresh(t, "a", 1, 2, v2111)
+	b := fresh(t, "b", 2, 2, v2111)
+	b.promote(2, 0, 0, 2)
+	b.async(2)
+	a.promote(1, 0, 0, 3)
+	a.sync(1)
+	a.confirm(1, 1, 2)
+	rep := verifyDirs(t, "a="+a.done(), "b="+b.done())
+	fs := findings(rep, verify.KindSplitBrain)
+	if len(fs) != 1 || fs[0].ReplicaID != 2 || fs[0].LSNFrom != 2 {
+		t.Fatalf("want one split-brain, on replica 2's rows:\n%s", reportText(rep))
+	}
+}

@@ -14,6 +14,7 @@ type segment struct {
 	from, to uint64        // own LSNs
 	know     format.VClock // what the instance had of the others (own and local components cleared)
 	asOwner  bool          // the instance saw itself as the queue owner
+	term     uint64        // the queue term it saw (0: unknown)
 	ts       float64       // timestamp of the first row
 }
 
@@ -51,12 +52,13 @@ func (k *knowledge) strip(v format.VClock) format.VClock {
 	return v
 }
 
-// add records own rows from..to written with knowledge v.
-func (k *knowledge) add(from, to uint64, v format.VClock, asOwner bool, ts float64) {
+// add records own rows from..to written with knowledge v, as the queue
+// owner or not, in queue term term.
+func (k *knowledge) add(from, to uint64, v format.VClock, asOwner bool, term uint64, ts float64) {
 	v = k.strip(v)
 	if n := len(k.segs); n > 0 {
 		last := &k.segs[n-1]
-		if last.asOwner == asOwner && last.know.Equal(v) {
+		if last.asOwner == asOwner && last.term == term && last.know.Equal(v) {
 			last.to = max(last.to, to)
 			return
 		}
@@ -66,11 +68,12 @@ func (k *knowledge) add(from, to uint64, v format.VClock, asOwner bool, ts float
 			last.to = max(last.to, to)
 			last.know = last.know.Max(v)
 			last.asOwner = last.asOwner && asOwner
+			last.term = min(last.term, term)
 			k.truncated = true
 			return
 		}
 	}
-	k.segs = append(k.segs, segment{from: from, to: to, know: v, asOwner: asOwner, ts: ts})
+	k.segs = append(k.segs, segment{from: from, to: to, know: v, asOwner: asOwner, term: term, ts: ts})
 }
 
 func (k *knowledge) addClaim(c claim) {

@@ -777,7 +777,12 @@ func (s *scanner) commitTx(t *format.Tx, sd *txSide) {
 	}
 	s.resolve(st.Decisions)
 	if s.ownKnown && X == s.inst.ownID {
-		s.inst.know.add(t.FirstGlobal, t.LastGlobal, sd.know, q.State().Owner == X, t.Time)
+		qs := q.State()
+		term := qs.Term
+		if !qs.TermKnown {
+			term = 0
+		}
+		s.inst.know.add(t.FirstGlobal, t.LastGlobal, sd.know, qs.Owner == X, term, t.Time)
 	}
 }
 
