@@ -101,6 +101,32 @@ type Replica struct {
 	woken   bool
 	st      raft.Status
 	claim   uint64 // term of the PROMOTE/DEMOTE being claimed or written
+	// refusing: the applier of the peer's stream stopped at a row it
+	// refuses (ER_SPLIT_BRAIN and the like); cleared by a row taken.
+	refusing []bool
+}
+
+// refuses reports whether the node's applier of some peer's stream
+// stopped at a row it refuses.
+func (r *Replica) refuses() bool {
+	for _, x := range r.refusing {
+		if x {
+			return true
+		}
+	}
+	return false
+}
+
+// CutOff reports whether node id is cut off from the leader's history:
+// it lacks rows the leader has and refuses a peer's stream (it holds a
+// history the others contradict; Tarantool's answer is a rebootstrap).
+func (rs *ReplicaSet) CutOff(id int) bool {
+	r := rs.Nodes[id]
+	l := rs.Leader()
+	if !r.up || l == 0 || !r.refuses() {
+		return false
+	}
+	return !rs.Nodes[l].vclock.WithoutLocal().LessEq(r.vclock.WithoutLocal())
 }
 
 // NewReplicaSet creates and starts a replica set.
@@ -150,6 +176,7 @@ func (r *Replica) start() {
 	r.relays = make([]*relay, n+1)
 	r.streams = make([]applierState, n+1)
 	r.acks = make([]format.VClock, n+1)
+	r.refusing = make([]bool, n+1)
 	r.claim = 0
 	rec := raft.NewRaft(nil)
 	for _, row := range rs.Logs[r.id] {
@@ -291,7 +318,7 @@ func (r *Replica) drain() {
 	}
 	st := r.E.Status()
 	if st.State != r.st.State || st.Term != r.st.Term || st.Leader != r.st.Leader {
-		rs.tracef("node %d: %v term %d vote %d leader %d", r.id, st.State, st.Term, st.Vote, st.Leader)
+		rs.tracef("node %d: %v term %d vote %d leader %d (votes %d)", r.id, st.State, st.Term, st.Vote, st.Leader, st.Votes)
 	}
 	r.st = st
 	rs.Check.observe(int(r.id), st)
@@ -573,6 +600,7 @@ func (r *Replica) sendAck(to int) {
 // refuse ends the stream from peer with the applier's error.
 func (r *Replica) refuse(from int, row *format.Row, err error) {
 	r.rs.tracef("node %d: refuses %v %d:%d from %d: %v", r.id, row.Type, row.ReplicaID, row.LSN, from, err)
+	r.refusing[from] = true
 	r.rs.Net.breakLink(from, int(r.id), true)
 }
 
@@ -644,6 +672,7 @@ func (r *Replica) apply(from int, rec []byte) {
 		r.rs.Check.failf("node %d: unexpected %v from %d", r.id, row.Type, from)
 		return
 	}
+	r.refusing[from] = false
 	r.vclock.Follow(row.ReplicaID, row.LSN)
 	h := row.Header
 	epoch := r.epoch
@@ -709,7 +738,8 @@ func (rs *ReplicaSet) Leader() int {
 // Quiet reports whether the replica set is at rest: a writable leader
 // every node follows, every node up with at least the leader's rows,
 // nothing waiting in any queue and nothing being written. (A node whose
-// rows its peers refuse as a split-brain keeps rows they never get.)
+// rows its peers refuse as a split-brain keeps rows they never get; a
+// node cut off, refusing its peers' rows, is left out.)
 func (rs *ReplicaSet) Quiet() bool {
 	l := rs.Leader()
 	if l == 0 {
@@ -718,6 +748,9 @@ func (rs *ReplicaSet) Quiet() bool {
 	lv := rs.Nodes[l].vclock.WithoutLocal()
 	for id := 1; id <= rs.opts.Nodes; id++ {
 		r := rs.Nodes[id]
+		if rs.CutOff(id) {
+			continue
+		}
 		if !r.up || !r.Limbo.Empty() || rs.Disks[id].Pending() > 0 || !lv.LessEq(r.vclock.WithoutLocal()) {
 			return false
 		}
