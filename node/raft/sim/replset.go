@@ -304,10 +304,10 @@ func (r *Replica) drain() {
 			}
 		}
 		if rd.Promote != 0 {
-			r.claimQueue(box.TypePromote, rd.Promote, r.epoch)
+			r.claimQueue(box.TypePromote, rd.Promote, r.Limbo.Queue().State().Term, r.epoch)
 		}
 		if rd.Demote {
-			r.claimQueue(box.TypeDemote, rd.DemoteTerm, r.epoch)
+			r.claimQueue(box.TypeDemote, rd.DemoteTerm, r.Limbo.Queue().State().Term, r.epoch)
 		}
 		if rd.Empty() && rd.Promote == 0 && !rd.Demote {
 			break
@@ -479,20 +479,23 @@ func (r *Replica) quorumLSN(owner uint32) uint64 {
 
 // claimQueue writes the PROMOTE (or DEMOTE) of term once Limbo.Claim
 // says the old owner's entries are settled, retrying as the node does;
-// it gives up when the term moves on or the node stops leading.
-func (r *Replica) claimQueue(typ box.RowType, term uint64, epoch int) {
+// it gives up, as the node's writeClaim, when the term moves on, the
+// node stops leading or another PROMOTE changed the queue term from
+// promoteTerm.
+func (r *Replica) claimQueue(typ box.RowType, term, promoteTerm uint64, epoch int) {
 	rs := r.rs
 	if r.epoch != epoch || !r.up {
 		return
 	}
 	st := r.E.Status()
-	if st.Term != term || (st.Enabled && st.State != raft.Leader && typ == box.TypePromote) {
+	if st.Term != term || st.VolatileTerm != term || (st.Enabled && st.State != raft.Leader && typ == box.TypePromote) ||
+		r.Limbo.Queue().State().Term != promoteTerm {
 		rs.tracef("node %d: no %v in term %d: now term %d, %v", r.id, typ, term, st.Term, st.State)
 		return
 	}
 	body, ready := r.Limbo.Claim(term, r.quorumLSN)
 	if !ready {
-		rs.W.After(10*time.Millisecond, func() { r.claimQueue(typ, term, epoch) })
+		rs.W.After(10*time.Millisecond, func() { r.claimQueue(typ, term, promoteTerm, epoch) })
 		return
 	}
 	rs.tracef("node %d: writes %v owner %d lsn %d term %d", r.id, typ, body.ReplicaID, body.LSN, term)
