@@ -6,9 +6,11 @@
 // comes from one seeded generator, so a seed replays a run exactly.
 //
 // World, Network and Disk know nothing about Raft: payloads are opaque
-// values and disk records are byte slices, so a fuller replica-set model
-// (limbo, WAL, client workload) can run on the same pieces. Cluster is the
-// Raft election model built on them, with the invariant checks.
+// values and disk records are byte slices. Cluster is the Raft election
+// model built on them, with the invariant checks. ReplicaSet is the whole
+// replica set with data on the same pieces: the node's Raft machines,
+// limbo and split-brain filters, a WAL of real rows, relays, appliers and
+// clients, checked by porcupine and by verify on the files it writes.
 package sim
 
 import (
