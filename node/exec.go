@@ -270,18 +270,23 @@ func (n *Node) nextRow(typ box.RowType, body []byte, local bool, flags uint64) w
 	if ts == 0 {
 		ts = now()
 	}
+	return walRow{header: NextRow(&n.vclock, n.id, typ, local, flags, ts), body: body}
+}
+
+// NextRow returns the header of a one-row transaction that instance id
+// writes next and advances vclock to it: a local row (group local,
+// component 0) or one of its own component.
+func NextRow(vclock *format.VClock, id uint32, typ box.RowType, local bool, flags uint64, ts float64) format.Header {
 	h := format.Header{Type: typ, Timestamp: ts, Commit: true, Flags: flags}
 	if local {
 		h.GroupID = box.GroupLocal
-		h.LSN = n.vclock.Get(0) + 1
-		n.vclock.Set(0, h.LSN)
 	} else {
-		h.ReplicaID = n.id
-		h.LSN = n.vclock.Get(n.id) + 1
-		n.vclock.Set(n.id, h.LSN)
+		h.ReplicaID = id
 	}
+	h.LSN = vclock.Get(h.ReplicaID) + 1
+	vclock.Set(h.ReplicaID, h.LSN)
 	h.TSN = h.LSN
-	return walRow{header: h, body: body}
+	return h
 }
 
 // encodeDMLBody encodes a request as Tarantool logs it: space id, index

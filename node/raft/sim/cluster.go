@@ -306,21 +306,29 @@ func (n *Node) Up() bool { return n.up }
 
 // Leader returns the node that every running node follows in one term
 // and that is writable, or 0.
-func (c *Cluster) Leader() int {
+func (c *Cluster) Leader() int { return commonLeader(c.opts.Nodes, c.election) }
+
+// commonLeader returns the leader that every running node of 1..n
+// follows in one term, when it is writable; election(id) is nil for a
+// node that is down.
+func commonLeader(n int, election func(id int) *raft.Election) int {
 	var leader uint32
 	var term uint64
-	for id := 1; id <= c.opts.Nodes; id++ {
-		n := c.Nodes[id]
-		if !n.up {
+	for id := 1; id <= n; id++ {
+		e := election(id)
+		if e == nil {
 			continue
 		}
-		st := n.E.Status()
+		st := e.Status()
 		if st.Leader == 0 || (leader != 0 && (st.Leader != leader || st.Term != term)) {
 			return 0
 		}
 		leader, term = st.Leader, st.Term
 	}
-	if leader == 0 || !c.Nodes[leader].up || !c.Nodes[leader].E.Writable() {
+	if leader == 0 {
+		return 0
+	}
+	if e := election(int(leader)); e == nil || !e.Writable() {
 		return 0
 	}
 	return int(leader)

@@ -379,17 +379,7 @@ func (r *Replica) submit(h format.Header, body []byte, done func()) {
 // logRow assigns the next LSN to a one-row transaction (a local one in
 // component 0) and writes it.
 func (r *Replica) logRow(typ box.RowType, body []byte, local bool, flags uint64, done func()) format.Header {
-	h := format.Header{Type: typ, Timestamp: r.rs.timestamp(), Commit: true, Flags: flags}
-	if local {
-		h.GroupID = box.GroupLocal
-		h.LSN = r.vclock.Get(0) + 1
-		r.vclock.Set(0, h.LSN)
-	} else {
-		h.ReplicaID = r.id
-		h.LSN = r.vclock.Get(r.id) + 1
-		r.vclock.Set(r.id, h.LSN)
-	}
-	h.TSN = h.LSN
+	h := node.NextRow(&r.vclock, r.id, typ, local, flags, r.rs.timestamp())
 	r.submit(h, body, done)
 	return h
 }
@@ -718,25 +708,7 @@ func (r *Replica) LinkUp(peer int) {
 
 // Leader returns the node every running node follows in one term, which
 // is writable, or 0.
-func (rs *ReplicaSet) Leader() int {
-	var leader uint32
-	var term uint64
-	for id := 1; id <= rs.opts.Nodes; id++ {
-		r := rs.Nodes[id]
-		if !r.up {
-			continue
-		}
-		st := r.E.Status()
-		if st.Leader == 0 || (leader != 0 && (st.Leader != leader || st.Term != term)) {
-			return 0
-		}
-		leader, term = st.Leader, st.Term
-	}
-	if leader == 0 || !rs.Nodes[leader].up || !rs.Nodes[leader].E.Writable() {
-		return 0
-	}
-	return int(leader)
-}
+func (rs *ReplicaSet) Leader() int { return commonLeader(rs.opts.Nodes, rs.election) }
 
 // Quiet reports whether the replica set is at rest: a writable leader
 // every node follows, every node up with at least the leader's rows,

@@ -10,9 +10,9 @@ import (
 	"github.com/xlogtool/xlogtool/node/raft"
 )
 
-// replay is the command that reruns one seed with its trace.
-func replay(seed uint64) string {
-	return fmt.Sprintf("XLOGTOOL_SIM_SEED=%d go test ./node/raft/sim -run TestSimulation -v", seed)
+// replay is the command that reruns one seed of a test with its trace.
+func replay(test string, seed uint64) string {
+	return fmt.Sprintf("XLOGTOOL_SIM_SEED=%d go test ./node/raft/sim -run '%s$' -v", seed, test)
 }
 
 // TestSimulation runs randomised replica sets of 3 and 5 nodes under
@@ -20,11 +20,8 @@ func replay(seed uint64) string {
 // seeds by default, XLOGTOOL_SIM_SEEDS=N runs N, and XLOGTOOL_SIM_SEED=S
 // runs seed S alone and prints its trace.
 func TestSimulation(t *testing.T) {
-	if s := os.Getenv("XLOGTOOL_SIM_SEED"); s != "" {
-		seed, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("XLOGTOOL_SIM_SEED=%q: %v", s, err)
-		}
+	seed, one, seeds := seedsFromEnv(t, 300)
+	if one {
 		res := NewScenario(seed).Run(traceWriter{t})
 		t.Log(res.String())
 		if res.Failed() {
@@ -32,21 +29,13 @@ func TestSimulation(t *testing.T) {
 		}
 		return
 	}
-	seeds := 300
-	if s := os.Getenv("XLOGTOOL_SIM_SEEDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("XLOGTOOL_SIM_SEEDS=%q: want a positive number", s)
-		}
-		seeds = n
-	}
 	var worst time.Duration
 	failed := 0
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		res := NewScenario(seed).Run(nil)
 		if res.Failed() {
 			failed++
-			t.Errorf("%s\nreplay: %s", res.String(), replay(seed))
+			t.Errorf("%s\nreplay: %s", res.String(), replay("TestSimulation", seed))
 			if failed >= 5 {
 				t.Fatal("too many failures")
 			}
@@ -54,6 +43,27 @@ func TestSimulation(t *testing.T) {
 		worst = max(worst, res.Elected)
 	}
 	t.Logf("%d seeds, slowest election after healing %v", seeds, worst)
+}
+
+// seedsFromEnv reads XLOGTOOL_SIM_SEED, one seed to replay (one), and
+// XLOGTOOL_SIM_SEEDS, how many seeds to run (def by default).
+func seedsFromEnv(t *testing.T, def int) (seed uint64, one bool, seeds int) {
+	if s := os.Getenv("XLOGTOOL_SIM_SEED"); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("XLOGTOOL_SIM_SEED=%q: %v", s, err)
+		}
+		return seed, true, 1
+	}
+	seeds = def
+	if s := os.Getenv("XLOGTOOL_SIM_SEEDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("XLOGTOOL_SIM_SEEDS=%q: want a positive number", s)
+		}
+		seeds = n
+	}
+	return 0, false, seeds
 }
 
 type traceWriter struct{ t *testing.T }
