@@ -952,16 +952,31 @@ func (r *Reader) startAhead() {
 	}
 }
 
-// finish makes sure the block's work is done, by doing it when no
-// goroutine has taken it, else by waiting for the goroutine.
-func (a *aheadBlock) finish(d *zstd.Decoder) {
+// finishAhead makes sure the work of block a, the first of r.ahead, is done:
+// by doing it when no goroutine has taken it, else by waiting for the
+// goroutine, meanwhile doing the work of blocks further ahead that no
+// goroutine has taken yet (as a goroutine would, Options.Ahead included).
+func (r *Reader) finishAhead(a *aheadBlock) {
+	d := r.zdec.fast
 	if a.state.CompareAndSwap(aheadPending, aheadTaken) {
 		a.work(d, nil, "")
 		a.state.Store(aheadDone)
 		return
 	}
+	next := 0
 	for i := 0; a.state.Load() != aheadDone; i++ {
-		if i == 100 {
+		for ; next < len(r.ahead); next++ {
+			if b := r.ahead[next]; b != a && b.state.CompareAndSwap(aheadPending, aheadTaken) {
+				b.work(d, r.opts.Ahead, r.opts.Name)
+				b.state.Store(aheadDone)
+				b.done.Done()
+				break
+			}
+		}
+		if next < len(r.ahead) {
+			continue
+		}
+		if i >= 100 {
 			a.done.Wait()
 			return
 		}
@@ -982,7 +997,7 @@ func (r *Reader) takeAhead(off int64, plen int) *aheadBlock {
 		r.ahead = r.ahead[:len(r.ahead)-1]
 		r.waiting = min(r.waiting, len(r.ahead))
 		if a.off == off && a.plen == plen {
-			a.finish(r.zdec.fast)
+			r.finishAhead(a)
 			r.aheadUsed++
 			return a
 		}
