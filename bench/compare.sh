@@ -10,7 +10,8 @@
 #              xlog.pairs printed with json.encode
 #              vs the peer printing every row with encoding/json
 #   cat yaml, cat lua   xlogtool's other output formats
-#   filter     xlogtool filter --show-system (every row kept)
+#   filter     xlogtool filter --show-system (every row kept), and
+#              filter --verbatim (blocks copied as stored, rows not read)
 #              vs the peer copying blocks verbatim (pipe.CopyRaw)
 #              vs cp of the file
 #
@@ -92,6 +93,7 @@ add "tarantool: xlog.pairs + json.encode" "$tarantool" "$work/json.lua" "$file"
 add "xlogtool cat (yaml)" "$work/xlogtool" cat "$file"
 add "xlogtool cat --format lua" "$work/xlogtool" cat --format lua "$file"
 add "xlogtool filter --show-system" "$work/into" "$work" "$work/xlogtool" filter --show-system --out @OUT@ "$file"
+add "xlogtool filter --verbatim" "$work/into" "$work" "$work/xlogtool" filter --verbatim --out @OUT@ "$file"
 [ -z "$peer" ] || add "go-xlog: pipe.CopyRaw" "$work/into" "$work" "$peer" copyraw "$file" @OUT@/00000000000000000000.xlog
 add "cp" "$work/into" "$work" cp "$file" @OUT@/
 
