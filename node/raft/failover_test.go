@@ -14,6 +14,12 @@ import (
 // write takes write. It returns the term of the first leader elected and
 // the time it took from the leader's last heartbeat.
 func survivors(seed uint64, shift bool, latency, write time.Duration) (uint64, time.Duration) {
+	return followersOf(seed, shift, false, latency, write)
+}
+
+// followersOf is survivors, or with resign the followers of a leader that
+// resigns (box.ctl.demote) at 50 ms and stays silent.
+func followersOf(seed uint64, shift, resign bool, latency, write time.Duration) (uint64, time.Duration) {
 	type msg struct {
 		at  time.Duration
 		to  int
@@ -44,7 +50,9 @@ func survivors(seed uint64, shift bool, latency, write time.Duration) (uint64, t
 			if now == 0 {
 				e.Heartbeat(1) // the leader's last row
 			}
-			if now == 50*time.Millisecond {
+			if now == 50*time.Millisecond && resign {
+				_ = e.Step(format.Raft{Term: 2, Vote: 1, State: uint32(Follower)}, 1)
+			} else if now == 50*time.Millisecond {
 				e.SetPeerHealthy(1, false) // its links break
 			}
 		}
@@ -116,5 +124,29 @@ func TestFirstRoundShiftAvoidsSplitVote(t *testing.T) {
 	}
 	if worst > time.Second+100*time.Millisecond+3*write+2*latency {
 		t.Errorf("first-round failover took %v", worst)
+	}
+}
+
+// The followers of a leader that resigns learn it at the same moment and,
+// by Tarantool's rule, both stand at once (no pre-vote there): a split
+// vote every time; with the round held back by a random shift, rarely.
+func TestFirstRoundShiftAfterResign(t *testing.T) {
+	const runs = 200
+	count := func(shift bool) (n int) {
+		for seed := uint64(0); seed < runs; seed++ {
+			term, _ := followersOf(seed, shift, true, 2*time.Millisecond, 3*time.Millisecond)
+			if term == 0 {
+				t.Fatalf("seed %d, shift %v: no leader", seed, shift)
+			}
+			if term > 3 {
+				n++
+			}
+		}
+		return n
+	}
+	off, on := count(false), count(true)
+	t.Logf("split votes after a resignation in %d runs: %d with Tarantool's rule, %d shifted", runs, off, on)
+	if off < runs*9/10 || on > runs/5 {
+		t.Errorf("split votes: %d with Tarantool's rule, %d shifted, of %d", off, on, runs)
 	}
 }

@@ -115,6 +115,7 @@ type Raft struct {
 	deathTimeout    time.Duration
 	maxShift        float64
 	shiftFirstRound bool
+	startPrevote    bool // the held-back round checks the witness map
 
 	leaderLastSeen time.Duration
 	vclock         format.VClock
@@ -457,7 +458,9 @@ func (r *Raft) ProcessMsg(m format.Raft, src uint32) error {
 			r.clearWitness(r.self)
 			r.timerStop()
 			r.scheduleBroadcast()
-			if r.cfgCandidate {
+			if r.shiftFirstRound {
+				r.startAfterLeaderLoss(false)
+			} else if r.cfgCandidate {
 				r.scheduleNewElection()
 			}
 		}
@@ -510,7 +513,7 @@ func (r *Raft) NotifyIsLeaderSeen(seen bool, src uint32) {
 	if seen {
 		r.setWitness(src)
 	} else if r.clearWitness(src) {
-		r.startAfterLeaderLoss()
+		r.startAfterLeaderLoss(true)
 	}
 }
 
@@ -547,13 +550,15 @@ func (r *Raft) electionUpdate() {
 // random shift (0 to max shift × election timeout, as a round's end
 // does); the node whose wait ends first stands and the others, still
 // waiting, vote for it. A vote request or a leader heard meanwhile cancels
-// the wait.
-func (r *Raft) startAfterLeaderLoss() {
+// the wait. A leader that resigns is lost to all its followers at once
+// too; its round skips the pre-vote check (prevote false), as
+// Tarantool's does.
+func (r *Raft) startAfterLeaderLoss(prevote bool) {
 	if !r.shiftFirstRound {
 		r.electionUpdate()
 		return
 	}
-	if !r.cfgCandidate || r.witness != 0 {
+	if !r.cfgCandidate || (prevote && r.witness != 0) {
 		return
 	}
 	if r.timer.active && r.timer.kind == timerStart {
@@ -562,6 +567,7 @@ func (r *Raft) startAfterLeaderLoss() {
 	if d := r.randomShift(); d > 0 && !r.writeInProgress {
 		r.timerStart(d, d)
 		r.timer.kind = timerStart
+		r.startPrevote = prevote
 		return
 	}
 	r.scheduleNewElection()
@@ -571,14 +577,16 @@ func (r *Raft) onTimer() {
 	kind := r.timer.kind
 	r.timerStop()
 	if kind == timerStart {
-		r.electionUpdate()
+		if r.cfgCandidate && (!r.startPrevote || r.witness == 0) {
+			r.scheduleNewElection()
+		}
 		return
 	}
 	r.clearWitness(r.self)
 	r.Restore()
 	r.scheduleBroadcast()
 	if kind == timerLeader {
-		r.startAfterLeaderLoss()
+		r.startAfterLeaderLoss(true)
 	} else {
 		r.electionUpdate()
 	}
