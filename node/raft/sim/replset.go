@@ -217,7 +217,7 @@ func (r *Replica) start() {
 		ID: r.id, Mode: rs.mode(int(r.id)),
 		ElectionTimeout: rs.opts.ElectionTimeout, ReplicationTimeout: rs.opts.ReplicationTimeout,
 		Fencing: rs.opts.Fencing, SynchroQuorum: rs.opts.Quorum, Registered: n,
-		Rand: rs.W.Rand,
+		Rand: rs.W.Rand, ShiftFirstRound: true, // as the node
 	}
 	p := rec.CheckpointLocal()
 	if p.Term == 0 {
