@@ -133,7 +133,7 @@ func (s *server) serveRequests(c net.Conn, salt []byte) {
 	n := s.n
 	r := &replier{n: n, c: c}
 	sess := guestSession()
-	br := bufio.NewReaderSize(c, 64<<10)
+	br := bufio.NewReaderSize(c, 16<<10) // Tarantool reads ahead 16 KiB
 	var in []byte // the packets of the batch being read
 	var pending []*batch
 	var free []*batch
@@ -177,6 +177,7 @@ func (s *server) serveRequests(c net.Conn, salt []byte) {
 			}
 		}
 		in = in[:0]
+		short := false
 		var rerr error
 		var repl []byte // a replication request ends the batch
 		for len(b.items) < maxBatch && (len(b.items) == 0 || iproto.PacketBuffered(br)) {
@@ -187,6 +188,8 @@ func (s *server) serveRequests(c net.Conn, salt []byte) {
 			}
 			if len(pkt) <= cap(in)-len(in) {
 				in = in[:len(in)+len(pkt)]
+			} else {
+				short = true
 			}
 			it := batchItem{pkt: pkt}
 			var row format.Row
@@ -203,8 +206,9 @@ func (s *server) serveRequests(c net.Conn, salt []byte) {
 			}
 			b.items = append(b.items, it)
 		}
-		if cap(in) == 0 {
-			in = make([]byte, 0, 64<<10)
+		if short && cap(in) < 64<<10 {
+			// The packets did not fit: a bigger buffer for the next ones.
+			in = make([]byte, 0, max(4<<10, 2*cap(in)))
 		}
 		if len(b.items) > 0 {
 			n.execBatch(b, salt, &sess)
