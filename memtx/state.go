@@ -138,9 +138,18 @@ type Change struct {
 // Execute executes one request as Apply does and returns what it changed.
 // The tuples of the Change are the caller's: New is the tuple the request
 // made (stored as a copy), Old a copy of the tuple it replaced.
-func (s *State) Execute(req Request) (Change, error) {
+func (s *State) Execute(req Request) (Change, error) { return s.ExecuteKeep(req, true) }
+
+// ExecuteKeep is Execute; with keepOld false Change.Old is not copied
+// (it is nil) and only Change.New tells what the request stored: for a
+// caller that needs neither the replaced tuple nor whether there was one.
+func (s *State) ExecuteKeep(req Request, keepOld bool) (Change, error) {
 	var old Tuple
-	ch, err := s.apply(req, &old)
+	keep := &old
+	if !keepOld {
+		keep = nil
+	}
+	ch, err := s.apply(req, keep)
 	if err != nil {
 		err.Type = req.Type
 		err.SpaceID = req.SpaceID

@@ -414,3 +414,25 @@ func TestJSONPathIndex(t *testing.T) {
 		t.Fatal("delete by path index")
 	}
 }
+
+// ExecuteKeep without the old tuple changes the state as Execute does
+// and reports only what was stored.
+func TestExecuteKeepOld(t *testing.T) {
+	st := newTestState(t)
+	mustApply(t, st, insert(600, 1, "a"))
+	ch, err := st.ExecuteKeep(replace(600, 1, "b"), false)
+	if err != nil || ch.Old != nil || !Equal(ch.New.Decode(), tup(uint64(1), "b")) {
+		t.Fatalf("replace: %v %s %v", ch.Old, show(ch.New.Decode()), err)
+	}
+	ch, err = st.ExecuteKeep(replace(600, 1, "c"), true)
+	if err != nil || !Equal(ch.Old.Decode(), tup(uint64(1), "b")) {
+		t.Fatalf("replace keeping the old tuple: %v", err)
+	}
+	ch, err = st.ExecuteKeep(update(600, tup(2), op("=", 2, "x")), false)
+	if err != nil || ch.Old != nil || ch.New != nil {
+		t.Fatalf("update of a missing key: %v %v %v", ch.Old, ch.New, err)
+	}
+	if got := st.Get(600, tup(1)); !Equal(got, tup(uint64(1), "c")) {
+		t.Fatalf("get 1: %s", show(got))
+	}
+}

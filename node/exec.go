@@ -202,7 +202,10 @@ func (n *Node) applyLocked(s *session, req memtx.Request, body []byte, rows *[]w
 		}
 		body = b
 	}
-	ch, aerr := n.st.Execute(req)
+	// The replaced tuple is the reply of a DELETE and undoes a
+	// transaction waiting in the limbo; nothing else needs its copy.
+	keepOld := req.Type == box.TypeDelete || (!sp.IsLocal && !sp.Temporary && n.limbo.Queued(sp.IsSync))
+	ch, aerr := n.st.ExecuteKeep(req, keepOld)
 	if aerr != nil {
 		return applied{}, asBoxError(aerr)
 	}

@@ -134,7 +134,6 @@ func (s *server) serveRequests(c net.Conn, salt []byte) {
 	r := &replier{n: n, c: c}
 	sess := guestSession()
 	br := bufio.NewReaderSize(c, 16<<10) // Tarantool reads ahead 16 KiB
-	var in []byte // the packets of the batch being read
 	var pending []*batch
 	var free []*batch
 	answer := func() {
@@ -176,40 +175,9 @@ func (s *server) serveRequests(c net.Conn, salt []byte) {
 				b = &batch{}
 			}
 		}
-		in = in[:0]
-		short := false
 		var rerr error
 		var repl []byte // a replication request ends the batch
-		for len(b.items) < maxBatch && (len(b.items) == 0 || iproto.PacketBuffered(br)) {
-			pkt, err := iproto.ReadPacket(br, in[len(in):cap(in)])
-			if err != nil {
-				rerr = err
-				break
-			}
-			if len(pkt) <= cap(in)-len(in) {
-				in = in[:len(in)+len(pkt)]
-			} else {
-				short = true
-			}
-			it := batchItem{pkt: pkt}
-			var row format.Row
-			if iproto.DecodePacket(pkt, &row) != nil {
-				it.kind = itemSlow // handle answers what does not decode
-			} else if isReplicationRequest(row.Type) {
-				repl = pkt
-				break
-			} else if isDML(row.Type) {
-				it.kind, it.typ, it.body = itemDML, row.Type, row.Body
-				it.sync, it.schema = row.Sync, row.SchemaVersion
-			} else {
-				it.kind = itemSlow
-			}
-			b.items = append(b.items, it)
-		}
-		if short && cap(in) < 64<<10 {
-			// The packets did not fit: a bigger buffer for the next ones.
-			in = make([]byte, 0, max(4<<10, 2*cap(in)))
-		}
+		repl, rerr = readBatch(br, b)
 		if len(b.items) > 0 {
 			n.execBatch(b, salt, &sess)
 			pending = append(pending, b)
@@ -230,11 +198,55 @@ func (s *server) serveRequests(c net.Conn, salt []byte) {
 	}
 }
 
+// readBatch reads into b every request that has arrived whole (at least
+// one, waiting for it; at most maxBatch), up to a replication request,
+// which it returns instead. The packets are read into the batch's buffer
+// while it has room; they are kept until the batch is answered (a DML
+// reply may be the request's tuple).
+func readBatch(br *bufio.Reader, b *batch) (repl []byte, err error) {
+	in := b.in[:0]
+	short := false
+	for len(b.items) < maxBatch && (len(b.items) == 0 || iproto.PacketBuffered(br)) {
+		pkt, rerr := iproto.ReadPacket(br, in[len(in):cap(in)])
+		if rerr != nil {
+			err = rerr
+			break
+		}
+		if len(pkt) <= cap(in)-len(in) {
+			in = in[:len(in)+len(pkt)]
+		} else {
+			short = true
+		}
+		it := batchItem{pkt: pkt}
+		var row format.Row
+		if iproto.DecodePacket(pkt, &row) != nil {
+			it.kind = itemSlow // handle answers what does not decode
+		} else if isReplicationRequest(row.Type) {
+			repl = pkt
+			break
+		} else if isDML(row.Type) {
+			it.kind, it.typ, it.body = itemDML, row.Type, row.Body
+			it.sync, it.schema = row.Sync, row.SchemaVersion
+		} else {
+			it.kind = itemSlow
+		}
+		b.items = append(b.items, it)
+	}
+	b.in = in
+	if short && cap(in) < 64<<10 {
+		// The packets did not fit: a bigger buffer for the next time.
+		b.next = max(4<<10, 2*cap(in))
+	}
+	return repl, err
+}
+
 // batch is the requests of a connection that arrived together. Runs of
 // DML requests are executed in one hold of n.mu and their rows go to the
 // WAL as one entry; the replies are written with one write once the WAL
 // wrote the rows, in request order.
 type batch struct {
+	in     []byte // the packets
+	next   int    // when set, the size in gets for the next batch
 	items  []batchItem
 	groups []walGroup // the WAL entries of the batch
 	pre    []byte     // replies encoded at execution
@@ -326,6 +338,9 @@ func (b *batch) recycle() {
 	if shared {
 		b.body = nil
 	}
+	if b.next > 0 {
+		b.in, b.next = make([]byte, 0, b.next), 0
+	}
 	for i := range b.items {
 		b.items[i] = batchItem{}
 	}
@@ -345,7 +360,9 @@ func (n *Node) execBatch(b *batch, salt []byte, sessp **session) {
 		}
 		raw, err := decodeDML(it.typ, it.body)
 		if err == nil {
-			it.req, err = raw.Decode()
+			// The tuple stays in the batch's packet buffer until the
+			// batch is answered.
+			it.req, err = raw.DecodeShared()
 		}
 		if err != nil {
 			it.err = err
@@ -441,7 +458,7 @@ func decodeDML(typ box.RowType, body []byte) (memtx.RawRequest, error) {
 // (for the WAL or the limbo) or nothing more is to be answered.
 type replier struct {
 	n      *Node
-	c      net.Conn
+	c      io.Writer
 	out    []byte
 	failed bool
 	// async, once a reply waited in the limbo, takes the batches to a

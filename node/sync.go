@@ -31,6 +31,8 @@ func (n *Node) enqueue(sp *memtx.Space, ch memtx.Change, lsn uint64) (*waiter, *
 	if err := n.limbo.Append(id, lsn, lsn, sp.IsSync); err != nil {
 		return nil, err
 	}
+	// The waiter outlives the request's buffers: it keeps its own copy.
+	ch.New = ch.New.Clone()
 	w := &waiter{lsn: lsn, space: sp.ID, ch: ch, done: make(chan error, 1)}
 	n.waiters[id] = w
 	return w, nil
