@@ -357,7 +357,7 @@ func (n *Node) applyRemote(rows []*format.Row) (<-chan error, error) {
 		switch {
 		case r.Type == box.TypeNop:
 		case r.Type.IsDML():
-			req, err := rowRequest(r)
+			req, err := RowRequest(r)
 			var ch memtx.Change
 			if err == nil {
 				ch, err = n.st.Execute(req)

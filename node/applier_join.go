@@ -295,15 +295,16 @@ func (n *Node) joinFrom(p peerURI, uuid string) error {
 
 // applyJoinRow applies a DML row of a JOIN stream to a state.
 func applyJoinRow(st *memtx.State, row *format.Row) error {
-	req, err := rowRequest(row)
+	req, err := RowRequest(row)
 	if err == nil {
 		_, err = st.Execute(req)
 	}
 	return err
 }
 
-// rowRequest decodes the request of a DML row.
-func rowRequest(row *format.Row) (memtx.Request, error) {
+// RowRequest decodes the storage request of a DML row (a received or
+// recovered one, as the node and the simulation apply it).
+func RowRequest(row *format.Row) (memtx.Request, error) {
 	d, err := row.DML()
 	if err != nil {
 		return memtx.Request{}, err

@@ -326,7 +326,7 @@ func (n *Node) restorePending(res *replay.Result) error {
 				if row.ReplicaID != s.replicaID || row.LSN < s.from || row.LSN > s.to {
 					continue
 				}
-				req, err := rowRequest(row)
+				req, err := RowRequest(row)
 				if err != nil {
 					f.Close()
 					return fmt.Errorf("%s: pending transaction at LSN %d: %w", path, row.LSN, err)

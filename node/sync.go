@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
@@ -130,10 +131,20 @@ func (n *Node) resolve(ds []synchro.Decision, rollbackLSN uint64) {
 // undo reverts one change of a rolled-back transaction in the state (the
 // rows stay in the WAL, followed by the ROLLBACK).
 func (n *Node) undo(spaceID uint32, ch memtx.Change) {
-	sp := n.st.Space(spaceID)
-	if sp == nil {
-		return
+	if err := Undo(n.st, spaceID, ch); err != nil {
+		n.log.Errorf("rollback of space %d: %v", spaceID, err)
 	}
+}
+
+// Undo reverts one change of a rolled-back transaction in st: the tuple
+// it stored is deleted by its primary key, the tuple it replaced put
+// back.
+func Undo(st *memtx.State, spaceID uint32, ch memtx.Change) error {
+	sp := st.Space(spaceID)
+	if sp == nil {
+		return nil
+	}
+	var errs []error
 	if ch.New != nil {
 		if pk := sp.Index(0); pk != nil {
 			t := ch.New.Decode()
@@ -143,14 +154,15 @@ func (n *Node) undo(spaceID uint32, ch memtx.Change) {
 					key[i] = t[p.Field]
 				}
 			}
-			if _, err := n.st.Execute(memtx.Request{Type: box.TypeDelete, SpaceID: spaceID, Key: key}); err != nil {
-				n.log.Errorf("rollback of space %d: %v", spaceID, err)
+			if _, err := st.Execute(memtx.Request{Type: box.TypeDelete, SpaceID: spaceID, Key: key}); err != nil {
+				errs = append(errs, err)
 			}
 		}
 	}
 	if ch.Old != nil {
-		if _, err := n.st.Execute(memtx.Request{Type: box.TypeReplace, SpaceID: spaceID, Tuple: ch.Old.Decode()}); err != nil {
-			n.log.Errorf("rollback of space %d: %v", spaceID, err)
+		if _, err := st.Execute(memtx.Request{Type: box.TypeReplace, SpaceID: spaceID, Tuple: ch.Old.Decode()}); err != nil {
+			errs = append(errs, err)
 		}
 	}
+	return errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/memtx"
 	"github.com/xlogtool/xlogtool/node"
 	"github.com/xlogtool/xlogtool/node/raft"
 	"github.com/xlogtool/xlogtool/synchro"
@@ -77,8 +78,8 @@ type applierState struct {
 
 // pendingTx is a transaction waiting in a node's queue.
 type pendingTx struct {
-	keys []string
-	op   *Op // the client's operation on its origin, nil elsewhere
+	changes []change
+	op      *Op // the client's operation on its origin, nil elsewhere
 }
 
 // Replica is one simulated node.
@@ -89,9 +90,9 @@ type Replica struct {
 	epoch   int
 	E       *raft.Election
 	Limbo   *node.Limbo
-	KV      map[string]string // the state, with waiting transactions applied
-	vclock  format.VClock     // rows applied (written or being written)
-	written format.VClock     // rows durable
+	State   *memtx.State  // the data, with waiting transactions applied
+	vclock  format.VClock // rows applied (written or being written)
+	written format.VClock // rows durable
 	nextTx  uint64
 	pending map[uint64]*pendingTx
 	relays  []*relay        // index = peer
@@ -170,7 +171,7 @@ func (r *Replica) start() {
 	n := rs.opts.Nodes
 	r.Limbo = node.NewLimbo(r.id, rs.opts.Quorum)
 	r.Limbo.Queue().SetRules(synchro.RulesFor("2.11.0"))
-	r.KV = map[string]string{}
+	r.State = newState()
 	r.vclock, r.written = format.VClock{}, format.VClock{}
 	r.pending = map[uint64]*pendingTx{}
 	r.relays = make([]*relay, n+1)
@@ -197,17 +198,15 @@ func (r *Replica) start() {
 			}
 			r.resolve(r.Limbo.ApplyReceived(row.Type, row.ReplicaID, s))
 		case row.Type.IsDML():
-			key, val, space, ok := decodeInsert(row)
+			ch, ok := r.execute1(row)
 			if !ok {
-				rs.Check.failf("node %d: recovery: bad row %d:%d", r.id, row.ReplicaID, row.LSN)
 				continue
 			}
-			r.KV[key] = val
-			sync, queued := r.Limbo.ClassifyReceived(row.Flags, space == SyncSpace)
+			sync, queued := r.Limbo.ClassifyReceived(row.Flags, ch.space == SyncSpace)
 			if queued {
 				r.nextTx++
 				r.Limbo.Restore(r.nextTx, row.ReplicaID, row.LSN, row.LSN, sync)
-				r.pending[r.nextTx] = &pendingTx{keys: []string{key}}
+				r.pending[r.nextTx] = &pendingTx{changes: []change{ch}}
 			}
 		}
 	}
@@ -441,8 +440,11 @@ func (r *Replica) resolve(ds []synchro.Decision) {
 		}
 		delete(r.pending, d.Entry.ID)
 		if d.Fate == synchro.RolledBack {
-			for _, k := range p.keys {
-				delete(r.KV, k)
+			for i := len(p.changes) - 1; i >= 0; i-- {
+				c := p.changes[i]
+				if err := node.Undo(r.State, c.space, c.ch); err != nil {
+					r.rs.Check.failf("node %d: rollback: %v", r.id, err)
+				}
 			}
 		}
 		if p.op != nil {
@@ -645,21 +647,23 @@ func (r *Replica) apply(from int, rec []byte) {
 			}
 		}
 		if row.Type.IsDML() {
-			key, val, space, ok := decodeInsert(row)
+			_, _, space, ok := decodeInsert(row)
 			if !ok {
 				r.rs.Check.failf("node %d: bad row %d:%d from %d", r.id, row.ReplicaID, row.LSN, from)
 				return
 			}
 			sync, queued := r.Limbo.ClassifyReceived(row.Flags, space == SyncSpace)
 			if queued {
-				r.nextTx++
-				if e := r.Limbo.AppendReceived(r.nextTx, row.ReplicaID, row.LSN, row.LSN, sync); e != nil {
+				if e := r.Limbo.AppendReceived(r.nextTx+1, row.ReplicaID, row.LSN, row.LSN, sync); e != nil {
 					r.refuse(from, row, e)
 					return
 				}
-				r.pending[r.nextTx] = &pendingTx{keys: []string{key}}
+				r.nextTx++
 			}
-			r.KV[key] = val
+			ch, ok := r.execute1(row)
+			if ok && queued {
+				r.pending[r.nextTx] = &pendingTx{changes: []change{ch}}
+			}
 		}
 	default:
 		r.rs.Check.failf("node %d: unexpected %v from %d", r.id, row.Type, from)
@@ -731,6 +735,62 @@ func (rs *ReplicaSet) Quiet() bool {
 		}
 	}
 	return true
+}
+
+// change is one change of a waiting transaction, undone by a rollback.
+type change struct {
+	space uint32
+	ch    memtx.Change
+}
+
+// newState returns the data of a fresh node: the synchronous and the
+// asynchronous space, each with a primary key on its first field.
+func newState() *memtx.State {
+	st := memtx.NewState()
+	for _, sp := range []uint32{SyncSpace, AsyncSpace} {
+		opts := memtx.Map{}
+		if sp == SyncSpace {
+			opts = memtx.Map{{Key: "is_sync", Value: true}}
+		}
+		for _, req := range []memtx.Request{
+			{Type: box.TypeInsert, SpaceID: box.SpaceSpace,
+				Tuple: []any{uint64(sp), uint64(1), fmt.Sprint("s", sp), "memtx", uint64(0), opts, []any{}}},
+			{Type: box.TypeInsert, SpaceID: box.SpaceIndex,
+				Tuple: []any{uint64(sp), uint64(0), "pk", "tree", memtx.Map{{Key: "unique", Value: true}},
+					[]any{memtx.Map{{Key: "field", Value: uint64(0)}, {Key: "type", Value: "string"}}}}},
+		} {
+			if err := st.Apply(req); err != nil {
+				panic(fmt.Sprintf("creating space %d: %v", sp, err))
+			}
+		}
+	}
+	return st
+}
+
+// execute1 applies a data row to the state, as the node applies a
+// received or recovered one.
+func (r *Replica) execute1(row *format.Row) (change, bool) {
+	req, err := node.RowRequest(row)
+	var ch memtx.Change
+	if err == nil {
+		ch, err = r.State.Execute(req)
+	}
+	if err != nil {
+		r.rs.Check.failf("node %d: row %d:%d: %v", r.id, row.ReplicaID, row.LSN, err)
+		return change{}, false
+	}
+	return change{space: req.SpaceID, ch: ch}, true
+}
+
+// Get returns the value of key in the node's data.
+func (r *Replica) Get(key string) (string, bool) {
+	for _, sp := range []uint32{SyncSpace, AsyncSpace} {
+		if t := r.State.Space(sp).Get([]any{key}); t != nil {
+			v, _ := t[1].(string)
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // insertBody is the body of an INSERT of [key, value] into space.

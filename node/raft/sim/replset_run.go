@@ -180,7 +180,7 @@ func (rs *ReplicaSet) checkData(wl *workload) {
 			if !r.up {
 				continue
 			}
-			v, ok := r.KV[k]
+			v, ok := r.Get(k)
 			if rs.CutOff(id) && !ok {
 				continue // its peers' rows never reach it
 			}
@@ -193,6 +193,20 @@ func (rs *ReplicaSet) checkData(wl *workload) {
 				rs.Check.failf("failed write applied on node %d: %v", id, op)
 			}
 		}
+	}
+}
+
+// checkDurable: when a synchronous operation is acknowledged its row is
+// durable on a quorum of disks.
+func (rs *ReplicaSet) checkDurable(op *Op) {
+	n := 0
+	for id := 1; id <= rs.opts.Nodes; id++ {
+		if rs.Nodes[id].written.Get(op.Node) >= op.LSN {
+			n++
+		}
+	}
+	if n < rs.opts.Quorum {
+		rs.Check.failf("acknowledged on %d disks of %d, quorum %d: %v", n, rs.opts.Nodes, rs.opts.Quorum, op)
 	}
 }
 

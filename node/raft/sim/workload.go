@@ -8,6 +8,8 @@ import (
 	"github.com/anishathalye/porcupine"
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
+	"github.com/xlogtool/xlogtool/memtx"
+	"github.com/xlogtool/xlogtool/node"
 )
 
 // The client workload: clients send synchronous and asynchronous inserts
@@ -90,6 +92,9 @@ func (op *Op) finish(o Outcome, err string) {
 	}
 	op.Outcome, op.Err, op.Return = o, err, op.wl.rs.W.Now()
 	op.wl.rs.tracef("%v", op)
+	if o == Acked && op.Kind != OpAsync {
+		op.wl.rs.checkDurable(op)
+	}
 	op.wl.clients[op.Client].done(op)
 }
 
@@ -207,24 +212,33 @@ func (r *Replica) execute(op *Op) *box.Error {
 	}
 	key, val := op.Key, op.Val
 	if op.Kind == OpRead {
-		op.Val = r.KV[op.Key]
+		op.Val, _ = r.Get(op.Key)
 		key, val = op.Marker, ""
+	}
+	// As the node: the change goes into the data, then the transaction
+	// into the queue (undone when it may not enter).
+	ch, err := r.State.Execute(memtx.Request{Type: box.TypeInsert, SpaceID: space, Tuple: []any{key, val}})
+	if err != nil {
+		rs.Check.failf("node %d: %v: %v", r.id, op, err)
+		return box.NewError(box.ErrSystem, err.Error())
 	}
 	queued := r.Limbo.Queued(sync)
 	lsn := r.vclock.Get(r.id) + 1
 	var flags uint64
 	if queued {
-		r.nextTx++
-		if e := r.Limbo.Append(r.nextTx, lsn, lsn, sync); e != nil {
+		if e := r.Limbo.Append(r.nextTx+1, lsn, lsn, sync); e != nil {
+			if err := node.Undo(r.State, space, ch); err != nil {
+				rs.Check.failf("node %d: %v", r.id, err)
+			}
 			return e
 		}
-		r.pending[r.nextTx] = &pendingTx{keys: []string{key}, op: op}
+		r.nextTx++
+		r.pending[r.nextTx] = &pendingTx{changes: []change{{space: space, ch: ch}}, op: op}
 		flags = box.FlagWaitSync
 		if sync {
 			flags |= box.FlagWaitAck
 		}
 	}
-	r.KV[key] = val
 	rs.Check.wrote(int(r.id), r.E.Status().Term)
 	op.Node, op.LSN = r.id, lsn
 	r.logRow(box.TypeInsert, insertBody(space, key, val), false, flags, func() {
