@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -105,6 +106,9 @@ type Replica struct {
 	// refusing: the applier of the peer's stream stopped at a row it
 	// refuses (ER_SPLIT_BRAIN and the like); cleared by a row taken.
 	refusing []bool
+	// asyncRefused: the last row refused from each peer was an
+	// asynchronous transaction of an old term.
+	asyncRefused []bool
 }
 
 // refuses reports whether the node's applier of some peer's stream
@@ -116,6 +120,18 @@ func (r *Replica) refuses() bool {
 		}
 	}
 	return false
+}
+
+// cutOffByAsync reports whether every stream node id refuses stopped at
+// an asynchronous transaction of an old term.
+func (rs *ReplicaSet) cutOffByAsync(id int) bool {
+	r := rs.Nodes[id]
+	for peer, x := range r.refusing {
+		if x && !r.asyncRefused[peer] {
+			return false
+		}
+	}
+	return true
 }
 
 // CutOff reports whether node id is cut off from the leader's history:
@@ -178,6 +194,7 @@ func (r *Replica) start() {
 	r.streams = make([]applierState, n+1)
 	r.acks = make([]format.VClock, n+1)
 	r.refusing = make([]bool, n+1)
+	r.asyncRefused = make([]bool, n+1)
 	r.claim = 0
 	rec := raft.NewRaft(nil)
 	for _, row := range rs.Logs[r.id] {
@@ -596,6 +613,9 @@ func (r *Replica) sendAck(to int) {
 func (r *Replica) refuse(from int, row *format.Row, err error) {
 	r.rs.tracef("node %d: refuses %v %d:%d from %d: %v", r.id, row.Type, row.ReplicaID, row.LSN, from, err)
 	r.refusing[from] = true
+	var be *box.Error
+	r.asyncRefused[from] = errors.As(err, &be) && be.Code == box.ErrSplitBrain && row.Type.IsDML() &&
+		row.Flags&box.FlagWaitSync == 0
 	r.rs.Net.breakLink(from, int(r.id), true)
 }
 

@@ -69,6 +69,9 @@ type SetResult struct {
 	// leader's asynchronous rows, which its successor never had
 	// (asynchronous replication loses them on failover).
 	AsyncSplits int
+	// Stuck: no quorum is left because the leader's asynchronous rows of
+	// an old term are refused by the others.
+	Stuck bool
 }
 
 // Failed reports whether the run broke a rule.
@@ -90,6 +93,9 @@ func (r *SetResult) String() string {
 	}
 	if len(r.CutOff) > 0 {
 		s += fmt.Sprintf("; cut off by split-brain: nodes %v", r.CutOff)
+	}
+	if r.Stuck {
+		s += "; stuck: the leader's old asynchronous rows are refused"
 	}
 	for _, v := range r.Violations {
 		s += "\n  " + v
@@ -150,7 +156,18 @@ func (s SetScenario) Run(trace io.Writer, dir string) SetResult {
 		}
 	}
 	if s.Options.Nodes-cut < s.Options.Quorum {
-		rs.Check.failf("nodes %v cut off: no quorum left", res.CutOff)
+		byAsync := true
+		for _, id := range res.CutOff {
+			byAsync = byAsync && rs.cutOffByAsync(id)
+		}
+		if byAsync {
+			// The leader is an old leader whose asynchronous rows of
+			// its old term the others refuse: it can never replicate
+			// again (2.11's filters; a rebootstrap of it is the cure).
+			res.Stuck = true
+		} else {
+			rs.Check.failf("nodes %v cut off: no quorum left", res.CutOff)
+		}
 	}
 	for _, op := range wl.ops {
 		res.Outcomes[op.Outcome]++

@@ -32,12 +32,21 @@ func TestReplicaSet(t *testing.T) {
 		}
 		return
 	}
-	failed := 0
+	failed, cut, asyncSplits, stuck := 0, 0, 0, 0
 	total := map[Outcome]int{}
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		res := NewSetScenario(seed).Run(nil, t.TempDir())
 		for o, n := range res.Outcomes {
 			total[o] += n
+		}
+		if len(res.CutOff) > 0 {
+			cut++
+		}
+		if res.AsyncSplits > 0 {
+			asyncSplits++
+		}
+		if res.Stuck {
+			stuck++
 		}
 		if res.Failed() {
 			failed++
@@ -47,7 +56,8 @@ func TestReplicaSet(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d seeds: %d acked, %d failed, %d unknown operations", seeds, total[Acked], total[Failed], total[Unknown])
+	t.Logf("%d seeds: %d acked, %d failed, %d unknown operations; runs with a node cut off %d, with lost asynchronous rows %d, stuck %d",
+		seeds, total[Acked], total[Failed], total[Unknown], cut, asyncSplits, stuck)
 }
 
 // TestReplicaSetSameSeedSameRun: a seed replays exactly, data and all.
