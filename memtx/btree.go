@@ -13,9 +13,8 @@ package memtx
 
 // A node holds up to btreeMaxItems items, and one more for the moment
 // before it is split; its arrays are made that big at once (itemRoom,
-// childRoom) and never grow. 61 makes an array of 24-byte items, with
-// the allocator's 8-byte header for objects holding pointers, fit its
-// size class (62*24+8 = 1496 of 1536; 64 items would take 1792).
+// childRoom) and never grow. 61 makes an array of 8-byte items (tuple
+// references) fit its size class: 62*8 = 496 of 512.
 const (
 	btreeMaxItems = 61 // must be odd
 	btreeMinItems = btreeMaxItems / 2
@@ -34,6 +33,10 @@ type btree[T any] struct {
 	// once.
 	miss    []bstep[T]
 	hasMiss bool
+	// right is the rightmost leaf, owned by the tree, while nothing but
+	// appendMax changed the tree since appendMax found it: appends in
+	// key order (a snapshot's) go straight there.
+	right *bnode[T]
 }
 
 // bstep is a node on a search path and the position taken in it.
@@ -59,9 +62,9 @@ func newBtree[T any](cmp func(a, b T) int) *btree[T] {
 // on each of the two copies the nodes it changes.
 func (t *btree[T]) clone() *btree[T] {
 	c := *t
-	c.miss, c.hasMiss = nil, false
+	c.miss, c.hasMiss, c.right = nil, false, nil
 	t.owner, c.owner = &cowOwner{}, &cowOwner{}
-	t.hasMiss = false
+	t.hasMiss, t.right = false, nil
 	return &c
 }
 
@@ -120,6 +123,9 @@ func (n *bnode[T]) find(probe func(T) int) (int, bool) {
 
 // max returns the greatest item.
 func (t *btree[T]) max() (T, bool) {
+	if r := t.right; r != nil && len(r.items) > 0 {
+		return r.items[len(r.items)-1], true
+	}
 	n := t.root
 	if n == nil || t.length == 0 {
 		var zero T
@@ -168,7 +174,7 @@ func (t *btree[T]) insertHinted(item T) bool {
 	if !t.hasMiss {
 		return false
 	}
-	t.hasMiss = false
+	t.hasMiss, t.right = false, nil
 	path := t.miss
 	left, right := false, false
 	for k := len(path) - 1; k >= 0 && !(left && right); k-- {
@@ -274,6 +280,12 @@ func (n *bnode[T]) splitAt(mid int) (T, *bnode[T]) {
 func (t *btree[T]) set(item T) (T, bool) {
 	t.hasMiss = false
 	var zero T
+	if r := t.right; r != nil && len(r.items) > 0 && len(r.items) < btreeMaxItems && t.cmp(r.items[len(r.items)-1], item) < 0 {
+		r.items = append(r.items, item)
+		t.length++
+		return zero, false
+	}
+	t.right = nil
 	if t.root == nil {
 		t.root = t.newNode(append(make([]T, 0, itemRoom), item), nil)
 		t.length = 1
@@ -300,6 +312,11 @@ func (t *btree[T]) set(item T) (T, bool) {
 // on the left, so that a tree built in key order has full nodes.
 func (t *btree[T]) appendMax(item T) {
 	t.hasMiss = false
+	if r := t.right; r != nil && len(r.items) < btreeMaxItems {
+		r.items = append(r.items, item)
+		t.length++
+		return
+	}
 	t.mutableRoot()
 	if len(t.root.items) >= btreeMaxItems {
 		sep, right := t.root.splitLast()
@@ -319,6 +336,7 @@ func (t *btree[T]) appendMax(item T) {
 	}
 	n.items = append(n.items, item)
 	t.length++
+	t.right = n
 }
 
 // splitLast splits a full node into itself without its last item (and
@@ -402,7 +420,7 @@ func removeAt[E any](s []E, i int) ([]E, E) {
 
 // delete removes the item matching probe.
 func (t *btree[T]) delete(probe func(T) int) (T, bool) {
-	t.hasMiss = false
+	t.hasMiss, t.right = false, nil
 	var zero T
 	if t.root == nil {
 		return zero, false
@@ -526,7 +544,7 @@ func (n *bnode[T]) ascend(fn func(T) bool) bool {
 
 // clear removes all items.
 func (t *btree[T]) clear() {
-	t.hasMiss = false
+	t.hasMiss, t.right = false, nil
 	t.root = nil
 	t.length = 0
 }

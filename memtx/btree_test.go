@@ -2,6 +2,7 @@ package memtx
 
 import (
 	"math/rand"
+	"slices"
 	"sort"
 	"testing"
 
@@ -422,6 +423,58 @@ func TestBtreeClone(t *testing.T) {
 			if got[j] != s.want[j] {
 				t.Fatalf("clone %d changed at %d: %d, want %d", i, j, got[j], s.want[j])
 			}
+		}
+	}
+}
+
+// TestBtreeAppendClone appends in key order (the right-leaf shortcut)
+// while clones are taken, mixed with other changes: every clone keeps
+// what the tree held when it was taken.
+func TestBtreeAppendClone(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	tr := newBtree(intCmp)
+	type snap struct {
+		tree *btree[int]
+		want []int
+	}
+	var snaps []snap
+	items := func(tr *btree[int]) []int {
+		var out []int
+		tr.ascend(func(x int) bool {
+			out = append(out, x)
+			return true
+		})
+		return out
+	}
+	next := 0
+	for i := range 50000 {
+		switch r := rng.Intn(100); {
+		case r < 80:
+			if m, ok := tr.max(); ok && m >= next {
+				t.Fatalf("max %d, next %d", m, next)
+			}
+			if rng.Intn(2) == 0 {
+				tr.appendMax(next)
+			} else {
+				tr.set(next)
+			}
+			next += 1 + rng.Intn(2)
+		case r < 90:
+			k := rng.Intn(next + 1)
+			tr.delete(func(x int) int { return intCmp(x, k) })
+		case r < 97:
+			tr.set(rng.Intn(next + 1))
+		default:
+			snaps = append(snaps, snap{tr.clone(), items(tr)})
+		}
+		if i%5000 == 0 {
+			checkTree(t, tr)
+		}
+	}
+	checkTree(t, tr)
+	for i, s := range snaps {
+		if got := items(s.tree); !slices.Equal(got, s.want) || s.tree.Len() != len(s.want) {
+			t.Fatalf("clone %d: %d items, want %d", i, len(got), len(s.want))
 		}
 	}
 }
