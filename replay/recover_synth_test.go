@@ -469,8 +469,8 @@ func TestDeferredSecondaryKeys(t *testing.T) {
 		t.Fatal(errs[0])
 	}
 	var x, y []memtx.Tuple
-	a.Space(600).Index(1).Ascend(func(t memtx.Tuple) bool { x = append(x, t); return true })
-	b.Space(600).Index(1).Ascend(func(t memtx.Tuple) bool { y = append(y, t); return true })
+	a.Space(600).Index(1).Ascend(func(t memtx.Tuple) bool { x = append(x, t.Clone()); return true })
+	b.Space(600).Index(1).Ascend(func(t memtx.Tuple) bool { y = append(y, t.Clone()); return true })
 	if len(x) != len(y) || len(x) != 100000 {
 		t.Fatalf("%d and %d tuples in the secondary index", len(x), len(y))
 	}
@@ -607,8 +607,8 @@ func TestDeferredKeyKinds(t *testing.T) {
 			t.Errorf("space %d: the test wants conflicts", id)
 		}
 		var a, b []memtx.Tuple
-		rowByRow.Space(id).Index(1).Ascend(func(t memtx.Tuple) bool { a = append(a, t); return true })
-		deferred.Space(id).Index(1).Ascend(func(t memtx.Tuple) bool { b = append(b, t); return true })
+		rowByRow.Space(id).Index(1).Ascend(func(t memtx.Tuple) bool { a = append(a, t.Clone()); return true })
+		deferred.Space(id).Index(1).Ascend(func(t memtx.Tuple) bool { b = append(b, t.Clone()); return true })
 		// The tuples differ (the first one in the log wins row by row,
 		// the first in primary-key order when keys are built); the keys
 		// held are the same.
