@@ -151,11 +151,7 @@ func keyOther(kd *keyDef) bool {
 func sortedEach(sp *Space, kd *keyDef, cmp func(a, b tref) int, fn func(t tref, sameKey bool)) {
 	refs := sp.storedRefs()
 	ar := sp.ar()
-	tuples := make([]Tuple, len(refs))
-	for i, r := range refs {
-		tuples[i] = ar.bytes(r)
-	}
-	if len(tuples) > 1<<31-1 {
+	if len(refs) > 1<<31-1 {
 		panic("memtx: too many tuples in one space")
 	}
 	isStr, isUint := !keyOther(kd), !keyOther(kd)
@@ -164,7 +160,8 @@ func sortedEach(sp *Space, kd *keyDef, cmp func(a, b tref) int, fn func(t tref, 
 		field = kd.parts[0].field
 		isStr = kd.parts[0].coll == collBinary
 	}
-	for _, t := range tuples {
+	for _, r := range refs {
+		t := ar.bytes(r)
 		if !isStr && !isUint {
 			break
 		}
@@ -180,11 +177,11 @@ func sortedEach(sp *Space, kd *keyDef, cmp func(a, b tref) int, fn func(t tref, 
 	switch {
 	case isStr:
 		str := func(i int32) []byte {
-			_, _, s := peek(fieldAt(tuples[i], field))
+			_, _, s := peek(fieldAt(ar.bytes(refs[i]), field))
 			return s
 		}
-		keys := make([]strKey, len(tuples))
-		for i := range tuples {
+		keys := make([]strKey, len(refs))
+		for i := range refs {
 			keys[i] = strKey{strPrefix(str(int32(i))), int32(i)}
 		}
 		first := true
@@ -203,8 +200,9 @@ func sortedEach(sp *Space, kd *keyDef, cmp func(a, b tref) int, fn func(t tref, 
 			first, last = false, s
 		})
 	case isUint:
-		keys := make([]uintKey, len(tuples))
-		for i, t := range tuples {
+		keys := make([]uintKey, len(refs))
+		for i, r := range refs {
+			t := ar.bytes(r)
 			_, u, _ := peek(fieldAt(t, field))
 			keys[i] = uintKey{u, int32(i)}
 		}
