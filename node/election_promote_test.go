@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,19 @@ func wantBoxError(t *testing.T, what string, err error, code box.ErrorCode, msg 
 	}
 }
 
+// netboxCall calls fn on the node at addr from Tarantool 2.6.0's net.box
+// and returns "ok" or the error's code and message as it sees them.
+func netboxCall(t *testing.T, addr, fn string) string {
+	t.Helper()
+	uri := fmt.Sprintf("%s:%s@%s", tarantooltest.AdminUser, tarantooltest.AdminPassword, addr)
+	out := tarantooltest.RunScript(t, "", fmt.Sprintf(`
+local c = require('net.box').connect(%s)
+local ok, e = pcall(c.call, c, %s)
+io.write(ok and 'ok' or (e.code .. ' ' .. e.message))
+`, tarantooltest.LuaString(uri), tarantooltest.LuaString(fn)))
+	return strings.TrimSpace(out)
+}
+
 // box.ctl.promote() and demote() called by a real client fail as in
 // 2.11: a voter cannot promote itself, a manual node without a quorum
 // cannot start an election, a node with elections off cannot demote while
@@ -92,6 +106,13 @@ func TestElectionPromoteErrors(t *testing.T) {
 	}
 	wantBoxError(t, "demote with elections off while a leader is known", goCall(c2, "box.ctl.demote"),
 		box.ErrNotLeader, fmt.Sprintf("The instance is not a leader. New leader is %d", nodes[0].id))
+	// 2.6.0's net.box gets the same codes and messages.
+	if got, want := netboxCall(t, nodes[2].Addr(), "box.ctl.demote"), fmt.Sprintf("226 The instance is not a leader. New leader is %d", nodes[0].id); got != want {
+		t.Errorf("net.box demote: %q, want %q", got, want)
+	}
+	if got, want := netboxCall(t, nodes[1].Addr(), "box.ctl.promote"), "5 election_mode='voter' does not support manual elections"; got != want {
+		t.Errorf("net.box promote on a voter: %q, want %q", got, want)
+	}
 	if err := goCall(c1, "box.ctl.demote"); err != nil {
 		t.Errorf("demote on a voter that owns nothing: %v", err)
 	}
