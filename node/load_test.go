@@ -84,7 +84,7 @@ func BenchmarkRequestPath(b *testing.B) {
 		src.Reset(pkts)
 		br.Reset(src)
 		var err error
-		if _, err = readBatch(br, bt); err != nil || len(bt.items) != depth {
+		if _, _, err = readBatch(br, bt, nil); err != nil || len(bt.items) != depth {
 			b.Fatalf("read %d requests: %v", len(bt.items), err)
 		}
 		n.execBatch(bt, nil, &sess)

@@ -161,6 +161,7 @@ func (s *server) serveRequests(c net.Conn, salt []byte) {
 		answer()
 		r.stopAsync()
 	}()
+	var call []byte // a CALL read after a batch, to start the next one
 	for {
 		if len(pending) > 0 && (!iproto.PacketBuffered(br) || len(pending)*maxBatch >= maxPending) {
 			answer()
@@ -177,7 +178,15 @@ func (s *server) serveRequests(c net.Conn, salt []byte) {
 		}
 		var rerr error
 		var repl []byte // a replication request ends the batch
-		repl, rerr = readBatch(br, b)
+		repl, call, rerr = readBatch(br, b, call)
+		if call != nil && rerr == nil && repl == nil {
+			// A CALL may take long (box.snapshot()): the replies
+			// before it go out first.
+			n.execBatch(b, salt, &sess)
+			pending = append(pending, b)
+			answer()
+			continue
+		}
 		if len(b.items) > 0 {
 			n.execBatch(b, salt, &sess)
 			pending = append(pending, b)
@@ -199,23 +208,31 @@ func (s *server) serveRequests(c net.Conn, salt []byte) {
 }
 
 // readBatch reads into b every request that has arrived whole (at least
-// one, waiting for it; at most maxBatch), up to a replication request,
-// which it returns instead. The packets are read into the batch's buffer
-// while it has room; they are kept until the batch is answered (a DML
-// reply may be the request's tuple).
-func readBatch(br *bufio.Reader, b *batch) (repl []byte, err error) {
+// one, waiting for it; at most maxBatch), beginning with first when it is
+// not nil, up to a replication request, which it returns instead, or a
+// CALL after other requests, which it returns (a copy) to begin the next
+// batch. The packets are read into the batch's buffer while it has room;
+// they are kept until the batch is answered (a DML reply may be the
+// request's tuple).
+func readBatch(br *bufio.Reader, b *batch, first []byte) (repl, call []byte, err error) {
 	in := b.in[:0]
 	short := false
 	for len(b.items) < maxBatch && (len(b.items) == 0 || iproto.PacketBuffered(br)) {
-		pkt, rerr := iproto.ReadPacket(br, in[len(in):cap(in)])
-		if rerr != nil {
-			err = rerr
-			break
-		}
-		if len(pkt) <= cap(in)-len(in) {
-			in = in[:len(in)+len(pkt)]
+		pkt := first
+		if first != nil {
+			first = nil
 		} else {
-			short = true
+			p, rerr := iproto.ReadPacket(br, in[len(in):cap(in)])
+			if rerr != nil {
+				err = rerr
+				break
+			}
+			if len(p) <= cap(in)-len(in) {
+				in = in[:len(in)+len(p)]
+			} else {
+				short = true
+			}
+			pkt = p
 		}
 		it := batchItem{pkt: pkt}
 		var row format.Row
@@ -223,6 +240,9 @@ func readBatch(br *bufio.Reader, b *batch) (repl []byte, err error) {
 			it.kind = itemSlow // handle answers what does not decode
 		} else if isReplicationRequest(row.Type) {
 			repl = pkt
+			break
+		} else if (row.Type == box.TypeCall || row.Type == box.TypeCall16) && len(b.items) > 0 {
+			call = append([]byte(nil), pkt...)
 			break
 		} else if isDML(row.Type) {
 			it.kind, it.typ, it.body = itemDML, row.Type, row.Body
@@ -237,7 +257,7 @@ func readBatch(br *bufio.Reader, b *batch) (repl []byte, err error) {
 		// The packets did not fit: a bigger buffer for the next time.
 		b.next = max(4<<10, 2*cap(in))
 	}
-	return repl, err
+	return repl, call, err
 }
 
 // batch is the requests of a connection that arrived together. Runs of
