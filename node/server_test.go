@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/iproto"
+	"github.com/xlogtool/xlogtool/iproto/client"
 )
 
 // Requests that arrive together are executed as one batch: in order,
@@ -123,5 +125,49 @@ func TestPipelinedBatch(t *testing.T) {
 	rows, err := c.Select(ctx(t), id, 0, []any{}, 10, 0, box.IterAll)
 	if err != nil || fmt.Sprint(rows) != "[[3 d]]" {
 		t.Errorf("space after the batch: %v %v", rows, err)
+	}
+}
+
+// A connection whose reply waits in the limbo goes on executing the
+// requests behind it: an asynchronous write sent once the synchronous
+// one waits enters the limbo behind it and is rolled back with it, as in
+// Tarantool (where every request has a fiber of its own).
+func TestRequestsBehindALimboWait(t *testing.T) {
+	n := startNode(t, testConfig(t.TempDir()))
+	c := dial(t, n.Addr())
+	call(t, c, "box.schema.space.create", "sync", map[string]any{"is_sync": true})
+	call(t, c, "box.space.sync:create_index", "pk")
+	call(t, c, "box.schema.space.create", "async")
+	call(t, c, "box.space.async:create_index", "pk")
+	sid, aid := spaceID(t, c, "sync"), spaceID(t, c, "async")
+	call(t, c, "box.cfg", map[string]any{"replication_synchro_quorum": 2, "replication_synchro_timeout": 1})
+	f1 := c.Send(iproto.ReplaceRequest{Space: sid, Tuple: []any{1, "no quorum"}})
+	waitFor(t, "the write to wait in the limbo", 5*time.Second, func() bool { return queueLen(n) > 0 })
+	f2 := c.Send(iproto.ReplaceRequest{Space: aid, Tuple: []any{1, "behind"}})
+	for i, tc := range []struct {
+		f    *client.Future
+		code box.ErrorCode
+	}{{f1, box.ErrSyncQuorumTimeout}, {f2, box.ErrSyncRollback}} {
+		resp, err := tc.f.Wait(ctx(t))
+		if err == nil {
+			err = resp.Err()
+		}
+		if !iproto.IsCode(err, tc.code) {
+			t.Errorf("request %d: %v, want %s", i+1, err, tc.code)
+		}
+	}
+	// The connection goes on serving, with its replies in order.
+	call(t, c, "box.cfg", map[string]any{"replication_synchro_quorum": 1})
+	var fs []*client.Future
+	for i := 0; i < 50; i++ {
+		fs = append(fs, c.Send(iproto.ReplaceRequest{Space: sid + uint32(i%2)*(aid-sid), Tuple: []any{i, "after"}}))
+	}
+	for i, f := range fs {
+		if resp, err := f.Wait(ctx(t)); err != nil || resp.Err() != nil || resp.Sync != f.Sync() {
+			t.Fatalf("request %d after the rollback: %v", i, err)
+		}
+	}
+	if got := selectAll(t, c, "async"); strings.Contains(got, "behind") {
+		t.Errorf("the rolled-back write is visible: %s", got)
 	}
 }
