@@ -330,27 +330,28 @@ func (sp *Space) tupleFound(ix *Index) *ApplyError {
 }
 
 // prepareReplace handles INSERT and REPLACE.
-func (sp *Space) prepareReplace(t Tuple, insert bool) (change, *ApplyError) {
+func (sp *Space) prepareReplace(ch *change, t Tuple, insert bool) *ApplyError {
 	if err := sp.format.validate(t); err != nil {
-		return change{}, err
+		return err
 	}
 	pk := sp.primary()
 	if pk == nil {
-		return change{}, sp.noIndex(0)
+		return sp.noIndex(0)
 	}
 	k := pk.kd.keyOf(t)
 	ar := sp.ar()
 	old, found := pk.tree.get(func(x tref) int { return pk.kd.compareTo(ar.bytes(x), &k) })
 	if found && insert {
-		return change{}, sp.tupleFound(pk)
+		return sp.tupleFound(pk)
 	}
 	if !found {
 		old = 0
 	}
 	if err := sp.checkUnique(t, old); err != nil {
-		return change{}, err
+		return err
 	}
-	return sp.prepared(old, t), nil
+	*ch = change{old: old, newT: t}
+	return nil
 }
 
 // findUnique resolves the index of an UPDATE or DELETE.
@@ -369,28 +370,20 @@ func (sp *Space) findUnique(id uint32) (*Index, *ApplyError) {
 	return ix, nil
 }
 
-func (sp *Space) prepareDelete(indexID uint32, key []any) (change, *ApplyError) {
+func (sp *Space) prepareDelete(ch *change, indexID uint32, key []any) *ApplyError {
 	ix, err := sp.findUnique(indexID)
 	if err != nil {
-		return change{}, err
+		return err
 	}
 	if err := ix.kd.validateKey(key); err != nil {
-		return change{}, err
+		return err
 	}
 	old, found := sp.lookup(ix, key)
 	if !found {
-		return change{}, nil
+		return nil
 	}
-	return sp.prepared(old, nil), nil
-}
-
-// prepared is the change replacing old (0: none) with t (nil: none).
-func (sp *Space) prepared(old tref, t Tuple) change {
-	ch := change{old: old, newT: t}
-	if old != 0 {
-		ch.oldT = sp.ar().bytes(old)
-	}
-	return ch
+	*ch = change{old: old}
+	return nil
 }
 
 // checkNewPrimary verifies that the result of an UPDATE keeps the
@@ -412,64 +405,66 @@ func (sp *Space) fieldNames() fieldLookup {
 	return func(name string) (int, bool) { return sp.format.fieldNo(name) }
 }
 
-func (sp *Space) prepareUpdate(req *Request, key, ops []any) (change, *ApplyError) {
+func (sp *Space) prepareUpdate(ch *change, req *Request, key, ops []any) *ApplyError {
 	ix, err := sp.findUnique(req.IndexID)
 	if err != nil {
-		return change{}, err
+		return err
 	}
 	if err := ix.kd.validateKey(key); err != nil {
-		return change{}, err
+		return err
 	}
 	oldRef, found := sp.lookup(ix, key)
 	if !found {
-		return change{}, nil
+		return nil
 	}
 	old := sp.ar().bytes(oldRef)
 	decoded, err := decodeOps(ops, int64(req.IndexBase), sp.fieldNames())
 	if err != nil {
-		return change{}, err
+		return err
 	}
 	u := newUpdater(old.Decode())
 	for i := range decoded {
 		if err := u.apply(&decoded[i]); err != nil {
-			return change{}, err
+			return err
 		}
 	}
 	t, err := newTuple(u.result(sp.format.isDouble))
 	if err != nil {
-		return change{}, err
+		return err
 	}
 	if err := sp.format.validate(t); err != nil {
-		return change{}, err
+		return err
 	}
 	if err := sp.checkNewPrimary(old, t); err != nil {
-		return change{}, err
+		return err
 	}
 	if err := sp.checkUnique(t, oldRef); err != nil {
-		return change{}, err
+		return err
 	}
-	return sp.prepared(oldRef, t), nil
+	*ch = change{old: oldRef, newT: t}
+	return nil
 }
 
-func (sp *Space) prepareUpsert(req *Request, t Tuple, ops []any) (change, *ApplyError) {
+func (sp *Space) prepareUpsert(ch *change, req *Request, t Tuple, ops []any) *ApplyError {
 	if err := sp.format.validate(t); err != nil {
-		return change{}, err
+		return err
 	}
 	pk := sp.primary()
 	if pk == nil {
-		return change{}, sp.noIndex(0)
+		return sp.noIndex(0)
 	}
 	decoded, err := decodeOps(ops, int64(req.IndexBase), sp.fieldNames())
 	if err != nil {
-		return change{}, err
+		return err
 	}
 	ar := sp.ar()
 	oldRef, found := pk.tree.get(func(x tref) int { return pk.kd.compare(ar.bytes(x), t) })
 	if !found {
 		if err := sp.checkUnique(t, 0); err != nil {
-			return change{}, err
+			return err
 		}
-		return sp.prepared(0, t), nil
+		*ch = change{old: 0, newT: t}
+		return nil
 	}
 	old := ar.bytes(oldRef)
 	oldValues := old.Decode()
@@ -480,10 +475,10 @@ func (sp *Space) prepareUpsert(req *Request, t Tuple, ops []any) (change, *Apply
 	}
 	nt, err := newTuple(u.result(sp.format.isDouble))
 	if err != nil {
-		return change{}, err
+		return err
 	}
 	if err := sp.format.validate(nt); err != nil {
-		return change{}, err
+		return err
 	}
 	if pk.kd.compare(old, nt) != 0 {
 		var keyMask uint64
@@ -493,19 +488,20 @@ func (sp *Space) prepareUpsert(req *Request, t Tuple, ops []any) (change, *Apply
 		if keyMask&columnMask(decoded, len(oldValues)) != 0 {
 			// Tarantool logs ER_CANT_UPDATE_PRIMARY_KEY and does
 			// nothing.
-			return change{}, nil
+			return nil
 		}
 		// Tarantool misses the change of the key when the operations
 		// address it only through negative field numbers it resolves
 		// against a stale field count: the tuple moves to its new key.
 		if _, dup := pk.tree.get(func(x tref) int { return pk.kd.compare(ar.bytes(x), nt) }); dup {
-			return change{}, sp.tupleFound(pk)
+			return sp.tupleFound(pk)
 		}
 	}
 	if err := sp.checkUnique(nt, oldRef); err != nil {
-		return change{}, err
+		return err
 	}
-	return sp.prepared(oldRef, nt), nil
+	*ch = change{old: oldRef, newT: nt}
+	return nil
 }
 
 // rebuild returns a new set of indexes (sorted by id) with the maintained

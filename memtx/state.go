@@ -194,12 +194,15 @@ func (s *State) apply(req Request, keepOld *Tuple) (change, *ApplyError) {
 	if s.deferKeys || sp.keysDeferred {
 		s.deferKeysFor(sp, req.Type)
 	}
-	ch, err := s.prepare(sp, &req)
-	if err != nil {
+	var ch change
+	if err := s.prepare(sp, &req, &ch); err != nil {
 		return change{}, err
 	}
 	if ch.old == 0 && ch.newT == nil {
 		return change{}, nil
+	}
+	if ch.old != 0 {
+		ch.oldT = s.env.arena.bytes(ch.old)
 	}
 	if err := s.checkMemory(ch.newT); err != nil {
 		return change{}, err
@@ -215,6 +218,7 @@ func (s *State) apply(req Request, keepOld *Tuple) (change, *ApplyError) {
 		s.seqCache, s.seqIdle = nil, false
 	}
 	var effect func()
+	var err *ApplyError
 	switch sp.ID {
 	case box.SpaceSpace:
 		effect, err = s.ddlSpace(ch)
@@ -291,46 +295,46 @@ func normTuple(v []any, canonical bool) ([]any, *ApplyError) {
 	return n.([]any), nil
 }
 
-func (s *State) prepare(sp *Space, req *Request) (change, *ApplyError) {
+func (s *State) prepare(sp *Space, req *Request, ch *change) *ApplyError {
 	switch req.Type {
 	case box.TypeInsert, box.TypeReplace:
 		t, err := req.storedTuple()
 		if err != nil {
-			return change{}, err
+			return err
 		}
-		return sp.prepareReplace(t, req.Type == box.TypeInsert)
+		return sp.prepareReplace(ch, t, req.Type == box.TypeInsert)
 	case box.TypeDelete:
 		if req.Key == nil {
-			return change{}, boxError(box.ErrMissingRequestField, "KEY")
+			return boxError(box.ErrMissingRequestField, "KEY")
 		}
 		key, err := normTuple(req.Key, req.canonical)
 		if err != nil {
-			return change{}, err
+			return err
 		}
-		return sp.prepareDelete(req.IndexID, key)
+		return sp.prepareDelete(ch, req.IndexID, key)
 	case box.TypeUpdate:
 		if req.Key == nil {
-			return change{}, boxError(box.ErrMissingRequestField, "KEY")
+			return boxError(box.ErrMissingRequestField, "KEY")
 		}
 		key, err := normTuple(req.Key, req.canonical)
 		if err != nil {
-			return change{}, err
+			return err
 		}
 		ops, err := normOps(req.Ops, req.canonical)
 		if err != nil {
-			return change{}, err
+			return err
 		}
-		return sp.prepareUpdate(req, key, ops)
+		return sp.prepareUpdate(ch, req, key, ops)
 	}
 	t, err := req.storedTuple()
 	if err != nil {
-		return change{}, err
+		return err
 	}
 	ops, err := normOps(req.Ops, req.canonical)
 	if err != nil {
-		return change{}, err
+		return err
 	}
-	return sp.prepareUpsert(req, t, ops)
+	return sp.prepareUpsert(ch, req, t, ops)
 }
 
 // storedTuple returns the tuple of an INSERT, REPLACE or UPSERT in its
