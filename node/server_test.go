@@ -144,18 +144,7 @@ func TestRequestsBehindALimboWait(t *testing.T) {
 	f1 := c.Send(iproto.ReplaceRequest{Space: sid, Tuple: []any{1, "no quorum"}})
 	waitFor(t, "the write to wait in the limbo", 5*time.Second, func() bool { return queueLen(n) > 0 })
 	f2 := c.Send(iproto.ReplaceRequest{Space: aid, Tuple: []any{1, "behind"}})
-	for i, tc := range []struct {
-		f    *client.Future
-		code box.ErrorCode
-	}{{f1, box.ErrSyncQuorumTimeout}, {f2, box.ErrSyncRollback}} {
-		resp, err := tc.f.Wait(ctx(t))
-		if err == nil {
-			err = resp.Err()
-		}
-		if !iproto.IsCode(err, tc.code) {
-			t.Errorf("request %d: %v, want %s", i+1, err, tc.code)
-		}
-	}
+	wantCodes(t, []*client.Future{f1, f2}, box.ErrSyncQuorumTimeout, box.ErrSyncRollback)
 	// The connection goes on serving, with its replies in order.
 	call(t, c, "box.cfg", map[string]any{"replication_synchro_quorum": 1})
 	var fs []*client.Future

@@ -105,18 +105,7 @@ func TestSyncTimeoutRollback(t *testing.T) {
 	call(t, c, "box.cfg", map[string]any{"replication_synchro_quorum": 2, "replication_synchro_timeout": 0.2})
 	f1 := c.Send(iproto.ReplaceRequest{Space: sid, Tuple: []any{2, "lost"}})
 	f2 := c.Send(iproto.ReplaceRequest{Space: aid, Tuple: []any{1, "behind"}})
-	for i, tc := range []struct {
-		f    *client.Future
-		code box.ErrorCode
-	}{{f1, box.ErrSyncQuorumTimeout}, {f2, box.ErrSyncRollback}} {
-		resp, err := tc.f.Wait(ctx(t))
-		if err == nil {
-			err = resp.Err()
-		}
-		if !iproto.IsCode(err, tc.code) {
-			t.Errorf("request %d: %v, want %s", i+1, err, tc.code)
-		}
-	}
+	wantCodes(t, []*client.Future{f1, f2}, box.ErrSyncQuorumTimeout, box.ErrSyncRollback)
 	call(t, c, "box.cfg", map[string]any{"replication_synchro_quorum": 1})
 	if _, err := c.Replace(ctx(t), sid, []any{3, "after"}); err != nil {
 		t.Fatal(err)
@@ -202,5 +191,20 @@ require('fiber').sleep(0.1)`)
 	inst.Start(t)
 	if got := jsonOf(t, inst.Eval(t, "return box.space.s:select{}")[0]); got != `[[1,"confirmed"],[2,"pending"],[3,"node"]]` {
 		t.Errorf("Tarantool: %s", got)
+	}
+}
+
+// wantCodes waits for the replies of fs and checks that each is the
+// error with the code of the same position.
+func wantCodes(t *testing.T, fs []*client.Future, codes ...box.ErrorCode) {
+	t.Helper()
+	for i, f := range fs {
+		resp, err := f.Wait(ctx(t))
+		if err == nil {
+			err = resp.Err()
+		}
+		if !iproto.IsCode(err, codes[i]) {
+			t.Errorf("request %d: %v, want %s", i+1, err, codes[i])
+		}
 	}
 }
