@@ -401,14 +401,20 @@ func (n *Node) execBatch(b *batch, salt []byte, sessp **session) {
 		if !locked {
 			return
 		}
+		queued := false
 		if len(e.rows) > 0 {
-			n.wal.submitEntry(e)
+			queued = n.wal.queue(e)
 		} else {
 			b.groups = b.groups[:gi] // nothing logged: no entry
 		}
 		e, locked = nil, false
 		n.rowTime = 0
 		n.mu.Unlock()
+		if queued {
+			// Out of the lock: the write, when this goroutine does it,
+			// holds up no other request's execution.
+			n.wal.flush()
+		}
 	}
 	for i := range b.items {
 		it := &b.items[i]

@@ -65,6 +65,11 @@ type walOptions struct {
 // Files rotate between transactions once they exceed maxSize; each new
 // file is named by the vclock before its first row and records the
 // previous file's vclock as PrevVClock.
+//
+// The writer goroutine writes what is queued when woken; a submitter
+// that finds no write going on may write the queue itself (flush), as a
+// group commit's leader, which spares the two goroutine wake-ups of a
+// hand-over when the WAL is idle.
 type wal struct {
 	opts walOptions
 	// Entries wait in pending; notify wakes the writer (one wake-up for
@@ -76,7 +81,10 @@ type wal struct {
 	closed  chan struct{}
 	done    chan struct{}
 
-	// Owned by the writer goroutine.
+	// wmu is held by whoever writes: the writer goroutine or a flush.
+	wmu     sync.Mutex
+	stopped bool          // the writer has closed the last file
+	spare   []*walEntry   // the other queue buffer
 	vclock  format.VClock // vclock after the last row written
 	prev    format.VClock // vclock of the current file's start
 	hasPrev bool
@@ -126,19 +134,69 @@ func (w *wal) submit(rows []walRow) <-chan error {
 // submitEntry queues an entry; its done channel (buffered) gets the
 // result of the write.
 func (w *wal) submitEntry(e *walEntry) {
+	if w.queue(e) {
+		w.wake()
+	}
+}
+
+// queue adds an entry to the queue, or fails it when the WAL is closed.
+func (w *wal) queue(e *walEntry) bool {
 	select {
 	case <-w.closed:
 		e.done <- errWALClosed
-		return
+		return false
 	default:
 	}
 	w.qmu.Lock()
 	w.pending = append(w.pending, e)
 	w.qmu.Unlock()
+	return true
+}
+
+// wake makes the writer goroutine look at the queue.
+func (w *wal) wake() {
 	select {
 	case w.notify <- struct{}{}:
 	default:
 	}
+}
+
+// flush writes the queue on the calling goroutine when no write is going
+// on, else leaves it to the writer goroutine. Entries queued with queue
+// must be followed by a flush (or a wake).
+func (w *wal) flush() {
+	if !w.wmu.TryLock() {
+		w.wake()
+		return
+	}
+	w.writeQueued()
+	w.wmu.Unlock()
+	w.qmu.Lock()
+	more := len(w.pending) > 0
+	w.qmu.Unlock()
+	if more {
+		w.wake()
+	}
+}
+
+// writeQueued writes the entries queued so far as one batch (w.wmu
+// held); once the writer has stopped they fail.
+func (w *wal) writeQueued() {
+	w.qmu.Lock()
+	b := w.pending
+	w.pending, w.spare = w.spare[:0], nil
+	w.qmu.Unlock()
+	if len(b) > 0 {
+		if w.stopped {
+			for _, e := range b {
+				e.done <- errWALClosed
+			}
+		} else {
+			w.writeBatch(b)
+		}
+		clear(b)
+	}
+	w.spare = b[:0]
 }
 
 var errWALClosed = errors.New("the WAL is closed")
@@ -171,31 +229,25 @@ func (w *wal) close() error {
 
 func (w *wal) loop() {
 	defer close(w.done)
-	var batch []*walEntry
-	take := func() []*walEntry {
-		w.qmu.Lock()
-		batch, w.pending = w.pending, batch[:0]
-		w.qmu.Unlock()
-		return batch
-	}
 	for {
 		select {
 		case <-w.notify:
-			if b := take(); len(b) > 0 {
-				w.writeBatch(b)
-			}
+			w.wmu.Lock()
+			w.writeQueued()
+			w.wmu.Unlock()
 		case ch := <-w.rotate:
-			if b := take(); len(b) > 0 {
-				w.writeBatch(b)
-			}
+			w.wmu.Lock()
+			w.writeQueued()
 			ch <- w.closeFile()
+			w.wmu.Unlock()
 		case <-w.closed:
-			if b := take(); len(b) > 0 {
-				w.writeBatch(b)
-			}
+			w.wmu.Lock()
+			w.writeQueued()
 			if err := w.closeFile(); err != nil && w.err == nil {
 				w.err = err
 			}
+			w.stopped = true
+			w.wmu.Unlock()
 			return
 		}
 	}
