@@ -90,6 +90,9 @@ func (l *Limbo) Append(id uint64, first, lsn uint64, sync bool) *box.Error {
 // CONFIRM or ROLLBACK covering it decides it.
 func (l *Limbo) Restore(id uint64, origin uint32, first, lsn uint64, sync bool) {
 	l.q.Commit(synchro.Entry{Origin: origin, First: first, LSN: lsn, Sync: sync, ID: id}, true)
+	if origin == l.self {
+		l.Ack(l.self, lsn) // it is in this instance's WAL
+	}
 }
 
 // Written records that the WAL write of the transaction ending at lsn is
@@ -254,13 +257,19 @@ func (l *Limbo) Claim(term uint64, quorumLSN func(owner uint32) uint64) (body fo
 	switch owner {
 	case 0:
 	case l.self:
-		// Its own entries that gathered their quorum are confirmed,
-		// the others rolled back.
+		// Its own entries are confirmed once they all have their
+		// quorum (box_wait_limbo_acked): one without an ACK known here
+		// may have its quorum all the same (ACKs lost in a restart), and
+		// a leader that confirmed it may follow.
 		done := max(l.confirmed, l.pendingConfirm)
 		for _, e := range l.q.Entries() {
-			if e.Sync && e.LSN <= done {
-				lsn = max(lsn, e.LSN)
+			if !e.Sync {
+				continue
 			}
+			if e.LSN > done {
+				return format.Synchro{}, false
+			}
+			lsn = max(lsn, e.LSN)
 		}
 		lsn = max(lsn, done)
 	default:

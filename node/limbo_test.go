@@ -99,3 +99,24 @@ func TestLimboClaimAfterOwnershipChange(t *testing.T) {
 		t.Fatalf("the peer refuses %+v: %v", body, err)
 	}
 }
+
+// TestLimboClaimWaitsForOwnEntries: a former owner back as leader with an
+// entry whose quorum it does not know (ACKs lost in a restart) waits for
+// it before its PROMOTE instead of rolling it back: the replicas may have
+// it, and a leader that confirmed it may follow. Found by the replica-set
+// simulation (confirmed on two nodes, rolled back on the third).
+func TestLimboClaimWaitsForOwnEntries(t *testing.T) {
+	l := NewLimbo(1, 2)
+	l.Queue().SetRules(synchro.RulesFor("2.11.0"))
+	l.Applied(box.TypePromote, format.Synchro{Term: 2, HasTerm: true})
+	l.Restore(2, 1, 2, 2, true) // recovered from the WAL after a restart
+	l.Restore(3, 1, 3, 3, true)
+	if body, ready := l.Claim(3, func(uint32) uint64 { return 0 }); ready {
+		t.Fatalf("claims %+v with 1:3 unacknowledged", body)
+	}
+	l.Ack(2, 3)
+	body, ready := l.Claim(3, func(uint32) uint64 { return 0 })
+	if !ready || body.LSN != 3 {
+		t.Fatalf("claim %+v ready %v", body, ready)
+	}
+}
