@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -69,6 +71,9 @@ type SetResult struct {
 	// leader's asynchronous rows, which its successor never had
 	// (asynchronous replication loses them on failover).
 	AsyncSplits int
+	// CutOffSplits counts verify's split-brain findings between two
+	// owners' histories, one of them on a node cut off.
+	CutOffSplits int
 	// Stuck: no quorum is left because the leader's asynchronous rows of
 	// an old term are refused by the others.
 	Stuck bool
@@ -92,7 +97,7 @@ func (r *SetResult) String() string {
 		s += fmt.Sprintf("; %d split-brains of lost asynchronous rows", r.AsyncSplits)
 	}
 	if len(r.CutOff) > 0 {
-		s += fmt.Sprintf("; cut off by split-brain: nodes %v", r.CutOff)
+		s += fmt.Sprintf("; cut off by split-brain: nodes %v (%d verify findings)", r.CutOff, r.CutOffSplits)
 	}
 	if r.Stuck {
 		s += "; stuck: the leader's old asynchronous rows are refused"
@@ -178,7 +183,7 @@ func (s SetScenario) Run(trace io.Writer, dir string) SetResult {
 		rs.Check.failf("the history is not linearizable")
 	}
 	if dir != "" {
-		res.Findings, res.AsyncSplits = rs.verifyFiles(dir, wl)
+		res.Findings, res.AsyncSplits, res.CutOffSplits = rs.verifyFiles(dir, wl)
 	}
 	res.Violations = rs.Check.Violations
 	res.Terms = rs.Check.Terms
@@ -340,25 +345,33 @@ func (rs *ReplicaSet) writeFiles(dir string, id int) error {
 // told. It returns verify's error findings, and how many of them are an
 // old leader's asynchronous rows its successor never had (expected of
 // asynchronous replication; every other one is a violation).
-func (rs *ReplicaSet) verifyFiles(dir string, wl *workload) (bad []*verify.Finding, asyncSplits int) {
+func (rs *ReplicaSet) verifyFiles(dir string, wl *workload) (bad []*verify.Finding, asyncSplits, cutSplits int) {
 	var srcs []verify.Source
 	for id := 1; id <= rs.opts.Nodes; id++ {
 		d := filepath.Join(dir, fmt.Sprintf("node%d", id))
 		if err := rs.writeFiles(d, id); err != nil {
 			rs.Check.failf("node %d: writing files: %v", id, err)
-			return nil, 0
+			return nil, 0, 0
 		}
 		srcs = append(srcs, verify.Source{Name: fmt.Sprintf("node%d", id), Dir: d})
 	}
 	rep, err := verify.Run(context.Background(), srcs, verify.Options{Parallel: 1})
 	if err != nil {
 		rs.Check.failf("verify: %v", err)
-		return nil, 0
+		return nil, 0, 0
 	}
 	for _, f := range rep.Findings {
 		if f.Kind == verify.KindSplitBrain && len(f.Sides) == 2 &&
 			rs.onlyAsync(f.Sides[0].ReplicaID, f.Sides[0].LSNFrom, f.Sides[0].LSNTo) {
 			asyncSplits++
+			continue
+		}
+		if f.Kind == verify.KindSplitBrain && len(f.Sides) == 2 && strings.Contains(f.Sides[0].What, "old owner") &&
+			slices.ContainsFunc(f.Instances, rs.cutOffName) {
+			// Two owners' histories, one of them on a node the others
+			// cut off (an unreplicated claim of a superseded term): the
+			// refusal is the split-brain, reported with the cut-off node.
+			cutSplits++
 			continue
 		}
 		if f.Severity == verify.Error || f.Kind == verify.KindSplitBrain || f.Kind == verify.KindStaleTerm {
@@ -387,7 +400,16 @@ func (rs *ReplicaSet) verifyFiles(dir string, wl *workload) (bad []*verify.Findi
 			}
 		}
 	}
-	return bad, asyncSplits
+	return bad, asyncSplits, cutSplits
+}
+
+// cutOffName reports whether the node of a verify source name is cut off.
+func (rs *ReplicaSet) cutOffName(name string) bool {
+	var id int
+	if _, err := fmt.Sscanf(name, "node%d", &id); err != nil || id < 1 || id > rs.opts.Nodes {
+		return false
+	}
+	return rs.CutOff(id)
 }
 
 // onlyAsync reports whether the data rows from..to of replica id, in its

@@ -20,7 +20,7 @@ func replay(test string, seed uint64) string {
 // seeds by default, XLOGTOOL_SIM_SEEDS=N runs N, and XLOGTOOL_SIM_SEED=S
 // runs seed S alone and prints its trace.
 func TestSimulation(t *testing.T) {
-	seed, one, seeds := seedsFromEnv(t, 300)
+	seed, one, first, last := seedsFromEnv(t, 300)
 	if one {
 		res := NewScenario(seed).Run(traceWriter{t})
 		t.Log(res.String())
@@ -31,7 +31,7 @@ func TestSimulation(t *testing.T) {
 	}
 	var worst time.Duration
 	failed := 0
-	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+	for seed := first; seed <= last; seed++ {
 		res := NewScenario(seed).Run(nil)
 		if res.Failed() {
 			failed++
@@ -42,28 +42,37 @@ func TestSimulation(t *testing.T) {
 		}
 		worst = max(worst, res.Elected)
 	}
-	t.Logf("%d seeds, slowest election after healing %v", seeds, worst)
+	t.Logf("seeds %d-%d, slowest election after healing %v", first, last, worst)
 }
 
 // seedsFromEnv reads XLOGTOOL_SIM_SEED, one seed to replay (one), and
-// XLOGTOOL_SIM_SEEDS, how many seeds to run (def by default).
-func seedsFromEnv(t *testing.T, def int) (seed uint64, one bool, seeds int) {
+// XLOGTOOL_SIM_SEEDS, how many seeds to run (def by default), from
+// XLOGTOOL_SIM_FIRST on (1 by default): seeds first..last.
+func seedsFromEnv(t *testing.T, def int) (seed uint64, one bool, first, last uint64) {
 	if s := os.Getenv("XLOGTOOL_SIM_SEED"); s != "" {
 		seed, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
 			t.Fatalf("XLOGTOOL_SIM_SEED=%q: %v", s, err)
 		}
-		return seed, true, 1
+		return seed, true, seed, seed
 	}
-	seeds = def
+	n := def
 	if s := os.Getenv("XLOGTOOL_SIM_SEEDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
 			t.Fatalf("XLOGTOOL_SIM_SEEDS=%q: want a positive number", s)
 		}
-		seeds = n
+		n = v
 	}
-	return 0, false, seeds
+	first = 1
+	if s := os.Getenv("XLOGTOOL_SIM_FIRST"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || v < 1 {
+			t.Fatalf("XLOGTOOL_SIM_FIRST=%q: want a positive number", s)
+		}
+		first = v
+	}
+	return 0, false, first, first + uint64(n) - 1
 }
 
 type traceWriter struct{ t *testing.T }
