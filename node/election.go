@@ -855,7 +855,16 @@ func (n *Node) electionCheckWrite(spaceID uint32) error {
 // outdated owner's waiting transactions into NOPs by them. 2.6.0 writes
 // no flags, and neither does the node with elections off.
 func (n *Node) syncFlags(queued, sync bool) uint64 {
-	if !n.cfg.electionOn() || !queued {
+	if !n.cfg.electionOn() {
+		return 0
+	}
+	return SyncFlags(queued, sync)
+}
+
+// SyncFlags are 2.11's header flags of a transaction row: WAIT_SYNC when
+// it waits in the queue, with WAIT_ACK when it is synchronous.
+func SyncFlags(queued, sync bool) uint64 {
+	if !queued {
 		return 0
 	}
 	f := uint64(box.FlagWaitSync)

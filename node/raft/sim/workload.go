@@ -224,7 +224,6 @@ func (r *Replica) execute(op *Op) *box.Error {
 	}
 	queued := r.Limbo.Queued(sync)
 	lsn := r.vclock.Get(r.id) + 1
-	var flags uint64
 	if queued {
 		if e := r.Limbo.Append(r.nextTx+1, lsn, lsn, sync); e != nil {
 			if err := node.Undo(r.State, space, ch); err != nil {
@@ -234,11 +233,8 @@ func (r *Replica) execute(op *Op) *box.Error {
 		}
 		r.nextTx++
 		r.pending[r.nextTx] = &pendingTx{changes: []change{{space: space, ch: ch}}, op: op}
-		flags = box.FlagWaitSync
-		if sync {
-			flags |= box.FlagWaitAck
-		}
 	}
+	flags := node.SyncFlags(queued, sync)
 	rs.Check.wrote(int(r.id), r.E.Status().Term)
 	op.Node, op.LSN = r.id, lsn
 	r.logRow(box.TypeInsert, insertBody(space, key, val), false, flags, func() {
