@@ -18,8 +18,10 @@
 //
 // # Writes
 //
-// Requests run in arrival order against the storage engine; a transaction
-// gets its LSNs and goes to the WAL writer (wal.go), which writes whatever
+// Requests run in arrival order against the storage engine under one
+// lock; a transaction gets its LSNs and goes to the WAL writer (wal.go)
+// before the lock is let go. Whoever writes — the WAL's goroutine or,
+// when no write is going on, the connection that queued — writes whatever
 // has queued up in one batch, one write and, with wal_mode fsync, one
 // fsync, and only then lets the requests answer. The WAL rotates between
 // transactions, each new file carrying the previous one's vclock.
@@ -29,7 +31,11 @@
 // The IPROTO server (server.go) sends the greeting, authenticates with
 // chap-sha1 against _user, checks privileges from _priv, executes SELECT
 // and DML and the built-in functions clients call remotely (call.go), and
-// answers everything else with Tarantool's error codes and messages.
+// answers everything else with Tarantool's error codes and messages. A
+// connection is served by one goroutine that takes the pipelined requests
+// that have arrived as a batch: the batch's DML requests are applied in
+// one hold of the lock and logged as one WAL entry, and the replies go
+// out in request order with one write once the WAL has them.
 //
 // # Synchronous transactions and checkpoints
 //
