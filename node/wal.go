@@ -80,10 +80,10 @@ type wal struct {
 	rotate  chan chan error
 	closed  chan struct{}
 	done    chan struct{}
+	qclosed bool // the writer's last look at the queue was taken
 
 	// wmu is held by whoever writes: the writer goroutine or a flush.
 	wmu     sync.Mutex
-	stopped bool          // the writer has closed the last file
 	spare   []*walEntry   // the other queue buffer
 	vclock  format.VClock // vclock after the last row written
 	prev    format.VClock // vclock of the current file's start
@@ -141,13 +141,12 @@ func (w *wal) submitEntry(e *walEntry) {
 
 // queue adds an entry to the queue, or fails it when the WAL is closed.
 func (w *wal) queue(e *walEntry) bool {
-	select {
-	case <-w.closed:
+	w.qmu.Lock()
+	if w.qclosed {
+		w.qmu.Unlock()
 		e.done <- errWALClosed
 		return false
-	default:
 	}
-	w.qmu.Lock()
 	w.pending = append(w.pending, e)
 	w.qmu.Unlock()
 	return true
@@ -169,7 +168,7 @@ func (w *wal) flush() {
 		w.wake()
 		return
 	}
-	w.writeQueued()
+	w.writeQueued(false)
 	w.wmu.Unlock()
 	w.qmu.Lock()
 	more := len(w.pending) > 0
@@ -180,20 +179,15 @@ func (w *wal) flush() {
 }
 
 // writeQueued writes the entries queued so far as one batch (w.wmu
-// held); once the writer has stopped they fail.
-func (w *wal) writeQueued() {
+// held); last closes the queue: later entries fail.
+func (w *wal) writeQueued(last bool) {
 	w.qmu.Lock()
 	b := w.pending
 	w.pending, w.spare = w.spare[:0], nil
+	w.qclosed = w.qclosed || last
 	w.qmu.Unlock()
 	if len(b) > 0 {
-		if w.stopped {
-			for _, e := range b {
-				e.done <- errWALClosed
-			}
-		} else {
-			w.writeBatch(b)
-		}
+		w.writeBatch(b)
 		clear(b)
 	}
 	w.spare = b[:0]
@@ -233,20 +227,19 @@ func (w *wal) loop() {
 		select {
 		case <-w.notify:
 			w.wmu.Lock()
-			w.writeQueued()
+			w.writeQueued(false)
 			w.wmu.Unlock()
 		case ch := <-w.rotate:
 			w.wmu.Lock()
-			w.writeQueued()
+			w.writeQueued(false)
 			ch <- w.closeFile()
 			w.wmu.Unlock()
 		case <-w.closed:
 			w.wmu.Lock()
-			w.writeQueued()
+			w.writeQueued(true)
 			if err := w.closeFile(); err != nil && w.err == nil {
 				w.err = err
 			}
-			w.stopped = true
 			w.wmu.Unlock()
 			return
 		}
