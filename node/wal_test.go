@@ -3,9 +3,13 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/internal/tarantooltest"
 	"github.com/xlogtool/xlogtool/iproto/client"
@@ -113,4 +117,78 @@ func ourRows(t *testing.T, path string) []rowID {
 		out = append(out, rowID{row.Header.LSN, row.Header.Type.String()})
 	})
 	return out
+}
+
+// Goroutines that queue entries and write them themselves (flush), the
+// writer goroutine and a close racing with them: every entry gets one
+// outcome, the written ones are in the file in LSN order, and none
+// queued after the close is written.
+func TestWALLeadersAndClose(t *testing.T) {
+	dir := t.TempDir()
+	w := openWAL(walOptions{dir: dir, instance: newUUID(), version: "2.6.0", maxSize: 1 << 30, log: NewLogger(nil)}, format.VClock{}, nil)
+	var mu sync.Mutex // orders LSNs with queueing, as Node.mu does
+	lsn := uint64(0)
+	const writers, each = 4, 300
+	results := make(chan error, writers*each)
+	var wg sync.WaitGroup
+	for g := 0; g < writers; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				mu.Lock()
+				lsn++
+				e := &walEntry{rows: []walRow{{header: format.Header{Type: box.TypeNop, ReplicaID: 1, LSN: lsn, TSN: lsn, Commit: true}}},
+					done: make(chan error, 1)}
+				queued := w.queue(e)
+				mu.Unlock()
+				if queued {
+					if i%2 == 0 {
+						w.flush()
+					} else {
+						w.wake()
+					}
+				}
+				results <- <-e.done
+			}
+		}(g)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	close(results)
+	written := 0
+	for err := range results {
+		switch {
+		case err == nil:
+			written++
+		case !errors.Is(err, errWALClosed):
+			t.Fatal(err)
+		}
+	}
+	var got []uint64
+	_, xlogs, err := dirFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range xlogs {
+		eachRow(t, f.Path, func(r *format.Row) { got = append(got, r.LSN) })
+	}
+	t.Logf("%d of %d entries written before the close", written, writers*each)
+	if len(got) != written {
+		t.Fatalf("%d rows in the files, %d entries written", len(got), written)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i] <= got[i-1] {
+			t.Fatalf("row %d: LSN %d after %d", i, got[i], got[i-1])
+		}
+	}
+	// After the close an entry fails at once.
+	e := &walEntry{done: make(chan error, 1)}
+	w.submitEntry(e)
+	if err := <-e.done; !errors.Is(err, errWALClosed) {
+		t.Fatalf("entry after the close: %v", err)
+	}
 }
