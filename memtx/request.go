@@ -50,6 +50,18 @@ func (r RawRequest) DecodeIn(arena *TupleArena) (Request, error) { return r.deco
 // executed (the state stores a copy of it in its arena).
 func (r RawRequest) DecodeShared() (Request, error) { return r.decode(nil, true) }
 
+// Owned returns the request with its tuple copied into the arena: a
+// request of DecodeShared that must outlive the bytes it was decoded
+// from. Its other values never share them.
+func (r Request) Owned(arena *TupleArena) Request {
+	if r.tuple != nil {
+		t := arena.alloc(len(r.tuple))
+		copy(t, r.tuple)
+		r.tuple = t
+	}
+	return r
+}
+
 func (r RawRequest) decode(arena *TupleArena, shared bool) (Request, error) {
 	req := Request{Type: r.Type, SpaceID: r.SpaceID, IndexID: r.IndexID, IndexBase: r.IndexBase, canonical: true}
 	decode := func(name string, b []byte) ([]any, error) {

@@ -314,8 +314,10 @@ type recoverer struct {
 	// txKept rows came before that one.
 	asm    *format.TxAssembler
 	txDecs []decoded
-	txCut  bool
-	txKept int
+	// txArena holds the tuples of txDecs kept beyond their batch.
+	txArena memtx.TupleArena
+	txCut   bool
+	txKept  int
 	// cur is the row being handled.
 	cur format.Row
 
@@ -548,7 +550,9 @@ func (rc *recoverer) replayXlog(ctx context.Context, x *logFile) error {
 	rc.res.Xlogs = append(rc.res.Xlogs, x.path)
 	rc.lastLSN = [format.VClockMax]uint64{}
 	var n int64
-	err = pipeline(ctx, r, false, func(b *pipeBatch) bool {
+	// The tuples of decoded rows stay in their batch: those of a
+	// transaction still open when the batch is done are copied out.
+	err = pipeline(ctx, r, true, func(b *pipeBatch) bool {
 		for i := range b.rows {
 			p := &b.rows[i]
 			rc.cur = p.row(b)
@@ -557,6 +561,7 @@ func (rc *recoverer) replayXlog(ctx context.Context, x *logFile) error {
 				return false
 			}
 		}
+		rc.keepOpenTx()
 		n += int64(len(b.rows))
 		if len(b.rows) > 0 && n&(1<<14-1) < pipeBatchRows && rc.opts.Progress != nil {
 			rc.opts.Progress(rc.done+b.rows[len(b.rows)-1].pos.Block, rc.total)
@@ -722,6 +727,17 @@ func (rc *recoverer) torn(t *format.Tx, next *format.Row) {
 		rc.res.Counts.Torn++
 	}
 	rc.resetTx()
+}
+
+// keepOpenTx copies the tuples of the open transaction's decoded rows
+// out of the batch they were read into, which is about to be reused.
+func (rc *recoverer) keepOpenTx() {
+	for i := range rc.txDecs {
+		d := &rc.txDecs[i]
+		if d.ok && d.err == nil && !d.owned {
+			d.req, d.owned = d.req.Owned(&rc.txArena), true
+		}
+	}
 }
 
 func (rc *recoverer) resetTx() {

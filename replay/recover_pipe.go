@@ -34,6 +34,8 @@ type decoded struct {
 	req memtx.Request
 	err error
 	ok  bool // req or err is set
+	// owned: the tuple is not the batch's (see recoverer.keepOpenTx).
+	owned bool
 }
 
 // row returns the row; its body lives as long as the batch.

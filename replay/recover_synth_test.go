@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -647,5 +648,43 @@ func TestRecoverOtherInstance(t *testing.T) {
 	wantKeys(t, res.State, 600, 1)
 	if got := findingKinds(res); got != "file" || len(res.Xlogs) != 1 {
 		t.Errorf("findings %s, xlogs %v", got, res.Xlogs)
+	}
+}
+
+// TestRecoverTransactionsAcrossBatches: transactions of many rows, most
+// of them spanning the batches rows are read in (the longest many more
+// than the pipeline holds), keep the tuples of their rows until their
+// last row is read, while the batches are reused.
+func TestRecoverTransactionsAcrossBatches(t *testing.T) {
+	dir := t.TempDir()
+	writeSnap(t, dir, synthState(t), vc(1, 0))
+	var rows []xrow
+	lsn := uint64(0)
+	want := map[uint64]string{}
+	for tx := range 12 {
+		var rs []xrow
+		for i := range 97 + tx*tx*tx*3 {
+			lsn++
+			name := fmt.Sprintf("tuple %d of transaction %d, row %d", lsn, tx, i)
+			rs = append(rs, ins(t, 1, lsn, 600, lsn, name))
+			want[lsn] = name
+		}
+		rows = append(rows, txn(rs...)...)
+	}
+	writeXlog(t, dir, vc(1, 0), rows...)
+	res := mustRecover(t, RecoverOptions{Paths: []string{dir}})
+	if res.HasErrors() {
+		t.Fatal(findingKinds(res))
+	}
+	n := 0
+	res.State.Space(600).Ascend(func(tu []any) bool {
+		if k := tu[0].(uint64); tu[1] != want[k] {
+			t.Fatalf("key %d: %v, want %q", k, tu[1], want[k])
+		}
+		n++
+		return true
+	})
+	if n != len(want) {
+		t.Errorf("%d tuples, want %d", n, len(want))
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -164,13 +163,6 @@ I/O errors.`,
 			opts, err := f.options(args)
 			if err != nil {
 				return err
-			}
-			if os.Getenv("GOGC") == "" {
-				// The state is built of many small objects that all
-				// stay: collecting less often saves about a fifth of
-				// the time at little cost in peak memory (see
-				// docs/replay.md).
-				debug.SetGCPercent(400)
 			}
 			bar := &progress.Lazy{W: os.Stderr, Label: "replay"}
 			if progress.IsTerminal(os.Stderr) {
