@@ -323,90 +323,55 @@ func (a *applier) acker(conn *client.ReplicationConn, points <-chan ackPoint) er
 	return nil
 }
 
-// applyRemote applies a transaction received from a master: the rows the
-// node already has are skipped, the others are applied to the state as
-// one transaction and written to the WAL with their origin's replica id,
-// LSN and TSN. It returns the channel the WAL write answers on (nil when
-// there was nothing to write).
+// applyRemote applies a transaction received from a master through the
+// applier's order of steps (Receiver.Take): the rows the node already has
+// are skipped, the others filtered, applied to the state as one
+// transaction, queued, and written to the WAL with their origin's replica
+// id, LSN and TSN; the decisions of received CONFIRM, ROLLBACK, PROMOTE
+// and DEMOTE rows are carried out. It returns the channel the WAL write
+// answers on (nil when there was nothing to write).
 func (n *Node) applyRemote(rows []*format.Row) (<-chan error, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.broken != nil {
 		return nil, n.broken
 	}
-	keep := make([]*format.Row, 0, len(rows))
-	for _, r := range rows {
-		if r.ReplicaID != 0 && r.LSN <= n.vclock.Get(r.ReplicaID) {
-			continue
-		}
-		keep = append(keep, r)
+	t, err := n.receiver().Take(rows)
+	if err != nil {
+		return nil, err
 	}
-	if len(keep) == 0 {
+	if len(t.Rows) == 0 {
 		return nil, nil
 	}
-	if err := n.filterReceivedTx(keep); err != nil {
-		return nil, err
+	if t.SchemaChanges > 0 {
+		n.schemaVersion.Add(uint64(t.SchemaChanges))
 	}
-	if err := n.st.Begin(); err != nil {
-		return nil, err
+	if t.Privileges {
+		n.privGen++
 	}
-	var synchros []*format.Row
-	var changes []receivedChange
-	syncSpace := false
-	for _, r := range keep {
-		switch {
-		case r.Type == box.TypeNop:
-		case r.Type.IsDML():
-			req, err := RowRequest(r)
-			var ch memtx.Change
-			if err == nil {
-				ch, err = n.st.Execute(req)
-			}
-			if err != nil {
-				n.st.Rollback()
-				return nil, err
-			}
-			if sp := n.st.Space(req.SpaceID); sp != nil {
-				syncSpace = syncSpace || sp.IsSync
-				if !sp.IsLocal && !sp.Temporary {
-					changes = append(changes, receivedChange{space: req.SpaceID, ch: ch})
-				}
-			}
-			if schemaSpaces[req.SpaceID] {
-				n.schemaVersion.Add(1)
-			}
-			if req.SpaceID == box.SpaceUser || req.SpaceID == box.SpacePriv {
-				n.privGen++
-			}
-		case r.Type == box.TypeConfirm || r.Type == box.TypeRollback || r.Type == box.TypePromote || r.Type == box.TypeDemote:
-			if err := n.filterReceivedSynchro(r); err != nil {
-				n.st.Rollback()
-				return nil, err
-			}
-			synchros = append(synchros, r)
-		default:
-			n.st.Rollback()
-			return nil, box.NewError(box.ErrUnknownRequestType, r.Type)
+	if t.Queued != 0 {
+		if n.repl.received == nil {
+			n.repl.received = map[uint64][]Change{}
 		}
+		n.repl.received[t.Queued] = t.Changes
 	}
-	if len(changes) > 0 {
-		if err := n.queueReceived(keep, changes, syncSpace); err != nil {
-			n.st.Rollback()
-			return nil, err
-		}
-	}
-	n.st.Commit()
-	out := make([]walRow, len(keep))
-	for i, r := range keep {
+	out := make([]walRow, len(t.Rows))
+	for i, r := range t.Rows {
 		h := r.Header
 		h.Sync, h.SchemaVersion, h.StreamID = 0, 0, 0
 		out[i] = walRow{header: h, body: append([]byte(nil), r.Body...)}
-		if h.ReplicaID != 0 {
-			n.vclock.Follow(h.ReplicaID, h.LSN)
+	}
+	for _, s := range t.Synchro {
+		n.resolve(s.Decisions, 0)
+		if s.Claim && n.election != nil {
+			n.election.queueClaimed(s.Owner, s.Term)
 		}
 	}
-	if err := n.applySynchro(synchros); err != nil {
-		return nil, err
-	}
 	return n.wal.submit(out), nil
+}
+
+// receiver is the node's part that takes in received transactions (n.mu
+// held while it is used).
+func (n *Node) receiver() Receiver {
+	return Receiver{Limbo: n.limbo, State: n.st, VClock: &n.vclock, NextTx: &n.nextTx}
 }

@@ -770,60 +770,6 @@ func (n *Node) reconfigureElection(key string, v any) error {
 	return nil
 }
 
-// filterReceivedSynchro is the split-brain filter for a received
-// CONFIRM, ROLLBACK, PROMOTE or DEMOTE (FORMAT.md §6.6); an error ends
-// the link (n.mu held).
-func (n *Node) filterReceivedSynchro(r *format.Row) error {
-	s, err := r.Synchro()
-	if err != nil {
-		return err
-	}
-	if e := n.limbo.FilterReceived(r.Type, r.ReplicaID, s); e != nil {
-		return e
-	}
-	return nil
-}
-
-// filterReceivedTx is the split-brain filter for a received data
-// transaction from an outdated owner (FORMAT.md §6.6): refused, or its
-// rows turned into NOPs (n.mu held).
-func (n *Node) filterReceivedTx(rows []*format.Row) error {
-	if !n.limbo.q.Rules().Filters {
-		return nil
-	}
-	rt, ok := synchro.ReceivedOf(rows)
-	if !ok {
-		return nil
-	}
-	v, e := n.limbo.q.FilterTx(rt)
-	if e != nil {
-		return e
-	}
-	if v == synchro.Nop {
-		// An outdated owner's waiting transaction: written as NOPs, as
-		// the new owner's PROMOTE has already decided it.
-		synchro.MakeNop(rows)
-	}
-	return nil
-}
-
-// queueClaimedBy tells the election that a received PROMOTE or DEMOTE was
-// applied (n.mu held).
-func (n *Node) queueClaimedBy(r *format.Row) {
-	if n.election == nil || (r.Type != box.TypePromote && r.Type != box.TypeDemote) {
-		return
-	}
-	s, err := r.Synchro()
-	if err != nil {
-		return
-	}
-	owner := r.ReplicaID
-	if r.Type == box.TypeDemote {
-		owner = 0
-	}
-	n.election.queueClaimed(owner, s.Term)
-}
-
 // limboForElection gives the queue 2.11's rules when elections are on:
 // explicit owners claimed by PROMOTE, split-brain filters (n.mu held or
 // not yet shared).

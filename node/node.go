@@ -295,7 +295,7 @@ func (n *Node) restorePending(res *replay.Result) error {
 	type span struct {
 		id        uint64
 		info      replay.TxInfo
-		changes   []receivedChange
+		changes   []Change
 		from, to  uint64
 		replicaID uint32
 	}
@@ -336,13 +336,13 @@ func (n *Node) restorePending(res *replay.Result) error {
 					f.Close()
 					return fmt.Errorf("%s: pending transaction at LSN %d: %w", path, row.LSN, err)
 				}
-				s.changes = append(s.changes, receivedChange{space: req.SpaceID, ch: ch})
+				s.changes = append(s.changes, Change{Space: req.SpaceID, Ch: ch})
 			}
 		}
 		f.Close()
 	}
 	if n.repl.received == nil {
-		n.repl.received = map[uint64][]receivedChange{}
+		n.repl.received = map[uint64][]Change{}
 	}
 	for _, s := range spans {
 		n.limbo.Restore(s.id, s.info.ReplicaID, s.info.TSN, s.info.EntryLSN, s.info.Sync)

@@ -48,7 +48,7 @@ type replication struct {
 	appliers []*applier
 	// received are the changes of received transactions waiting in the
 	// limbo, by queue entry id (guarded by Node.mu).
-	received map[uint64][]receivedChange
+	received map[uint64][]Change
 }
 
 func (r *replication) hold(uuid string, v format.VClock) {

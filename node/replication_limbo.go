@@ -5,7 +5,6 @@ import (
 
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
-	"github.com/xlogtool/xlogtool/memtx"
 	"github.com/xlogtool/xlogtool/synchro"
 )
 
@@ -37,61 +36,6 @@ func (n *Node) replicaAck(id uint32, v format.VClock) {
 	}
 }
 
-// receivedChange is one change of a received transaction, kept while the
-// transaction waits in the queue so that a ROLLBACK can undo it.
-type receivedChange struct {
-	space uint32
-	ch    memtx.Change
-}
-
-// queueReceived puts a received transaction with data into the queue when
-// it has to wait there (n.mu held).
-func (n *Node) queueReceived(rows []*format.Row, changes []receivedChange, syncSpace bool) error {
-	last := rows[len(rows)-1]
-	sync, queued := n.limbo.ClassifyReceived(last.Flags, syncSpace)
-	if !queued {
-		return nil
-	}
-	var origin uint32
-	var first, lsn uint64
-	for _, r := range rows {
-		if r.ReplicaID == 0 || r.GroupID == box.GroupLocal {
-			continue
-		}
-		if origin == 0 {
-			origin, first = r.ReplicaID, r.LSN
-		}
-		lsn = r.LSN
-	}
-	if origin == 0 {
-		return nil
-	}
-	n.nextTx++
-	id := n.nextTx
-	if err := n.limbo.AppendReceived(id, origin, first, lsn, sync); err != nil {
-		return err
-	}
-	if n.repl.received == nil {
-		n.repl.received = map[uint64][]receivedChange{}
-	}
-	n.repl.received[id] = changes
-	return nil
-}
-
-// applySynchro applies the CONFIRM and ROLLBACK rows of a received
-// transaction (n.mu held).
-func (n *Node) applySynchro(rows []*format.Row) error {
-	for _, r := range rows {
-		s, err := r.Synchro()
-		if err != nil {
-			return err
-		}
-		n.resolve(n.limbo.ApplyReceived(r.Type, r.ReplicaID, s), 0)
-		n.queueClaimedBy(r)
-	}
-	return nil
-}
-
 // resolveReceived carries out the fate of a received (or recovered)
 // transaction: a rolled-back one is undone, newest change first (n.mu
 // held).
@@ -104,8 +48,8 @@ func (n *Node) resolveReceived(d synchro.Decision) {
 	if d.Fate != synchro.RolledBack {
 		return
 	}
-	for i := len(changes) - 1; i >= 0; i-- {
-		n.undo(changes[i].space, changes[i].ch)
+	if err := UndoChanges(n.st, changes); err != nil {
+		n.log.Errorf("rollback of a received transaction: %v", err)
 	}
 }
 

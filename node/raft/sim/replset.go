@@ -79,7 +79,7 @@ type applierState struct {
 
 // pendingTx is a transaction waiting in a node's queue.
 type pendingTx struct {
-	changes []change
+	changes []node.Change
 	op      *Op // the client's operation on its origin, nil elsewhere
 }
 
@@ -219,11 +219,11 @@ func (r *Replica) start() {
 			if !ok {
 				continue
 			}
-			sync, queued := r.Limbo.ClassifyReceived(row.Flags, ch.space == SyncSpace)
+			sync, queued := r.Limbo.ClassifyReceived(row.Flags, ch.Space == SyncSpace)
 			if queued {
 				r.nextTx++
 				r.Limbo.Restore(r.nextTx, row.ReplicaID, row.LSN, row.LSN, sync)
-				r.pending[r.nextTx] = &pendingTx{changes: []change{ch}}
+				r.pending[r.nextTx] = &pendingTx{changes: []node.Change{ch}}
 			}
 		}
 	}
@@ -457,11 +457,8 @@ func (r *Replica) resolve(ds []synchro.Decision) {
 		}
 		delete(r.pending, d.Entry.ID)
 		if d.Fate == synchro.RolledBack {
-			for i := len(p.changes) - 1; i >= 0; i-- {
-				c := p.changes[i]
-				if err := node.Undo(r.State, c.space, c.ch); err != nil {
-					r.rs.Check.failf("node %d: rollback: %v", r.id, err)
-				}
+			if err := node.UndoChanges(r.State, p.changes); err != nil {
+				r.rs.Check.failf("node %d: rollback: %v", r.id, err)
 			}
 		}
 		if p.op != nil {
@@ -620,8 +617,9 @@ func (r *Replica) refuse(from int, row *format.Row, err error) {
 }
 
 // apply is the applier: a received row (a one-row transaction) goes
-// through the split-brain filters and the queue, then to the WAL; the
-// master gets an ACK once it is durable.
+// through the node's order of steps (node.Receiver.Take: split-brain
+// filters, data, queue, decisions), then to the WAL; the master gets an
+// ACK once it is durable.
 func (r *Replica) apply(from int, rec []byte) {
 	row := &format.Row{}
 	if _, err := format.DecodeRow(rec, row); err != nil {
@@ -634,70 +632,38 @@ func (r *Replica) apply(from int, rec []byte) {
 	if row.LSN != r.vclock.Get(row.ReplicaID)+1 {
 		r.rs.Check.failf("node %d: row %d:%d from %d after LSN %d", r.id, row.ReplicaID, row.LSN, from, r.vclock.Get(row.ReplicaID))
 	}
-	q := r.Limbo.Queue()
-	switch {
-	case row.Type.IsSynchro():
-		s, err := row.Synchro()
-		if err != nil {
-			r.rs.Check.failf("node %d: %v", r.id, err)
-			return
+	t, err := r.receiver().Take([]*format.Row{row})
+	if err != nil {
+		if t.Refused {
+			r.refuse(from, row, err)
+		} else {
+			r.rs.Check.failf("node %d: row %d:%d from %d: %v", r.id, row.ReplicaID, row.LSN, from, err)
 		}
-		if e := r.Limbo.FilterReceived(row.Type, row.ReplicaID, s); e != nil {
-			r.refuse(from, row, e)
-			return
-		}
-		r.resolve(r.Limbo.ApplyReceived(row.Type, row.ReplicaID, s))
-		if row.Type == box.TypePromote || row.Type == box.TypeDemote {
-			owner := row.ReplicaID
-			if row.Type == box.TypeDemote {
-				owner = 0
-			}
-			r.E.QueueClaimed(owner, s.Term)
-		}
-	case row.Type.IsDML() || row.Type == box.TypeNop:
-		rows := []*format.Row{row}
-		if rt, ok := synchro.ReceivedOf(rows); ok {
-			v, e := q.FilterTx(rt)
-			if e != nil {
-				r.refuse(from, row, e)
-				return
-			}
-			if v == synchro.Nop {
-				synchro.MakeNop(rows)
-			}
-		}
-		if row.Type.IsDML() {
-			_, _, space, ok := decodeInsert(row)
-			if !ok {
-				r.rs.Check.failf("node %d: bad row %d:%d from %d", r.id, row.ReplicaID, row.LSN, from)
-				return
-			}
-			sync, queued := r.Limbo.ClassifyReceived(row.Flags, space == SyncSpace)
-			if queued {
-				if e := r.Limbo.AppendReceived(r.nextTx+1, row.ReplicaID, row.LSN, row.LSN, sync); e != nil {
-					r.refuse(from, row, e)
-					return
-				}
-				r.nextTx++
-			}
-			ch, ok := r.execute1(row)
-			if ok && queued {
-				r.pending[r.nextTx] = &pendingTx{changes: []change{ch}}
-			}
-		}
-	default:
-		r.rs.Check.failf("node %d: unexpected %v from %d", r.id, row.Type, from)
 		return
 	}
-	r.refusing[from] = false
-	r.vclock.Follow(row.ReplicaID, row.LSN)
-	h := row.Header
-	epoch := r.epoch
-	r.submit(h, row.Body, func() {
-		if r.epoch == epoch {
-			r.sendAck(from)
+	if t.Queued != 0 {
+		r.pending[t.Queued] = &pendingTx{changes: t.Changes}
+	}
+	for _, s := range t.Synchro {
+		r.resolve(s.Decisions)
+		if s.Claim {
+			r.E.QueueClaimed(s.Owner, s.Term)
 		}
-	})
+	}
+	r.refusing[from] = false
+	epoch := r.epoch
+	for _, row := range t.Rows {
+		r.submit(row.Header, row.Body, func() {
+			if r.epoch == epoch {
+				r.sendAck(from)
+			}
+		})
+	}
+}
+
+// receiver is the node's part that takes in received transactions.
+func (r *Replica) receiver() node.Receiver {
+	return node.Receiver{Limbo: r.Limbo, State: r.State, VClock: &r.vclock, NextTx: &r.nextTx}
 }
 
 // LinkDown implements Endpoint.
@@ -757,12 +723,6 @@ func (rs *ReplicaSet) Quiet() bool {
 	return true
 }
 
-// change is one change of a waiting transaction, undone by a rollback.
-type change struct {
-	space uint32
-	ch    memtx.Change
-}
-
 // newState returns the data of a fresh node: the synchronous and the
 // asynchronous space, each with a primary key on its first field.
 func newState() *memtx.State {
@@ -789,7 +749,7 @@ func newState() *memtx.State {
 
 // execute1 applies a data row to the state, as the node applies a
 // received or recovered one.
-func (r *Replica) execute1(row *format.Row) (change, bool) {
+func (r *Replica) execute1(row *format.Row) (node.Change, bool) {
 	req, err := node.RowRequest(row)
 	var ch memtx.Change
 	if err == nil {
@@ -797,9 +757,9 @@ func (r *Replica) execute1(row *format.Row) (change, bool) {
 	}
 	if err != nil {
 		r.rs.Check.failf("node %d: row %d:%d: %v", r.id, row.ReplicaID, row.LSN, err)
-		return change{}, false
+		return node.Change{}, false
 	}
-	return change{space: req.SpaceID, ch: ch}, true
+	return node.Change{Space: req.SpaceID, Ch: ch}, true
 }
 
 // Get returns the value of key in the node's data.

@@ -232,7 +232,7 @@ func (r *Replica) execute(op *Op) *box.Error {
 			return e
 		}
 		r.nextTx++
-		r.pending[r.nextTx] = &pendingTx{changes: []change{{space: space, ch: ch}}, op: op}
+		r.pending[r.nextTx] = &pendingTx{changes: []node.Change{{Space: space, Ch: ch}}, op: op}
 	}
 	flags := node.SyncFlags(queued, sync)
 	rs.Check.wrote(int(r.id), r.E.Status().Term)
