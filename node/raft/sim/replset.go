@@ -3,6 +3,8 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/xlogtool/xlogtool/box"
@@ -270,8 +272,10 @@ func (rs *ReplicaSet) Crash(id int, notify bool) {
 	r.epoch++
 	rs.Disks[id].Crash()
 	rs.Net.NodeDown(id, notify)
-	for _, p := range r.pending {
-		if p.op != nil {
+	// In queue order: each lost answer lets its client draw its next
+	// operation from the seed's random source.
+	for _, id := range slices.Sorted(maps.Keys(r.pending)) {
+		if p := r.pending[id]; p.op != nil {
 			p.op.lost()
 		}
 	}
