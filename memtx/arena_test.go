@@ -176,8 +176,28 @@ func TestStorageProperty(t *testing.T) {
 		seeds = v
 	}
 	for seed := range uint64(seeds) {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { storageProperty(t, seed, ops) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			storageProperty(t, rand.New(rand.NewPCG(seed, 77)).IntN, ops)
+		})
 	}
+}
+
+// FuzzStorage is TestStorageProperty with the choices taken from the
+// fuzzer's bytes.
+func FuzzStorage(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 90, 91, 92, 80, 10, 60, 70, 95, 85, 40})
+	f.Add(bytes.Repeat([]byte{86, 3, 7, 41, 9, 61, 5, 76, 2, 91}, 30))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pos := 0
+		next := func(n int) int {
+			if pos >= len(data) {
+				return 0
+			}
+			pos++
+			return int(data[pos-1]) % n
+		}
+		storageProperty(t, next, len(data)/2)
+	})
 }
 
 type openView struct {
@@ -186,8 +206,9 @@ type openView struct {
 	done chan string
 }
 
-func storageProperty(t *testing.T, seed uint64, ops int) {
-	rng := rand.New(rand.NewPCG(seed, 77))
+// storageProperty runs ops operations, each chosen by next(n), which
+// returns a number in [0, n).
+func storageProperty(t *testing.T, next func(n int) int, ops int) {
 	st := NewState()
 	mustApply(t, st,
 		insert(box.SpaceSpace, spaceRow(800, "p")...),
@@ -198,13 +219,13 @@ func storageProperty(t *testing.T, seed uint64, ops int) {
 	var saved storageModel // the model at Begin
 	var views []*openView
 	payload := func() string {
-		switch rng.IntN(20) {
+		switch next(20) {
 		case 0:
-			return string(bytes.Repeat([]byte{'b'}, maxClassSize+rng.IntN(3000))) // a slab of its own
+			return string(bytes.Repeat([]byte{'b'}, maxClassSize+next(3000))) // a slab of its own
 		case 1:
-			return string(bytes.Repeat([]byte{'m'}, 300+rng.IntN(3000)))
+			return string(bytes.Repeat([]byte{'m'}, 300+next(3000)))
 		}
-		return string(bytes.Repeat([]byte{'s'}, rng.IntN(60)))
+		return string(bytes.Repeat([]byte{'s'}, next(60)))
 	}
 	encode := func(v []any) []byte {
 		b, err := EncodeMsgpack(v)
@@ -222,14 +243,14 @@ func storageProperty(t *testing.T, seed uint64, ops int) {
 		views = slices.Delete(views, i, i+1)
 	}
 	for step := range ops {
-		id := uint64(rng.IntN(300))
-		switch r := rng.IntN(100); {
+		id := uint64(next(300))
+		switch r := next(100); {
 		case r < 40:
-			tu := []any{id, payload(), uint64(rng.IntN(20))}
+			tu := []any{id, payload(), uint64(next(20))}
 			mustApply(t, st, replace(800, tu...))
 			model[id] = encode(tu)
 		case r < 50:
-			tu := []any{id, payload(), uint64(rng.IntN(20))}
+			tu := []any{id, payload(), uint64(next(20))}
 			err := st.Apply(insert(800, tu...))
 			if _, exists := model[id]; exists != (codeOf(err) == box.ErrTupleFound) {
 				t.Fatalf("step %d: insert of %d: %v, exists %v", step, id, err, exists)
@@ -247,7 +268,7 @@ func storageProperty(t *testing.T, seed uint64, ops int) {
 			}
 			delete(model, id)
 		case r < 75:
-			k := uint64(rng.IntN(20))
+			k := uint64(next(20))
 			mustApply(t, st, update(800, []any{id}, op("=", uint64(3), k)))
 			if old, ok := model[id]; ok {
 				v, _ := DecodeMsgpack(old)
@@ -260,7 +281,7 @@ func storageProperty(t *testing.T, seed uint64, ops int) {
 			model = storageModel{}
 		case r < 83:
 			if st.InTransaction() {
-				if rng.IntN(2) == 0 {
+				if next(2) == 0 {
 					st.Commit()
 				} else {
 					st.Rollback()
@@ -293,7 +314,7 @@ func storageProperty(t *testing.T, seed uint64, ops int) {
 			}
 		case r < 93:
 			if len(views) > 0 {
-				closeView(rng.IntN(len(views)))
+				closeView(next(len(views)))
 			}
 		default:
 			checkStorage(t, st, model)
