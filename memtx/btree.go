@@ -33,6 +33,10 @@ type btree[T any] struct {
 	// once.
 	miss    []bstep[T]
 	hasMiss bool
+	// hasHit: the last get found its item at the end of miss, and the
+	// tree has not changed since: replaceHinted puts an equal item there
+	// without searching again.
+	hasHit bool
 	// right is the rightmost leaf, owned by the tree, while nothing but
 	// appendMax changed the tree since appendMax found it: appends in
 	// key order (a snapshot's) go straight there.
@@ -62,9 +66,9 @@ func newBtree[T any](cmp func(a, b T) int) *btree[T] {
 // on each of the two copies the nodes it changes.
 func (t *btree[T]) clone() *btree[T] {
 	c := *t
-	c.miss, c.hasMiss, c.right = nil, false, nil
+	c.miss, c.hasMiss, c.hasHit, c.right = nil, false, false, nil
 	t.owner, c.owner = &cowOwner{}, &cowOwner{}
-	t.hasMiss, t.right = false, nil
+	t.hasMiss, t.hasHit, t.right = false, false, nil
 	return &c
 }
 
@@ -143,6 +147,7 @@ func (t *btree[T]) max() (T, bool) {
 
 // get returns an item matching probe.
 func (t *btree[T]) get(probe func(T) int) (T, bool) {
+	t.hasHit = false
 	// Keys above the greatest item (appends in key order, as in a
 	// snapshot) are answered from the right edge.
 	if m, ok := t.max(); ok && probe(m) < 0 {
@@ -154,6 +159,7 @@ func (t *btree[T]) get(probe func(T) int) (T, bool) {
 	for n != nil {
 		i, found := n.find(probe)
 		if found {
+			t.miss, t.hasHit = append(t.miss, bstep[T]{n, i}), true
 			return n.items[i], true
 		}
 		t.miss = append(t.miss, bstep[T]{n, i})
@@ -167,6 +173,31 @@ func (t *btree[T]) get(probe func(T) int) (T, bool) {
 	return zero, false
 }
 
+// replaceHinted puts item in place of the item the last get found, when
+// the tree has not changed since and the two are equal, and reports
+// whether it did (a REPLACE of an existing key: one search, not two).
+func (t *btree[T]) replaceHinted(item T) bool {
+	if !t.hasHit {
+		return false
+	}
+	t.hasHit = false
+	path := t.miss
+	if last := path[len(path)-1]; t.cmp(last.n.items[last.i], item) != 0 {
+		return false
+	}
+	t.right = nil
+	for k := range path {
+		if k == 0 {
+			path[0].n = t.mutableRoot()
+		} else {
+			path[k].n = t.mutableChild(path[k-1].n, path[k-1].i)
+		}
+	}
+	last := path[len(path)-1]
+	last.n.items[last.i] = item
+	return true
+}
+
 // insertHinted inserts item where the last get found nothing, when that
 // is where item belongs, and reports whether it did. The position is
 // checked against the nearest items on both sides.
@@ -174,7 +205,7 @@ func (t *btree[T]) insertHinted(item T) bool {
 	if !t.hasMiss {
 		return false
 	}
-	t.hasMiss, t.right = false, nil
+	t.hasMiss, t.hasHit, t.right = false, false, nil
 	path := t.miss
 	left, right := false, false
 	for k := len(path) - 1; k >= 0 && !(left && right); k-- {
@@ -278,7 +309,7 @@ func (n *bnode[T]) splitAt(mid int) (T, *bnode[T]) {
 
 // set inserts item, replacing and returning an equal one if present.
 func (t *btree[T]) set(item T) (T, bool) {
-	t.hasMiss = false
+	t.hasMiss, t.hasHit = false, false
 	var zero T
 	if r := t.right; r != nil && len(r.items) > 0 && len(r.items) < btreeMaxItems && t.cmp(r.items[len(r.items)-1], item) < 0 {
 		r.items = append(r.items, item)
@@ -311,7 +342,7 @@ func (t *btree[T]) set(item T) (T, bool) {
 // right edge. Full nodes there are split keeping all but their last item
 // on the left, so that a tree built in key order has full nodes.
 func (t *btree[T]) appendMax(item T) {
-	t.hasMiss = false
+	t.hasMiss, t.hasHit = false, false
 	if r := t.right; r != nil && len(r.items) < btreeMaxItems {
 		r.items = append(r.items, item)
 		t.length++
@@ -420,7 +451,7 @@ func removeAt[E any](s []E, i int) ([]E, E) {
 
 // delete removes the item matching probe.
 func (t *btree[T]) delete(probe func(T) int) (T, bool) {
-	t.hasMiss, t.right = false, nil
+	t.hasMiss, t.hasHit, t.right = false, false, nil
 	var zero T
 	if t.root == nil {
 		return zero, false
@@ -544,7 +575,7 @@ func (n *bnode[T]) ascend(fn func(T) bool) bool {
 
 // clear removes all items.
 func (t *btree[T]) clear() {
-	t.hasMiss, t.right = false, nil
+	t.hasMiss, t.hasHit, t.right = false, false, nil
 	t.root = nil
 	t.length = 0
 }

@@ -478,3 +478,63 @@ func TestBtreeAppendClone(t *testing.T) {
 		}
 	}
 }
+
+// replaceHinted puts an equal item where the last get found one, only
+// while the tree is unchanged, and never into nodes a clone shares.
+func TestBtreeReplaceHinted(t *testing.T) {
+	type kv struct{ k, v int }
+	tr := newBtree(func(a, b kv) int { return cmpInt(a.k, b.k) })
+	for k := 0; k < 5000; k++ {
+		tr.set(kv{k * 2, 0})
+	}
+	probe := func(k int) func(kv) int { return func(x kv) int { return cmpInt(x.k, k) } }
+	contents := func(tr *btree[kv]) map[int]int {
+		m := map[int]int{}
+		tr.ascend(func(x kv) bool { m[x.k] = x.v; return true })
+		return m
+	}
+	rng := rand.New(rand.NewSource(1))
+	type view struct {
+		tr   *btree[kv]
+		want map[int]int
+	}
+	var views []view
+	for i := 1; i <= 20000; i++ {
+		k := rng.Intn(10000)
+		_, found := tr.get(probe(k))
+		if rng.Intn(10) == 0 {
+			// A change in between: the hint is gone.
+			tr.set(kv{10001 + 2*rng.Intn(100), i})
+			if tr.replaceHinted(kv{k, i}) {
+				t.Fatal("replaceHinted after a change")
+			}
+			continue
+		}
+		if rng.Intn(500) == 0 {
+			views = append(views, view{tr.clone(), contents(tr)})
+			tr.get(probe(k)) // the clone dropped the hint
+		}
+		if got := tr.replaceHinted(kv{k, i}); got != found {
+			t.Fatalf("key %d: replaceHinted %v after get found %v", k, got, found)
+		}
+		if found {
+			if x, _ := tr.get(probe(k)); x.v != i {
+				t.Fatalf("key %d holds %v after replacing, want value %d", k, x, i)
+			}
+		}
+	}
+	if len(views) == 0 {
+		t.Fatal("no clone taken")
+	}
+	for i, v := range views {
+		got := contents(v.tr)
+		if len(got) != len(v.want) {
+			t.Fatalf("clone %d: %d items, want %d", i, len(got), len(v.want))
+		}
+		for k, want := range v.want {
+			if got[k] != want {
+				t.Fatalf("clone %d: key %d holds %d, want %d", i, k, got[k], want)
+			}
+		}
+	}
+}

@@ -297,7 +297,7 @@ func (sp *Space) commit(old, new tref) {
 				k := ix.kd.keyOf(oldT)
 				ix.tree.delete(func(x tref) int { return ix.kd.compareTo(ar.bytes(x), &k) })
 			}
-			if new != 0 && !ix.tree.insertHinted(new) {
+			if new != 0 && !ix.tree.insertHinted(new) && !ix.tree.replaceHinted(new) {
 				ix.tree.set(new)
 			}
 			continue
