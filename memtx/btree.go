@@ -186,6 +186,15 @@ func (t *btree[T]) replaceHinted(item T) bool {
 		return false
 	}
 	t.right = nil
+	t.ownPath(path)
+	last := path[len(path)-1]
+	last.n.items[last.i] = item
+	return true
+}
+
+// ownPath makes the nodes of a search path the tree's own (copies of
+// those a clone shares), updating the path.
+func (t *btree[T]) ownPath(path []bstep[T]) {
 	for k := range path {
 		if k == 0 {
 			path[0].n = t.mutableRoot()
@@ -193,9 +202,6 @@ func (t *btree[T]) replaceHinted(item T) bool {
 			path[k].n = t.mutableChild(path[k-1].n, path[k-1].i)
 		}
 	}
-	last := path[len(path)-1]
-	last.n.items[last.i] = item
-	return true
 }
 
 // insertHinted inserts item where the last get found nothing, when that
@@ -224,13 +230,7 @@ func (t *btree[T]) insertHinted(item T) bool {
 		}
 	}
 	// The path to the leaf becomes the tree's own.
-	for k := range path {
-		if k == 0 {
-			path[0].n = t.mutableRoot()
-		} else {
-			path[k].n = t.mutableChild(path[k-1].n, path[k-1].i)
-		}
-	}
+	t.ownPath(path)
 	leaf := path[len(path)-1]
 	leaf.n.items = insertAt(leaf.n.items, leaf.i, item, itemRoom)
 	t.length++
