@@ -11,10 +11,15 @@ package memtx
 // changes and a clone may be read on another goroutine while the
 // original is written.
 
+// Each item is kept with its hint (bentry): a 64-bit summary of its key
+// that the comparison looks at first (see hint.go). Searches compare
+// hints and call the comparison function, which reads the items' tuples,
+// only when two hints are equal or one of them is hintNone.
+//
 // A node holds up to btreeMaxItems items, and one more for the moment
 // before it is split; its arrays are made that big at once (itemRoom,
-// childRoom) and never grow. 61 makes an array of 8-byte items (tuple
-// references) fit its size class: 62*8 = 496 of 512.
+// childRoom) and never grow. 61 makes an array of 16-byte entries (a
+// tuple reference and its hint) fit its size class: 62*16 = 992 of 1024.
 const (
 	btreeMaxItems = 61 // must be odd
 	btreeMinItems = btreeMaxItems / 2
@@ -24,6 +29,7 @@ const (
 
 type btree[T any] struct {
 	cmp    func(a, b T) int
+	hint   func(T) uint64 // nil: every item has hintNone
 	root   *bnode[T]
 	length int
 	owner  *cowOwner // nodes made by this tree since its last clone
@@ -49,8 +55,14 @@ type bstep[T any] struct {
 	i int
 }
 
+// bentry is an item and its hint.
+type bentry[T any] struct {
+	item T
+	hint uint64
+}
+
 type bnode[T any] struct {
-	items    []T
+	items    []bentry[T]
 	children []*bnode[T] // nil for leaves
 	owner    *cowOwner
 }
@@ -60,6 +72,29 @@ type cowOwner struct{ _ byte }
 
 func newBtree[T any](cmp func(a, b T) int) *btree[T] {
 	return &btree[T]{cmp: cmp, owner: &cowOwner{}}
+}
+
+// newHintedBtree makes a tree whose items carry hint(item); hint must
+// preserve the order of cmp (see hint.go).
+func newHintedBtree[T any](cmp func(a, b T) int, hint func(T) uint64) *btree[T] {
+	return &btree[T]{cmp: cmp, hint: hint, owner: &cowOwner{}}
+}
+
+// entry pairs an item with its hint.
+func (t *btree[T]) entry(item T) bentry[T] {
+	if t.hint == nil {
+		return bentry[T]{item, hintNone}
+	}
+	return bentry[T]{item, t.hint(item)}
+}
+
+// cmpEntry orders two entries: by their hints where these decide, else
+// by the comparison function.
+func (t *btree[T]) cmpEntry(a, b bentry[T]) int {
+	if c := hintCmp(a.hint, b.hint); c != 0 {
+		return c
+	}
+	return t.cmp(a.item, b.item)
 }
 
 // clone returns a tree with the items of t, sharing its nodes; from now
@@ -73,7 +108,7 @@ func (t *btree[T]) clone() *btree[T] {
 }
 
 // newNode makes a node owned by t.
-func (t *btree[T]) newNode(items []T, children []*bnode[T]) *bnode[T] {
+func (t *btree[T]) newNode(items []bentry[T], children []*bnode[T]) *bnode[T] {
 	return &bnode[T]{items: items, children: children, owner: t.owner}
 }
 
@@ -82,7 +117,7 @@ func (t *btree[T]) mutable(n *bnode[T]) *bnode[T] {
 	if n.owner == t.owner {
 		return n
 	}
-	c := &bnode[T]{owner: t.owner, items: append(make([]T, 0, itemRoom), n.items...)}
+	c := &bnode[T]{owner: t.owner, items: append(make([]bentry[T], 0, itemRoom), n.items...)}
 	if n.children != nil {
 		c.children = append(make([]*bnode[T], 0, childRoom), n.children...)
 	}
@@ -106,14 +141,20 @@ func (t *btree[T]) Len() int { return t.length }
 
 // find returns the position of the first item with probe(item) >= 0 and
 // whether that item matches (probe == 0). probe(item) compares the item
-// with the searched key.
-func (n *bnode[T]) find(probe func(T) int) (int, bool) {
+// with the searched key, whose hint is kh; it is called only where the
+// hints do not decide.
+func (n *bnode[T]) find(kh uint64, probe func(T) int) (int, bool) {
 	// Items are distinct under the comparison: an exact match is the
 	// only one and ends the search.
 	lo, hi := 0, len(n.items)
 	for lo < hi {
 		h := int(uint(lo+hi) >> 1)
-		switch c := probe(n.items[h]); {
+		e := &n.items[h]
+		c := hintCmp(e.hint, kh)
+		if c == 0 {
+			c = probe(e.item)
+		}
+		switch {
 		case c < 0:
 			lo = h + 1
 		case c > 0:
@@ -125,42 +166,51 @@ func (n *bnode[T]) find(probe func(T) int) (int, bool) {
 	return lo, false
 }
 
-// max returns the greatest item.
-func (t *btree[T]) max() (T, bool) {
+// max returns the greatest item's entry.
+func (t *btree[T]) max() (bentry[T], bool) {
 	if r := t.right; r != nil && len(r.items) > 0 {
 		return r.items[len(r.items)-1], true
 	}
 	n := t.root
 	if n == nil || t.length == 0 {
-		var zero T
-		return zero, false
+		return bentry[T]{}, false
 	}
 	for n.children != nil {
 		n = n.children[len(n.children)-1]
 	}
 	if len(n.items) == 0 {
-		var zero T
-		return zero, false
+		return bentry[T]{}, false
 	}
 	return n.items[len(n.items)-1], true
 }
 
 // get returns an item matching probe.
 func (t *btree[T]) get(probe func(T) int) (T, bool) {
+	return t.getHinted(hintNone, probe)
+}
+
+// getHinted returns an item matching probe, a key whose hint is kh.
+func (t *btree[T]) getHinted(kh uint64, probe func(T) int) (T, bool) {
 	t.hasHit = false
 	// Keys above the greatest item (appends in key order, as in a
 	// snapshot) are answered from the right edge.
-	if m, ok := t.max(); ok && probe(m) < 0 {
-		var zero T
-		return zero, false
+	if m, ok := t.max(); ok {
+		c := hintCmp(m.hint, kh)
+		if c == 0 {
+			c = probe(m.item)
+		}
+		if c < 0 {
+			var zero T
+			return zero, false
+		}
 	}
 	n := t.root
 	t.miss, t.hasMiss = t.miss[:0], false
 	for n != nil {
-		i, found := n.find(probe)
+		i, found := n.find(kh, probe)
 		if found {
 			t.miss, t.hasHit = append(t.miss, bstep[T]{n, i}), true
-			return n.items[i], true
+			return n.items[i].item, true
 		}
 		t.miss = append(t.miss, bstep[T]{n, i})
 		if n.children == nil {
@@ -182,13 +232,14 @@ func (t *btree[T]) replaceHinted(item T) bool {
 	}
 	t.hasHit = false
 	path := t.miss
-	if last := path[len(path)-1]; t.cmp(last.n.items[last.i], item) != 0 {
+	if last := path[len(path)-1]; t.cmp(last.n.items[last.i].item, item) != 0 {
 		return false
 	}
 	t.right = nil
 	t.ownPath(path)
 	last := path[len(path)-1]
-	last.n.items[last.i] = item
+	// Equal items may have different hints (a decimal and an integer).
+	last.n.items[last.i] = t.entry(item)
 	return true
 }
 
@@ -213,17 +264,18 @@ func (t *btree[T]) insertHinted(item T) bool {
 	}
 	t.hasMiss, t.hasHit, t.right = false, false, nil
 	path := t.miss
+	e := t.entry(item)
 	left, right := false, false
 	for k := len(path) - 1; k >= 0 && !(left && right); k-- {
 		n, i := path[k].n, path[k].i
 		if !left && i > 0 {
-			if t.cmp(n.items[i-1], item) >= 0 {
+			if t.cmpEntry(n.items[i-1], e) >= 0 {
 				return false
 			}
 			left = true
 		}
 		if !right && i < len(n.items) {
-			if t.cmp(item, n.items[i]) >= 0 {
+			if t.cmpEntry(e, n.items[i]) >= 0 {
 				return false
 			}
 			right = true
@@ -232,7 +284,7 @@ func (t *btree[T]) insertHinted(item T) bool {
 	// The path to the leaf becomes the tree's own.
 	t.ownPath(path)
 	leaf := path[len(path)-1]
-	leaf.n.items = insertAt(leaf.n.items, leaf.i, item, itemRoom)
+	leaf.n.items = insertAt(leaf.n.items, leaf.i, e, itemRoom)
 	t.length++
 	if len(leaf.n.items) > btreeMaxItems && len(path) > 1 && t.shift(path[len(path)-2], leaf.n) {
 		return true
@@ -245,7 +297,7 @@ func (t *btree[T]) insertHinted(item T) bool {
 		}
 		sep, r := n.splitHalf()
 		if k == 0 {
-			t.root = t.newNode(append(make([]T, 0, itemRoom), sep), append(make([]*bnode[T], 0, childRoom), n, r))
+			t.root = t.newNode(append(make([]bentry[T], 0, itemRoom), sep), append(make([]*bnode[T], 0, childRoom), n, r))
 			break
 		}
 		p := path[k-1]
@@ -260,7 +312,7 @@ func (t *btree[T]) insertHinted(item T) bool {
 // inserted in random order then leave the leaves fuller (a split leaves
 // two half-full nodes). p is the parent and the leaf's position in it.
 func (t *btree[T]) shift(p bstep[T], leaf *bnode[T]) bool {
-	var zero T
+	var zero bentry[T]
 	if p.i > 0 && len(p.n.children[p.i-1].items) < btreeMaxItems-1 {
 		left := t.mutableChild(p.n, p.i-1)
 		left.items = append(left.items, p.n.items[p.i-1])
@@ -282,17 +334,17 @@ func (t *btree[T]) shift(p bstep[T], leaf *bnode[T]) bool {
 
 // splitHalf splits a node with one item too many in two halves around
 // its middle item.
-func (n *bnode[T]) splitHalf() (T, *bnode[T]) {
+func (n *bnode[T]) splitHalf() (bentry[T], *bnode[T]) {
 	return n.splitAt(len(n.items) / 2)
 }
 
 // splitAt splits a node around its item at mid: the items and children
 // after it move to a new right node, and that item is returned as the
 // separator.
-func (n *bnode[T]) splitAt(mid int) (T, *bnode[T]) {
-	var zero T
+func (n *bnode[T]) splitAt(mid int) (bentry[T], *bnode[T]) {
+	var zero bentry[T]
 	sep := n.items[mid]
-	right := &bnode[T]{items: append(make([]T, 0, itemRoom), n.items[mid+1:]...), owner: n.owner}
+	right := &bnode[T]{items: append(make([]bentry[T], 0, itemRoom), n.items[mid+1:]...), owner: n.owner}
 	for i := mid; i < len(n.items); i++ {
 		n.items[i] = zero
 	}
@@ -311,27 +363,28 @@ func (n *bnode[T]) splitAt(mid int) (T, *bnode[T]) {
 func (t *btree[T]) set(item T) (T, bool) {
 	t.hasMiss, t.hasHit = false, false
 	var zero T
-	if r := t.right; r != nil && len(r.items) > 0 && len(r.items) < btreeMaxItems && t.cmp(r.items[len(r.items)-1], item) < 0 {
-		r.items = append(r.items, item)
+	e := t.entry(item)
+	if r := t.right; r != nil && len(r.items) > 0 && len(r.items) < btreeMaxItems && t.cmpEntry(r.items[len(r.items)-1], e) < 0 {
+		r.items = append(r.items, e)
 		t.length++
 		return zero, false
 	}
 	t.right = nil
 	if t.root == nil {
-		t.root = t.newNode(append(make([]T, 0, itemRoom), item), nil)
+		t.root = t.newNode(append(make([]bentry[T], 0, itemRoom), e), nil)
 		t.length = 1
 		return zero, false
 	}
-	if m, ok := t.max(); ok && t.cmp(m, item) < 0 {
-		t.appendMax(item)
+	if m, ok := t.max(); ok && t.cmpEntry(m, e) < 0 {
+		t.appendMaxEntry(e)
 		return zero, false
 	}
 	t.mutableRoot()
 	if len(t.root.items) >= btreeMaxItems {
 		sep, right := t.root.split()
-		t.root = t.newNode(append(make([]T, 0, itemRoom), sep), append(make([]*bnode[T], 0, childRoom), t.root, right))
+		t.root = t.newNode(append(make([]bentry[T], 0, itemRoom), sep), append(make([]*bnode[T], 0, childRoom), t.root, right))
 	}
-	old, replaced := t.insert(t.root, item)
+	old, replaced := t.insert(t.root, e)
 	if !replaced {
 		t.length++
 	}
@@ -342,16 +395,20 @@ func (t *btree[T]) set(item T) (T, bool) {
 // right edge. Full nodes there are split keeping all but their last item
 // on the left, so that a tree built in key order has full nodes.
 func (t *btree[T]) appendMax(item T) {
+	t.appendMaxEntry(t.entry(item))
+}
+
+func (t *btree[T]) appendMaxEntry(e bentry[T]) {
 	t.hasMiss, t.hasHit = false, false
 	if r := t.right; r != nil && len(r.items) < btreeMaxItems {
-		r.items = append(r.items, item)
+		r.items = append(r.items, e)
 		t.length++
 		return
 	}
 	t.mutableRoot()
 	if len(t.root.items) >= btreeMaxItems {
 		sep, right := t.root.splitLast()
-		t.root = t.newNode(append(make([]T, 0, itemRoom), sep), append(make([]*bnode[T], 0, childRoom), t.root, right))
+		t.root = t.newNode(append(make([]bentry[T], 0, itemRoom), sep), append(make([]*bnode[T], 0, childRoom), t.root, right))
 	}
 	n := t.root
 	for n.children != nil {
@@ -365,7 +422,7 @@ func (t *btree[T]) appendMax(item T) {
 		}
 		n = c
 	}
-	n.items = append(n.items, item)
+	n.items = append(n.items, e)
 	t.length++
 	t.right = n
 }
@@ -374,13 +431,13 @@ func (t *btree[T]) appendMax(item T) {
 // last child), the separator (that item) and a new node holding only
 // the last child. The new node has fewer items than the minimum until
 // appends fill it; removal copes with that (grow).
-func (n *bnode[T]) splitLast() (T, *bnode[T]) {
-	var zero T
+func (n *bnode[T]) splitLast() (bentry[T], *bnode[T]) {
+	var zero bentry[T]
 	last := len(n.items) - 1
 	sep := n.items[last]
 	n.items[last] = zero
 	n.items = n.items[:last]
-	right := &bnode[T]{items: make([]T, 0, itemRoom), owner: n.owner}
+	right := &bnode[T]{items: make([]bentry[T], 0, itemRoom), owner: n.owner}
 	if n.children != nil {
 		right.children = make([]*bnode[T], 1, childRoom)
 		right.children[0] = n.children[last+1]
@@ -390,21 +447,21 @@ func (n *bnode[T]) splitLast() (T, *bnode[T]) {
 	return sep, right
 }
 
-func (n *bnode[T]) split() (T, *bnode[T]) {
+func (n *bnode[T]) split() (bentry[T], *bnode[T]) {
 	return n.splitAt(btreeMaxItems / 2)
 }
 
-func (t *btree[T]) insert(n *bnode[T], item T) (T, bool) {
-	probe := func(x T) int { return t.cmp(x, item) }
+func (t *btree[T]) insert(n *bnode[T], e bentry[T]) (T, bool) {
+	probe := func(x T) int { return t.cmp(x, e.item) }
 	for {
-		i, found := n.find(probe)
+		i, found := n.find(e.hint, probe)
 		if found {
 			old := n.items[i]
-			n.items[i] = item
-			return old, true
+			n.items[i] = e
+			return old.item, true
 		}
 		if n.children == nil {
-			n.items = insertAt(n.items, i, item, itemRoom)
+			n.items = insertAt(n.items, i, e, itemRoom)
 			var zero T
 			return zero, false
 		}
@@ -412,11 +469,11 @@ func (t *btree[T]) insert(n *bnode[T], item T) (T, bool) {
 			sep, right := t.mutableChild(n, i).split()
 			n.items = insertAt(n.items, i, sep, itemRoom)
 			n.children = insertAt(n.children, i+1, right, childRoom)
-			switch c := t.cmp(item, sep); {
+			switch c := t.cmpEntry(e, sep); {
 			case c == 0:
 				old := n.items[i]
-				n.items[i] = item
-				return old, true
+				n.items[i] = e
+				return old.item, true
 			case c > 0:
 				i++
 			}
@@ -451,12 +508,17 @@ func removeAt[E any](s []E, i int) ([]E, E) {
 
 // delete removes the item matching probe.
 func (t *btree[T]) delete(probe func(T) int) (T, bool) {
+	return t.deleteHinted(hintNone, probe)
+}
+
+// deleteHinted removes the item matching probe, a key whose hint is kh.
+func (t *btree[T]) deleteHinted(kh uint64, probe func(T) int) (T, bool) {
 	t.hasMiss, t.hasHit, t.right = false, false, nil
 	var zero T
 	if t.root == nil {
 		return zero, false
 	}
-	out, ok := t.remove(t.mutableRoot(), probe, false)
+	out, ok := t.remove(t.mutableRoot(), kh, probe, false)
 	if len(t.root.items) == 0 {
 		if t.root.children != nil {
 			t.root = t.root.children[0]
@@ -467,14 +529,14 @@ func (t *btree[T]) delete(probe func(T) int) (T, bool) {
 	if ok {
 		t.length--
 	}
-	return out, ok
+	return out.item, ok
 }
 
 // remove deletes the item matching probe (or the maximum when max is set)
 // from the subtree of n, which has more than the minimum of items unless
 // it is the root.
-func (t *btree[T]) remove(n *bnode[T], probe func(T) int, max bool) (T, bool) {
-	var zero T
+func (t *btree[T]) remove(n *bnode[T], kh uint64, probe func(T) int, max bool) (bentry[T], bool) {
+	var zero bentry[T]
 	for {
 		var i int
 		var found bool
@@ -485,13 +547,13 @@ func (t *btree[T]) remove(n *bnode[T], probe func(T) int, max bool) (T, bool) {
 				found = true
 			}
 		} else {
-			i, found = n.find(probe)
+			i, found = n.find(kh, probe)
 		}
 		if n.children == nil {
 			if !found {
 				return zero, false
 			}
-			var out T
+			var out bentry[T]
 			n.items, out = removeAt(n.items, i)
 			return out, true
 		}
@@ -501,7 +563,7 @@ func (t *btree[T]) remove(n *bnode[T], probe func(T) int, max bool) (T, bool) {
 		}
 		if found {
 			out := n.items[i]
-			n.items[i], _ = t.remove(t.mutableChild(n, i), nil, true)
+			n.items[i], _ = t.remove(t.mutableChild(n, i), hintNone, nil, true)
 			return out, true
 		}
 		n = t.mutableChild(n, i)
@@ -513,7 +575,7 @@ func (t *btree[T]) remove(n *bnode[T], probe func(T) int, max bool) (T, bool) {
 func (t *btree[T]) grow(n *bnode[T], i int) {
 	if i > 0 && len(n.children[i-1].items) > btreeMinItems {
 		c, left := t.mutableChild(n, i), t.mutableChild(n, i-1)
-		var stolen T
+		var stolen bentry[T]
 		left.items, stolen = removeAt(left.items, len(left.items)-1)
 		c.items = insertAt(c.items, 0, n.items[i-1], itemRoom)
 		n.items[i-1] = stolen
@@ -526,7 +588,7 @@ func (t *btree[T]) grow(n *bnode[T], i int) {
 	}
 	if i < len(n.items) && len(n.children[i+1].items) > btreeMinItems {
 		c, right := t.mutableChild(n, i), t.mutableChild(n, i+1)
-		var stolen T
+		var stolen bentry[T]
 		right.items, stolen = removeAt(right.items, 0)
 		c.items = append(c.items, n.items[i])
 		n.items[i] = stolen
@@ -541,7 +603,7 @@ func (t *btree[T]) grow(n *bnode[T], i int) {
 		i--
 	}
 	c := t.mutableChild(n, i)
-	var sep T
+	var sep bentry[T]
 	n.items, sep = removeAt(n.items, i)
 	var right *bnode[T]
 	n.children, right = removeAt(n.children, i+1)
@@ -559,11 +621,11 @@ func (t *btree[T]) ascend(fn func(T) bool) {
 }
 
 func (n *bnode[T]) ascend(fn func(T) bool) bool {
-	for i, it := range n.items {
+	for i := range n.items {
 		if n.children != nil && !n.children[i].ascend(fn) {
 			return false
 		}
-		if !fn(it) {
+		if !fn(n.items[i].item) {
 			return false
 		}
 	}
@@ -586,7 +648,7 @@ func (n *bnode[T]) lowerBound(below func(T) bool) int {
 	lo, hi := 0, len(n.items)
 	for lo < hi {
 		h := int(uint(lo+hi) >> 1)
-		if below(n.items[h]) {
+		if below(n.items[h].item) {
 			lo = h + 1
 		} else {
 			hi = h
@@ -609,7 +671,7 @@ func (n *bnode[T]) ascendFrom(below func(T) bool, fn func(T) bool) bool {
 		return false
 	}
 	for ; i < len(n.items); i++ {
-		if !fn(n.items[i]) {
+		if !fn(n.items[i].item) {
 			return false
 		}
 		if n.children != nil && !n.children[i+1].ascend(fn) {
@@ -633,7 +695,7 @@ func (n *bnode[T]) descendFrom(upTo func(T) bool, fn func(T) bool) bool {
 		return false
 	}
 	for i--; i >= 0; i-- {
-		if !fn(n.items[i]) {
+		if !fn(n.items[i].item) {
 			return false
 		}
 		if n.children != nil && !n.children[i].descend(fn) {
@@ -648,7 +710,7 @@ func (n *bnode[T]) descend(fn func(T) bool) bool {
 		if n.children != nil && !n.children[i+1].descend(fn) {
 			return false
 		}
-		if !fn(n.items[i]) {
+		if !fn(n.items[i].item) {
 			return false
 		}
 	}

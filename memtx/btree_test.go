@@ -11,6 +11,17 @@ import (
 
 func intCmp(a, b int) int { return cmpInt(a, b) }
 
+// coarseHint is an order-preserving hint of ints for the tests: equal
+// for runs of 16 keys, hintNone for multiples of 7 (keys are >= 0).
+func coarseHint(x int) uint64 {
+	if x%7 == 0 {
+		return hintNone
+	}
+	return uint64(x / 16)
+}
+
+func newTestTree() *btree[int] { return newHintedBtree(intCmp, coarseHint) }
+
 // checkTree verifies the B-tree invariants: node sizes, sorted items,
 // separators bounding their subtrees, leaves at one depth.
 func checkTree(t *testing.T, tr *btree[int]) {
@@ -33,8 +44,12 @@ func checkTree(t *testing.T, tr *btree[int]) {
 		if n.children != nil && len(n.children) == 0 || n.children == nil && len(n.items) == 0 && n != tr.root {
 			t.Fatalf("empty node")
 		}
-		for i, it := range n.items {
-			if i > 0 && n.items[i-1] >= it {
+		for i, e := range n.items {
+			it := e.item
+			if want := tr.entry(it).hint; e.hint != want {
+				t.Fatalf("item %d with hint %d, want %d", it, e.hint, want)
+			}
+			if i > 0 && n.items[i-1].item >= it {
 				t.Fatalf("unsorted node %v", n.items)
 			}
 			if (lo != nil && it <= *lo) || (hi != nil && it >= *hi) {
@@ -56,10 +71,10 @@ func checkTree(t *testing.T, tr *btree[int]) {
 		for i, c := range n.children {
 			l, h := lo, hi
 			if i > 0 {
-				l = &n.items[i-1]
+				l = &n.items[i-1].item
 			}
 			if i < len(n.items) {
-				h = &n.items[i]
+				h = &n.items[i].item
 			}
 			walk(c, depth+1, l, h)
 		}
@@ -72,11 +87,12 @@ func checkTree(t *testing.T, tr *btree[int]) {
 
 func TestBtreeRandom(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
-	tr := newBtree(intCmp)
+	tr := newTestTree()
 	ref := map[int]bool{}
 	for i := 0; i < 200000; i++ {
 		k := rng.Intn(5000)
 		probe := func(x int) int { return intCmp(x, k) }
+		kh := coarseHint(k)
 		switch rng.Intn(3) {
 		case 0, 1:
 			_, replaced := tr.set(k)
@@ -85,13 +101,13 @@ func TestBtreeRandom(t *testing.T) {
 			}
 			ref[k] = true
 		case 2:
-			old, ok := tr.delete(probe)
+			old, ok := tr.deleteHinted(kh, probe)
 			if ok != ref[k] || (ok && old != k) {
 				t.Fatalf("delete %d: %d %v", k, old, ok)
 			}
 			delete(ref, k)
 		}
-		if got, ok := tr.get(probe); ok != ref[k] || (ok && got != k) {
+		if got, ok := tr.getHinted(kh, probe); ok != ref[k] || (ok && got != k) {
 			t.Fatalf("get %d: %d %v", k, got, ok)
 		}
 		if i%10000 == 0 {
@@ -301,7 +317,7 @@ func TestBtreeHinted(t *testing.T) {
 				// answers without a search.
 				if tr.insertHinted(k) {
 					hinted++
-				} else if m, _ := tr.max(); k < m {
+				} else if m, _ := tr.max(); k < m.item {
 					t.Fatalf("hint for %d refused", k)
 				} else {
 					tr.set(k)
@@ -333,7 +349,7 @@ func TestBtreeHinted(t *testing.T) {
 // its own; readers of the clones run on other goroutines (run with -race).
 func TestBtreeClone(t *testing.T) {
 	rng := rand.New(rand.NewSource(7))
-	tr := newBtree(intCmp)
+	tr := newTestTree()
 	model := map[int]bool{}
 	type snap struct {
 		tree *btree[int]
@@ -380,7 +396,7 @@ func TestBtreeClone(t *testing.T) {
 		switch r := rng.Intn(100); {
 		case r < 35:
 			k := rng.Intn(20000)
-			if _, found := tr.get(func(x int) int { return intCmp(x, k) }); !found && !tr.insertHinted(k) {
+			if _, found := tr.getHinted(coarseHint(k), func(x int) int { return intCmp(x, k) }); !found && !tr.insertHinted(k) {
 				tr.set(k)
 			}
 			model[k] = true
@@ -450,7 +466,7 @@ func TestBtreeAppendClone(t *testing.T) {
 	for i := range 50000 {
 		switch r := rng.Intn(100); {
 		case r < 80:
-			if m, ok := tr.max(); ok && m >= next {
+			if m, ok := tr.max(); ok && m.item >= next {
 				t.Fatalf("max %d, next %d", m, next)
 			}
 			if rng.Intn(2) == 0 {

@@ -175,7 +175,7 @@ func itoa(v uint32) string {
 
 func (sp *Space) lookup(ix *Index, key []any) (tref, bool) {
 	ar := sp.ar()
-	return ix.tree.get(func(r tref) int { return ix.kd.compareKey(ar.bytes(r), key) })
+	return ix.tree.getHinted(ix.kd.valuesHint(key), func(r tref) int { return ix.kd.compareKey(ar.bytes(r), key) })
 }
 
 // collResolver maps a collation id to the comparison used for it.
@@ -218,18 +218,18 @@ func (ix *Index) compile(coll collResolver, rules TypeRules) *ApplyError {
 // primary key).
 func (ix *Index) newTree(pk *keyDef, ar *arena) *btree[tref] {
 	ix.ar = ar
-	if ix.ID == 0 || pk == nil {
-		kd := ix.kd
-		return newBtree(func(a, b tref) int { return kd.compare(ar.bytes(a), ar.bytes(b)) })
-	}
 	kd := ix.kd
-	return newBtree(func(a, b tref) int {
+	hint := func(r tref) uint64 { return kd.tupleHint(ar.bytes(r)) }
+	if ix.ID == 0 || pk == nil {
+		return newHintedBtree(func(a, b tref) int { return kd.compare(ar.bytes(a), ar.bytes(b)) }, hint)
+	}
+	return newHintedBtree(func(a, b tref) int {
 		x, y := ar.bytes(a), ar.bytes(b)
 		if c := kd.compare(x, y); c != 0 {
 			return c
 		}
 		return pk.compare(x, y)
-	})
+	}, hint)
 }
 
 // shouldMaintain tells whether the engine keeps the contents of an index:
@@ -265,7 +265,7 @@ func (sp *Space) checkUnique(t Tuple, old tref) *ApplyError {
 			continue // NULL is never equal to NULL in a unique index
 		}
 		k := ix.kd.keyOf(t)
-		d, found := ix.tree.get(func(x tref) int { return ix.kd.compareTo(ar.bytes(x), &k) })
+		d, found := ix.tree.getHinted(ix.kd.keyHint(&k), func(x tref) int { return ix.kd.compareTo(ar.bytes(x), &k) })
 		if found && d != old {
 			return boxError(box.ErrTupleFound, ix.Name, sp.displayName())
 		}
@@ -295,7 +295,7 @@ func (sp *Space) commit(old, new tref) {
 		if ix.ID == 0 {
 			if old != 0 && (new == 0 || ix.kd.compare(oldT, newT) != 0) {
 				k := ix.kd.keyOf(oldT)
-				ix.tree.delete(func(x tref) int { return ix.kd.compareTo(ar.bytes(x), &k) })
+				ix.tree.deleteHinted(ix.kd.keyHint(&k), func(x tref) int { return ix.kd.compareTo(ar.bytes(x), &k) })
 			}
 			if new != 0 && !ix.tree.insertHinted(new) && !ix.tree.replaceHinted(new) {
 				ix.tree.set(new)
@@ -307,7 +307,7 @@ func (sp *Space) commit(old, new tref) {
 		}
 		if old != 0 {
 			k, pkk := ix.kd.keyOf(oldT), pk.kd.keyOf(oldT)
-			ix.tree.delete(func(r tref) int {
+			ix.tree.deleteHinted(ix.kd.keyHint(&k), func(r tref) int {
 				x := ar.bytes(r)
 				if c := ix.kd.compareTo(x, &k); c != 0 {
 					return c
@@ -340,7 +340,7 @@ func (sp *Space) prepareReplace(ch *change, t Tuple, insert bool) *ApplyError {
 	}
 	k := pk.kd.keyOf(t)
 	ar := sp.ar()
-	old, found := pk.tree.get(func(x tref) int { return pk.kd.compareTo(ar.bytes(x), &k) })
+	old, found := pk.tree.getHinted(pk.kd.keyHint(&k), func(x tref) int { return pk.kd.compareTo(ar.bytes(x), &k) })
 	if found && insert {
 		return sp.tupleFound(pk)
 	}
@@ -394,7 +394,7 @@ func (sp *Space) checkNewPrimary(old, t Tuple) *ApplyError {
 		return nil
 	}
 	ar := sp.ar()
-	if _, found := pk.tree.get(func(x tref) int { return pk.kd.compare(ar.bytes(x), t) }); found {
+	if _, found := pk.tree.getHinted(pk.kd.tupleHint(t), func(x tref) int { return pk.kd.compare(ar.bytes(x), t) }); found {
 		return sp.tupleFound(pk)
 	}
 	return boxError(box.ErrCantUpdatePrimaryKey,
@@ -458,7 +458,7 @@ func (sp *Space) prepareUpsert(ch *change, req *Request, t Tuple, ops []any) *Ap
 		return err
 	}
 	ar := sp.ar()
-	oldRef, found := pk.tree.get(func(x tref) int { return pk.kd.compare(ar.bytes(x), t) })
+	oldRef, found := pk.tree.getHinted(pk.kd.tupleHint(t), func(x tref) int { return pk.kd.compare(ar.bytes(x), t) })
 	if !found {
 		if err := sp.checkUnique(t, 0); err != nil {
 			return err
@@ -493,7 +493,7 @@ func (sp *Space) prepareUpsert(ch *change, req *Request, t Tuple, ops []any) *Ap
 		// Tarantool misses the change of the key when the operations
 		// address it only through negative field numbers it resolves
 		// against a stale field count: the tuple moves to its new key.
-		if _, dup := pk.tree.get(func(x tref) int { return pk.kd.compare(ar.bytes(x), nt) }); dup {
+		if _, dup := pk.tree.getHinted(pk.kd.tupleHint(nt), func(x tref) int { return pk.kd.compare(ar.bytes(x), nt) }); dup {
 			return sp.tupleFound(pk)
 		}
 	}
@@ -523,7 +523,7 @@ func (sp *Space) rebuild(indexes []*Index, tuples []tref) ([]*Index, *ApplyError
 				t := ar.bytes(r)
 				if c.Unique && !(c.ID != 0 && c.kd.hasNull(t)) {
 					kd := c.kd
-					if _, dup := c.tree.get(func(x tref) int { return kd.compare(ar.bytes(x), t) }); dup {
+					if _, dup := c.tree.getHinted(kd.tupleHint(t), func(x tref) int { return kd.compare(ar.bytes(x), t) }); dup {
 						return nil, sp.tupleFound(&c)
 					}
 				}
