@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // hintEdgeValues are values of every class with the edges of the hint
@@ -192,6 +193,25 @@ func BenchmarkBtreeGet1M(b *testing.B) {
 					b.Fatal("missing")
 				}
 			}
+			b.StopTimer()
+			b.ReportMetric(float64(treeBytes(tr))/n, "node-B/tuple")
 		})
 	}
+}
+
+// treeBytes is the size of a tree's nodes: the node headers and the
+// arrays of entries and children, by their capacity.
+func treeBytes[T any](tr *btree[T]) int {
+	var walk func(n *bnode[T]) int
+	walk = func(n *bnode[T]) int {
+		if n == nil {
+			return 0
+		}
+		size := int(unsafe.Sizeof(*n)) + cap(n.items)*int(unsafe.Sizeof(bentry[T]{})) + cap(n.children)*8
+		for _, c := range n.children {
+			size += walk(c)
+		}
+		return size
+	}
+	return walk(tr.root)
 }
