@@ -238,8 +238,9 @@ func (t *btree[T]) replaceHinted(item T) bool {
 	t.right = nil
 	t.ownPath(path)
 	last := path[len(path)-1]
-	// Equal items may have different hints (a decimal and an integer).
-	last.n.items[last.i] = t.entry(item)
+	// The old hint stays: it orders the new item, equal to the old one,
+	// as well.
+	last.n.items[last.i].item = item
 	return true
 }
 
