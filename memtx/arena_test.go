@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/xlogtool/xlogtool/box"
@@ -386,5 +387,52 @@ func checkStorage(t *testing.T, st *State, model storageModel) {
 		if len(ts) != n {
 			t.Fatalf("k = %d: %d tuples, the model has %d", k, len(ts), n)
 		}
+	}
+}
+
+// While secondary keys are deferred, the tuples replaced stay in the
+// arena (the stale secondary trees still refer to them) until the keys
+// are built; then they are freed.
+func TestDeferredKeysKeepReplaced(t *testing.T) {
+	st := NewState()
+	mustApply(t, st,
+		insert(box.SpaceSpace, spaceRow(700, "d")...),
+		insert(box.SpaceIndex, indexRow(700, 0, "pk", true, part(0, "unsigned"))...),
+		insert(box.SpaceIndex, indexRow(700, 1, "name", false, part(1, "string"))...),
+	)
+	for k := range uint64(500) {
+		mustApply(t, st, insert(700, k, fmt.Sprintf("first %d", k)))
+	}
+	st.DeferSecondaryKeys()
+	for k := range uint64(1000) {
+		mustApply(t, st, replace(700, k, fmt.Sprintf("second %d", k)))
+	}
+	// The stale secondary index still reads the first tuples, intact.
+	n := 0
+	st.Space(700).Index(1).Ascend(func(tu Tuple) bool {
+		if v := tu.Decode(); len(v) != 2 || !strings.HasPrefix(v[1].(string), "first ") {
+			t.Fatalf("stale index holds %v", v)
+		}
+		n++
+		return true
+	})
+	if n != 500 {
+		t.Fatalf("stale index holds %d tuples", n)
+	}
+	if errs := st.BuildSecondaryKeys(); len(errs) != 0 {
+		t.Fatal(errs[0])
+	}
+	if got := st.Space(700).Index(1).Len(); got != 1000 {
+		t.Errorf("secondary index: %d tuples", got)
+	}
+	var want int64
+	for _, sp := range st.Spaces() {
+		sp.AscendTuples(func(tu Tuple) bool {
+			want += blockSize(len(tu))
+			return true
+		})
+	}
+	if st.MemoryUsed() != uint64(want) {
+		t.Errorf("%d bytes used, the tuples take %d", st.MemoryUsed(), want)
 	}
 }

@@ -67,6 +67,12 @@ func (s *State) deferKeysFor(sp *Space, typ box.RowType) {
 // spaces) and filling the trees in order.
 func (s *State) buildKeys(sp *Space) []*ApplyError {
 	sp.keysDeferred = false
+	defer func() {
+		for _, r := range sp.staleRefs {
+			s.env.arena.retire(r)
+		}
+		sp.staleRefs = nil
+	}()
 	pk := sp.primary()
 	if pk == nil {
 		return nil

@@ -29,6 +29,9 @@ type Space struct {
 	// keysDeferred: the secondary indexes are stale until buildKeys
 	// (see DeferSecondaryKeys).
 	keysDeferred bool
+	// staleRefs are tuples replaced meanwhile, freed once the keys are
+	// built.
+	staleRefs []tref
 	// bsize is the MessagePack bytes of the tuples (see BSize).
 	bsize int64
 }

@@ -247,10 +247,24 @@ func (s *State) apply(req Request, keepOld *Tuple) (change, *ApplyError) {
 		*keepOld = ch.oldT.Clone()
 	}
 	if s.txn == nil {
-		s.env.arena.retire(ch.old)
+		s.retire(sp, ch.old)
 		ch.oldT = nil
 	}
 	return ch, nil
+}
+
+// retire frees a tuple the space no longer holds. While the space's
+// secondary keys are deferred their stale trees may still refer to it:
+// it is kept until they are built.
+func (s *State) retire(sp *Space, r tref) {
+	if r == 0 {
+		return
+	}
+	if sp.keysDeferred {
+		sp.staleRefs = append(sp.staleRefs, r)
+		return
+	}
+	s.env.arena.retire(r)
 }
 
 // buffer keeps a row of a system space without a primary key yet. Its

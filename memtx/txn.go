@@ -49,13 +49,12 @@ func (s *State) Commit() {
 	if s.txn == nil {
 		return
 	}
-	ar := s.env.arena
 	for _, u := range s.txn.entries {
 		switch {
 		case u.dropped != nil:
 			s.retireTree(u.dropped)
 		case u.saved == nil:
-			ar.retire(u.ch.old)
+			s.retire(u.sp, u.ch.old)
 		}
 	}
 	s.txn = nil
@@ -113,7 +112,7 @@ func (s *State) RollbackTo(savepoint int) {
 			s.restoreSpace(u.saved)
 		default:
 			u.sp.commit(u.ch.new, u.ch.old)
-			s.env.arena.retire(u.ch.new)
+			s.retire(u.sp, u.ch.new)
 			if u.sp.ID == box.SpaceSchema && u.ch.old != 0 {
 				s.trackVersion(s.env.arena.bytes(u.ch.old))
 			}
