@@ -287,22 +287,19 @@ func (n *Node) recover() error {
 
 // restorePending applies the transactions recovery found waiting for a
 // CONFIRM (2.6.0 shows their data) and queues them in the limbo again with
-// the records that undo them, should a ROLLBACK come.
+// the records that undo them, should a ROLLBACK come (Receiver.Restore).
 func (n *Node) restorePending(res *replay.Result) error {
 	if len(res.Pending) == 0 {
 		return nil
 	}
 	type span struct {
-		id        uint64
-		info      replay.TxInfo
-		changes   []Change
-		from, to  uint64
-		replicaID uint32
+		info replay.TxInfo
+		rows []*format.Row
+		file string // where its first row is
 	}
 	spans := make([]*span, len(res.Pending))
 	for i, p := range res.Pending {
-		n.nextTx++
-		spans[i] = &span{id: n.nextTx, info: p, from: p.TSN, to: p.EntryLSN, replicaID: p.ReplicaID}
+		spans[i] = &span{info: p}
 	}
 	for _, path := range res.Xlogs {
 		f, err := os.Open(path)
@@ -323,20 +320,13 @@ func (n *Node) restorePending(res *replay.Result) error {
 				continue
 			}
 			for _, s := range spans {
-				if row.ReplicaID != s.replicaID || row.LSN < s.from || row.LSN > s.to {
+				if row.ReplicaID != s.info.ReplicaID || row.LSN < s.info.TSN || row.LSN > s.info.EntryLSN {
 					continue
 				}
-				req, err := RowRequest(row)
-				if err != nil {
-					f.Close()
-					return fmt.Errorf("%s: pending transaction at LSN %d: %w", path, row.LSN, err)
+				if s.file == "" {
+					s.file = path
 				}
-				ch, err := n.st.Execute(req)
-				if err != nil {
-					f.Close()
-					return fmt.Errorf("%s: pending transaction at LSN %d: %w", path, row.LSN, err)
-				}
-				s.changes = append(s.changes, Change{Space: req.SpaceID, Ch: ch})
+				s.rows = append(s.rows, row.Clone())
 			}
 		}
 		f.Close()
@@ -344,9 +334,13 @@ func (n *Node) restorePending(res *replay.Result) error {
 	if n.repl.received == nil {
 		n.repl.received = map[uint64][]Change{}
 	}
+	rc := n.receiver()
 	for _, s := range spans {
-		n.limbo.Restore(s.id, s.info.ReplicaID, s.info.TSN, s.info.EntryLSN, s.info.Sync)
-		n.repl.received[s.id] = s.changes
+		id, changes, err := rc.Restore(s.info.ReplicaID, s.info.TSN, s.info.EntryLSN, s.info.Sync, s.rows)
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.file, err)
+		}
+		n.repl.received[id] = changes
 	}
 	n.log.Warnf("%d synchronous transaction(s) wait for a CONFIRM", len(spans))
 	return nil

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"fmt"
+
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/memtx"
@@ -219,4 +221,31 @@ func (rc Receiver) queue(rows []*format.Row, syncSpace bool) (uint64, error) {
 	}
 	*rc.NextTx = id
 	return id, nil
+}
+
+// Restore puts back a transaction recovery found waiting for a CONFIRM
+// (its rows are in the WAL, origin's LSNs first to lsn): its data rows are
+// applied to the state, as 2.6.0 shows their data, and it is queued again
+// with the changes that undo it should a ROLLBACK come. It returns the
+// queue entry id and the changes.
+func (rc Receiver) Restore(origin uint32, first, lsn uint64, sync bool, rows []*format.Row) (uint64, []Change, error) {
+	var changes []Change
+	for _, r := range rows {
+		if !r.Type.IsDML() {
+			continue
+		}
+		req, err := RowRequest(r)
+		var ch memtx.Change
+		if err == nil {
+			ch, err = rc.State.Execute(req)
+		}
+		if err != nil {
+			return 0, nil, fmt.Errorf("pending transaction at LSN %d: %w", r.LSN, err)
+		}
+		changes = append(changes, Change{Space: req.SpaceID, Ch: ch})
+	}
+	*rc.NextTx++
+	id := *rc.NextTx
+	rc.Limbo.Restore(id, origin, first, lsn, sync)
+	return id, changes, nil
 }

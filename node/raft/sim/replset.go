@@ -217,16 +217,20 @@ func (r *Replica) start() {
 			}
 			r.resolve(r.Limbo.ApplyReceived(row.Type, row.ReplicaID, s))
 		case row.Type.IsDML():
-			ch, ok := r.execute1(row)
-			if !ok {
+			space, _ := row.SpaceID()
+			sync, queued := r.Limbo.ClassifyReceived(row.Flags, space == SyncSpace)
+			if !queued {
+				r.execute1(row)
 				continue
 			}
-			sync, queued := r.Limbo.ClassifyReceived(row.Flags, ch.Space == SyncSpace)
-			if queued {
-				r.nextTx++
-				r.Limbo.Restore(r.nextTx, row.ReplicaID, row.LSN, row.LSN, sync)
-				r.pending[r.nextTx] = &pendingTx{changes: []node.Change{ch}}
+			// Waiting for a CONFIRM: back into the queue as the node's
+			// recovery puts it.
+			id, changes, err := r.receiver().Restore(row.ReplicaID, row.LSN, row.LSN, sync, []*format.Row{row})
+			if err != nil {
+				rs.Check.failf("node %d: recovery: %v", r.id, err)
+				continue
 			}
+			r.pending[id] = &pendingTx{changes: changes}
 		}
 	}
 	r.written = r.vclock
