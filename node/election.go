@@ -777,9 +777,7 @@ func (n *Node) limboForElection() {
 	if n.cfg.electionOn() {
 		n.limbo.q.SetRules(synchro.RulesFor("2.11.0"))
 	}
-	if qs := n.recovered.queue; qs.TermKnown && qs.Term != 0 {
-		n.limbo.q.Restore(&format.Synchro{ReplicaID: qs.Owner, LSN: qs.ConfirmedLSN, Term: qs.Term, HasTerm: true})
-	}
+	n.limbo.Recovered(n.recovered.queue)
 }
 
 // electionCheckWrite refuses a client's write while Raft does not let the

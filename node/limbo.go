@@ -202,6 +202,15 @@ func (l *Limbo) settle(typ box.RowType, s format.Synchro) {
 	l.pendingConfirm = l.confirmed
 }
 
+// Recovered restores the queue's owner, term and confirmed LSN that
+// recovery (replay.Result.Queue) or a join found, when a PROMOTE or DEMOTE
+// told them.
+func (l *Limbo) Recovered(qs synchro.State) {
+	if qs.TermKnown && qs.Term != 0 {
+		l.q.Restore(&format.Synchro{ReplicaID: qs.Owner, LSN: qs.ConfirmedLSN, Term: qs.Term, HasTerm: true})
+	}
+}
+
 // ClassifyReceived tells whether a transaction received from another
 // instance is synchronous and whether it waits in the queue (2.6.0: by the
 // spaces it wrote, as its rows carry no flags).

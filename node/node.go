@@ -287,20 +287,12 @@ func (n *Node) recover() error {
 
 // restorePending applies the transactions recovery found waiting for a
 // CONFIRM (2.6.0 shows their data) and queues them in the limbo again with
-// the records that undo them, should a ROLLBACK come (Receiver.Restore).
+// the records that undo them, should a ROLLBACK come (PendingRows).
 func (n *Node) restorePending(res *replay.Result) error {
 	if len(res.Pending) == 0 {
 		return nil
 	}
-	type span struct {
-		info replay.TxInfo
-		rows []*format.Row
-		file string // where its first row is
-	}
-	spans := make([]*span, len(res.Pending))
-	for i, p := range res.Pending {
-		spans[i] = &span{info: p}
-	}
+	p := NewPendingRows(res.Pending)
 	for _, path := range res.Xlogs {
 		f, err := os.Open(path)
 		if err != nil {
@@ -316,33 +308,18 @@ func (n *Node) restorePending(res *replay.Result) error {
 			if err != nil {
 				break // damage was reported by recovery; a torn tail ends here
 			}
-			if !row.Type.IsDML() {
-				continue
-			}
-			for _, s := range spans {
-				if row.ReplicaID != s.info.ReplicaID || row.LSN < s.info.TSN || row.LSN > s.info.EntryLSN {
-					continue
-				}
-				if s.file == "" {
-					s.file = path
-				}
-				s.rows = append(s.rows, row.Clone())
-			}
+			p.Add(row)
 		}
 		f.Close()
 	}
 	if n.repl.received == nil {
 		n.repl.received = map[uint64][]Change{}
 	}
-	rc := n.receiver()
-	for _, s := range spans {
-		id, changes, err := rc.Restore(s.info.ReplicaID, s.info.TSN, s.info.EntryLSN, s.info.Sync, s.rows)
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.file, err)
-		}
-		n.repl.received[id] = changes
+	err := p.Restore(n.receiver(), func(id uint64, changes []Change) { n.repl.received[id] = changes })
+	if err != nil {
+		return err
 	}
-	n.log.Warnf("%d synchronous transaction(s) wait for a CONFIRM", len(spans))
+	n.log.Warnf("%d synchronous transaction(s) wait for a CONFIRM", len(res.Pending))
 	return nil
 }
 

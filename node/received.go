@@ -6,6 +6,7 @@ import (
 	"github.com/xlogtool/xlogtool/box"
 	"github.com/xlogtool/xlogtool/format"
 	"github.com/xlogtool/xlogtool/memtx"
+	"github.com/xlogtool/xlogtool/replay"
 	"github.com/xlogtool/xlogtool/synchro"
 )
 
@@ -248,4 +249,60 @@ func (rc Receiver) Restore(origin uint32, first, lsn uint64, sync bool, rows []*
 	id := *rc.NextTx
 	rc.Limbo.Restore(id, origin, first, lsn, sync)
 	return id, changes, nil
+}
+
+// PendingRows gathers the rows of the transactions recovery found waiting
+// for a CONFIRM (replay.Result.Pending) from the WAL read again, and puts
+// them back into the queue (Receiver.Restore), oldest first.
+type PendingRows struct {
+	spans []pendingSpan
+}
+
+type pendingSpan struct {
+	info replay.TxInfo
+	rows []*format.Row
+	file string // where its first row is
+}
+
+// NewPendingRows returns the gatherer of the rows of pending.
+func NewPendingRows(pending []replay.TxInfo) *PendingRows {
+	p := &PendingRows{spans: make([]pendingSpan, len(pending))}
+	for i, tx := range pending {
+		p.spans[i].info = tx
+	}
+	return p
+}
+
+// Add keeps a copy of row when it belongs to a pending transaction.
+func (p *PendingRows) Add(row *format.Row) {
+	if !row.Type.IsDML() {
+		return
+	}
+	for i := range p.spans {
+		s := &p.spans[i]
+		if row.ReplicaID != s.info.ReplicaID || row.LSN < s.info.TSN || row.LSN > s.info.EntryLSN {
+			continue
+		}
+		if s.file == "" {
+			s.file = row.Pos.File
+		}
+		s.rows = append(s.rows, row.Clone())
+	}
+}
+
+// Restore applies the pending transactions and queues them again, oldest
+// first; restored is told each one's queue entry id and the changes that
+// undo it.
+func (p *PendingRows) Restore(rc Receiver, restored func(id uint64, changes []Change)) error {
+	for _, s := range p.spans {
+		id, changes, err := rc.Restore(s.info.ReplicaID, s.info.TSN, s.info.EntryLSN, s.info.Sync, s.rows)
+		if err != nil {
+			if s.file != "" {
+				return fmt.Errorf("%s: %w", s.file, err)
+			}
+			return err
+		}
+		restored(id, changes)
+	}
+	return nil
 }

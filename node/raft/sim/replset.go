@@ -12,6 +12,7 @@ import (
 	"github.com/xlogtool/xlogtool/memtx"
 	"github.com/xlogtool/xlogtool/node"
 	"github.com/xlogtool/xlogtool/node/raft"
+	recovery "github.com/xlogtool/xlogtool/replay"
 	"github.com/xlogtool/xlogtool/synchro"
 )
 
@@ -198,40 +199,33 @@ func (r *Replica) start() {
 	r.refusing = make([]bool, n+1)
 	r.asyncRefused = make([]bool, n+1)
 	r.claim = 0
+	// The node's recovery: the durable rows replayed as an xlog
+	// (replay.RecoverRows), the queue's owner and term restored, the
+	// transactions left waiting for a CONFIRM put back into the queue.
+	res := recovery.RecoverRows(r.State, format.VClock{}, fileVersion, rs.Logs[r.id])
+	for _, f := range res.Findings {
+		rs.Check.failf("node %d: recovery: %s", r.id, f.String())
+	}
+	r.vclock = res.VClock
+	r.Limbo.Recovered(res.Queue)
+	pending := node.NewPendingRows(res.Pending)
 	rec := raft.NewRaft(nil)
 	for _, row := range rs.Logs[r.id] {
-		r.vclock.Follow(row.ReplicaID, row.LSN)
-		switch {
-		case row.Type == box.TypeRaft:
-			st, err := row.Raft()
-			if err != nil {
-				rs.Check.failf("node %d: recovery: %v", r.id, err)
-				continue
+		pending.Add(row)
+		if row.Type == box.TypeRaft {
+			// Term and vote as raft.Recover reads them: a newer term
+			// without a vote resets the vote (replay keeps the last
+			// non-zero one, see docs/raft.md).
+			if st, err := row.Raft(); err == nil {
+				rec.Recover(st)
 			}
-			rec.Recover(st)
-		case row.Type.IsSynchro():
-			s, err := row.Synchro()
-			if err != nil {
-				rs.Check.failf("node %d: recovery: %v", r.id, err)
-				continue
-			}
-			r.resolve(r.Limbo.ApplyReceived(row.Type, row.ReplicaID, s))
-		case row.Type.IsDML():
-			space, _ := row.SpaceID()
-			sync, queued := r.Limbo.ClassifyReceived(row.Flags, space == SyncSpace)
-			if !queued {
-				r.execute1(row)
-				continue
-			}
-			// Waiting for a CONFIRM: back into the queue as the node's
-			// recovery puts it.
-			id, changes, err := r.receiver().Restore(row.ReplicaID, row.LSN, row.LSN, sync, []*format.Row{row})
-			if err != nil {
-				rs.Check.failf("node %d: recovery: %v", r.id, err)
-				continue
-			}
-			r.pending[id] = &pendingTx{changes: changes}
 		}
+	}
+	err := pending.Restore(r.receiver(), func(id uint64, changes []node.Change) {
+		r.pending[id] = &pendingTx{changes: changes}
+	})
+	if err != nil {
+		rs.Check.failf("node %d: recovery: %v", r.id, err)
 	}
 	r.written = r.vclock
 	rs.Starts[r.id] = append(rs.Starts[r.id], len(rs.Logs[r.id]))
@@ -246,7 +240,7 @@ func (r *Replica) start() {
 		p.Term = 1
 	}
 	r.E = raft.NewElection(cfg, raft.Persistent{Term: p.Term, Vote: p.Vote}, r.vclock.WithoutLocal(), rs.W.Now())
-	if qs := r.Limbo.Queue().State(); qs.Owner != 0 || qs.Term > 1 {
+	if qs := res.Queue; qs.Owner != 0 || qs.Term > 1 {
 		r.E.QueueClaimed(qs.Owner, qs.Term)
 	}
 	r.up = true
