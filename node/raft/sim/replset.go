@@ -209,17 +209,8 @@ func (r *Replica) start() {
 	r.vclock = res.VClock
 	r.Limbo.Recovered(res.Queue)
 	pending := node.NewPendingRows(res.Pending)
-	rec := raft.NewRaft(nil)
 	for _, row := range rs.Logs[r.id] {
 		pending.Add(row)
-		if row.Type == box.TypeRaft {
-			// Term and vote as raft.Recover reads them: a newer term
-			// without a vote resets the vote (replay keeps the last
-			// non-zero one, see docs/raft.md).
-			if st, err := row.Raft(); err == nil {
-				rec.Recover(st)
-			}
-		}
 	}
 	err := pending.Restore(r.receiver(), func(id uint64, changes []node.Change) {
 		r.pending[id] = &pendingTx{changes: changes}
@@ -235,10 +226,11 @@ func (r *Replica) start() {
 		Fencing: rs.opts.Fencing, SynchroQuorum: rs.opts.Quorum, Registered: n,
 		Rand: rs.W.Rand, ShiftFirstRound: true, // as the node
 	}
-	p := rec.CheckpointLocal()
+	p := raft.Persistent{Term: res.Raft.Term, Vote: res.Raft.Vote}
 	if p.Term == 0 {
 		p.Term = 1
 	}
+	rs.Check.recovered(int(r.id), p.Term, p.Vote)
 	r.E = raft.NewElection(cfg, raft.Persistent{Term: p.Term, Vote: p.Vote}, r.vclock.WithoutLocal(), rs.W.Now())
 	if qs := res.Queue; qs.Owner != 0 || qs.Term > 1 {
 		r.E.QueueClaimed(qs.Owner, qs.Term)
