@@ -11,10 +11,11 @@ import (
 )
 
 // The applier's order of steps for one received transaction (NODE.md §3,
-// §4; FORMAT.md §6.6), pure: no locks, no WAL, no network. The node's
-// appliers and the replica-set simulation (node/raft/sim) both take their
-// received transactions through Receiver.Take and carry out what it
-// returns with their own I/O.
+// §4; FORMAT.md §6.6) and the last step of recovery, the transactions
+// left waiting for a CONFIRM put back into the queue, pure: no locks, no
+// WAL, no network. The node and the replica-set simulation
+// (node/raft/sim) both run them (Receiver.Take, PendingRows) and carry
+// out what they return with their own I/O.
 
 // Change is one change of a transaction to a replicated space, kept while
 // the transaction waits in the queue so that a ROLLBACK can undo it.
