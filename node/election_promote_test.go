@@ -78,11 +78,7 @@ func TestElectionPromoteErrors(t *testing.T) {
 	waitSynced(t, nodes...)
 	c0, c1, c2 := goConn(t, nodes[0].Addr()), goConn(t, nodes[1].Addr()), goConn(t, nodes[2].Addr())
 
-	waitFor(t, "the peers to be healthy", 10*time.Second, func() bool {
-		h := 0
-		nodes[0].election.with(func(e *raft.Election) { h = e.Healthy() })
-		return h == 3
-	})
+	waitHealthy(t, nodes...)
 	wantBoxError(t, "promote on a voter", goCall(c1, "box.ctl.promote"),
 		box.ErrUnsupported, "election_mode='voter' does not support manual elections")
 	if err := goCall(c0, "box.ctl.promote"); err != nil {
@@ -168,7 +164,9 @@ func TestElectionPromoteOffTimeout(t *testing.T) {
 	})
 	res := make(chan error, 1)
 	go func() { res <- goCall(c1, "box.ctl.promote") }()
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, "the first promote to be under way", 10*time.Second, func() bool {
+		return nodes[1].election.promoting.Load()
+	})
 	wantBoxError(t, "a second promote", goCall(goConn(t, nodes[1].Addr()), "box.ctl.promote"),
 		box.ErrUnsupported, "box.ctl.promote/demote does not support simultaneous invocations")
 	wantBoxError(t, "promote while the old owner has no quorum", <-res, box.ErrTimeout, "Timeout exceeded")
@@ -193,7 +191,10 @@ func TestElectionTurnedOffFollowsPromote(t *testing.T) {
 	if nodes[0], err = openAt(t, cfg); err != nil {
 		t.Fatal(err)
 	}
+	// The restarted node starts with no peer healthy; its appliers
+	// subscribe again in their own time.
 	waitSynced(t, nodes...)
+	waitHealthy(t, nodes...)
 	if err := goCall(goConn(t, nodes[0].Addr()), "box.ctl.promote"); err != nil {
 		t.Fatal(err)
 	}

@@ -252,6 +252,7 @@ func TestElectionManualPromote(t *testing.T) {
 	if l := leaderOf(nodes); l != nil {
 		t.Fatalf("node %d became leader in mode manual", l.id)
 	}
+	waitHealthy(t, nodes...)
 	c := dialAdmin(t, nodes[1].Addr())
 	call(t, c, "box.ctl.promote")
 	if leaderOf(nodes) != nodes[1] {
@@ -289,6 +290,7 @@ func TestElectionManualPromote(t *testing.T) {
 	if _, err := c.Replace(ctx(t), s, []any{2, "y"}); err == nil {
 		t.Errorf("write accepted after box.ctl.demote()")
 	}
+	waitHealthy(t, nodes...)
 	c0 := dialAdmin(t, nodes[0].Addr())
 	call(t, c0, "box.ctl.promote")
 	if _, err := c0.Replace(ctx(t), s, []any{3, "z"}); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/xlogtool/xlogtool/iproto"
 	"github.com/xlogtool/xlogtool/iproto/client"
 	"github.com/xlogtool/xlogtool/memtx"
+	"github.com/xlogtool/xlogtool/node/raft"
 )
 
 const (
@@ -144,4 +145,23 @@ func newestFile(t testing.TB, dir, ext string) string {
 
 func iprotoReplace(space uint32, tuple []any) iproto.ReplaceRequest {
 	return iproto.ReplaceRequest{Space: space, Tuple: tuple}
+}
+
+// waitHealthy waits until every node of nodes counts all of them as
+// healthy: its applier follows each of the others, so box.ctl.promote()
+// on any of them has every peer connected (Tarantool's tests wait for the
+// full mesh the same way). A node that was just opened, or whose links
+// were just restarted, starts with only itself.
+func waitHealthy(t testing.TB, nodes ...*Node) {
+	t.Helper()
+	waitFor(t, "every node to count its peers healthy", 20*time.Second, func() bool {
+		for _, n := range nodes {
+			h := 0
+			n.election.with(func(e *raft.Election) { h = e.Healthy() })
+			if h < len(nodes) {
+				return false
+			}
+		}
+		return true
+	})
 }
