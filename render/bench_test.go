@@ -55,6 +55,55 @@ func (w *countWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// benchAhead is benchPrint the way cat prints: whole blocks printed on
+// the goroutines that decompress them (Printer.Ahead), the others row by
+// row; ns/op and allocs/op are per row.
+func benchAhead(b *testing.B, f render.Format) {
+	data := benchLog(b)
+	var out countWriter
+	p := render.NewPrinter(&out, render.Options{Format: f})
+	opts := format.Options{Ahead: func(blk *format.Block) (any, int) { return p.Ahead("bench.xlog", blk, nil) }}
+	b.ReportAllocs()
+	cpu := bench.CPUTime()
+	b.ResetTimer()
+	var r *format.Reader
+	for n := 0; n < b.N; {
+		if r == nil {
+			var err error
+			if r, err = format.NewReader(bytes.NewReader(data), opts); err != nil {
+				b.Fatal(err)
+			}
+		}
+		row, err := r.Next()
+		if err == io.EOF {
+			r.Close()
+			r = nil
+			continue
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res, rows := r.TakeAhead(); res != nil {
+			err, n = p.WriteAhead(res), n+rows
+		} else {
+			err, n = p.Row("bench.xlog", row), n+1
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if r != nil {
+		r.Close()
+	}
+	b.ReportMetric(float64(bench.CPUTime()-cpu)/float64(b.N), "cpu-ns/row")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func BenchmarkJSONAhead(b *testing.B) { benchAhead(b, render.JSON) }
+func BenchmarkYAMLAhead(b *testing.B) { benchAhead(b, render.YAML) }
+func BenchmarkLuaAhead(b *testing.B)  { benchAhead(b, render.Lua) }
+
 func BenchmarkJSON(b *testing.B) { benchPrint(b, render.JSON) }
 func BenchmarkYAML(b *testing.B) { benchPrint(b, render.YAML) }
 func BenchmarkLua(b *testing.B)  { benchPrint(b, render.Lua) }
