@@ -276,13 +276,26 @@ func (n *Node) recover() error {
 			prev = &m.VClock
 		}
 	}
-	n.recovered = raftRecovered{st: raft.Persistent{Term: res.Raft.Term, Vote: res.Raft.Vote}, queue: res.Queue}
+	n.recovered = raftRecovered{st: RecoveredRaft(res.Raft), queue: res.Queue}
 	n.startWAL(prev)
 	if err := n.restorePending(res); err != nil {
 		return err
 	}
 	n.log.Infof("ready to accept requests")
 	return nil
+}
+
+// RecoveredRaft is the term and vote the election starts from after
+// recovery: the vote only when it was given in the recovered term. A vote
+// of an older term that Tarantool's recovery keeps after a term-only row
+// would be a vote never checked against the candidate's vclock, which
+// raft.Raft.Recover forgets too (docs/raft.md).
+func RecoveredRaft(s replay.RaftState) raft.Persistent {
+	p := raft.Persistent{Term: s.Term}
+	if s.VoteTerm == s.Term {
+		p.Vote = s.Vote
+	}
+	return p
 }
 
 // restorePending applies the transactions recovery found waiting for a

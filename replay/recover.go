@@ -210,6 +210,10 @@ type Counts struct {
 type RaftState struct {
 	Term uint64 `json:"term"`
 	Vote uint32 `json:"vote"`
+	// VoteTerm is the term of the row that carried Vote: below Term when
+	// a term-only row followed, which Tarantool's rule (FORMAT.md §6.7)
+	// does not let clear the vote.
+	VoteTerm uint64 `json:"-"`
 }
 
 // SnapshotRows tells which rows besides the data the snapshot the replay
@@ -975,7 +979,7 @@ func (rc *recoverer) raft(row *format.Row) {
 		rc.res.Raft.Term = r.Term
 	}
 	if r.Vote != 0 {
-		rc.res.Raft.Vote = r.Vote
+		rc.res.Raft.Vote, rc.res.Raft.VoteTerm = r.Vote, rc.res.Raft.Term
 	}
 }
 

@@ -56,6 +56,11 @@ func TestRecoverRowsAsRecover(t *testing.T) {
 	if !reflect.DeepEqual(got.Queue, want.Queue) || got.Raft != want.Raft || !got.VClock.Equal(want.VClock) {
 		t.Errorf("queue %+v raft %+v vclock %v; Recover: %+v %+v %v", got.Queue, got.Raft, got.VClock, want.Queue, want.Raft, want.VClock)
 	}
+	// The term-only row of term 3 keeps the vote of term 2 (FORMAT.md
+	// §6.7); VoteTerm tells.
+	if got.Raft != (RaftState{Term: 3, Vote: 1, VoteTerm: 2}) {
+		t.Errorf("raft %+v", got.Raft)
+	}
 	if len(got.Pending) != 1 || len(want.Pending) != 1 {
 		t.Fatalf("pending %+v, Recover %+v", got.Pending, want.Pending)
 	}

@@ -54,22 +54,6 @@ func (c *Checker) durable(id int, row format.Raft) {
 	c.votes[k] = row.Vote
 }
 
-// recovered records the term and vote a node recovered. As Tarantool's
-// recovery (FORMAT.md §6.7), a term-only row does not clear the vote, so
-// a vote of an earlier term becomes the node's vote in the recovered
-// term when it has none there: it is as durable as the rows it comes
-// from, and the node never voted otherwise in that term.
-func (c *Checker) recovered(id int, term uint64, vote uint32) {
-	if vote == 0 {
-		return
-	}
-	k := [2]uint64{uint64(id), term}
-	if v, ok := c.votes[k]; ok && v != vote {
-		c.failf("node %d recovered vote %d in term %d, durable vote %d", id, vote, term, v)
-	}
-	c.votes[k] = vote
-}
-
 func (c *Checker) sent(id int, m format.Raft) {
 	if m.Term > c.durableTerm[id] && m.Term > 1 {
 		c.failf("node %d sent term %d before persisting it (durable %d)", id, m.Term, c.durableTerm[id])

@@ -226,11 +226,10 @@ func (r *Replica) start() {
 		Fencing: rs.opts.Fencing, SynchroQuorum: rs.opts.Quorum, Registered: n,
 		Rand: rs.W.Rand, ShiftFirstRound: true, // as the node
 	}
-	p := raft.Persistent{Term: res.Raft.Term, Vote: res.Raft.Vote}
+	p := node.RecoveredRaft(res.Raft)
 	if p.Term == 0 {
 		p.Term = 1
 	}
-	rs.Check.recovered(int(r.id), p.Term, p.Vote)
 	r.E = raft.NewElection(cfg, raft.Persistent{Term: p.Term, Vote: p.Vote}, r.vclock.WithoutLocal(), rs.W.Now())
 	if qs := res.Queue; qs.Owner != 0 || qs.Term > 1 {
 		r.E.QueueClaimed(qs.Owner, qs.Term)
