@@ -367,8 +367,10 @@ func (e *Election) Writable() bool {
 // Promote is box.ctl.promote(). With elections on it starts a new term
 // with this node as candidate; the outcome arrives through Ready. With
 // elections off it bumps the term and asks for a PROMOTE once persisted.
-// Errors are Tarantool's (*box.Error): ER_UNSUPPORTED in mode voter,
-// ER_NO_ELECTION_QUORUM without a healthy quorum.
+// The error is Tarantool's (*box.Error) ER_UNSUPPORTED in mode voter. As
+// in 2.11 the term starts even without a healthy quorum: peers that
+// connect during the round may still vote, and PromoteOutcome reports
+// ER_NO_ELECTION_QUORUM if the round ends without them.
 func (e *Election) Promote() error {
 	r := e.Raft
 	switch e.cfg.Mode {
@@ -381,9 +383,6 @@ func (e *Election) Promote() error {
 	}
 	if r.state == Leader {
 		return nil
-	}
-	if e.healthy < r.quorum {
-		return box.NewError(box.ErrNoElectionQuorum, e.healthy, r.quorum)
 	}
 	r.Promote()
 	return nil

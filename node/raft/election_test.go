@@ -225,35 +225,50 @@ func TestPromoteByMode(t *testing.T) {
 
 	n = newENode(t, Config{Mode: ModeManual, SynchroQuorum: 2, Registered: 3,
 		ElectionTimeout: time.Second, ReplicationTimeout: 100 * time.Millisecond})
-	if err := n.e.Promote(); !errors.As(err, &be) || be.Code != box.ErrNoElectionQuorum ||
-		be.Message != "Not enough peers connected to start elections: 1 out of minimal required 2" {
+	// Alone, a manual node still starts the term (2.11's raft_promote):
+	// nobody votes, and the round ends with ER_NO_ELECTION_QUORUM.
+	if err := n.e.Promote(); err != nil {
 		t.Fatalf("manual, alone: %v", err)
+	}
+	n.flush()
+	alone := n.e.Status().VolatileTerm
+	if done, err := n.e.PromoteOutcome(alone); done || err != nil {
+		t.Fatalf("manual, alone: over at once: %v", err)
+	}
+	n.runFor(1200 * time.Millisecond)
+	done, err := n.e.PromoteOutcome(alone)
+	if !done || !errors.As(err, &be) || be.Code != box.ErrNoElectionQuorum ||
+		be.Message != "Not enough peers connected to start elections: 1 out of minimal required 2" {
+		t.Fatalf("manual, alone: done %v, %v", done, err)
+	}
+	if st := n.e.Status(); st.State == Leader || st.Candidate || st.Term != 2 {
+		t.Fatalf("manual, alone, after the round: %+v", st)
 	}
 	// Manual mode never starts elections by itself.
 	n.heartbeats(5*time.Second, 2, 3)
-	if st := n.e.Status(); st.Term != 1 || st.Candidate {
+	if st := n.e.Status(); st.Term != 2 || st.Candidate {
 		t.Fatalf("manual node ran for leader: %+v", st)
 	}
 	if err := n.e.Promote(); err != nil {
 		t.Fatal(err)
 	}
 	n.flush()
-	if st := n.e.Status(); st.State != Candidate || st.Term != 2 {
+	if st := n.e.Status(); st.State != Candidate || st.Term != 3 {
 		t.Fatalf("promote: %+v", st)
 	}
-	n.step(format.Raft{Term: 2, Vote: 1, State: uint32(Follower)}, 2)
+	n.step(format.Raft{Term: 3, Vote: 1, State: uint32(Follower)}, 2)
 	if n.e.Status().State != Leader || len(n.promotes) != 1 {
 		t.Fatalf("promote: %+v, PROMOTE requests %v", n.e.Status(), n.promotes)
 	}
 	// Demote resigns without a term bump.
 	n.e.Demote()
 	n.flush()
-	if st := n.e.Status(); st.State != Follower || st.Term != 2 {
+	if st := n.e.Status(); st.State != Follower || st.Term != 3 {
 		t.Fatalf("demote: %+v", st)
 	}
 	// The promotion lasted one term.
 	n.heartbeats(5*time.Second, 2, 3)
-	if st := n.e.Status(); st.Candidate || st.Term != 2 {
+	if st := n.e.Status(); st.Candidate || st.Term != 3 {
 		t.Fatalf("manual node stays a candidate: %+v", st)
 	}
 
@@ -361,6 +376,21 @@ func TestPromoteOutcome(t *testing.T) {
 	}
 	if n.e.Status().Candidate {
 		t.Fatal("still a candidate after a failed promotion")
+	}
+
+	// Promoted before any peer is connected: one that connects during
+	// the round and votes makes it leader, as in 2.11.
+	n = newENode(t, manual)
+	if err := n.e.Promote(); err != nil {
+		t.Fatalf("promote with no peer connected: %v", err)
+	}
+	n.flush()
+	term = n.e.Status().VolatileTerm
+	n.runFor(300 * time.Millisecond)
+	n.e.Heartbeat(2)
+	n.step(format.Raft{Term: term, Vote: 1, State: uint32(Follower)}, 2)
+	if done, err := n.e.PromoteOutcome(term); !done || err != nil || n.e.Status().State != Leader {
+		t.Fatalf("peer connected during the round: done %v, %v, %+v", done, err, n.e.Status())
 	}
 
 	n, term = start(manual)
