@@ -84,3 +84,23 @@ func CPUTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BlockOffsets returns the file offsets of the blocks of the log in data
+// that hold rows, up to the first damage.
+func BlockOffsets(data []byte) ([]int64, error) {
+	r, err := format.NewReader(bytes.NewReader(data), format.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var blocks []int64
+	for {
+		row, err := r.Next()
+		if err != nil {
+			return blocks, nil
+		}
+		if row.Pos.Index == 0 {
+			blocks = append(blocks, row.Pos.Block)
+		}
+	}
+}

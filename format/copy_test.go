@@ -484,19 +484,9 @@ func TestCopyStored(t *testing.T) {
 // blockOffsets lists the offsets of the blocks of a file.
 func blockOffsets(t *testing.T, data []byte) []int64 {
 	t.Helper()
-	r, err := format.NewReader(bytes.NewReader(data), format.Options{})
+	blocks, err := bench.BlockOffsets(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
-	var blocks []int64
-	for {
-		row, err := r.Next()
-		if err != nil {
-			return blocks
-		}
-		if row.Pos.Index == 0 {
-			blocks = append(blocks, row.Pos.Block)
-		}
-	}
+	return blocks
 }

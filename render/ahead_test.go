@@ -79,21 +79,10 @@ func blockOf(t *testing.T, rows []byte) []byte {
 // than Lua's default limit.
 func aheadFiles(t *testing.T, dir string) []string {
 	data := bench.Synthetic(6000, 20)
-	r, err := format.NewReader(bytes.NewReader(data), format.Options{})
+	offs, err := bench.BlockOffsets(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var offs []int64 // block offsets
-	for {
-		row, err := r.Next()
-		if err != nil {
-			break
-		}
-		if row.Pos.Index == 0 {
-			offs = append(offs, row.Pos.Block)
-		}
-	}
-	r.Close()
 	if len(offs) < 100 {
 		t.Fatalf("%d blocks", len(offs))
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/xlogtool/xlogtool/bench"
-	"github.com/xlogtool/xlogtool/format"
 )
 
 // cat prints the same bytes, the same messages in the same order and
@@ -19,21 +18,10 @@ import (
 // middle and a torn tail, with and without --force.
 func TestCatAheadSame(t *testing.T) {
 	data := bench.Synthetic(6000, 20)
-	var blocks []int64
-	r, err := format.NewReader(bytes.NewReader(data), format.Options{})
+	blocks, err := bench.BlockOffsets(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		row, err := r.Next()
-		if err != nil {
-			break
-		}
-		if row.Pos.Index == 0 {
-			blocks = append(blocks, row.Pos.Block)
-		}
-	}
-	r.Close()
 	bad := bytes.Clone(data[:blocks[len(blocks)-5]+40])
 	bad[blocks[len(blocks)/3]+30] ^= 0x11
 	bad[blocks[2*len(blocks)/3]+50] ^= 0x22
