@@ -643,13 +643,32 @@ func (t *btree[T]) clear() {
 	t.length = 0
 }
 
-// lowerBound returns the position of the first item of n for which
-// below(item) is false (below must be true for a prefix of the items).
-func (n *bnode[T]) lowerBound(below func(T) bool) int {
+// bound is where ascendFrom and descendFrom start: the items below it
+// are those that compare below a key whose hint is hint (cmp compares an
+// item with the key), or equal to it too when orEqual is set.
+type bound[T any] struct {
+	hint    uint64
+	cmp     func(T) int
+	orEqual bool
+}
+
+// below reports whether an entry is below the bound; hints decide where
+// they can.
+func (b *bound[T]) below(e *bentry[T]) bool {
+	c := hintCmp(e.hint, b.hint)
+	if c == 0 {
+		c = b.cmp(e.item)
+	}
+	return c < 0 || c == 0 && b.orEqual
+}
+
+// lowerBound returns the position of the first item of n not below b
+// (the items below it are a prefix).
+func (n *bnode[T]) lowerBound(b *bound[T]) int {
 	lo, hi := 0, len(n.items)
 	for lo < hi {
 		h := int(uint(lo+hi) >> 1)
-		if below(n.items[h].item) {
+		if b.below(&n.items[h]) {
 			lo = h + 1
 		} else {
 			hi = h
@@ -658,17 +677,17 @@ func (n *bnode[T]) lowerBound(below func(T) bool) int {
 	return lo
 }
 
-// ascendFrom calls fn in order for the items from the first one for
-// which below is false, until fn returns false.
-func (t *btree[T]) ascendFrom(below func(T) bool, fn func(T) bool) {
+// ascendFrom calls fn in order for the items from the first one not
+// below b, until fn returns false.
+func (t *btree[T]) ascendFrom(b *bound[T], fn func(T) bool) {
 	if t.root != nil {
-		t.root.ascendFrom(below, fn)
+		t.root.ascendFrom(b, fn)
 	}
 }
 
-func (n *bnode[T]) ascendFrom(below func(T) bool, fn func(T) bool) bool {
-	i := n.lowerBound(below)
-	if n.children != nil && !n.children[i].ascendFrom(below, fn) {
+func (n *bnode[T]) ascendFrom(b *bound[T], fn func(T) bool) bool {
+	i := n.lowerBound(b)
+	if n.children != nil && !n.children[i].ascendFrom(b, fn) {
 		return false
 	}
 	for ; i < len(n.items); i++ {
@@ -682,17 +701,17 @@ func (n *bnode[T]) ascendFrom(below func(T) bool, fn func(T) bool) bool {
 	return true
 }
 
-// descendFrom calls fn in reverse order for the items before the first
-// one for which upTo is false, until fn returns false.
-func (t *btree[T]) descendFrom(upTo func(T) bool, fn func(T) bool) {
+// descendFrom calls fn in reverse order for the items below b, until fn
+// returns false.
+func (t *btree[T]) descendFrom(b *bound[T], fn func(T) bool) {
 	if t.root != nil {
-		t.root.descendFrom(upTo, fn)
+		t.root.descendFrom(b, fn)
 	}
 }
 
-func (n *bnode[T]) descendFrom(upTo func(T) bool, fn func(T) bool) bool {
-	i := n.lowerBound(upTo) // items[:i] qualify
-	if n.children != nil && !n.children[i].descendFrom(upTo, fn) {
+func (n *bnode[T]) descendFrom(b *bound[T], fn func(T) bool) bool {
+	i := n.lowerBound(b) // items[:i] qualify
+	if n.children != nil && !n.children[i].descendFrom(b, fn) {
 		return false
 	}
 	for i--; i >= 0; i-- {

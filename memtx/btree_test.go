@@ -554,3 +554,44 @@ func TestBtreeReplaceHinted(t *testing.T) {
 		}
 	}
 }
+
+// TestBtreeBounds: ascendFrom and descendFrom start where a sorted
+// slice says, with hints deciding part of the comparisons.
+func TestBtreeBounds(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	tr := newTestTree()
+	var keys []int
+	for i := 0; i < 5000; i++ {
+		k := rng.Intn(20000)
+		if _, replaced := tr.set(k); !replaced {
+			keys = append(keys, k)
+		}
+	}
+	sort.Ints(keys)
+	for i := 0; i < 2000; i++ {
+		k := rng.Intn(20001) - 1
+		cmp := func(x int) int { return intCmp(x, k) }
+		for _, orEqual := range []bool{false, true} {
+			b := &bound[int]{hint: coarseHint(k), cmp: cmp, orEqual: orEqual}
+			first := sort.SearchInts(keys, k) // first >= k
+			if orEqual && first < len(keys) && keys[first] == k {
+				first++
+			}
+			var up []int
+			tr.ascendFrom(b, func(x int) bool { up = append(up, x); return len(up) < 3 })
+			want := keys[first:min(first+3, len(keys))]
+			if !slices.Equal(up, want) {
+				t.Fatalf("ascendFrom %d (orEqual %v): %v, want %v", k, orEqual, up, want)
+			}
+			var down []int
+			tr.descendFrom(b, func(x int) bool { down = append(down, x); return len(down) < 3 })
+			var wantDown []int
+			for j := first - 1; j >= 0 && len(wantDown) < 3; j-- {
+				wantDown = append(wantDown, keys[j])
+			}
+			if !slices.Equal(down, wantDown) {
+				t.Fatalf("descendFrom %d (orEqual %v): %v, want %v", k, orEqual, down, wantDown)
+			}
+		}
+	}
+}

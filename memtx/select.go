@@ -109,31 +109,35 @@ func (sp *Space) Iterate(indexID uint32, it box.Iterator, key []any, fn func(Tup
 	if len(key) == 0 {
 		switch it {
 		case box.IterReq, box.IterLt, box.IterLe:
-			ix.tree.descendFrom(func(tref) bool { return true }, each)
+			ix.tree.descendFrom(&bound[tref]{hint: hintNone, cmp: func(tref) int { return -1 }}, each)
 		default:
 			ix.tree.ascend(each)
 		}
 		return nil
 	}
+	// Before the key (lt) or up to it (le).
+	kh := ix.kd.valuesHint(key)
+	lt := &bound[tref]{hint: kh, cmp: cmp}
+	le := &bound[tref]{hint: kh, cmp: cmp, orEqual: true}
 	switch it {
 	case box.IterEq:
-		ix.tree.ascendFrom(func(r tref) bool { return cmp(r) < 0 }, func(r tref) bool {
+		ix.tree.ascendFrom(lt, func(r tref) bool {
 			return cmp(r) == 0 && each(r)
 		})
 	case box.IterReq:
-		ix.tree.descendFrom(func(r tref) bool { return cmp(r) <= 0 }, func(r tref) bool {
+		ix.tree.descendFrom(le, func(r tref) bool {
 			return cmp(r) == 0 && each(r)
 		})
 	case box.IterAll:
 		ix.tree.ascend(each)
 	case box.IterGe:
-		ix.tree.ascendFrom(func(r tref) bool { return cmp(r) < 0 }, each)
+		ix.tree.ascendFrom(lt, each)
 	case box.IterGt:
-		ix.tree.ascendFrom(func(r tref) bool { return cmp(r) <= 0 }, each)
+		ix.tree.ascendFrom(le, each)
 	case box.IterLe:
-		ix.tree.descendFrom(func(r tref) bool { return cmp(r) <= 0 }, each)
+		ix.tree.descendFrom(le, each)
 	case box.IterLt:
-		ix.tree.descendFrom(func(r tref) bool { return cmp(r) < 0 }, each)
+		ix.tree.descendFrom(lt, each)
 	}
 	return nil
 }
