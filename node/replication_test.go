@@ -442,8 +442,14 @@ func TestNodeFailoverConfirms(t *testing.T) {
 		lost <- err
 	}()
 	waitFor(t, "b and c to queue a's transaction", 5*time.Second, func() bool { return queueLen(b) > 0 && queueLen(c) > 0 })
-	// c's ACK of the row reaches b's relay.
-	time.Sleep(3 * cfgs[1].ReplicationTimeout)
+	// c's ACK of the row reaches b's relay: b's clear_synchro_queue
+	// finds the row on a quorum.
+	waitFor(t, "c's ACK of a's row to reach b", 10*time.Second, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		es := b.limbo.Entries()
+		return len(es) > 0 && b.quorumLSN(b.limbo.Owner()) >= es[len(es)-1].LSN
+	})
 	a.kill(t)
 	if err := <-lost; err == nil {
 		t.Fatal("the write was acknowledged")
