@@ -68,6 +68,13 @@ func startWriter(t *testing.T, c *client.Conn, space uint32, from int) *writer {
 	return w
 }
 
+// ackedCount returns how many writes were acknowledged so far.
+func (w *writer) ackedCount() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.acked)
+}
+
 func (w *writer) finish() {
 	close(w.stop)
 	w.wg.Wait()
@@ -182,6 +189,9 @@ func TestArchiveHoldsAcknowledgedWrites(t *testing.T) {
 	r := startReplChild(t, rcfg)
 	w := startWriter(t, c, sp, 0)
 	time.Sleep(400 * time.Millisecond)
+	// A slow start of the replica leaves fewer writes acknowledged by
+	// then: the kill waits for some.
+	waitFor(t, "10 acknowledged writes", 20*time.Second, func() bool { return w.ackedCount() >= 10 })
 	r.kill(t)
 	w.finish()
 	if len(w.acked) < 10 {
