@@ -442,13 +442,25 @@ func TestNodeFailoverConfirms(t *testing.T) {
 		lost <- err
 	}()
 	waitFor(t, "b and c to queue a's transaction", 5*time.Second, func() bool { return queueLen(b) > 0 && queueLen(c) > 0 })
-	// c's ACK of the row reaches b's relay: b's clear_synchro_queue
-	// finds the row on a quorum.
+	// c's ACK of the row reaches b's relay to c (a's own ACK to b does
+	// not count once a is dead): b's clear_synchro_queue finds the row
+	// on a quorum.
 	waitFor(t, "c's ACK of a's row to reach b", 10*time.Second, func() bool {
 		b.mu.Lock()
-		defer b.mu.Unlock()
-		es := b.limbo.Entries()
-		return len(es) > 0 && b.quorumLSN(b.limbo.Owner()) >= es[len(es)-1].LSN
+		es, owner, last := b.limbo.Entries(), b.limbo.Owner(), uint64(0)
+		if len(es) > 0 {
+			last = es[len(es)-1].LSN
+		}
+		b.mu.Unlock()
+		b.repl.mu.Lock()
+		r := b.repl.relays[c.uuid]
+		b.repl.mu.Unlock()
+		if last == 0 || r == nil {
+			return false
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.status == "follow" && r.ack.Get(owner) >= last
 	})
 	a.kill(t)
 	if err := <-lost; err == nil {
