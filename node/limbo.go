@@ -202,12 +202,16 @@ func (l *Limbo) settle(typ box.RowType, s format.Synchro) {
 	l.pendingConfirm = l.confirmed
 }
 
-// Recovered restores the queue's owner, term and confirmed LSN that
-// recovery (replay.Result.Queue) or a join found, when a PROMOTE or DEMOTE
-// told them.
+// Recovered restores the queue's owner, term, confirmed LSN and every
+// owner's confirmed LSN that recovery (replay.Result.Queue) or a join
+// found, when a PROMOTE or DEMOTE told them. The other owners' confirmed
+// LSNs decide whether a former owner's late CONFIRM is accepted
+// (FilterReceived): without them a restarted node refused what it
+// accepted before the restart.
 func (l *Limbo) Recovered(qs synchro.State) {
 	if qs.TermKnown && qs.Term != 0 {
-		l.q.Restore(&format.Synchro{ReplicaID: qs.Owner, LSN: qs.ConfirmedLSN, Term: qs.Term, HasTerm: true})
+		l.q.Restore(&format.Synchro{ReplicaID: qs.Owner, LSN: qs.ConfirmedLSN, Term: qs.Term, HasTerm: true,
+			VClock: qs.Confirmed, HasVClock: true})
 	}
 }
 

@@ -120,3 +120,33 @@ func TestLimboClaimWaitsForOwnEntries(t *testing.T) {
 		t.Fatalf("claim %+v ready %v", body, ready)
 	}
 }
+
+// TestLimboRecoveredKnowsFormerOwnersConfirmed: a node whose PROMOTE
+// confirmed a former owner's entries accepts that owner's late CONFIRM of
+// them (a row the old leader wrote before it learned of the new term),
+// and so does it after a restart: the recovered queue keeps every owner's
+// confirmed LSN, not only the current owner's. Found by the replica-set
+// simulation (seed 9696: the restarted leader refused the CONFIRM for
+// good, the node that did not restart took it).
+func TestLimboRecoveredKnowsFormerOwnersConfirmed(t *testing.T) {
+	l := NewLimbo(1, 2)
+	l.Queue().SetRules(synchro.RulesFor("2.11.0"))
+	l.ApplyReceived(box.TypePromote, 3, format.Synchro{Term: 2, HasTerm: true})
+	l.Applied(box.TypePromote, format.Synchro{ReplicaID: 3, LSN: 5, Term: 3, HasTerm: true})
+	late := format.Synchro{ReplicaID: 3, LSN: 5}
+	if err := l.FilterReceived(box.TypeConfirm, 3, late); err != nil {
+		t.Fatalf("refuses the former owner's CONFIRM before a restart: %v", err)
+	}
+	restarted := NewLimbo(1, 2)
+	restarted.Queue().SetRules(synchro.RulesFor("2.11.0"))
+	restarted.Recovered(l.Queue().State())
+	if err := restarted.FilterReceived(box.TypeConfirm, 3, late); err != nil {
+		t.Fatalf("refuses the former owner's CONFIRM after a restart: %v", err)
+	}
+	if owner, _ := restarted.Queue().Owner(); owner != 1 || restarted.Queue().ConfirmedLSN() != 0 {
+		t.Fatalf("recovered queue %+v", restarted.Queue().State())
+	}
+	if err := restarted.FilterReceived(box.TypeConfirm, 3, format.Synchro{ReplicaID: 3, LSN: 6}); err == nil {
+		t.Fatal("accepts the former owner's CONFIRM of what the PROMOTE did not confirm")
+	}
+}

@@ -196,3 +196,16 @@ func TestReplicaSetSpread(t *testing.T) {
 	}
 	t.Logf("outcomes over 20 runs: %v", kinds)
 }
+
+// TestReplicaSetRestartedOwnerTakesLateConfirm replays seed 9696: the old
+// leader's CONFIRM of entries the new leader's PROMOTE had confirmed
+// reaches the new leader only after it restarted. It must take it as the
+// node that did not restart does (node.Limbo.Recovered keeps the former
+// owner's confirmed LSN); refused, the two nodes left were cut off for
+// good and the set had no quorum.
+func TestReplicaSetRestartedOwnerTakesLateConfirm(t *testing.T) {
+	res := NewSetScenario(9696).Run(nil, t.TempDir())
+	if res.Failed() || len(res.CutOff) > 0 {
+		t.Fatalf("%s\nreplay: %s", res.String(), replay("TestReplicaSet", 9696))
+	}
+}
