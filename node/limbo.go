@@ -210,8 +210,8 @@ func (l *Limbo) settle(typ box.RowType, s format.Synchro) {
 // accepted before the restart.
 func (l *Limbo) Recovered(qs synchro.State) {
 	if qs.TermKnown && qs.Term != 0 {
-		l.q.Restore(&format.Synchro{ReplicaID: qs.Owner, LSN: qs.ConfirmedLSN, Term: qs.Term, HasTerm: true,
-			VClock: qs.Confirmed, HasVClock: true})
+		l.q.Restore(&format.Synchro{ReplicaID: qs.Owner, LSN: qs.ConfirmedLSN, Term: qs.Term, HasTerm: true})
+		l.q.RestoreConfirmed(qs.Confirmed)
 	}
 }
 

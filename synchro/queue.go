@@ -226,6 +226,12 @@ func (q *Queue) Restore(s *format.Synchro) {
 	q.ownerConfirmed = s.LSN
 }
 
+// RestoreConfirmed puts back the confirmed LSNs of the owners in v, as a
+// replay of the log found them (State.Confirmed); the others stay unknown.
+func (q *Queue) RestoreConfirmed(v format.VClock) {
+	v.Each(func(id uint32, lsn uint64) { q.setConfirmed(id, lsn) })
+}
+
 // State is a summary of the queue.
 type State struct {
 	// Owner is the queue owner (0 when unclaimed), OwnerKnown whether
