@@ -138,12 +138,12 @@ func (rs *ReplicaSet) cutOffByAsync(id int) bool {
 }
 
 // CutOff reports whether node id is cut off from the leader's history:
-// it lacks rows the leader has and refuses a peer's stream (it holds a
+// it lacks rows the leader has and refuses the leader's own stream (it holds a
 // history the others contradict; Tarantool's answer is a rebootstrap).
 func (rs *ReplicaSet) CutOff(id int) bool {
 	r := rs.Nodes[id]
 	l := rs.Leader()
-	if !r.up || l == 0 || !r.refuses() {
+	if !r.up || l == 0 || l == id || !r.refusing[l] {
 		return false
 	}
 	return !rs.Nodes[l].vclock.WithoutLocal().LessEq(r.vclock.WithoutLocal())
