@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net"
@@ -182,10 +183,19 @@ type fakeTx struct {
 	aborted bool
 }
 
+// fakeGreeting is the greeting of a Tarantool of the given version.
+func fakeGreeting(version string) []byte {
+	salt, _ := base64.StdEncoding.DecodeString("yIaS2a+Z/u0KT8yDbPZodxh8aaOfxJXnftQPVhTNjZg=")
+	g, err := iproto.EncodeGreeting(iproto.Greeting{Version: box.VersionOf(version),
+		InstanceUUID: "11111111-2222-3333-4444-555555555555", Salt: salt})
+	if err != nil {
+		panic(err)
+	}
+	return g
+}
+
 func (s *fakeServer) serve(nc net.Conn) {
-	greet := fmt.Sprintf("%-63s\n%-63s\n", "Tarantool "+s.version+" (Binary) 11111111-2222-3333-4444-555555555555",
-		"yIaS2a+Z/u0KT8yDbPZodxh8aaOfxJXnftQPVhTNjZg=")
-	if _, err := io.WriteString(nc, greet); err != nil {
+	if _, err := nc.Write(fakeGreeting(s.version)); err != nil {
 		return
 	}
 	br := bufio.NewReader(nc)
@@ -495,8 +505,7 @@ func TestConnectionLost(t *testing.T) {
 		if err != nil {
 			return
 		}
-		fmt.Fprintf(nc, "%-63s\n%-63s\n", "Tarantool 2.6.0 (Binary) 11111111-2222-3333-4444-555555555555",
-			"yIaS2a+Z/u0KT8yDbPZodxh8aaOfxJXnftQPVhTNjZg=")
+		nc.Write(fakeGreeting("2.6.0"))
 		br := bufio.NewReader(nc)
 		readRequest(br) // the first request, then hang up
 		nc.Close()
@@ -662,8 +671,7 @@ func TestServerStuck(t *testing.T) {
 			return
 		}
 		defer nc.Close()
-		fmt.Fprintf(nc, "%-63s\n%-63s\n", "Tarantool 2.6.0 (Binary) 11111111-2222-3333-4444-555555555555",
-			"yIaS2a+Z/u0KT8yDbPZodxh8aaOfxJXnftQPVhTNjZg=")
+		nc.Write(fakeGreeting("2.6.0"))
 		go io.Copy(io.Discard, nc)
 		<-done
 	}()

@@ -3,7 +3,6 @@ package tail_test
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"net"
 	"testing"
@@ -44,8 +43,7 @@ func streamServer(b *testing.B, rows int, perTx int) (addr string, target format
 			}
 			go func() {
 				defer c.Close()
-				salt := base64.StdEncoding.EncodeToString(make([]byte, 32))
-				fmt.Fprintf(c, "%-63s\n%-63s\n", "Tarantool 2.6.0 (Binary) 11111111-2222-4333-8444-555555555555", salt)
+				c.Write(greeting())
 				br := bufio.NewReader(c)
 				for {
 					pkt, err := readFramed(br)

@@ -3,9 +3,6 @@ package tail_test
 import (
 	"bufio"
 	"context"
-	"encoding/base64"
-	"errors"
-	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -66,9 +63,7 @@ func (f *fakeServer) serve() {
 
 func (f *fakeServer) session(c net.Conn, script []fakeRow) {
 	defer c.Close()
-	salt := base64.StdEncoding.EncodeToString(make([]byte, 32))
-	g := fmt.Sprintf("%-63s\n%-63s\n", "Tarantool 2.6.0 (Binary) 11111111-2222-4333-8444-555555555555", salt)
-	c.Write([]byte(g))
+	c.Write(greeting())
 	br := bufio.NewReader(c)
 	for {
 		var req format.Row
@@ -109,27 +104,20 @@ func (f *fakeServer) session(c net.Conn, script []fakeRow) {
 	}
 }
 
-func readFramed(br *bufio.Reader) ([]byte, error) {
-	var hdr [5]byte
-	if _, err := io.ReadFull(br, hdr[:]); err != nil {
-		return nil, err
-	}
-	if hdr[0] != 0xce {
-		return nil, errors.New("prefix")
-	}
-	n := int(hdr[1])<<24 | int(hdr[2])<<16 | int(hdr[3])<<8 | int(hdr[4])
-	b := make([]byte, n)
-	_, err := io.ReadFull(br, b)
-	return b, err
+// readFramed reads one length-prefixed packet.
+func readFramed(br *bufio.Reader) ([]byte, error) { return iproto.ReadPacket(br, nil) }
+
+// writeRow writes one packet of header h and body.
+func writeRow(w io.Writer, h format.Header, body []byte) {
+	b, _ := iproto.AppendRow(nil, &h, body)
+	w.Write(b)
 }
 
-func writeRow(w io.Writer, h format.Header, body []byte) {
-	b := []byte{0xce, 0, 0, 0, 0}
-	b = format.AppendHeader(b, &h)
-	b = append(b, body...)
-	n := len(b) - 5
-	b[1], b[2], b[3], b[4] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
-	w.Write(b)
+// greeting is a 2.6.0 greeting with a zero salt.
+func greeting() []byte {
+	g, _ := iproto.EncodeGreeting(iproto.Greeting{Version: box.Version{Major: 2, Minor: 6},
+		InstanceUUID: "11111111-2222-4333-8444-555555555555", Salt: make([]byte, 32)})
+	return g
 }
 
 func vclock(s string) format.VClock {
